@@ -1,0 +1,164 @@
+"""The one small async interface every broker sits behind.
+
+Adapters never import Textual and never block the event loop: blocking clients (confluent-kafka, pika)
+run their calls in the adapter's own worker threads; async clients (redis.asyncio, nats-py) run as
+tasks. Every method either answers with `mqtui.model` records or raises an `mqtui.errors.BrokerError`
+whose message is one line naming the broker. A method a broker cannot support raises `Unsupported`, and
+its capability flag is absent so the UI never offers it.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from typing import ClassVar
+
+from mqtui.config import BrokerConfig
+from mqtui.errors import Unsupported
+from mqtui.model import (
+    BacklogRow,
+    Capability,
+    DeadLetter,
+    DeadLetterQueue,
+    Destination,
+    Detail,
+    Message,
+    OutgoingMessage,
+    ProgressCallback,
+    PublishResult,
+    ReplayItem,
+    ReplayResult,
+    StartPosition,
+)
+
+#: Broker-specific publish properties from the CLI's `--prop K=V` or the publish form.
+PublishOptions = Mapping[str, str]
+
+
+class BrokerAdapter(abc.ABC):
+    """A connection to one broker of a profile."""
+
+    kind: ClassVar[str]
+    capabilities: ClassVar[Capability] = Capability.NONE
+    #: The verb the UI shows for sending dead letters back: "replay" (logs) or "requeue" (queues).
+    replay_verb: ClassVar[str] = "replay"
+
+    def __init__(self, config: BrokerConfig) -> None:
+        self.config = config
+        self.name = config.name
+
+    def can(self, capability: Capability) -> bool:
+        return bool(self.capabilities & capability)
+
+    def _unsupported(self, action: str) -> Unsupported:
+        return Unsupported(f"{self.name}: {self.kind} cannot {action}")
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def connect(self) -> None:
+        """Open connections; raise BrokerUnavailable or AuthenticationFailed within `config.timeout`."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Release every connection and thread; safe to call twice and after a failed connect."""
+
+    async def __aenter__(self) -> BrokerAdapter:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    # -- reading -----------------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def destinations(self, *, include_internal: bool = False) -> list[Destination]:
+        """Every topic / queue / stream / list / subject, one cheap batched round of requests."""
+
+    async def describe(self, destination: str) -> Detail:
+        """Partitions, configs, bindings, consumers: what the details view shows."""
+        raise self._unsupported("describe destinations")
+
+    @abc.abstractmethod
+    async def backlog(self, *, group: str | None = None) -> list[BacklogRow]:
+        """Backlog rows for every consumer group (or one), batched: never one request per partition."""
+
+    async def describe_group(self, group: str) -> Detail:
+        """Group state, members and their assignments."""
+        raise self._unsupported("describe consumer groups")
+
+    def tail(
+        self,
+        destination: str,
+        *,
+        start: StartPosition,
+        stop_at_end: bool = False,
+    ) -> AsyncIterator[Sequence[Message]]:
+        """Yield batches of messages without consuming them from anyone and without committing.
+
+        Batches keep a fast tail cheap for the UI. With `stop_at_end`, the iterator ends once it has
+        caught up with what the destination held when the tail started. Memory stays bounded: the
+        adapter never buffers more than one batch ahead of its reader.
+        """
+        raise self._unsupported("tail without consuming")
+
+    async def peek(self, destination: str, *, limit: int = 10) -> list[Message]:
+        """Read messages already in a queue where that has side effects (see Capability.PEEK)."""
+        raise self._unsupported("peek")
+
+    # -- writing -----------------------------------------------------------------------------------
+    async def publish(
+        self,
+        destination: str,
+        messages: Sequence[OutgoingMessage],
+        *,
+        options: PublishOptions | None = None,
+    ) -> PublishResult:
+        """Send messages and wait for the broker to confirm each one; report failures per message."""
+        raise self._unsupported("publish")
+
+    async def request(self, destination: str, message: OutgoingMessage, *, timeout: float) -> Message:
+        raise self._unsupported("do request/reply")
+
+    async def purge(self, destination: str) -> int:
+        """Remove every message; returns how many were removed."""
+        raise self._unsupported("purge")
+
+    async def reset_offsets(self, group: str, *, to: StartPosition, destination: str | None = None) -> list[BacklogRow]:
+        """Move a stopped group's committed positions; refused while the group has members."""
+        raise self._unsupported("reset offsets")
+
+    # -- dead letters ------------------------------------------------------------------------------
+    async def dead_letter_queues(self) -> list[DeadLetterQueue]:
+        return []
+
+    async def dead_letters(self, dlq: str, *, limit: int = 100) -> list[DeadLetter]:
+        raise self._unsupported("read dead letters")
+
+    async def plan_replay(
+        self,
+        dlq: str,
+        *,
+        to: str | None = None,
+        ids: Collection[str] | None = None,
+        limit: int | None = None,
+    ) -> list[ReplayItem]:
+        """What a replay would do, without doing it: the preview and `--dry-run`."""
+        raise self._unsupported(self.replay_verb)
+
+    async def replay(
+        self,
+        dlq: str,
+        *,
+        to: str | None = None,
+        ids: Collection[str] | None = None,
+        limit: int | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> ReplayResult:
+        """Send dead letters back to their origin (or `to`), each confirmed before it is marked done.
+
+        Running it twice must not send a message twice where the broker allows that guarantee.
+        """
+        raise self._unsupported(self.replay_verb)
+
+    async def delete_dead_letters(self, dlq: str, ids: Collection[str]) -> int:
+        raise self._unsupported("delete dead letters")

@@ -1,0 +1,192 @@
+"""Command line: global options, then a subcommand; no subcommand opens the console.
+
+Only argparse and the error types are imported at module level: `mqtui --help` and `--version` must
+not pay for Textual or any broker client. Every failure ends as one line on stderr and an exit code
+(2: bad config or arguments, 3: refused by a readonly profile, 1: anything else), never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from mqtui import __version__
+from mqtui.errors import MqtuiError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors in our one-line format with exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise SystemExit(_fail(f"{self.prog}: {message} (see --help)", 2))
+
+
+def _fail(message: str, code: int) -> int:
+    from mqtui.secrets import scrub
+
+    line = " ".join(scrub(str(message)).split())
+    print(f"mqtui: error: {line}", file=sys.stderr)
+    return code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="mqtui",
+        description="Terminal operations console for Kafka, RabbitMQ, Redis and NATS. "
+        "Without a command, opens the console.",
+    )
+    parser.add_argument("--version", action="version", version=f"mqtui {__version__}")
+    parser.add_argument(
+        "--config", metavar="PATH", help="config file (default: $MQTUI_CONFIG, then the user config dir)"
+    )
+    parser.add_argument("--profile", "-p", metavar="NAME", help="profile to use (built-in: demo)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help_text, description=help_text)
+
+    def json_flag(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--json", action="store_true", help="print JSON Lines, one object per line")
+
+    def yes_flag(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+
+    p = command("profiles", "list profiles")
+    json_flag(p)
+
+    p = command("ls", "list destinations (topics, queues, streams, lists, subjects)")
+    p.add_argument("--broker", "-b", metavar="B")
+    p.add_argument("--all", action="store_true", help="include internal topics, system queues and streams")
+    json_flag(p)
+
+    p = command("describe", "details of one destination (partitions, configs, bindings, consumers)")
+    p.add_argument("broker")
+    p.add_argument("destination")
+    json_flag(p)
+
+    p = command("lag", "backlog of every consumer group or queue consumer")
+    p.add_argument("--broker", "-b", metavar="B")
+    p.add_argument("--group", "-g", metavar="G")
+    json_flag(p)
+
+    p = command("group", "one consumer group: state, members and assignments")
+    p.add_argument("broker")
+    p.add_argument("group")
+    json_flag(p)
+
+    p = command("tail", "read messages without consuming them from anyone")
+    p.add_argument("broker")
+    p.add_argument("destination")
+    p.add_argument("--from", dest="start", default="end", metavar="WHERE",
+                   help="beginning | end | OFFSET | ISO8601 time (default: end)")  # fmt: skip
+    p.add_argument("--limit", "-n", type=_positive_int, metavar="N", help="stop after N messages")
+    p.add_argument("--end", action="store_true", help="stop once caught up with the end (like kcat -e)")
+    json_flag(p)
+
+    p = command("peek", "read messages already in a queue (RabbitMQ: marks them redelivered)")
+    p.add_argument("broker")
+    p.add_argument("destination")
+    p.add_argument("--limit", "-n", type=_positive_int, default=10, metavar="N")
+    yes_flag(p)
+    json_flag(p)
+
+    p = command("publish", "publish test messages")
+    p.add_argument("broker")
+    p.add_argument("destination")
+    body = p.add_mutually_exclusive_group(required=True)
+    body.add_argument("--value", metavar="TEXT", help="message body; {{uuid}}, {{now}}, {{seq}} are filled in")
+    body.add_argument("--file", metavar="PATH", help="message body from a file (- for stdin), sent as is")
+    p.add_argument("--key", metavar="K")
+    p.add_argument("--header", action="append", default=[], metavar="K=V")
+    p.add_argument("--prop", action="append", default=[], metavar="K=V",
+                   help="broker-specific property (exchange, routing_key, content_type, mode=jetstream...)")  # fmt: skip
+    p.add_argument("--count", type=_positive_int, default=1, metavar="N")
+    yes_flag(p)
+    json_flag(p)
+
+    p = command("request", "send a request and wait for one reply (NATS)")
+    p.add_argument("broker")
+    p.add_argument("destination")
+    p.add_argument("--value", default="", metavar="TEXT")
+    p.add_argument("--header", action="append", default=[], metavar="K=V")
+    p.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS")
+    yes_flag(p)
+    json_flag(p)
+
+    p = command("purge", "remove every message from a queue")
+    p.add_argument("broker")
+    p.add_argument("destination")
+    yes_flag(p)
+
+    p = command("reset-offsets", "move a stopped consumer group's committed offsets")
+    p.add_argument("broker")
+    p.add_argument("group")
+    p.add_argument("--to", required=True, metavar="WHERE", help="earliest | latest | OFFSET | ISO8601 time")
+    p.add_argument("--topic", metavar="T", help="only this topic's partitions")
+    yes_flag(p)
+    json_flag(p)
+
+    dlq = command("dlq", "dead-letter queues: list, show, replay/requeue, delete")
+    dlq_sub = dlq.add_subparsers(dest="dlq_command", metavar="ACTION", required=True, parser_class=_Parser)
+    p = dlq_sub.add_parser("ls", help="every dead-letter queue with counts and oldest age")
+    p.add_argument("--broker", "-b", metavar="B")
+    json_flag(p)
+    p = dlq_sub.add_parser("show", help="dead letters with reason, origin and attempts")
+    p.add_argument("broker")
+    p.add_argument("dlq")
+    p.add_argument("--limit", "-n", type=_positive_int, default=100, metavar="N")
+    json_flag(p)
+    p = dlq_sub.add_parser("replay", help="send dead letters back to their origin (or --to)")
+    p.add_argument("broker")
+    p.add_argument("dlq")
+    p.add_argument("--to", metavar="DEST")
+    p.add_argument("--limit", "-n", type=_positive_int, metavar="N")
+    p.add_argument("--id", dest="ids", action="append", metavar="ID", help="only these dead letters")
+    p.add_argument("--dry-run", action="store_true", help="show what would be sent, send nothing")
+    yes_flag(p)
+    json_flag(p)
+    p = dlq_sub.add_parser("delete", help="delete dead letters by id")
+    p.add_argument("broker")
+    p.add_argument("dlq")
+    p.add_argument("--id", dest="ids", action="append", required=True, metavar="ID")
+    yes_flag(p)
+
+    demo = command("demo", "the demo's local brokers: start (detached), stop, status")
+    demo.add_argument("action", choices=["start", "stop", "status"])
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, not {text!r}")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    try:
+        from mqtui.commands import run_command
+
+        return run_command(args)
+    except MqtuiError as exc:
+        return _fail(str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader (head, less) went away: not an error worth a word.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except Exception as exc:  # the promise is "never a traceback"; MQTUI_DEBUG=1 shows one
+        if os.environ.get("MQTUI_DEBUG"):
+            raise
+        return _fail(f"internal error: {type(exc).__name__}: {exc} (set MQTUI_DEBUG=1 for a traceback)", 1)

@@ -1,0 +1,69 @@
+"""The demo's traffic generator: one background process driving every demo broker.
+
+Each broker contributes `mqtui.demo.<kind>_traffic.run(broker, stop)`, which keeps a few destinations
+busy: a consumer that keeps up, one that lags and grows, and one that fails some messages into a
+dead-letter queue, so every pane of the console has something true to show. A generator that fails
+(its broker restarting, say) is restarted after a pause instead of taking the others down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from mqtui.demo import DemoRun
+
+log = logging.getLogger("mqtui.demo.traffic")
+Generator = Callable[[dict[str, Any], asyncio.Event], Awaitable[None]]
+
+
+async def _supervise(kind: str, generator: Generator, broker: dict[str, Any], stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            await generator(broker, stop)
+        except Exception as exc:  # a demo generator must never end the others
+            log.warning("%s traffic stopped (%s); restarting in 2s", kind, exc)
+        if not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=2.0)
+
+
+async def run_all(run: DemoRun) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    tasks = []
+    for broker in run.brokers:
+        kind = broker["kind"]
+        try:
+            module = importlib.import_module(f"mqtui.demo.{kind}_traffic")
+        except ModuleNotFoundError:
+            log.info("no demo traffic for %s yet", kind)
+            continue
+        tasks.append(asyncio.create_task(_supervise(kind, module.run, broker, stop)))
+    await stop.wait()
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def main(argv: list[str]) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    run = DemoRun.load(Path(argv[0]).parent)
+    if run is None:
+        log.error("no demo state at %s", argv[0])
+        return 1
+    asyncio.run(run_all(run))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

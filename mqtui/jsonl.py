@@ -1,0 +1,170 @@
+"""The JSON Lines shapes of `--json` output and of the console's export: one definition for both.
+
+A message line always has broker, destination, partition, position, timestamp (ISO 8601 UTC), key,
+value, headers and value_encoding; bytes that are not valid UTF-8 are base64 with their encoding named,
+so any message survives a round trip through a file.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from mqtui.model import BacklogRow, DeadLetter, DeadLetterQueue, Destination, HeaderValue, Message
+
+
+def _bytes_field(data: bytes | None) -> tuple[str | None, str]:
+    if data is None:
+        return None, "utf-8"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        return base64.b64encode(data).decode("ascii"), "base64"
+
+
+def iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def header_value(value: HeaderValue) -> Any:
+    """A header value as JSON: text where it is UTF-8, {"base64": ...} where it is not."""
+    if isinstance(value, bytes):
+        text, encoding = _bytes_field(value)
+        return text if encoding == "utf-8" else {"base64": text}
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, list):
+        return [header_value(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): header_value(item) for key, item in value.items()}
+    return value
+
+
+def headers_object(headers: tuple[tuple[str, HeaderValue], ...]) -> dict[str, Any]:
+    """Headers as one object; a name that repeats (Kafka allows it) keeps all its values in a list."""
+    result: dict[str, Any] = {}
+    repeated: set[str] = set()
+    for name, value in headers:
+        converted = header_value(value)
+        if name in result:
+            if name not in repeated:
+                result[name] = [result[name]]
+                repeated.add(name)
+            result[name].append(converted)
+        else:
+            result[name] = converted
+    return result
+
+
+def message_record(message: Message) -> dict[str, Any]:
+    key, key_encoding = _bytes_field(message.key)
+    value, value_encoding = _bytes_field(message.value)
+    return {
+        "broker": message.broker,
+        "destination": message.destination,
+        "partition": message.partition,
+        "position": message.position,
+        "timestamp": iso(message.timestamp),
+        "key": key,
+        "key_encoding": key_encoding,
+        "value": value,
+        "value_encoding": value_encoding,
+        "headers": headers_object(message.headers),
+        "redelivered": message.redelivered,
+    }
+
+
+def message_from_record(record: dict[str, Any]) -> Message:
+    """Read back a line written by `message_record` (export files, fixtures)."""
+
+    def unpack(text: str | None, encoding: str) -> bytes | None:
+        if text is None:
+            return None
+        return base64.b64decode(text) if encoding == "base64" else text.encode("utf-8")
+
+    headers: list[tuple[str, HeaderValue]] = []
+    for name, value in (record.get("headers") or {}).items():
+        values = value if isinstance(value, list) else [value]
+        for item in values:
+            if isinstance(item, dict) and set(item) == {"base64"}:
+                headers.append((name, base64.b64decode(item["base64"])))
+            elif isinstance(item, str):
+                headers.append((name, item.encode("utf-8")))
+            else:
+                headers.append((name, item))
+    timestamp = record.get("timestamp")
+    return Message(
+        broker=record["broker"],
+        destination=record["destination"],
+        partition=record.get("partition"),
+        position=record.get("position", ""),
+        timestamp=datetime.fromisoformat(timestamp.replace("Z", "+00:00")) if timestamp else None,
+        key=unpack(record.get("key"), record.get("key_encoding", "utf-8")),
+        value=unpack(record.get("value"), record.get("value_encoding", "utf-8")) or b"",
+        headers=tuple(headers),
+        redelivered=int(record.get("redelivered") or 0),
+    )
+
+
+def _plain(record: object) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for field in dataclasses.fields(record):  # type: ignore[arg-type]
+        value = getattr(record, field.name)
+        if isinstance(value, datetime):
+            value = iso(value)
+        elif isinstance(value, tuple):
+            value = list(value)
+        elif hasattr(value, "items"):
+            value = dict(value)
+        result[field.name] = value
+    return result
+
+
+def destination_record(destination: Destination) -> dict[str, Any]:
+    return _plain(destination)
+
+
+def backlog_record(row: BacklogRow) -> dict[str, Any]:
+    return _plain(row)
+
+
+def dlq_record(dlq: DeadLetterQueue) -> dict[str, Any]:
+    return _plain(dlq)
+
+
+def dead_letter_record(letter: DeadLetter) -> dict[str, Any]:
+    record = _plain(letter)
+    record["message"] = message_record(letter.message)
+    return record
+
+
+_UNSAFE_IN_JSON = re.compile("[\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def dumps(record: dict[str, Any]) -> bytes:
+    """One JSON line that is safe to print on a terminal.
+
+    orjson escapes C0 controls (ESC, BEL, CR) itself; DEL, C1 controls (a lone U+009B is a CSI on
+    some terminals) and bidi overrides are escaped here, on the rare lines that hold their UTF-8 lead
+    bytes, so the common case stays one encoder call.
+    """
+    line = orjson.dumps(record, default=_default)
+    if b"\x7f" in line or b"\xc2" in line or b"\xe2\x80" in line or b"\xe2\x81" in line:
+        text = _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", line.decode("utf-8"))
+        line = text.encode("utf-8")
+    return line + b"\n"
+
+
+def _default(value: object) -> Any:
+    if isinstance(value, bytes):
+        return header_value(value)
+    if isinstance(value, datetime):
+        return iso(value)
+    return str(value)

