@@ -364,6 +364,8 @@ class LocalRabbitMQ(LocalBroker):
             f"management.tcp.ip = 127.0.0.1\n"
             f"management.tcp.port = {self.management_port}\n"
             "loopback_users = none\n"
+            # Queue stats every 0.5 s instead of 5 s, so views and tests see new depths quickly.
+            "collect_statistics_interval = 500\n"
         )
         self._spawn([epmd, "-port", str(self.epmd_port), "-address", "127.0.0.1"])
         self._spawn([binary], env=self.environment())
