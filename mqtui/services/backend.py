@@ -1,0 +1,298 @@
+"""The one object the console talks to: snapshots, tails and actions for the profile it shows.
+
+`LiveBackend` runs every broker conversation on its own event loop in a background thread: pollers,
+tails and actions all live there, so the UI thread only draws, and an adapter that blocks by mistake
+slows its own broker, never the screen. Results cross to the UI through the listener it passes
+(thread-safe `post_message` in the console) and through awaitables it can await on its own loop.
+`StaticBackend` (mqtui.services.static) shows fixed data through the same interface for look tests.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import concurrent.futures
+import contextlib
+import threading
+from collections.abc import Callable, Collection, Coroutine, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from mqtui.config import Config, Profile
+from mqtui.model import (
+    BacklogRow,
+    DeadLetter,
+    Detail,
+    OutgoingMessage,
+    ProgressCallback,
+    PublishResult,
+    ReplayItem,
+    ReplayResult,
+    StartPosition,
+)
+from mqtui.services.actions import Actions
+from mqtui.services.history import LagHistory
+from mqtui.services.poller import BrokerPoller
+from mqtui.services.session import Session, open_session, profile_names
+from mqtui.services.snapshot import BrokerSnapshot
+from mqtui.services.tailer import TailStream
+
+T = TypeVar("T")
+SnapshotListener = Callable[[BrokerSnapshot], None]
+
+
+class ConsoleBackend(abc.ABC):
+    """Everything the console shows or does, for one profile."""
+
+    def __init__(self, name: str, profile: Profile, config: Config, notices: Sequence[str] = ()) -> None:
+        self.profile_name = name
+        self.profile = profile
+        self.config = config
+        self.notices = tuple(notices)
+
+    @property
+    def readonly(self) -> bool:
+        return self.profile.readonly
+
+    @property
+    def production(self) -> bool:
+        return self.profile.production
+
+    @property
+    def theme(self) -> str:
+        return self.profile.theme or self.config.theme
+
+    @property
+    def keys(self) -> dict[str, str]:
+        return dict(self.config.keys)
+
+    def refusal(self, action: str) -> str | None:
+        """Why a write action is refused in this profile, or None when it is allowed."""
+        if self.readonly:
+            return f"profile {self.profile_name!r} is readonly: {action} refused"
+        return None
+
+    def brokers(self) -> list[tuple[str, str]]:
+        """(name, kind) of every broker in the profile, in config order."""
+        return [(broker.name, broker.kind) for broker in self.profile.brokers]
+
+    def profile_names(self) -> list[str]:
+        return profile_names(self.config)
+
+    def now(self) -> datetime:
+        """The clock every age and countdown on screen is measured with (fixed in look tests)."""
+        return datetime.now(UTC)
+
+    @abc.abstractmethod
+    def start(self, listener: SnapshotListener) -> None:
+        """Begin polling; `listener` gets every new snapshot, from any thread."""
+
+    @abc.abstractmethod
+    def stop(self) -> None:
+        """Stop polling and tails, close every adapter, end the session (blocking: call off the UI)."""
+
+    @abc.abstractmethod
+    def snapshots(self) -> dict[str, BrokerSnapshot]:
+        """The latest snapshot of every broker."""
+
+    def refresh(self, broker: str | None = None) -> None:  # noqa: B027 - fixed data has nothing to refresh
+        """Poll now (one broker or all) instead of waiting for the interval or the backoff."""
+
+    @abc.abstractmethod
+    def tail(self, broker: str, destination: str, start: StartPosition, *, capacity: int = 50_000) -> TailStream:
+        """Start a live tail; read it with `TailStream.take()` and end it with `stop()`."""
+
+    @abc.abstractmethod
+    def open_profile(self, name: str) -> ConsoleBackend:
+        """A backend for another profile of the same config (blocking: the demo may start brokers)."""
+
+    # -- actions (awaitable from the UI's loop) ----------------------------------------------------
+    @abc.abstractmethod
+    async def describe(self, broker: str, destination: str) -> Detail: ...
+
+    @abc.abstractmethod
+    async def describe_group(self, broker: str, group: str) -> Detail: ...
+
+    @abc.abstractmethod
+    async def dead_letters(self, broker: str, dlq: str, *, limit: int = 200) -> list[DeadLetter]: ...
+
+    @abc.abstractmethod
+    async def plan_replay(
+        self, broker: str, dlq: str, *, to: str | None = None, ids: Collection[str] | None = None
+    ) -> list[ReplayItem]: ...
+
+    @abc.abstractmethod
+    async def replay(
+        self,
+        broker: str,
+        dlq: str,
+        *,
+        to: str | None = None,
+        ids: Collection[str] | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> ReplayResult: ...
+
+    @abc.abstractmethod
+    async def delete_dead_letters(self, broker: str, dlq: str, ids: Collection[str]) -> int: ...
+
+    @abc.abstractmethod
+    async def publish(
+        self,
+        broker: str,
+        destination: str,
+        messages: Sequence[OutgoingMessage],
+        *,
+        options: Mapping[str, str] | None = None,
+    ) -> PublishResult: ...
+
+    @abc.abstractmethod
+    async def purge(self, broker: str, destination: str) -> int: ...
+
+    @abc.abstractmethod
+    async def reset_offsets(
+        self, broker: str, group: str, *, to: StartPosition, destination: str | None = None
+    ) -> list[BacklogRow]: ...
+
+
+class LiveBackend(ConsoleBackend):
+    """Real brokers, polled on a background event loop."""
+
+    def __init__(self, session: Session) -> None:
+        super().__init__(session.name, session.profile, session.config, session.notices)
+        self.session = session
+        self.actions = Actions(session)
+        self.history = LagHistory(stall_polls=session.profile.stall_polls)
+        self._pollers: dict[str, BrokerPoller] = {}
+        self._tails: list[TailStream] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._stopped = False
+
+    @classmethod
+    def open(cls, config_path: str | Path | None, profile: str | None) -> LiveBackend:
+        """Load the config and choose the profile; the demo profile starts (and owns) its brokers."""
+        return cls(open_session(config_path, profile, own_demo=True))
+
+    def open_profile(self, name: str) -> LiveBackend:
+        return LiveBackend.open(self.session.config_path, name)
+
+    # -- the background loop -----------------------------------------------------------------------
+    def start(self, listener: SnapshotListener) -> None:
+        if self._loop is not None:
+            return
+        loop = self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run_loop, args=(loop,), name="mqtui-backend", daemon=True)
+        self._thread.start()
+        for config in self.profile.brokers:
+            poller = BrokerPoller(config, interval=self.profile.poll_interval, listener=listener, history=self.history)
+            self._pollers[config.name] = poller
+            asyncio.run_coroutine_threadsafe(poller.run(), loop)
+
+    @staticmethod
+    def _run_loop(loop: asyncio.AbstractEventLoop) -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_forever()
+        finally:
+            with contextlib.suppress(Exception):
+                loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        loop, thread = self._loop, self._thread
+        if loop is not None and thread is not None:
+            grace = max((b.timeout for b in self.profile.brokers), default=5.0) + 2
+            with contextlib.suppress(Exception):
+                asyncio.run_coroutine_threadsafe(self._cancel_everything(), loop).result(timeout=grace)
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout=grace)
+        self.session.close()
+
+    @staticmethod
+    async def _cancel_everything() -> None:
+        current = asyncio.current_task()
+        tasks = [task for task in asyncio.all_tasks() if task is not current]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _submit(self, coroutine: Coroutine[Any, Any, T]) -> asyncio.Future[T]:
+        """Run on the backend loop; the result is awaitable on the caller's loop."""
+        if self._loop is None or self._stopped:
+            coroutine.close()
+            raise RuntimeError("the backend is not running")
+        future: concurrent.futures.Future[T] = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+        return asyncio.wrap_future(future)
+
+    # -- state -------------------------------------------------------------------------------------
+    def snapshots(self) -> dict[str, BrokerSnapshot]:
+        return {name: poller.latest for name, poller in self._pollers.items()}
+
+    def refresh(self, broker: str | None = None) -> None:
+        if self._loop is None:
+            return
+        for name, poller in self._pollers.items():
+            if broker is None or name == broker:
+                self._loop.call_soon_threadsafe(poller.wake)
+
+    def poll_count(self, broker: str) -> int:
+        """Completed polls of one broker (tests wait for "the next poll" with it)."""
+        return self._pollers[broker].polls
+
+    def tail(self, broker: str, destination: str, start: StartPosition, *, capacity: int = 50_000) -> TailStream:
+        stream = TailStream(self.session.broker(broker), destination, start, capacity=capacity)
+        self._tails = [t for t in self._tails if t.active]
+        self._tails.append(stream)
+        self._submit(stream.run())
+        return stream
+
+    # -- actions -----------------------------------------------------------------------------------
+    async def describe(self, broker: str, destination: str) -> Detail:
+        return await self._submit(self.actions.describe(broker, destination))
+
+    async def describe_group(self, broker: str, group: str) -> Detail:
+        return await self._submit(self.actions.describe_group(broker, group))
+
+    async def dead_letters(self, broker: str, dlq: str, *, limit: int = 200) -> list[DeadLetter]:
+        return await self._submit(self.actions.dead_letters(broker, dlq, limit=limit))
+
+    async def plan_replay(
+        self, broker: str, dlq: str, *, to: str | None = None, ids: Collection[str] | None = None
+    ) -> list[ReplayItem]:
+        return await self._submit(self.actions.plan_replay(broker, dlq, to=to, ids=ids))
+
+    async def replay(
+        self,
+        broker: str,
+        dlq: str,
+        *,
+        to: str | None = None,
+        ids: Collection[str] | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> ReplayResult:
+        return await self._submit(self.actions.replay(broker, dlq, to=to, ids=ids, progress=progress))
+
+    async def delete_dead_letters(self, broker: str, dlq: str, ids: Collection[str]) -> int:
+        return await self._submit(self.actions.delete_dead_letters(broker, dlq, ids))
+
+    async def publish(
+        self,
+        broker: str,
+        destination: str,
+        messages: Sequence[OutgoingMessage],
+        *,
+        options: Mapping[str, str] | None = None,
+    ) -> PublishResult:
+        return await self._submit(self.actions.publish(broker, destination, messages, options=options))
+
+    async def purge(self, broker: str, destination: str) -> int:
+        return await self._submit(self.actions.purge(broker, destination))
+
+    async def reset_offsets(
+        self, broker: str, group: str, *, to: StartPosition, destination: str | None = None
+    ) -> list[BacklogRow]:
+        return await self._submit(self.actions.reset_offsets(broker, group, to=to, destination=destination))

@@ -1,0 +1,149 @@
+"""What the console knows about one broker at one moment: an immutable snapshot per poll.
+
+The poller builds a new snapshot after every poll and hands it over whole, so the UI never draws from a
+record that a background task is still filling in, and a static backend can feed the same panes with
+fixed data for look tests.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from mqtui.model import BacklogRow, Capability, DeadLetterQueue, Destination
+
+
+class BrokerStatus(enum.StrEnum):
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    DEGRADED = "degraded"
+    """Connected, but part of the last poll failed: some of what is shown is older than the rest."""
+    UNREACHABLE = "unreachable"
+
+
+class LagState(enum.StrEnum):
+    OK = "ok"
+    DRAINING = "draining"
+    GROWING = "growing"
+    STALLED = "stalled"
+    """No progress for `profile.stall_polls` polls while lag > 0: the state worth paging someone for."""
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class LagTrend:
+    history: tuple[int, ...] = ()
+    """Recent lag values, oldest first (the sparkline)."""
+    rate: float | None = None
+    """Change of lag per second over the recent window; positive means falling further behind."""
+    consume_rate: float | None = None
+    """Messages consumed per second, from committed positions where the broker reports them."""
+    eta: float | None = None
+    """Seconds to drain the current lag at the consume rate; None when it would never drain."""
+    state: LagState = LagState.UNKNOWN
+
+
+GroupKey = tuple[str, str, str]
+"""(broker, destination, group): one consumer's backlog on one destination, all partitions together."""
+
+
+@dataclass(frozen=True, slots=True)
+class GroupLag:
+    """The backlog rows of one group on one destination, summed, with their trend."""
+
+    broker: str
+    destination: str
+    group: str
+    rows: tuple[BacklogRow, ...]
+    lag: int | None
+    committed: int | None
+    """Sum of numeric committed positions (None unless every row has one): the consume-rate source."""
+    end: int | None
+    in_flight: int | None
+    consumers: int | None
+    state: str | None
+    last_activity: datetime | None
+    members: tuple[str, ...]
+    trend: LagTrend = LagTrend()
+
+    @property
+    def key(self) -> GroupKey:
+        return (self.broker, self.destination, self.group)
+
+    @property
+    def partitions(self) -> int:
+        return sum(1 for row in self.rows if row.partition is not None)
+
+
+def _sum(values: list[int | None]) -> int | None:
+    return None if not values or any(v is None for v in values) else sum(v for v in values if v is not None)
+
+
+def _numeric(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def group_backlog(rows: Iterable[BacklogRow]) -> list[GroupLag]:
+    """Fold per-partition rows into one row per (broker, destination, group), in first-seen order."""
+    grouped: dict[GroupKey, list[BacklogRow]] = {}
+    for row in rows:
+        grouped.setdefault((row.broker, row.destination, row.group), []).append(row)
+    result = []
+    for (broker, destination, group), members in grouped.items():
+        lags = [r.lag for r in members]
+        known_lags = [lag for lag in lags if lag is not None]
+        consumers = [r.consumers for r in members if r.consumers is not None]
+        in_flight = [r.in_flight for r in members if r.in_flight is not None]
+        activity = [r.last_activity for r in members if r.last_activity is not None]
+        names: dict[str, None] = {}
+        for r in members:
+            names.update(dict.fromkeys(r.members))
+        result.append(
+            GroupLag(
+                broker=broker,
+                destination=destination,
+                group=group,
+                rows=tuple(sorted(members, key=lambda r: -1 if r.partition is None else r.partition)),
+                lag=sum(known_lags) if known_lags else None,
+                committed=_sum([_numeric(r.committed) for r in members]),
+                end=_sum([_numeric(r.end) for r in members]),
+                in_flight=sum(in_flight) if in_flight else None,
+                consumers=max(consumers) if consumers else None,
+                state=next((r.state for r in members if r.state), None),
+                last_activity=max(activity) if activity else None,
+                members=tuple(names),
+            )
+        )
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerSnapshot:
+    """One broker as of its last poll; data stays from the last good poll when a poll fails."""
+
+    name: str
+    kind: str
+    status: BrokerStatus = BrokerStatus.CONNECTING
+    error: str | None = None
+    """One line, scrubbed of secrets, naming the broker."""
+    destinations: tuple[Destination, ...] = ()
+    backlog: tuple[BacklogRow, ...] = ()
+    lag: tuple[GroupLag, ...] = ()
+    dlqs: tuple[DeadLetterQueue, ...] = ()
+    capabilities: Capability = Capability.NONE
+    replay_verb: str = "replay"
+    polled_at: datetime | None = None
+    """When the data shown was fetched (the last successful poll)."""
+    next_retry_at: datetime | None = None
+    """When an unreachable broker is tried again."""
+    failures: int = 0
+    """Consecutive failed polls."""
+
+    def can(self, capability: Capability) -> bool:
+        return bool(self.capabilities & capability)
+
+    @property
+    def healthy(self) -> bool:
+        return self.status is BrokerStatus.CONNECTED

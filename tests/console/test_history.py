@@ -1,0 +1,96 @@
+"""The lag history turns polls into states: exact numbers from fixed samples, no broker needed."""
+
+from __future__ import annotations
+
+from mqtui.model import BacklogRow
+from mqtui.services.history import LagHistory
+from mqtui.services.snapshot import GroupLag, LagState, group_backlog
+
+
+def group(lag: int | None, committed: int | None = None, end: int | None = None, consumers: int | None = 1) -> GroupLag:
+    rows = [BacklogRow("k", "orders", "billing", 0, committed=committed, end=end, lag=lag, consumers=consumers)]
+    return group_backlog(rows)[0]
+
+
+def feed(history: LagHistory, samples: list[GroupLag], step: float = 2.0) -> GroupLag:
+    result = None
+    for index, sample in enumerate(samples):
+        result = history.observe("k", [sample], at=index * step)[0]
+    assert result is not None
+    return result
+
+
+def test_group_backlog_sums_partitions_and_keeps_members() -> None:
+    rows = [
+        BacklogRow("k", "orders", "billing", 1, committed=10, end=40, lag=30, consumers=2, members=("m1",)),
+        BacklogRow("k", "orders", "billing", 0, committed=5, end=25, lag=20, consumers=2, members=("m2", "m1")),
+        BacklogRow("k", "orders", "audit", 0, committed=None, end=25, lag=25, consumers=0),
+    ]
+    billing, audit = group_backlog(rows)
+    assert (billing.lag, billing.committed, billing.end, billing.partitions) == (50, 15, 65, 2)
+    assert [r.partition for r in billing.rows] == [0, 1]
+    assert billing.members == ("m1", "m2")
+    assert (audit.lag, audit.committed, audit.end) == (25, None, 25)
+
+
+def test_draining_consumer_has_a_consume_rate_and_eta() -> None:
+    # committed advances 100 per 2 s poll while lag falls 40 per poll: 50 msg/s consumed.
+    samples = [group(1000 - 40 * i, committed=100 * i) for i in range(4)]
+    row = feed(LagHistory(stall_polls=3), samples)
+    assert row.trend.state is LagState.DRAINING
+    assert row.trend.consume_rate == 50.0
+    assert row.trend.rate == -20.0
+    assert row.trend.eta == 880 / 50.0
+    assert row.trend.history == (1000, 960, 920, 880)
+
+
+def test_growing_lag_has_no_eta() -> None:
+    samples = [group(100 + 30 * i, committed=10 * i) for i in range(4)]
+    row = feed(LagHistory(stall_polls=3), samples)
+    assert row.trend.state is LagState.GROWING
+    assert row.trend.rate == 15.0
+    assert row.trend.eta is None
+
+
+def test_no_progress_for_stall_polls_is_stalled() -> None:
+    history = LagHistory(stall_polls=3)
+    # Three polls without progress are not yet "for 3 polls": that needs 4 samples.
+    row = feed(history, [group(500 + i, committed=7) for i in range(3)])
+    assert row.trend.state is LagState.GROWING
+    row = history.observe("k", [group(503, committed=7)], at=6.0)[0]
+    assert row.trend.state is LagState.STALLED
+    # One poll with progress ends the stall.
+    row = history.observe("k", [group(503, committed=8)], at=8.0)[0]
+    assert row.trend.state is not LagState.STALLED
+
+
+def test_consumption_from_end_positions_when_nothing_is_committed() -> None:
+    # 60 produced and lag up by 20 per poll: 40 consumed per 2 s = 20 msg/s.
+    samples = [group(100 + 20 * i, end=1000 + 60 * i) for i in range(3)]
+    row = feed(LagHistory(), samples)
+    assert row.trend.consume_rate == 20.0
+    assert row.trend.state is LagState.GROWING
+
+
+def test_steady_lag_without_positions_is_not_called_stalled_unless_nobody_consumes() -> None:
+    history = LagHistory(stall_polls=2)
+    row = feed(history, [group(40, consumers=3) for _ in range(5)])
+    assert row.trend.state is LagState.DRAINING
+    assert row.trend.consume_rate is None
+    history = LagHistory(stall_polls=2)
+    row = feed(history, [group(40, consumers=0) for _ in range(3)])
+    assert row.trend.state is LagState.STALLED
+
+
+def test_zero_lag_is_ok_and_unknown_lag_is_unknown() -> None:
+    assert feed(LagHistory(), [group(0, committed=5)]).trend.state is LagState.OK
+    assert feed(LagHistory(), [group(None)]).trend.state is LagState.UNKNOWN
+
+
+def test_history_is_bounded_and_forgets_vanished_groups() -> None:
+    history = LagHistory(size=8)
+    row = feed(history, [group(i, committed=i) for i in range(1, 30)])
+    assert len(row.trend.history) == 8
+    assert len(history) == 1
+    history.observe("k", [], at=100.0)
+    assert len(history) == 0
