@@ -1,0 +1,261 @@
+"""Dead letters on JetStream, which has no DLQ of its own.
+
+Two patterns are recognised:
+
+(a) **advisory DLQ**: a stream capturing `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.>` and/or
+    `...MSG_TERMINATED.>`. Each entry is an advisory naming a stream and a sequence; the failed message
+    itself stays in its stream until limits remove it, so every entry is resolved with STREAM.MSG.GET
+    and marked `gone` once it has aged out. The replay id is `mqtui-replay:<stream>:<seq>` of the
+    original, so two advisories for one message (two consumers gave up) still replay it once.
+(b) **republish DLQ**: a stream an application copies failed messages into, found by the naming rules
+    (`{name}_DLQ` names the origin stream, `DLQ.{name}` the origin subject in each message's subject).
+    The origin subject of an entry is, in order: an `Original-Subject`, `X-Original-Subject` or
+    `Nats-Original-Subject` header; the subject rule applied to the entry's subject; the origin stream's
+    only literal subject; the origin stream's name.
+
+Entries are read with STREAM.MSG.GET (never a consumer), so listing dead letters has no side effects
+even on work-queue streams.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from nats.aio.client import Client
+
+from mqtui.brokers.nats_conn import JetStreamApiError, api_request
+from mqtui.brokers.nats_records import parse_time, stored_message
+from mqtui.dlqnames import dlq_origin
+from mqtui.model import DeadLetter, Message
+
+MAX_DELIVERIES = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES"
+MSG_TERMINATED = "$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED"
+ADVISORY_SUBJECTS = (f"{MAX_DELIVERIES}.>", f"{MSG_TERMINATED}.>")
+ORIGIN_HEADERS = ("Original-Subject", "X-Original-Subject", "Nats-Original-Subject")
+REPLAY_ID_PREFIX = "mqtui-replay"
+#: Concurrent STREAM.MSG.GET requests while reading a DLQ: enough to hide round trips, not a flood.
+READ_WINDOW = 64
+
+
+def subjects_overlap(a: str, b: str) -> bool:
+    """Could one subject match both patterns (`*` one token, `>` one or more trailing tokens)?"""
+    left, right = a.split("."), b.split(".")
+    for index in range(max(len(left), len(right))):
+        if index >= len(left) or index >= len(right):
+            return False
+        x, y = left[index], right[index]
+        if x == ">" or y == ">":
+            return True
+        if x != y and "*" not in (x, y):
+            return False
+    return True
+
+
+def subject_matches(pattern: str, subject: str) -> bool:
+    """Does a literal subject match a (possibly wildcard) pattern?"""
+    return subjects_overlap(pattern, subject) and "*" not in subject and ">" not in subject
+
+
+def captures_advisories(subjects: Iterable[str]) -> bool:
+    return any(s.startswith("$JS.") and subjects_overlap(s, adv) for s in subjects for adv in ADVISORY_SUBJECTS)
+
+
+def advisory_origin_stream(subjects: Sequence[str]) -> str | None:
+    """The one stream an advisory DLQ is limited to, when its subjects name one (…MAX_DELIVERIES.ORDERS.>)."""
+    streams = set()
+    for subject in subjects:
+        tokens = subject.split(".")
+        if len(tokens) < 6 or tokens[5] in ("*", ">"):
+            return None
+        streams.add(tokens[5])
+    return streams.pop() if len(streams) == 1 else None
+
+
+@dataclass(frozen=True)
+class StreamFacts:
+    """What DLQ handling needs to know about one stream, from STREAM.LIST or STREAM.INFO."""
+
+    name: str
+    subjects: tuple[str, ...]
+    messages: int
+    first_seq: int
+    last_seq: int
+    first_time: Any = None
+
+    @classmethod
+    def of(cls, info: Mapping[str, Any]) -> StreamFacts:
+        config, state = info.get("config") or {}, info.get("state") or {}
+        return cls(
+            name=str(config.get("name") or ""),
+            subjects=tuple(config.get("subjects") or ()),
+            messages=int(state.get("messages") or 0),
+            first_seq=int(state.get("first_seq") or 0),
+            last_seq=int(state.get("last_seq") or 0),
+            first_time=parse_time(state.get("first_ts")),
+        )
+
+    @property
+    def literal_subject(self) -> str | None:
+        literal = [s for s in self.subjects if "*" not in s and ">" not in s]
+        return literal[0] if len(literal) == 1 and len(self.subjects) == 1 else None
+
+
+def republish_origin(stream: StreamFacts, rules: Sequence[str], streams: Mapping[str, StreamFacts]) -> str | None:
+    """Pattern (b): the origin a DLQ stream points at by name (a stream) or by its subjects (a subject)."""
+    origin = dlq_origin(stream.name, rules)
+    if origin is not None and origin in streams:
+        return origin
+    if stream.subjects:
+        origins = {dlq_origin(s, rules) for s in stream.subjects}
+        if None not in origins and len(origins) == 1:
+            return origins.pop()
+    return None
+
+
+async def read_stream(
+    nc: Client, broker: str, stream: StreamFacts, *, start: int, limit: int, timeout: float
+) -> list[Message]:
+    """Up to `limit` stored messages from sequence `start` on, by STREAM.MSG.GET in parallel windows.
+
+    Sequences that were deleted are skipped; no consumer is created, so nothing is acknowledged.
+    """
+    found: list[Message] = []
+    seq = max(start, stream.first_seq, 1)
+    while len(found) < limit and seq <= stream.last_seq:
+        size = min(max(READ_WINDOW, limit - len(found)), READ_WINDOW * 4)
+        window = range(seq, min(seq + size, stream.last_seq + 1))
+        answers = await asyncio.gather(*(_get(nc, stream.name, n, timeout) for n in window))
+        for answer in answers:
+            if answer is not None and len(found) < limit:
+                found.append(stored_message(broker, answer))
+        seq = window.stop
+    return found
+
+
+async def _get(nc: Client, stream: str, seq: int, timeout: float) -> dict[str, Any] | None:
+    try:
+        answer = await api_request(nc, f"STREAM.MSG.GET.{stream}", {"seq": seq}, timeout)
+    except JetStreamApiError as exc:
+        if exc.not_found:
+            return None
+        raise
+    return answer.get("message")
+
+
+async def get_original(nc: Client, stream: str, seq: int, timeout: float) -> dict[str, Any] | None:
+    """The message an advisory names, or None once it (or its whole stream) is gone."""
+    return await _get(nc, stream, seq, timeout)
+
+
+def advisory_letter(
+    broker: str, entry: Message, original: dict[str, Any] | None, advisory: dict[str, Any]
+) -> DeadLetter:
+    """Pattern (a): one advisory entry, resolved (or not) to the message it names."""
+    stream = str(advisory.get("stream") or "")
+    seq = int(advisory.get("stream_seq") or 0)
+    consumer = str(advisory.get("consumer") or "")
+    terminated = "terminated" in str(advisory.get("type") or "") or entry.destination.startswith(MSG_TERMINATED)
+    deliveries = advisory.get("deliveries")
+    reason = f"terminated by {consumer}" if terminated else f"max deliveries reached by {consumer}"
+    if advisory.get("reason"):
+        reason += f": {advisory['reason']}"
+    when = parse_time(advisory.get("timestamp")) or entry.timestamp
+    extra = {"stream": stream, "consumer": consumer, "advisory": entry.destination, "dlq_seq": str(entry.position)}
+    if original is None:
+        message = Message(broker=broker, destination=stream, partition=None, position=seq, timestamp=None,
+                          key=None, value=b"")  # fmt: skip
+        origin = None
+    else:
+        message = stored_message(broker, original)
+        origin = message.destination
+    return DeadLetter(
+        id=str(entry.position),
+        message=message,
+        origin=origin,
+        reason=reason,
+        attempts=int(deliveries) if isinstance(deliveries, int) else None,
+        last_failure=when,
+        origin_position=seq,
+        extra=extra,
+        gone=original is None,
+    )
+
+
+def parse_advisory(entry: Message) -> dict[str, Any] | None:
+    try:
+        advisory = orjson.loads(entry.value)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(advisory, dict) or not advisory.get("stream") or not isinstance(advisory.get("stream_seq"), int):
+        return None
+    return advisory
+
+
+def unreadable_letter(entry: Message) -> DeadLetter:
+    """An entry of an advisory DLQ that is no advisory: shown as it is, never replayed."""
+    return DeadLetter(id=str(entry.position), message=entry, origin=None, reason="not a JetStream advisory",
+                      gone=True, extra={"dlq_seq": str(entry.position)})  # fmt: skip
+
+
+def republished_letter(entry: Message, origin: str | None) -> DeadLetter:
+    """Pattern (b): the entry is the failed message itself."""
+    extra = {"dlq_subject": entry.destination, "dlq_seq": str(entry.position)}
+    return DeadLetter(
+        id=str(entry.position),
+        message=entry,
+        origin=origin,
+        reason=_header_text(entry, "Nats-Failure-Reason") or _header_text(entry, "Failure-Reason"),
+        attempts=None,
+        last_failure=entry.timestamp,
+        extra=extra,
+    )
+
+
+def _header_text(message: Message, name: str) -> str | None:
+    lowered = name.lower()
+    for key, value in message.headers:
+        if key.lower() == lowered and value is not None:
+            return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    return None
+
+
+def entry_origin(entry: Message, rules: Sequence[str], origin_stream: StreamFacts | None) -> str | None:
+    """Where a republished entry came from (see the module docstring for the order)."""
+    for header in ORIGIN_HEADERS:
+        value = _header_text(entry, header)
+        if value:
+            return value
+    by_subject = dlq_origin(entry.destination, rules)
+    if by_subject is not None and (origin_stream is None or by_subject != origin_stream.name):
+        return by_subject
+    if origin_stream is not None:
+        return origin_stream.literal_subject or origin_stream.name
+    return None
+
+
+def replay_id(letter: DeadLetter, dlq: str) -> str:
+    """The Nats-Msg-Id of a replay: the original's stream and sequence where known, else the DLQ entry's."""
+    stream = letter.extra.get("stream")
+    if stream and letter.origin_position is not None:
+        return f"{REPLAY_ID_PREFIX}:{stream}:{letter.origin_position}"
+    return f"{REPLAY_ID_PREFIX}:{dlq}:{letter.id}"
+
+
+def replay_headers(message: Message, msg_id: str) -> dict[str, str]:
+    """The original headers minus the server-interpreted `Nats-*` ones, plus the replay's Nats-Msg-Id.
+
+    nats-py takes headers as a str dict, so a repeated header keeps its last value and bytes that are
+    not UTF-8 are replaced.
+    """
+    headers: dict[str, str] = {}
+    for key, value in message.headers:
+        if key.lower().startswith("nats-") or not key:
+            continue
+        text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+        headers[key] = text.replace("\r", " ").replace("\n", " ")
+    headers["Nats-Msg-Id"] = msg_id
+    return headers

@@ -1,0 +1,91 @@
+"""Connection settings and the failures a user meets: wrong credentials, a server that is down."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+
+from mqtui.brokers.nats import NatsAdapter
+from mqtui.config import NatsConfig
+from mqtui.errors import AuthenticationFailed, BrokerUnavailable
+from mqtui.localbrokers import LocalNats
+from mqtui.model import OutgoingMessage
+from tests.nats.conftest import PASSWORD, USER, PasswordNats
+from tests.nats.support import adapter_for
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def test_wrong_password_is_one_line_naming_the_broker_without_the_secret(nats_auth_server: PasswordNats) -> None:
+    adapter = NatsAdapter(NatsConfig(name="guarded", url=nats_auth_server.url, username=USER, password="wrong-pass-1",
+                                     timeout=3.0))  # fmt: skip
+    started = time.monotonic()
+    with pytest.raises(AuthenticationFailed) as caught:
+        await adapter.connect()
+    assert time.monotonic() - started < 3.0 + 1.0
+    message = str(caught.value)
+    assert message.startswith("guarded: ") and "\n" not in message
+    assert "wrong-pass-1" not in message
+    await adapter.close()
+
+
+async def test_no_credentials_at_all_is_an_authentication_failure(nats_auth_server: PasswordNats) -> None:
+    adapter = NatsAdapter(NatsConfig(name="guarded", url=nats_auth_server.url, timeout=2.0))
+    with pytest.raises(AuthenticationFailed):
+        await adapter.connect()
+    await adapter.close()
+
+
+@pytest.mark.parametrize("where", ["fields", "url"])
+async def test_right_password_from_fields_or_url_connects(nats_auth_server: PasswordNats, where: str) -> None:
+    if where == "fields":
+        config = NatsConfig(name="guarded", url=nats_auth_server.url, username=USER, password=PASSWORD)
+    else:
+        config = NatsConfig(name="guarded", url=nats_auth_server.url.replace("nats://", f"nats://{USER}:{PASSWORD}@"))
+    adapter = NatsAdapter(config)
+    await adapter.connect()
+    try:
+        assert isinstance(await adapter.destinations(), list)
+    finally:
+        await adapter.close()
+
+
+async def test_context_file_supplies_the_credentials(nats_auth_server: PasswordNats, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    context = tmp_path / "ops.json"
+    context.write_text(f'{{"url": "{nats_auth_server.url}", "user": "{USER}", "password": "{PASSWORD}"}}')
+    adapter = NatsAdapter(NatsConfig(name="ctx", url=nats_auth_server.url, context=str(context)))
+    await adapter.connect()
+    await adapter.close()
+
+
+async def test_down_server_fails_within_the_timeout_with_one_line() -> None:
+    port = _free_port()
+    adapter = NatsAdapter(NatsConfig(name="down", url=f"nats://127.0.0.1:{port},nats://127.0.0.1:{port}", timeout=1.5))
+    started = time.monotonic()
+    with pytest.raises(BrokerUnavailable) as caught:
+        await adapter.connect()
+    assert time.monotonic() - started < 1.5 + 1.0
+    assert str(caught.value).startswith("down: ") and "\n" not in str(caught.value)
+    await adapter.close()
+
+
+async def test_server_going_down_mid_session_then_returning(private_nats: LocalNats) -> None:
+    async with adapter_for(private_nats, timeout=1.5) as adapter:
+        await adapter._api("STREAM.CREATE.KEEP", {"name": "KEEP", "subjects": ["keep.>"], "storage": "file"})
+        await adapter.publish("keep.a", [OutgoingMessage(value=b"x")])
+        private_nats.kill()
+        started = time.monotonic()
+        with pytest.raises(BrokerUnavailable) as caught:
+            await adapter.destinations()
+        assert time.monotonic() - started < 1.5 + 1.0
+        assert str(caught.value).startswith("n: ")
+    private_nats.start()  # same ports, same store dir: the file-backed stream survives
+    async with adapter_for(private_nats) as fresh:
+        streams = {d.name: d for d in await fresh.destinations()}
+        assert streams["KEEP"].depth == 1
