@@ -25,8 +25,8 @@ from nats.aio.client import Client
 from mqtui.config import NatsConfig, redact_url
 from mqtui.errors import AuthenticationFailed, BrokerError, BrokerUnavailable, NotFound, Unsupported
 
-#: JetStream API error codes (err_code) that mean "no such thing".
-NOT_FOUND_CODES = frozenset({10059, 10014, 10037})
+#: JetStream API error codes (err_code) that mean "no such thing" (10057: a sequence past the end).
+NOT_FOUND_CODES = frozenset({10059, 10014, 10037, 10057})
 _AUTH_WORDS = ("authorization violation", "authentication", "user authentication expired", "permissions violation")
 
 
