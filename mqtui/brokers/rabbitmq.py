@@ -1,0 +1,956 @@
+"""RabbitMQ: queues and consumers from the management API, messages over AMQP with pika.
+
+Names: queues of the profile's vhost keep their names, queues of other vhosts are `vhost/queue`
+(`mqtui.brokers.rabbitmq_names`). `ls --all` adds exchanges and the server-named `amq.*` queues.
+
+Connections: `connect()` checks the management API (reachability, credentials) and learns the vhosts;
+AMQP connections open on first use, one per vhost, on the adapter's worker thread, and reopen after the
+broker dropped them. A call that makes no progress within the profile's `timeout` is abandoned with
+BrokerUnavailable (its thread and connections are left to die; the next call starts afresh).
+
+Reading without consuming:
+- `tail` binds a private temporary queue like the watched one (copy), reads a stream queue from an
+  offset, or, for a destination written `firehose:QUEUE` (or `firehose:` for everything), reads the
+  firehose (`amq.rabbitmq.trace`), the only way to see messages published straight to a queue through
+  the default exchange; it needs `rabbitmqctl trace_on` and is never switched on by mqtui. A copy
+  only sees new messages (`--from end`); with `stop_at_end`, a tail ends after `STOP_AT_END_IDLE`
+  seconds without a message, since a queue has no end offset to reach.
+- `peek` is basic.get + requeue: it marks messages redelivered and counts against a quorum queue's
+  delivery-limit, hence Capability.PEEK and its confirmation.
+
+Dead letters: a queue is a DLQ when a queue's dead-letter exchange (argument or policy) routes to it
+(followed through the exchange's bindings and type), when it is named by a dead-letter routing key on
+the default exchange, or by the profile's naming rules. Requeue sends a dead letter to the queue named
+in its newest `x-death` entry, through the default exchange, so only the queue that failed it gets it
+again (republishing to the original exchange could deliver it a second time to every other queue bound
+there); `to="exchange:NAME"` republishes through NAME with the original routing key instead
+(`exchange:` alone means the exchange recorded in `x-death`), and `to=QUEUE` sends to another queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import time
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ClassVar, TypeVar
+
+import orjson
+import pika
+import pika.exceptions
+from pika.adapters.blocking_connection import BlockingChannel
+
+from mqtui.brokers import rabbitmq_requeue as requeue_ops
+from mqtui.brokers.base import BrokerAdapter, PublishOptions
+from mqtui.brokers.rabbitmq_amqp import AmqpSession, Cancelled, Endpoint, Progress, outgoing_header, text, to_message
+from mqtui.brokers.rabbitmq_deaths import describe as describe_deaths
+from mqtui.brokers.rabbitmq_deaths import first_death
+from mqtui.brokers.rabbitmq_http import QUEUE_COLUMNS, ManagementAPI, quote_segment
+from mqtui.brokers.rabbitmq_journal import RequeueJournal, journal_path
+from mqtui.brokers.rabbitmq_names import Naming, QueueRef
+from mqtui.brokers.rabbitmq_tail import END, TRACE_EXCHANGE, Binding, TailSource, TailThread
+from mqtui.config import BrokerConfig, RabbitMQConfig
+from mqtui.dlqnames import dlq_origin, rules_for
+from mqtui.errors import BrokerUnavailable, NotFound, Unsupported, UsageError
+from mqtui.model import (
+    BacklogRow,
+    Capability,
+    DeadLetter,
+    DeadLetterQueue,
+    Destination,
+    DestinationKind,
+    Detail,
+    DetailSection,
+    Message,
+    OutgoingMessage,
+    ProgressCallback,
+    PublishResult,
+    ReplayItem,
+    ReplayResult,
+    StartPosition,
+)
+
+T = TypeVar("T")
+
+#: Seconds without a message after which a tail with `stop_at_end` ends.
+STOP_AT_END_IDLE = 1.0
+CONSUMERS_GROUP = "(consumers)"
+FIREHOSE = "firehose:"
+EXCHANGE_TARGET = "exchange:"
+DEFAULT_EXCHANGE_NAME = "(AMQP default)"
+
+#: Queue arguments worth a column, with the label they get in `Destination.extra`.
+SHOWN_ARGUMENTS = {
+    "x-dead-letter-exchange": "dlx",
+    "x-dead-letter-routing-key": "dl-routing-key",
+    "x-message-ttl": "ttl-ms",
+    "x-max-length": "max-length",
+    "x-max-length-bytes": "max-length-bytes",
+    "x-overflow": "overflow",
+    "x-delivery-limit": "delivery-limit",
+    "x-expires": "expires-ms",
+    "x-single-active-consumer": "single-active-consumer",
+}
+PUBLISH_OPTIONS = (
+    "exchange",
+    "routing_key",
+    "content_type",
+    "content_encoding",
+    "message_id",
+    "correlation_id",
+    "reply_to",
+    "expiration",
+    "priority",
+    "type",
+    "app_id",
+    "persistent",
+    "mandatory",
+)
+
+
+@dataclass
+class _DlqInfo:
+    origins: set[str] = field(default_factory=set)
+    detected_by: str = "naming rule"
+
+
+class RabbitMQAdapter(BrokerAdapter):
+    kind = "rabbitmq"
+    capabilities: ClassVar[Capability] = (
+        Capability.TAIL
+        | Capability.PEEK
+        | Capability.PUBLISH
+        | Capability.REPLAY
+        | Capability.DELETE_DEAD_LETTER
+        | Capability.PURGE
+    )
+    replay_verb = "requeue"
+
+    def __init__(self, config: BrokerConfig) -> None:
+        super().__init__(config)
+        assert isinstance(config, RabbitMQConfig)
+        self.endpoint = Endpoint.from_config(config)
+        self.api = ManagementAPI(
+            config.name,
+            self.endpoint.management_url,
+            self.endpoint.username,
+            self.endpoint.password,
+            timeout=config.timeout,
+            ssl_context=self.endpoint.ssl_context,
+        )
+        self.naming = Naming(self.endpoint.home_vhost)
+        self._rules = rules_for("rabbitmq", config.dlq_patterns)
+        self._http_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix=f"mqtui-rabbitmq-http-{config.name}")
+        self._session: AmqpSession | None = None
+        self._tails: set[TailThread] = set()
+        self._closed = False
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    async def connect(self) -> None:
+        vhosts = await self._get("/api/vhosts", {"columns": "name"})
+        self.naming.update(text(v.get("name")) for v in vhosts or ())
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for tail in list(self._tails):
+            tail.stop()
+        session, self._session = self._session, None
+        if session is not None:
+            closing = session.worker.submit(session.close_all)
+            session.worker.stop()
+            with contextlib.suppress(Exception):  # a dead broker cannot refuse a close
+                await asyncio.wait_for(asyncio.wrap_future(closing), timeout=2.0)
+        self._http_pool.shutdown(wait=False, cancel_futures=True)
+
+    # -- plumbing ----------------------------------------------------------------------------------
+    async def _get(self, path: str, params: Mapping[str, str | int] | None = None, *, what: str | None = None) -> Any:
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._http_pool, functools.partial(self.api.get, path, params, what=what))
+        except RuntimeError:  # the pool was shut down by close()
+            raise BrokerUnavailable(f"{self.name}: the connection was closed") from None
+
+    async def _queue(self, ref: QueueRef) -> dict[str, Any]:
+        path = f"/api/queues/{quote_segment(ref.vhost)}/{quote_segment(ref.name)}"
+        return await self._get(path, what=f"queue {self.naming.display(ref.vhost, ref.name)!r}")
+
+    async def _queue_bindings(self, ref: QueueRef) -> list[dict[str, Any]]:
+        path = f"/api/queues/{quote_segment(ref.vhost)}/{quote_segment(ref.name)}/bindings"
+        return await self._get(path, what=f"queue {self.naming.display(ref.vhost, ref.name)!r}") or []
+
+    async def _listing(self, path: str, columns: tuple[str, ...]) -> list[dict[str, Any]]:
+        """Every row of a paged listing: the first page, then the others side by side."""
+        loop = asyncio.get_running_loop()
+
+        async def page(number: int) -> Any:
+            call = functools.partial(self.api.paged, path, columns, number)
+            try:
+                return await loop.run_in_executor(self._http_pool, call)
+            except RuntimeError:
+                raise BrokerUnavailable(f"{self.name}: the connection was closed") from None
+
+        first = await page(1) or {}
+        pages = [first, *await asyncio.gather(*(page(n) for n in range(2, int(first.get("page_count") or 1) + 1)))]
+        rows: dict[tuple[str, str], dict[str, Any]] = {}
+        for answer in pages:
+            for row in (answer or {}).get("items") or ():
+                rows.setdefault((text(row.get("vhost")), text(row.get("name"))), row)
+        self.naming.update({vhost for vhost, _ in rows})
+        return list(rows.values())
+
+    def _control(self) -> AmqpSession:
+        if self._closed:
+            raise BrokerUnavailable(f"{self.name}: the connection was closed")
+        if self._session is None or self._session.abandoned:
+            self._session = AmqpSession(self.endpoint)
+        return self._session
+
+    async def _amqp(self, vhost: str, job: Callable[[BlockingChannel, Progress], T], *, dedicated: bool = False) -> T:
+        """Run `job` with a fresh channel on the worker thread, watching that it keeps making progress.
+
+        `dedicated` jobs (requeue, delete) get their own thread and connection, so a long requeue does
+        not hold up a publish on the shared one.
+        """
+        session = AmqpSession(self.endpoint) if dedicated else self._control()
+        progress = Progress()
+        future = session.worker.submit(lambda: session.run(vhost, lambda channel: job(channel, progress), progress))
+        waiter = asyncio.wrap_future(future)
+        limit = self.config.timeout + 1.0
+        try:
+            while True:
+                done, _ = await asyncio.wait({waiter}, timeout=0.2)
+                if done:
+                    try:
+                        return waiter.result()
+                    except Cancelled:
+                        raise BrokerUnavailable(f"{self.name}: the operation was abandoned") from None
+                if not progress.started:
+                    if session.abandoned:
+                        raise BrokerUnavailable(f"{self.name}: no answer from RabbitMQ within {self.config.timeout:g}s")
+                    continue
+                if time.monotonic() - progress.last > limit:
+                    progress.cancel()
+                    session.abandoned = True
+                    if self._session is session:
+                        self._session = None
+                    raise BrokerUnavailable(f"{self.name}: no answer from RabbitMQ within {self.config.timeout:g}s")
+        except asyncio.CancelledError:
+            progress.cancel()
+            raise
+        finally:
+            if dedicated:
+                session.worker.submit(session.close_all)
+                session.worker.stop()
+
+    def _display(self, vhost: str, name: str) -> str:
+        return self.naming.display(vhost, name)
+
+    # -- reading -----------------------------------------------------------------------------------
+    async def destinations(self, *, include_internal: bool = False) -> list[Destination]:
+        rows = await self._listing("/api/queues", QUEUE_COLUMNS)
+        dlqs = await self._dead_letter_map(rows)
+        found = []
+        for row in rows:
+            vhost, name = text(row.get("vhost")), text(row.get("name"))
+            if name.startswith("amq.") and not include_internal:
+                continue
+            found.append(self._destination(row, dlqs.get((vhost, name))))
+        if include_internal:
+            found.extend(await self._exchanges())
+        return sorted(found, key=lambda d: (d.kind != DestinationKind.EXCHANGE, d.name))
+
+    def _destination(self, row: Mapping[str, Any], dlq: _DlqInfo | None) -> Destination:
+        vhost, name = text(row.get("vhost")), text(row.get("name"))
+        queue_type = text(row.get("type")) or "classic"
+        stats = row.get("message_stats") or {}
+        extra = {"type": queue_type, "vhost": vhost, "state": text(row.get("state"))}
+        extra["ready"] = str(_int(row.get("messages_ready")))
+        arguments = row.get("arguments") or {}
+        policy = row.get("effective_policy_definition") or {}
+        for argument, label in SHOWN_ARGUMENTS.items():
+            value = arguments.get(argument, policy.get(argument.removeprefix("x-")))
+            if value is not None:
+                extra[label] = _show(value)
+        if row.get("policy"):
+            extra["policy"] = text(row.get("policy"))
+        ack_rate = _rate(stats, "ack_details")
+        if ack_rate is not None:
+            extra["ack/s"] = f"{ack_rate:g}"
+        if dlq is not None:
+            extra["dlq-of"] = ", ".join(sorted(dlq.origins)) or "-"
+        return Destination(
+            broker=self.name,
+            name=self._display(vhost, name),
+            kind=DestinationKind.STREAM if queue_type == "stream" else DestinationKind.QUEUE,
+            depth=_int(row.get("messages")),
+            in_flight=_int(row.get("messages_unacknowledged")),
+            consumers=_int(row.get("consumers")),
+            rate_in=_rate(stats, "publish_details"),
+            rate_out=_rate(stats, "deliver_get_details"),
+            is_dlq=dlq is not None,
+            internal=name.startswith("amq."),
+            last_activity=_last_activity(row, queue_type),
+            extra=extra,
+        )
+
+    async def _exchanges(self) -> list[Destination]:
+        columns = (
+            "name",
+            "vhost",
+            "type",
+            "internal",
+            "durable",
+            "message_stats.publish_in_details.rate",
+            "message_stats.publish_out_details.rate",
+        )
+        found = []
+        for row in await self._listing("/api/exchanges", columns):
+            vhost, name = text(row.get("vhost")), text(row.get("name"))
+            stats = row.get("message_stats") or {}
+            found.append(
+                Destination(
+                    broker=self.name,
+                    name=self._display(vhost, name or DEFAULT_EXCHANGE_NAME),
+                    kind=DestinationKind.EXCHANGE,
+                    rate_in=_rate(stats, "publish_in_details"),
+                    rate_out=_rate(stats, "publish_out_details"),
+                    internal=not name or name.startswith("amq.") or bool(row.get("internal")),
+                    extra={"type": text(row.get("type")), "vhost": vhost},
+                )
+            )
+        return found
+
+    async def describe(self, destination: str) -> Detail:
+        ref = self.naming.parse(destination)
+        row, bindings = await asyncio.gather(self._queue(ref), self._queue_bindings(ref))
+        stats = row.get("message_stats") or {}
+        summary = [
+            ("vhost", ref.vhost),
+            ("type", text(row.get("type")) or "classic"),
+            ("state", text(row.get("state"))),
+            ("durable", _show(row.get("durable"))),
+            ("auto delete", _show(row.get("auto_delete"))),
+            ("exclusive", _show(row.get("exclusive"))),
+            ("messages", str(_int(row.get("messages")))),
+            ("ready", str(_int(row.get("messages_ready")))),
+            ("unacked", str(_int(row.get("messages_unacknowledged")))),
+            ("consumers", str(_int(row.get("consumers")))),
+            ("policy", text(row.get("policy")) or "-"),
+            ("node", text(row.get("node")) or "-"),
+        ]
+        for label, key in (
+            ("publish/s", "publish_details"),
+            ("deliver/s", "deliver_get_details"),
+            ("ack/s", "ack_details"),
+        ):
+            rate = _rate(stats, key)
+            summary.append((label, "-" if rate is None else f"{rate:g}"))
+        arguments = row.get("arguments") or {}
+        sections = [
+            DetailSection("Arguments", ("ARGUMENT", "VALUE"), tuple((text(k), _show(v)) for k, v in arguments.items())),
+            DetailSection(
+                "Bindings",
+                ("EXCHANGE", "ROUTING KEY", "ARGUMENTS"),
+                tuple(
+                    (
+                        text(b.get("source")) or DEFAULT_EXCHANGE_NAME,
+                        text(b.get("routing_key")),
+                        _show(b.get("arguments") or {}),
+                    )
+                    for b in bindings
+                ),
+            ),
+            DetailSection(
+                "Consumers",
+                ("TAG", "CHANNEL", "PREFETCH", "ACK", "EXCLUSIVE", "ACTIVE"),
+                tuple(
+                    (
+                        text(c.get("consumer_tag")),
+                        text((c.get("channel_details") or {}).get("name")),
+                        _prefetch(c.get("prefetch_count")),
+                        "manual" if c.get("ack_required") else "auto",
+                        _show(c.get("exclusive")),
+                        _show(c.get("active", True)),
+                    )
+                    for c in row.get("consumer_details") or ()
+                ),
+            ),
+        ]
+        return Detail(self.name, self._display(ref.vhost, ref.name), tuple(summary), tuple(sections))
+
+    async def backlog(self, *, group: str | None = None) -> list[BacklogRow]:
+        """One row per queue: lag = ready, in flight = unacked, members = its consumers with prefetch.
+
+        `group` names a queue. Every row's group is "(consumers)", so a row keeps its identity while
+        consumers come and go; queues without consumers are listed too (they are the worst lag).
+        """
+        if group is not None:
+            ref = self.naming.parse(group)
+            try:
+                row = await self._queue(ref)
+            except NotFound:
+                return []
+            return [self._backlog_row(row, row.get("consumer_details") or [])]
+        columns = (
+            "name",
+            "vhost",
+            "type",
+            "messages",
+            "messages_ready",
+            "messages_unacknowledged",
+            "consumers",
+            "idle_since",
+        )
+        rows, consumers = await asyncio.gather(
+            self._listing("/api/queues", columns),
+            self._get(
+                "/api/consumers", {"columns": "queue,consumer_tag,prefetch_count,ack_required,channel_details.name"}
+            ),
+        )
+        by_queue: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for consumer in consumers or ():
+            queue = consumer.get("queue") or {}
+            by_queue.setdefault((text(queue.get("vhost")), text(queue.get("name"))), []).append(consumer)
+        return [
+            self._backlog_row(row, by_queue.get((text(row.get("vhost")), text(row.get("name"))), []))
+            for row in rows
+            if not text(row.get("name")).startswith("amq.")
+        ]
+
+    def _backlog_row(self, row: Mapping[str, Any], consumers: Iterable[Mapping[str, Any]]) -> BacklogRow:
+        vhost, name = text(row.get("vhost")), text(row.get("name"))
+        queue_type = text(row.get("type")) or "classic"
+        count = _int(row.get("consumers"))
+        members = tuple(
+            f"{text(c.get('consumer_tag'))} prefetch={_prefetch(c.get('prefetch_count'))} "
+            f"{'manual' if c.get('ack_required') else 'auto'}-ack"
+            for c in consumers
+        )
+        if queue_type == "stream":
+            lag, state = None, "stream (reader offsets not reported)"
+        else:
+            lag, state = _int(row.get("messages_ready")), "consuming" if count else "no consumers"
+        return BacklogRow(
+            broker=self.name,
+            destination=self._display(vhost, name),
+            group=CONSUMERS_GROUP,
+            end=_int(row.get("messages")),
+            lag=lag,
+            in_flight=_int(row.get("messages_unacknowledged")),
+            consumers=count,
+            state=state,
+            last_activity=_last_activity(row, queue_type),
+            members=members,
+        )
+
+    async def tail(
+        self,
+        destination: str,
+        *,
+        start: StartPosition,
+        stop_at_end: bool = False,
+    ) -> AsyncIterator[Sequence[Message]]:
+        """Batches of messages flowing into `destination`, read without taking them from anyone.
+
+        See the module docstring for the three ways (copy, stream offset, firehose).
+        """
+        vhost, source = await self._tail_source(destination, start)
+        thread = TailThread(
+            self.endpoint,
+            vhost,
+            source,
+            loop=asyncio.get_running_loop(),
+            idle_stop=STOP_AT_END_IDLE if stop_at_end else None,
+        )
+        self._tails.add(thread)
+        thread.start()
+        try:
+            while True:
+                item = await thread.out.get()
+                if item is END:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item  # type: ignore[misc]
+        finally:
+            thread.stop()
+            self._tails.discard(thread)
+            await asyncio.to_thread(thread.join, 2.0)
+
+    async def _tail_source(self, destination: str, start: StartPosition) -> tuple[str, TailSource]:
+        if destination.startswith(FIREHOSE):
+            return await self._firehose_source(destination, start)
+        ref = self.naming.parse(destination)
+        row = await self._queue(ref)
+        display = self._display(ref.vhost, ref.name)
+        if text(row.get("type")) == "stream":
+            return ref.vhost, TailSource("stream", display, queue=ref.name, offset=self._stream_offset(start))
+        if start.kind != "end":
+            raise Unsupported(
+                f"{self.name}: a tail of {display!r} only shows new messages (it is not a stream); "
+                "peek shows those already queued"
+            )
+        bindings = tuple(
+            Binding(text(b.get("source")), text(b.get("routing_key")), b.get("arguments") or {})
+            for b in await self._queue_bindings(ref)
+            if text(b.get("source"))
+        )
+        if not bindings:
+            raise Unsupported(
+                f"{self.name}: {display!r} is only bound to the default exchange, and what is published "
+                f"straight to a queue cannot be copied: peek at it, or tail {FIREHOSE}{display} after "
+                f"`rabbitmqctl trace_on -p {ref.vhost}`"
+            )
+        return ref.vhost, TailSource("copy", display, bindings=bindings)
+
+    def _stream_offset(self, start: StartPosition) -> Any:
+        if start.kind == "beginning":
+            return "first"
+        if start.kind == "end":
+            return "next"
+        if start.kind == "time" and start.time is not None:
+            return start.time
+        if isinstance(start.offset, int):
+            return start.offset
+        raise Unsupported(f"{self.name}: a stream offset is a number, not {start.offset!r}")
+
+    async def _firehose_source(self, destination: str, start: StartPosition) -> tuple[str, TailSource]:
+        watched = destination[len(FIREHOSE) :]
+        if start.kind != "end":
+            raise Unsupported(f"{self.name}: the firehose only shows new messages (--from end)")
+        ref = self.naming.parse(watched) if watched else QueueRef(self.naming.home, "")
+        if watched:
+            await self._queue(ref)
+        vhost = await self._get(f"/api/vhosts/{quote_segment(ref.vhost)}", what=f"vhost {ref.vhost!r}")
+        if not (vhost or {}).get("tracing"):
+            raise Unsupported(
+                f"{self.name}: firehose tracing is off on vhost {ref.vhost!r}: turn it on with "
+                f"`rabbitmqctl trace_on -p {ref.vhost}` (it slows the broker; trace_off when done)"
+            )
+        source = TailSource(
+            "firehose",
+            destination,
+            bindings=(Binding(TRACE_EXCHANGE, "publish.#"),),
+            queue=ref.name or None,
+        )
+        return ref.vhost, source
+
+    async def peek(self, destination: str, *, limit: int = 10) -> list[Message]:
+        """basic.get without ack, then one nack with requeue: the messages are marked redelivered."""
+        ref = self.naming.parse(destination)
+        display = self._display(ref.vhost, ref.name)
+
+        def job(channel: BlockingChannel, progress: Progress) -> list[Message]:
+            found: list[Message] = []
+            last = None
+            try:
+                for _ in range(limit):
+                    method, properties, body = channel.basic_get(ref.name, auto_ack=False)
+                    progress.check()
+                    if method is None:
+                        break
+                    last = method.delivery_tag
+                    found.append(
+                        to_message(
+                            self.name,
+                            display,
+                            method.delivery_tag,
+                            properties,
+                            body,
+                            exchange=method.exchange,
+                            routing_key=method.routing_key,
+                            redelivered=method.redelivered,
+                        )
+                    )
+            finally:
+                if last is not None and channel.is_open:
+                    channel.basic_nack(last, multiple=True, requeue=True)
+            return found
+
+        return await self._amqp(ref.vhost, job)
+
+    # -- writing -----------------------------------------------------------------------------------
+    async def publish(
+        self,
+        destination: str,
+        messages: Sequence[OutgoingMessage],
+        *,
+        options: PublishOptions | None = None,
+    ) -> PublishResult:
+        """Publish with confirms. Options: see PUBLISH_OPTIONS.
+
+        Without `exchange`, messages go through the default exchange to the queue `destination`. With
+        one, the routing key is `routing_key`, else the message key, else `destination`'s queue name.
+        Messages are persistent (`persistent=false` to change) and mandatory (`mandatory=false`):
+        those no queue took are counted in `unroutable`.
+        """
+        settings = _publish_settings(self.name, options or {})
+        ref = self.naming.parse(destination)
+        exchange = settings.pop("exchange", "")
+        fixed_key = settings.pop("routing_key", None)
+        mandatory = settings.pop("mandatory", True)
+        persistent = settings.pop("persistent", True)
+
+        def job(channel: BlockingChannel, progress: Progress) -> PublishResult:
+            channel.confirm_delivery()
+            sent = unroutable = 0
+            failed: list[tuple[int, str]] = []
+            for index, message in enumerate(messages):
+                progress.check()
+                routing_key = fixed_key
+                if routing_key is None:
+                    routing_key = message.key.decode("utf-8", "replace") if exchange and message.key else ref.name
+                properties = pika.BasicProperties(
+                    delivery_mode=2 if persistent else 1,
+                    timestamp=int(time.time()),
+                    headers={k: outgoing_header(v) for k, v in message.headers} or None,
+                    **settings,
+                )
+                try:
+                    channel.basic_publish(exchange, routing_key, message.value, properties, mandatory=mandatory)
+                    sent += 1
+                except pika.exceptions.UnroutableError:
+                    unroutable += 1
+                except pika.exceptions.NackError:
+                    failed.append((index, "the broker refused the message (nack)"))
+                except pika.exceptions.AMQPConnectionError as exc:
+                    if index == 0:
+                        raise
+                    raise BrokerUnavailable(
+                        f"{self.name}: connection lost after {sent} of {len(messages)} message(s) were confirmed"
+                    ) from exc
+            return PublishResult(sent=sent, failed=tuple(failed), unroutable=unroutable)
+
+        return await self._amqp(ref.vhost, job)
+
+    async def purge(self, destination: str) -> int:
+        ref = self.naming.parse(destination)
+
+        def job(channel: BlockingChannel, progress: Progress) -> int:
+            return int(channel.queue_purge(ref.name).method.message_count)
+
+        return await self._amqp(ref.vhost, job)
+
+    # -- dead letters ------------------------------------------------------------------------------
+    async def _dead_letter_map(self, rows: Sequence[Mapping[str, Any]]) -> dict[tuple[str, str], _DlqInfo]:
+        """Which queues receive dead letters, and from which queues (see the module docstring)."""
+        found: dict[tuple[str, str], _DlqInfo] = {}
+        users: dict[tuple[str, str], list[tuple[str, str | None]]] = {}
+        for row in rows:
+            vhost, name = text(row.get("vhost")), text(row.get("name"))
+            arguments = row.get("arguments") or {}
+            policy = row.get("effective_policy_definition") or {}
+            dlx = arguments.get("x-dead-letter-exchange", policy.get("dead-letter-exchange"))
+            key = arguments.get("x-dead-letter-routing-key", policy.get("dead-letter-routing-key"))
+            if not isinstance(dlx, str):
+                continue
+            key = key if isinstance(key, str) else None
+            if dlx == "":
+                if key and key != name:
+                    info = found.setdefault((vhost, key), _DlqInfo(detected_by="dead-letter routing key"))
+                    info.origins.add(self._display(vhost, name))
+                continue
+            users.setdefault((vhost, dlx), []).append((name, key))
+
+        async def follow(vhost: str, exchange: str, origins: list[tuple[str, str | None]]) -> None:
+            base = f"/api/exchanges/{quote_segment(vhost)}/{quote_segment(exchange)}"
+            try:
+                info, bindings = await asyncio.gather(self._get(base), self._get(f"{base}/bindings/source"))
+            except NotFound:
+                return  # the queues dead-letter into an exchange that does not exist: messages are dropped
+            exchange_type = text((info or {}).get("type"))
+            for binding in bindings or ():
+                if binding.get("destination_type") != "queue":
+                    continue
+                target = text(binding.get("destination"))
+                for origin, key in origins:
+                    if origin != target and _routes(exchange_type, text(binding.get("routing_key")), key):
+                        entry = found.setdefault((vhost, target), _DlqInfo())
+                        entry.detected_by = f"dead-letter exchange {exchange}"
+                        entry.origins.add(self._display(vhost, origin))
+
+        await asyncio.gather(*(follow(vhost, dlx, origins) for (vhost, dlx), origins in users.items()))
+        for row in rows:
+            vhost, name = text(row.get("vhost")), text(row.get("name"))
+            if (vhost, name) in found:
+                continue
+            origin = dlq_origin(name, self._rules)
+            if origin is not None:
+                found[(vhost, name)] = _DlqInfo({self._display(vhost, origin)}, "naming rule")
+        return found
+
+    async def dead_letter_queues(self) -> list[DeadLetterQueue]:
+        columns = ("name", "vhost", "type", "messages", "arguments", "effective_policy_definition")
+        rows = await self._listing("/api/queues", columns)
+        dlqs = await self._dead_letter_map(rows)
+        found = []
+        for row in rows:
+            vhost, name = text(row.get("vhost")), text(row.get("name"))
+            info = dlqs.get((vhost, name))
+            if info is None:
+                continue
+            found.append(
+                DeadLetterQueue(
+                    broker=self.name,
+                    name=self._display(vhost, name),
+                    kind=DestinationKind.STREAM if row.get("type") == "stream" else DestinationKind.QUEUE,
+                    origin=", ".join(sorted(info.origins)) or None,
+                    count=_int(row.get("messages")),
+                    detected_by=info.detected_by,
+                )
+            )
+        return sorted(found, key=lambda q: q.name)
+
+    async def dead_letters(self, dlq: str, *, limit: int = 100) -> list[DeadLetter]:
+        """The first `limit` dead letters, read with manual ack and all nacked back (depth unchanged).
+
+        DeadLetter.id is a digest of body, ids and x-death entries (`rabbitmq_deaths.dead_letter_id`).
+        """
+        ref = self.naming.parse(dlq)
+        display = self._display(ref.vhost, ref.name)
+        fallback = dlq_origin(ref.name, self._rules)
+        idle = min(self.config.timeout, 2.0)
+
+        def job(channel: BlockingChannel, progress: Progress) -> list[DeadLetter]:
+            letters = requeue_ops.browse(channel, ref.name, limit, progress, idle)
+            return [self._dead_letter(ref.vhost, display, letter, fallback) for letter in letters]
+
+        return await self._amqp(ref.vhost, job)
+
+    def _dead_letter(self, vhost: str, display: str, letter: requeue_ops.Delivery, fallback: str | None) -> DeadLetter:
+        headers = letter.headers
+        first = first_death(headers)
+        newest = letter.deaths[0] if letter.deaths else None
+        origin_queue = newest.queue if newest else first.get("first_death_queue", fallback)
+        times = [d.time for d in letter.deaths if d.time is not None]
+        extra: dict[str, str] = dict(first)
+        if newest is not None:
+            extra["exchange"] = newest.exchange
+            extra["routing_keys"] = ",".join(newest.routing_keys)
+            extra["x_death"] = describe_deaths(letter.deaths)
+        count = headers.get(requeue_ops.REQUEUE_COUNT)
+        if count is not None:
+            extra["requeue_count"] = text(count)
+        message = to_message(
+            self.name,
+            display,
+            letter.tag,
+            letter.properties,
+            letter.body,
+            exchange=letter.exchange,
+            routing_key=letter.routing_key,
+            redelivered=letter.redelivered,
+        )
+        return DeadLetter(
+            id=letter.id,
+            message=message,
+            origin=self._display(vhost, origin_queue) if origin_queue else None,
+            reason=newest.reason if newest else first.get("first_death_reason"),
+            attempts=newest.count if newest else None,
+            first_failure=min(times) if times else None,
+            last_failure=newest.time if newest else None,
+            extra=extra,
+        )
+
+    async def _resolver(
+        self, ref: QueueRef, to: str | None
+    ) -> Callable[[requeue_ops.Delivery], requeue_ops.Target | str]:
+        """How each dead letter of `ref` finds its target; checks `to` exists first (NotFound)."""
+        if to is None:
+
+            def to_origin(letter: requeue_ops.Delivery) -> requeue_ops.Target | str:
+                if not letter.deaths or not letter.deaths[0].queue:
+                    return "no x-death header names its origin: requeue it with --to QUEUE"
+                queue = letter.deaths[0].queue
+                return requeue_ops.Target("", queue, self._display(ref.vhost, queue))
+
+            return to_origin
+        if to.startswith(EXCHANGE_TARGET):
+            named = to[len(EXCHANGE_TARGET) :]
+            if named:
+                await self._get(
+                    f"/api/exchanges/{quote_segment(ref.vhost)}/{quote_segment(named)}", what=f"exchange {named!r}"
+                )
+
+            def to_exchange(letter: requeue_ops.Delivery) -> requeue_ops.Target | str:
+                newest = letter.deaths[0] if letter.deaths else None
+                if newest is None or not newest.routing_keys:
+                    return "no x-death header gives its routing key"
+                exchange = named or newest.exchange
+                label = f"exchange {exchange or DEFAULT_EXCHANGE_NAME} key {newest.routing_keys[0]}"
+                return requeue_ops.Target(exchange, newest.routing_keys[0], label)
+
+            return to_exchange
+        target = self.naming.parse(to)
+        if target.vhost != ref.vhost:
+            raise Unsupported(f"{self.name}: requeue stays within the DLQ's vhost {ref.vhost!r}")
+        await self._queue(target)
+        fixed = requeue_ops.Target("", target.name, self._display(target.vhost, target.name))
+        return lambda _letter: fixed
+
+    async def plan_replay(
+        self,
+        dlq: str,
+        *,
+        to: str | None = None,
+        ids: Collection[str] | None = None,
+        limit: int | None = None,
+    ) -> list[ReplayItem]:
+        """Reads (and returns) the dead letters a requeue would move: at most 65,535 are previewed."""
+        ref = self.naming.parse(dlq)
+        resolve = await self._resolver(ref, to)
+        wanted = set(ids) if ids else None
+        idle = min(self.config.timeout, 2.0)
+
+        def job(channel: BlockingChannel, progress: Progress) -> list[ReplayItem]:
+            letters = requeue_ops.browse(channel, ref.name, requeue_ops.MAX_BROWSE, progress, idle)
+            items = []
+            for letter in letters:
+                if wanted is not None and letter.id not in wanted:
+                    continue
+                target = resolve(letter)
+                if isinstance(target, str):
+                    items.append(ReplayItem(letter.id, "-", skip_reason=target))
+                else:
+                    items.append(ReplayItem(letter.id, target.label))
+                if limit is not None and sum(1 for i in items if i.skip_reason is None) >= limit:
+                    break
+            if wanted is not None:
+                seen = {item.id for item in items}
+                items.extend(ReplayItem(i, "-", skip_reason="not in the DLQ") for i in sorted(wanted - seen))
+            return items
+
+        return await self._amqp(ref.vhost, job, dedicated=True)
+
+    async def replay(
+        self,
+        dlq: str,
+        *,
+        to: str | None = None,
+        ids: Collection[str] | None = None,
+        limit: int | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> ReplayResult:
+        """Requeue: publish with confirms, then ack; see `rabbitmq_requeue` for what survives a crash.
+
+        Headers `x-mqtui-requeue-count` and `x-mqtui-requeued-at` record each requeue on the message.
+        `duplicates` counts messages published again after an interrupted run had published them
+        without getting the confirm: the first copy may have reached the target.
+        """
+        ref = self.naming.parse(dlq)
+        resolve = await self._resolver(ref, to)
+        path = journal_path(self.name, self.endpoint.host, self.endpoint.port, ref.vhost, ref.name)
+
+        def job(channel: BlockingChannel, watch: Progress) -> ReplayResult:
+            journal = RequeueJournal(path)
+            return requeue_ops.requeue(
+                channel,
+                ref.name,
+                resolve=resolve,
+                ids=ids,
+                limit=limit,
+                journal=journal,
+                progress=watch,
+                report=progress,
+            )
+
+        return await self._amqp(ref.vhost, job, dedicated=True)
+
+    async def delete_dead_letters(self, dlq: str, ids: Collection[str]) -> int:
+        ref = self.naming.parse(dlq)
+
+        def job(channel: BlockingChannel, progress: Progress) -> int:
+            return requeue_ops.delete(channel, ref.name, ids, progress)
+
+        return await self._amqp(ref.vhost, job, dedicated=True)
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+def _int(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _rate(stats: Mapping[str, Any], key: str) -> float | None:
+    details = stats.get(key)
+    if not isinstance(details, Mapping):
+        return None
+    rate = details.get("rate")
+    return float(rate) if isinstance(rate, int | float) and not isinstance(rate, bool) else None
+
+
+def _show(value: object) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, str):
+        return value
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return str(value)
+
+
+def _prefetch(value: object) -> str:
+    return "unlimited" if not value else str(value)
+
+
+def _last_activity(row: Mapping[str, Any], queue_type: str) -> datetime | None:
+    """`idle_since` when the queue is idle; RabbitMQ leaves it out while the queue is busy."""
+    idle = row.get("idle_since")
+    if isinstance(idle, str) and idle:
+        try:
+            moment = datetime.fromisoformat(idle.replace(" ", "T"))
+        except ValueError:
+            return None
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if queue_type == "stream":
+        return None
+    return datetime.now(UTC)
+
+
+def _routes(exchange_type: str, binding_key: str, routing_key: str | None) -> bool:
+    """Whether a dead letter with `routing_key` (None: its original key, unknown here) can take a binding."""
+    if routing_key is None or exchange_type in ("fanout", "headers"):
+        return True
+    if exchange_type == "direct":
+        return binding_key == routing_key
+    if exchange_type == "topic":
+        return _topic_match(binding_key.split("."), routing_key.split("."))
+    return True  # plugin exchange types: assume it may
+
+
+def _topic_match(pattern: list[str], words: list[str]) -> bool:
+    if not pattern:
+        return not words
+    head, rest = pattern[0], pattern[1:]
+    if head == "#":
+        return any(_topic_match(rest, words[i:]) for i in range(len(words) + 1))
+    if not words:
+        return False
+    return (head == "*" or head == words[0]) and _topic_match(rest, words[1:])
+
+
+def _publish_settings(broker: str, options: Mapping[str, str]) -> dict[str, Any]:
+    """CLI `--prop` values checked and typed; unknown keys are a usage error, not silently ignored."""
+    settings: dict[str, Any] = {}
+    for key, value in options.items():
+        if key not in PUBLISH_OPTIONS:
+            raise UsageError(f"{broker}: unknown publish property {key!r} (known: {', '.join(PUBLISH_OPTIONS)})")
+        if key in ("persistent", "mandatory"):
+            lowered = value.strip().lower()
+            if lowered not in ("true", "false", "yes", "no", "1", "0"):
+                raise UsageError(f"{broker}: {key} must be true or false, not {value!r}")
+            settings[key] = lowered in ("true", "yes", "1")
+        elif key == "priority":
+            try:
+                settings[key] = int(value)
+            except ValueError:
+                raise UsageError(f"{broker}: priority must be a number, not {value!r}") from None
+        else:
+            settings[key] = value
+    return settings

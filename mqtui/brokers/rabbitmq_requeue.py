@@ -1,0 +1,276 @@
+"""Reading, requeueing and deleting dead letters, on the adapter's worker thread (blocking pika calls).
+
+Reading never loses a message: the DLQ is consumed with manual acks and a prefetch as large as what is
+read, then the consumer is cancelled and everything read is nacked with requeue, so each message goes
+back to its place (marked redelivered; on a quorum DLQ with a delivery-limit that counts as a delivery).
+
+A requeue takes one dead letter at a time with basic.get, publishes it to its target with publisher
+confirms and `mandatory`, and acks it only after the confirm; the journal (`rabbitmq_journal`) covers
+a death between the two. One at a time keeps a kill -9 from duplicating more than the one message in
+flight. Dead letters left in place (not selected, skipped, unroutable) stay unacked until the end and
+are then nacked back together; a count taken at the start bounds the scan, so messages dead-lettered
+again while the requeue runs are not picked up twice.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pika
+import pika.exceptions
+from pika.adapters.blocking_connection import BlockingChannel
+
+from mqtui.brokers.rabbitmq_amqp import Progress, text
+from mqtui.brokers.rabbitmq_deaths import Death, dead_letter_id, deaths
+from mqtui.brokers.rabbitmq_journal import RequeueJournal
+from mqtui.model import ProgressCallback, ReplayResult
+
+#: The most messages one read holds at once (AMQP's prefetch count is a 16-bit number).
+MAX_BROWSE = 65_535
+REQUEUE_COUNT = "x-mqtui-requeue-count"
+REQUEUED_AT = "x-mqtui-requeued-at"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    tag: int
+    exchange: str
+    routing_key: str
+    redelivered: bool
+    properties: pika.BasicProperties
+    body: bytes
+    deaths: tuple[Death, ...]
+    id: str
+
+    @property
+    def headers(self) -> Mapping[str, Any]:
+        headers = self.properties.headers
+        return headers if isinstance(headers, Mapping) else {}
+
+
+def delivery(method: Any, properties: pika.BasicProperties, body: bytes | None) -> Delivery:
+    headers = properties.headers if isinstance(properties.headers, Mapping) else {}
+    entries = tuple(deaths(headers))
+    stamp = properties.timestamp if isinstance(properties.timestamp, int) else None
+    raw = bytes(body or b"")
+    ident = dead_letter_id(
+        raw,
+        message_id=text(properties.message_id) if properties.message_id is not None else None,
+        correlation_id=text(properties.correlation_id) if properties.correlation_id is not None else None,
+        timestamp=stamp,
+        entries=entries,
+    )
+    return Delivery(
+        tag=method.delivery_tag,
+        exchange=text(method.exchange),
+        routing_key=text(method.routing_key),
+        redelivered=bool(method.redelivered),
+        properties=properties,
+        body=raw,
+        deaths=entries,
+        id=ident,
+    )
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a dead letter goes: an exchange and routing key, with the name a preview shows."""
+
+    exchange: str
+    routing_key: str
+    label: str
+
+
+TargetResolver = Callable[[Delivery], "Target | str"]
+"""A dead letter's target, or the reason it has none (it is then skipped)."""
+
+
+def browse(channel: BlockingChannel, queue: str, limit: int, progress: Progress, idle: float) -> list[Delivery]:
+    """Up to `limit` messages from the head of `queue`, all returned to it before this answers."""
+    declared = channel.queue_declare(queue, passive=True)
+    want = min(declared.method.message_count, limit, MAX_BROWSE)
+    if want <= 0:
+        return []
+    channel.basic_qos(prefetch_count=want)
+    found: list[Delivery] = []
+    try:
+        for method, properties, body in channel.consume(queue, inactivity_timeout=idle):
+            if method is None:  # another consumer took the rest
+                break
+            found.append(delivery(method, properties, body))
+            progress.check()
+            if len(found) >= want:
+                break
+    finally:
+        channel.cancel()
+        if found:
+            channel.basic_nack(found[-1].tag, multiple=True, requeue=True)
+    return found
+
+
+def requeued_properties(properties: pika.BasicProperties) -> pika.BasicProperties:
+    """The dead letter's own properties, with headers counting and dating this requeue."""
+    headers = dict(properties.headers) if isinstance(properties.headers, Mapping) else {}
+    previous = headers.get(REQUEUE_COUNT)
+    headers[REQUEUE_COUNT] = (previous if isinstance(previous, int) and not isinstance(previous, bool) else 0) + 1
+    headers[REQUEUED_AT] = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    result = copy.copy(properties)
+    result.headers = headers
+    return result
+
+
+@dataclass
+class _Scan:
+    """Bookkeeping of one pass over a DLQ with basic.get."""
+
+    channel: BlockingChannel
+    queue: str
+    journal: RequeueJournal | None
+    last_tag: int = 0
+    held: set[str] | None = None
+    unsettled: list[str] | None = None
+
+    def __post_init__(self) -> None:
+        self.held = set()
+        self.unsettled = []
+
+    def next(self) -> Delivery | None:
+        method, properties, body = self.channel.basic_get(self.queue, auto_ack=False)
+        self._settle()
+        if method is None:
+            return None
+        self.last_tag = method.delivery_tag
+        return delivery(method, properties, body)
+
+    def _settle(self) -> None:
+        """The broker answered on this channel, so every ack sent before has been processed."""
+        assert self.unsettled is not None
+        if self.journal is not None:
+            for ident in self.unsettled:
+                self.journal.acked(ident)
+        self.unsettled.clear()
+
+    def ack(self, letter: Delivery) -> None:
+        assert self.unsettled is not None
+        self.channel.basic_ack(letter.tag)
+        self.unsettled.append(letter.id)
+
+    def hold(self, letter: Delivery) -> None:
+        assert self.held is not None
+        self.held.add(letter.id)
+
+    def finish(self) -> None:
+        """Return every held dead letter to the DLQ and make sure the last acks were processed."""
+        assert self.held is not None
+        if self.held:
+            self.channel.basic_nack(self.last_tag, multiple=True, requeue=True)
+        self.channel.basic_qos(prefetch_count=0)  # a round trip: the broker has processed what came before
+        self._settle()
+
+
+def requeue(
+    channel: BlockingChannel,
+    queue: str,
+    *,
+    resolve: TargetResolver,
+    ids: Collection[str] | None,
+    limit: int | None,
+    journal: RequeueJournal,
+    progress: Progress,
+    report: ProgressCallback | None,
+) -> ReplayResult:
+    """Move dead letters of `queue` to their targets; see the module docstring for the guarantees."""
+    channel.confirm_delivery()
+    total = channel.queue_declare(queue, passive=True).method.message_count
+    wanted = set(ids) if ids else None
+    planned = min(total, limit) if limit is not None else total
+    if wanted is not None:
+        planned = min(planned, len(wanted))
+    scan = _Scan(channel, queue, journal)
+    sent = failed = skipped = duplicates = 0
+    errors: list[str] = []
+    found: set[str] = set()
+    examined = 0
+    whole_queue = True
+    try:
+        while examined < total:
+            if limit is not None and sent + failed >= limit:
+                whole_queue = False
+                break
+            progress.check()
+            letter = scan.next()
+            if letter is None:
+                break
+            examined += 1
+            if wanted is not None and letter.id not in wanted:
+                scan.hold(letter)
+                continue
+            found.add(letter.id)
+            target = resolve(letter)
+            if isinstance(target, str):
+                skipped += 1
+                errors.append(f"{letter.id}: skipped: {target}")
+                scan.hold(letter)
+                continue
+            if journal.already_at_target(letter.id):
+                # An interrupted run got the confirm for this copy but died before its ack went through.
+                scan.ack(letter)
+                sent += 1
+            else:
+                maybe_duplicate = journal.will_publish(letter.id)
+                try:
+                    channel.basic_publish(
+                        target.exchange,
+                        target.routing_key,
+                        letter.body,
+                        requeued_properties(letter.properties),
+                        mandatory=True,
+                    )
+                except (pika.exceptions.UnroutableError, pika.exceptions.NackError) as exc:
+                    journal.unpublished(letter.id)
+                    failed += 1
+                    why = "unroutable" if isinstance(exc, pika.exceptions.UnroutableError) else "refused by the broker"
+                    errors.append(f"{letter.id}: {why} to {target.label}; left in the DLQ")
+                    scan.hold(letter)
+                    continue
+                journal.published(letter.id)
+                scan.ack(letter)
+                sent += 1
+                duplicates += int(maybe_duplicate)
+            if report is not None:
+                report(sent + failed, planned)
+        scan.finish()
+        if whole_queue:
+            assert scan.held is not None
+            journal.compact(scan.held)
+    finally:
+        journal.close()
+    if wanted is not None:
+        for ident in sorted(wanted - found):
+            skipped += 1
+            errors.append(f"{ident}: not in the DLQ")
+    return ReplayResult(sent=sent, failed=failed, skipped=skipped, duplicates=duplicates, errors=tuple(errors))
+
+
+def delete(channel: BlockingChannel, queue: str, ids: Collection[str], progress: Progress) -> int:
+    """Ack (remove) the dead letters with these ids; every other message goes back untouched."""
+    total = channel.queue_declare(queue, passive=True).method.message_count
+    wanted = set(ids)
+    scan = _Scan(channel, queue, None)
+    deleted = 0
+    for _ in range(total):
+        progress.check()
+        letter = scan.next()
+        if letter is None:
+            break
+        if letter.id in wanted:
+            scan.ack(letter)
+            deleted += 1
+        else:
+            scan.hold(letter)
+    scan.finish()
+    return deleted

@@ -1,0 +1,237 @@
+"""A RabbitMQ tail: a thread with its own connection reading a private copy of a queue's traffic.
+
+Three sources, chosen by the adapter:
+
+- copy: a temporary exclusive, auto-delete, server-named queue bound like the watched queue. It gets a
+  copy of what the exchanges route there from now on; the watched queue and its consumers see nothing.
+  It holds at most `COPY_QUEUE_LIMIT` messages (oldest dropped) so a stalled reader cannot grow it.
+- stream: a stream queue read from an `x-stream-offset` (manual ack with a prefetch, as streams need;
+  acking a stream delivery only moves this reader's window, it removes nothing).
+- firehose: a temporary queue bound to `amq.rabbitmq.trace` (`publish.#`), keeping the messages that
+  were routed to the watched queue, including those published straight to it through the default
+  exchange, which no binding can copy. It needs `rabbitmqctl trace_on` on the vhost.
+
+The thread hands batches over through an asyncio queue of size 1 and acks a batch only when the reader
+has taken it, so the prefetch bounds what is held in memory; while the reader is slow it keeps the
+connection's heartbeats going.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import pika
+from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
+
+from mqtui.brokers.rabbitmq_amqp import SHOWN_PROPERTIES, Endpoint, plain_value, text, to_message
+from mqtui.model import HeaderValue, Message
+
+COPY_QUEUE_LIMIT = 10_000
+#: Largest batch handed to the reader (and the prefetch of the tail's consumer).
+BATCH_SIZE = 500
+#: A partial batch is handed over once its first message is this old.
+BATCH_WAIT = 0.1
+TRACE_EXCHANGE = "amq.rabbitmq.trace"
+
+
+@dataclass(frozen=True)
+class Binding:
+    exchange: str
+    routing_key: str
+    arguments: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TailSource:
+    kind: Literal["copy", "stream", "firehose"]
+    destination: str
+    """The name shown on each message (the watched queue, as the user wrote it)."""
+    bindings: tuple[Binding, ...] = ()
+    queue: str | None = None
+    """stream: the stream queue; firehose: keep only messages routed to this queue (None: all)."""
+    offset: Any = None
+
+
+class _End:
+    pass
+
+
+END = _End()
+
+
+class TailThread:
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        vhost: str,
+        source: TailSource,
+        *,
+        loop: asyncio.AbstractEventLoop,
+        idle_stop: float | None,
+    ) -> None:
+        self.endpoint = endpoint
+        self.vhost = vhost
+        self.source = source
+        self.loop = loop
+        self.idle_stop = idle_stop
+        self.out: asyncio.Queue[Sequence[Message] | BaseException | _End] = asyncio.Queue(maxsize=1)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"mqtui-rabbitmq-tail-{endpoint.broker}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def join(self, timeout: float) -> None:
+        self._thread.join(timeout)
+
+    # -- on the thread -----------------------------------------------------------------------------
+    def _run(self) -> None:
+        connection: BlockingConnection | None = None
+        try:
+            connection = self.endpoint.open(self.vhost, heartbeat=20)
+            channel = connection.channel()
+            queue, arguments = self._prepare(channel)
+            channel.basic_qos(prefetch_count=BATCH_SIZE)
+            self._consume(connection, channel, queue, arguments)
+            self._put(END)
+        except Exception as exc:
+            self._put(self.endpoint.error(exc, f"vhost {self.vhost!r}"))
+        finally:
+            if connection is not None and connection.is_open:
+                with contextlib.suppress(Exception):
+                    connection.close()
+
+    def _prepare(self, channel: BlockingChannel) -> tuple[str, dict[str, Any] | None]:
+        source = self.source
+        if source.kind == "stream":
+            assert source.queue is not None
+            return source.queue, {"x-stream-offset": source.offset}
+        declared = channel.queue_declare(
+            "", exclusive=True, auto_delete=True, arguments={"x-max-length": COPY_QUEUE_LIMIT}
+        )
+        queue = declared.method.queue
+        for binding in source.bindings:
+            channel.queue_bind(queue, binding.exchange, binding.routing_key, dict(binding.arguments) or None)
+        return queue, None
+
+    def _consume(
+        self, connection: BlockingConnection, channel: BlockingChannel, queue: str, arguments: dict[str, Any] | None
+    ) -> None:
+        batch: list[Message] = []
+        first_at = 0.0
+        last_seen = time.monotonic()
+        unacked: int | None = None
+        for method, properties, body in channel.consume(queue, arguments=arguments, inactivity_timeout=0.05):
+            if self._stop.is_set():
+                return
+            now = time.monotonic()
+            if method is not None:
+                last_seen = now
+                unacked = method.delivery_tag
+                message = self._convert(method, properties, body)
+                if message is not None:
+                    if not batch:
+                        first_at = now
+                    batch.append(message)
+            full = len(batch) >= BATCH_SIZE or (batch and (method is None or now - first_at >= BATCH_WAIT))
+            if full:
+                if not self._put(batch, connection):
+                    return
+                batch = []
+            if unacked is not None and not batch:
+                channel.basic_ack(unacked, multiple=True)
+                unacked = None
+            if method is None and self.idle_stop is not None and now - last_seen >= self.idle_stop:
+                return
+
+    def _put(self, item: Any, connection: BlockingConnection | None = None) -> bool:
+        """Hand `item` to the reader, waiting while it is busy; False when the tail was stopped."""
+        try:
+            future = asyncio.run_coroutine_threadsafe(self.out.put(item), self.loop)
+        except RuntimeError:  # the event loop is gone
+            return False
+        while True:
+            try:
+                future.result(timeout=0.5)
+                return True
+            except concurrent.futures.TimeoutError:
+                if self._stop.is_set():
+                    future.cancel()
+                    return False
+                if connection is not None:
+                    connection.process_data_events(0)
+            except (concurrent.futures.CancelledError, RuntimeError):
+                return False
+
+    def _convert(self, method: Any, properties: pika.BasicProperties, body: bytes) -> Message | None:
+        source = self.source
+        if source.kind == "firehose":
+            return self._from_trace(method, properties, body)
+        position: int | str = method.delivery_tag
+        if source.kind == "stream" and isinstance(properties.headers, Mapping):
+            offset = properties.headers.get("x-stream-offset")
+            if isinstance(offset, int):
+                position = offset
+        return to_message(
+            self.endpoint.broker,
+            source.destination,
+            position,
+            properties,
+            body,
+            exchange=method.exchange,
+            routing_key=method.routing_key,
+            redelivered=method.redelivered,
+        )
+
+    def _from_trace(self, method: Any, properties: pika.BasicProperties, body: bytes) -> Message | None:
+        """A firehose `publish.*` message: the traced message's own properties are in its headers."""
+        trace = properties.headers if isinstance(properties.headers, Mapping) else {}
+        routed = trace.get("routed_queues")
+        routed_queues = [text(q) for q in routed] if isinstance(routed, list) else None
+        keys = trace.get("routing_keys")
+        routing_keys = [text(k) for k in keys] if isinstance(keys, list) else []
+        wanted = self.source.queue
+        if wanted is not None:
+            if routed_queues is not None and wanted not in routed_queues:
+                return None
+            if routed_queues is None and wanted not in routing_keys:
+                return None
+        inner = trace.get("properties")
+        inner = inner if isinstance(inner, Mapping) else {}
+        headers: list[tuple[str, HeaderValue]] = []
+        inner_headers = inner.get("headers")
+        if isinstance(inner_headers, Mapping):
+            headers.extend((text(k), plain_value(v)) for k, v in inner_headers.items())
+        headers.append(("amqp.exchange", plain_value(trace.get("exchange_name"))))
+        for name in SHOWN_PROPERTIES:
+            if inner.get(name) is not None:
+                headers.append((f"amqp.{name}", plain_value(inner[name])))
+        if routed_queues is not None:
+            headers.append(("amqp.routed_queues", list(routed_queues)))
+        stamp = inner.get("timestamp")
+        timestamp = None
+        if isinstance(stamp, datetime):
+            timestamp = stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+        elif isinstance(stamp, int) and 0 < stamp < 1e11:
+            timestamp = datetime.fromtimestamp(stamp, tz=UTC)
+        return Message(
+            broker=self.endpoint.broker,
+            destination=self.source.destination,
+            partition=None,
+            position=method.delivery_tag,
+            timestamp=timestamp,
+            key=routing_keys[0].encode() if routing_keys else None,
+            value=bytes(body or b""),
+            headers=tuple(headers),
+        )
