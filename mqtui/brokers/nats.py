@@ -468,8 +468,12 @@ class NatsAdapter(BrokerAdapter):
 
     # -- dead letters ------------------------------------------------------------------------------
     async def _ensure_dlq_stream(self) -> None:
+        """Create the advisory DLQ stream unless it, or another stream capturing the advisories, exists."""
         name = self.config.dlq_stream or DEFAULT_DLQ_STREAM
-        if await self._find_stream(name) is not None:
+        streams = await self._streams()
+        if any(
+            s["config"]["name"] == name or dlqs.captures_advisories(s["config"].get("subjects") or ()) for s in streams
+        ):
             return
         config = {"name": name, "subjects": list(dlqs.ADVISORY_SUBJECTS), "storage": "file", "retention": "limits"}
         await self._api(f"STREAM.CREATE.{name}", config)
