@@ -226,10 +226,14 @@ class NatsAdapter(BrokerAdapter):
         info: dict[str, Any] = dict(getattr(nc, "_server_info", {}) or {})
         stats = nc.stats
         url = nc.connected_url
-        summary: list[tuple[str, str]] = [
-            ("connected to", redact_url(url.geturl()) if url else "-"),
-            ("server", f"{info.get('server_name', '')} ({info.get('server_id', '')})"),
-            ("version", str(info.get("version", ""))),
+        server_id, server_name = str(info.get("server_id", "")), str(info.get("server_name", ""))
+        summary: list[tuple[str, str]] = [("connected to", redact_url(url.geturl()) if url else "-")]
+        if self.monitor is None:  # with monitoring, /varz says this and more
+            summary += [
+                ("server", server_id if server_name in ("", server_id) else f"{server_name} ({server_id})"),
+                ("version", str(info.get("version", ""))),
+            ]
+        summary += [
             ("max payload", str(info.get("max_payload", ""))),
             ("jetstream", "enabled" if info.get("jetstream") else "disabled"),
             ("this client: msgs in / out", f"{stats.get('in_msgs', 0)} / {stats.get('out_msgs', 0)}"),

@@ -104,8 +104,9 @@ def _text(value: Any) -> str:
 def varz_summary(varz: dict[str, Any]) -> list[tuple[str, str]]:
     js = varz.get("jetstream") or {}
     js_stats = js.get("stats") or {}
+    server_id, server_name = _text(varz.get("server_id")), _text(varz.get("server_name"))
     pairs = [
-        ("server", f"{_text(varz.get('server_name'))} ({_text(varz.get('server_id'))})"),
+        ("server", server_id if server_name in ("", server_id) else f"{server_name} ({server_id})"),
         ("version", _text(varz.get("version"))),
         ("uptime", _text(varz.get("uptime"))),
         ("connections", _text(varz.get("connections"))),

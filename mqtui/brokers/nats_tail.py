@@ -195,6 +195,8 @@ class OrderedPull:
                         break
                     if status != "100":
                         self.outstanding = 0  # the pull request ended (expired, or the server refused it)
+                    if status not in ("100", "404", "408", "409"):
+                        await asyncio.sleep(0.5)  # an unexpected refusal: do not spin on it
                     continue
                 try:
                     meta = msg.metadata
