@@ -210,10 +210,13 @@ class NatsAdapter(BrokerAdapter):
                 )
             streams = await self._streams_storing(destination)
         sections = []
+        matching: list[dict[str, Any]] = []
         if self.monitor is not None:
             subs = await self.monitor.subscriptions()
             matching = [s for s in subs if dlqs.subjects_overlap(str(s.get("subject") or ""), destination)]
             sections.append(monitoring.subscriptions_section(matching, include_internal=True))
+        if not streams and not matching:
+            raise NotFound(f"{self.name}: no stream named {destination}, none stores it and nobody subscribes to it")
         summary = (
             ("kind", "core subject"),
             ("stored by", ", ".join(streams) or "no stream (core only)"),
@@ -466,7 +469,9 @@ class NatsAdapter(BrokerAdapter):
             else:
                 streams = await self._streams_storing(destination)
                 if not streams:
-                    raise Unsupported(f"{self.name}: {destination} is a core subject; there is nothing stored to purge")
+                    raise NotFound(
+                        f"{self.name}: no stream named {destination} or storing it (core subjects keep nothing)"
+                    )
                 answer = await self._api(f"STREAM.PURGE.{streams[0]}", {"filter": destination})
         return int(answer.get("purged") or 0)
 

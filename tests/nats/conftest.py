@@ -11,6 +11,7 @@ import pytest
 from mqtui.localbrokers import LocalNats
 
 USER, PASSWORD = "ops", "s3cret-pass"
+TOKEN = "t0ken-value"
 
 
 class PasswordNats(LocalNats):
@@ -23,6 +24,23 @@ class PasswordNats(LocalNats):
             [binary, "-js", "-a", "127.0.0.1", "-p", str(self.port), "-m", str(self.monitor_port),
              "-sd", str(self.workdir / "jetstream"), "--user", USER, "--pass", PASSWORD]
         )  # fmt: skip
+
+
+class TokenNats(LocalNats):
+    """nats-server with `--auth TOKEN`."""
+
+    def _launch(self) -> None:
+        binary = self.binary()
+        assert binary is not None
+        self._spawn([binary, "-a", "127.0.0.1", "-p", str(self.port), "-m", str(self.monitor_port), "--auth", TOKEN])
+
+
+@pytest.fixture
+def nats_token_server(tmp_path: Path) -> Iterator[TokenNats]:
+    broker = TokenNats(tmp_path / "nats-token", name="token-nats")
+    broker.start()
+    yield broker
+    broker.stop()
 
 
 @pytest.fixture(scope="session")

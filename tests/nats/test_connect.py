@@ -12,7 +12,7 @@ from mqtui.config import NatsConfig
 from mqtui.errors import AuthenticationFailed, BrokerUnavailable
 from mqtui.localbrokers import LocalNats
 from mqtui.model import OutgoingMessage
-from tests.nats.conftest import PASSWORD, USER, PasswordNats
+from tests.nats.conftest import PASSWORD, TOKEN, USER, PasswordNats, TokenNats
 from tests.nats.support import adapter_for
 
 
@@ -89,3 +89,17 @@ async def test_server_going_down_mid_session_then_returning(private_nats: LocalN
     async with adapter_for(private_nats) as fresh:
         streams = {d.name: d for d in await fresh.destinations()}
         assert streams["KEEP"].depth == 1
+
+
+async def test_token_authentication(nats_token_server: TokenNats) -> None:
+    good = NatsAdapter(NatsConfig(name="tok", url=nats_token_server.url, token=TOKEN, timeout=2.0))
+    await good.connect()
+    try:
+        assert isinstance(await good.destinations(), list)  # JetStream is off there: streams are just empty
+    finally:
+        await good.close()
+    bad = NatsAdapter(NatsConfig(name="tok", url=nats_token_server.url, token="wrong-token", timeout=2.0))
+    with pytest.raises(AuthenticationFailed) as caught:
+        await bad.connect()
+    assert "wrong-token" not in str(caught.value)
+    await bad.close()

@@ -77,8 +77,11 @@ async def test_purge_a_stream_and_one_subject(nats_server: LocalNats) -> None:
         assert (await js.stream_info(stream)).state.messages == 3
         assert await adapter.purge(stream) == 3
         assert (await js.stream_info(stream)).state.messages == 0
-        with pytest.raises(Unsupported):
+        with pytest.raises(NotFound):
             await adapter.purge(f"{unique('core')}.x")
+        with pytest.raises(NotFound):
+            await adapter.describe(unique("NOSUCH"))
+        assert dict((await adapter.describe(f"{subject}.a")).summary)["stored by"] == stream
 
 
 async def test_server_view_from_monitoring_and_from_the_client(nats_server: LocalNats) -> None:
