@@ -3,6 +3,8 @@ servers for tests that kill their broker or own the account-wide advisory DLQ.""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,6 +40,35 @@ class TokenNats(LocalNats):
 @pytest.fixture
 def nats_token_server(tmp_path: Path) -> Iterator[TokenNats]:
     broker = TokenNats(tmp_path / "nats-token", name="token-nats")
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+class TlsNats(LocalNats):
+    """nats-server that speaks TLS only, with a self-signed certificate for 127.0.0.1."""
+
+    @property
+    def url(self) -> str:
+        return f"tls://127.0.0.1:{self.port}"
+
+    def _launch(self) -> None:
+        binary = self.binary()
+        assert binary is not None
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "key.pem", "-out", "cert.pem",
+             "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+            cwd=self.workdir, check=True, capture_output=True,
+        )  # fmt: skip
+        self._spawn([binary, "-a", "127.0.0.1", "-p", str(self.port), "-m", str(self.monitor_port), "--tls",
+                     "--tlscert", "cert.pem", "--tlskey", "key.pem"])  # fmt: skip
+
+
+@pytest.fixture
+def nats_tls_server(tmp_path: Path) -> Iterator[TlsNats]:
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a certificate")
+    broker = TlsNats(tmp_path / "nats-tls", name="tls-nats")
     broker.start()
     yield broker
     broker.stop()

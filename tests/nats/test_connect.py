@@ -8,11 +8,11 @@ import time
 import pytest
 
 from mqtui.brokers.nats import NatsAdapter
-from mqtui.config import NatsConfig
+from mqtui.config import NatsConfig, TLSConfig
 from mqtui.errors import AuthenticationFailed, BrokerUnavailable
 from mqtui.localbrokers import LocalNats
 from mqtui.model import OutgoingMessage
-from tests.nats.conftest import PASSWORD, TOKEN, USER, PasswordNats, TokenNats
+from tests.nats.conftest import PASSWORD, TOKEN, USER, PasswordNats, TlsNats, TokenNats
 from tests.nats.support import adapter_for
 
 
@@ -103,3 +103,18 @@ async def test_token_authentication(nats_token_server: TokenNats) -> None:
         await bad.connect()
     assert "wrong-token" not in str(caught.value)
     await bad.close()
+
+
+async def test_tls_with_a_private_ca(nats_tls_server: TlsNats) -> None:
+    ca = str(nats_tls_server.workdir / "cert.pem")
+    adapter = NatsAdapter(NatsConfig(name="tls", url=nats_tls_server.url, tls=TLSConfig(ca_file=ca), timeout=3.0))
+    await adapter.connect()
+    try:
+        assert dict((await adapter.describe("$server")).summary)["connected to"].startswith("tls://127.0.0.1:")
+    finally:
+        await adapter.close()
+    untrusted = NatsAdapter(NatsConfig(name="tls", url=nats_tls_server.url, timeout=2.0))
+    with pytest.raises(BrokerUnavailable) as caught:
+        await untrusted.connect()  # the system CAs do not know the self-signed certificate
+    assert str(caught.value).startswith("tls: ")
+    await untrusted.close()
