@@ -1,0 +1,513 @@
+"""Redis as a message broker: lists (LPUSH/BRPOP queues), streams with consumer groups, pub/sub channels,
+and the RQ and Celery job-queue conventions, through redis.asyncio (every call is a task on the loop).
+
+What each kind of destination shows:
+- a list: depth; its reliable-queue processing lists (`<queue>:processing` and similar) as in-flight; a
+  backlog row with the group `(list)` (`(rq)`, `(celery)` for those conventions) whose lag is the depth;
+- a stream: length, and per consumer group lag, entries-read, pending and last-delivered id;
+- a channel: its subscribers (PUBSUB NUMSUB) as consumers.
+
+Publishing (`--prop` keys): `type=list|stream|channel` picks the kind when the key does not exist
+(default: the key's type, else list). Lists get LPUSH, channels PUBLISH; both carry bare values, so a
+key or headers are refused. A stream entry gets the value as field `data`, the key as field `key` and
+each header as a field of its own; `fields=json` takes the fields from the value, a JSON object, instead;
+`maxlen=N` trims the stream to about N entries.
+
+`purge` empties a list (DEL) or a stream. A stream is trimmed with XTRIM MAXLEN 0 instead of deleted, so
+its consumer groups and their positions survive the purge, as a RabbitMQ queue's bindings do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Collection, Sequence
+from typing import TYPE_CHECKING, Any
+
+import humanize
+import orjson
+
+from mqtui.brokers import redis_jobs as jobs
+from mqtui.brokers.base import BrokerAdapter, PublishOptions
+from mqtui.brokers.redis_client import build_client, text, translated
+from mqtui.brokers.redis_discovery import PROCESSING_SUFFIXES, Collector, KeyScanner, Snapshot
+from mqtui.brokers.redis_dlq import DeadLetters
+from mqtui.brokers.redis_streams import entry_fields, use_raw_entries
+from mqtui.brokers.redis_tail import is_pattern, tail_channel, tail_list, tail_stream
+from mqtui.config import RedisConfig
+from mqtui.dlqnames import dlq_names_for
+from mqtui.errors import BrokerError, BrokerUnavailable, NotFound, Unsupported
+from mqtui.model import (
+    BacklogRow,
+    Capability,
+    DeadLetter,
+    DeadLetterQueue,
+    Destination,
+    DestinationKind,
+    Detail,
+    DetailSection,
+    Message,
+    OutgoingMessage,
+    ProgressCallback,
+    PublishResult,
+    ReplayItem,
+    ReplayResult,
+    StartPosition,
+)
+from mqtui.render import safe_line
+from mqtui.tables import duration
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+PUBLISH_CHUNK = 1000
+PUBLISH_OPTIONS = ("type", "fields", "maxlen")
+PEEK_ROWS = 10
+
+
+class RedisAdapter(BrokerAdapter):
+    kind = "redis"
+    capabilities = (
+        Capability.TAIL | Capability.PUBLISH | Capability.REPLAY | Capability.DELETE_DEAD_LETTER | Capability.PURGE
+    )
+    replay_verb = "requeue"
+
+    def __init__(self, config: RedisConfig) -> None:  # type: ignore[override]
+        super().__init__(config)
+        self.config: RedisConfig = config
+        self._client: Redis | None = None
+        self._scanner = KeyScanner(config.key_patterns, config.scan_limit)
+        self._collector = Collector(config)
+        self._dead: DeadLetters | None = None
+        self._raw_names: dict[str, bytes] = {}
+        self._added: dict[str, tuple[int, float]] = {}
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    async def connect(self) -> None:
+        if self._client is not None:
+            return
+        client = build_client(self.config)
+        use_raw_entries(client)
+        try:
+            with translated(self.config):
+                await asyncio.wait_for(client.ping(), timeout=self.config.timeout)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await client.aclose()
+            raise
+        self._client = client
+        self._dead = DeadLetters(client, self.config, self._collector, self._raw)
+
+    async def close(self) -> None:
+        client, self._client, self._dead = self._client, None, None
+        if client is not None:
+            with contextlib.suppress(Exception):
+                await client.aclose()
+
+    @property
+    def client(self) -> Redis:
+        if self._client is None:
+            raise BrokerUnavailable(f"{self.name}: not connected")
+        return self._client
+
+    @property
+    def dead(self) -> DeadLetters:
+        if self._dead is None:
+            raise BrokerUnavailable(f"{self.name}: not connected")
+        return self._dead
+
+    def _raw(self, name: str) -> bytes:
+        """The key bytes behind a name we showed (keys that are not UTF-8 are shown with \\x escapes)."""
+        return self._raw_names.get(name) or name.encode("utf-8")
+
+    async def _snapshot(self, **options: bool) -> Snapshot:
+        known = await self._scanner.step(self.client)
+        for key in known:
+            name = text(key)
+            if name.encode("utf-8") != key:
+                self._raw_names[name] = key
+        snap = await self._collector.snapshot(self.client, known, **options)
+        for key in snap.gone:
+            self._scanner.forget(key)
+        return snap
+
+    async def _type(self, name: str) -> str:
+        return text(await self.client.type(self._raw(name)))
+
+    # -- reading -----------------------------------------------------------------------------------
+    async def destinations(self, *, include_internal: bool = False) -> list[Destination]:
+        with translated(self.config):
+            snap = await self._snapshot(channels=True, internal=include_internal)
+        found = []
+        for item in snap.lists.values():
+            if item.internal and not include_internal:
+                continue
+            extra = dict(item.extra)
+            if item.convention != "list":
+                extra["convention"] = item.convention
+            if item.memory is not None:
+                extra["memory"] = humanize.naturalsize(item.memory, binary=True)
+            found.append(
+                Destination(self.name, item.name, DestinationKind.LIST, depth=item.depth, in_flight=item.in_flight,
+                            is_dlq=item.is_dlq, internal=item.internal, last_activity=item.last_activity, extra=extra)
+            )  # fmt: skip
+        for stream in snap.streams.values():
+            extra = {"groups": str(len(stream.groups)), "last_id": stream.last_id}
+            if stream.memory is not None:
+                extra["memory"] = humanize.naturalsize(stream.memory, binary=True)
+            found.append(
+                Destination(self.name, stream.name, DestinationKind.STREAM, depth=stream.length,
+                            in_flight=sum(g.pending for g in stream.groups),
+                            consumers=sum(g.consumers for g in stream.groups),
+                            rate_in=self._rate_in(stream.name, stream.entries_added, snap.taken_at),
+                            is_dlq=stream.is_dlq, internal=stream.internal, last_activity=stream.last_activity,
+                            extra=extra)
+            )  # fmt: skip
+        for channel, subscribers in snap.channels:
+            found.append(Destination(self.name, channel, DestinationKind.CHANNEL, consumers=subscribers))
+        return sorted(found, key=lambda d: (d.name, d.kind.value))
+
+    def _rate_in(self, name: str, added: int | None, now: float) -> float | None:
+        """Entries added per second since the previous poll (XINFO STREAM entries-added)."""
+        if added is None:
+            return None
+        previous = self._added.get(name)
+        self._added[name] = (added, now)
+        if previous is None or now <= previous[1] or added < previous[0]:
+            return None
+        return (added - previous[0]) / (now - previous[1])
+
+    async def backlog(self, *, group: str | None = None) -> list[BacklogRow]:
+        with translated(self.config):
+            snap = await self._snapshot(consumers=True)
+        rows = []
+        for item in snap.lists.values():
+            if item.internal or item.is_dlq:
+                continue
+            rows.append(
+                BacklogRow(self.name, item.name, item.group, lag=item.depth, in_flight=item.in_flight,
+                           last_activity=item.last_activity)
+            )  # fmt: skip
+        for stream in snap.streams.values():
+            for info in stream.groups:
+                rows.append(
+                    BacklogRow(self.name, stream.name, info.name, committed=info.last_delivered, end=stream.last_id,
+                               lag=info.lag, in_flight=info.pending, consumers=info.consumers,
+                               state="empty" if info.consumers == 0 else None,
+                               last_activity=info.last_activity(snap.taken_at),
+                               members=tuple(m.name for m in info.members))
+                )  # fmt: skip
+        return [row for row in rows if group is None or row.group == group]
+
+    async def describe(self, destination: str) -> Detail:
+        with translated(self.config):
+            kind = await self._type(destination)
+            if kind == "list":
+                return await self._describe_list(destination)
+            if kind == "stream":
+                return await self._describe_stream(destination)
+            if kind == "none":
+                counts = dict(await self.client.pubsub_numsub(destination))
+                subscribers = int(next(iter(counts.values()), 0))
+                if subscribers or is_pattern(destination):
+                    return Detail(self.name, destination, (("type", "channel"), ("subscribers", str(subscribers))))
+                raise NotFound(f"{self.name}: no key or channel with subscribers named {destination!r}")
+            return Detail(self.name, destination, (("type", kind),))
+
+    async def _describe_list(self, name: str) -> Detail:
+        key = self._raw(name)
+        helpers = [f"{name}{suffix}" for suffix in PROCESSING_SUFFIXES] + dlq_names_for(name, self._collector.rules)
+        pipe = self.client.pipeline(transaction=False)
+        pipe.object("idletime", key)
+        pipe.llen(key)
+        pipe.memory_usage(key)
+        for helper in helpers:
+            pipe.llen(helper)
+        idle, length, memory, *sizes = await pipe.execute(raise_on_error=False)
+        newest_at_right = name.startswith(jobs.RQ_QUEUE_PREFIX)
+        peek = await self.client.lrange(key, 0, PEEK_ROWS - 1) if newest_at_right else None
+        if peek is None:
+            peek = list(reversed(await self.client.lrange(key, -PEEK_ROWS, -1)))
+        summary = [("type", "list"), ("length", f"{length:,}")]
+        if isinstance(idle, int):
+            summary.append(("idle", duration(idle)))
+        if isinstance(memory, int):
+            summary.append(("memory", humanize.naturalsize(memory, binary=True)))
+        for helper, size in zip(helpers, sizes, strict=True):
+            if isinstance(size, int) and size:
+                summary.append((helper, f"{size:,} element(s)"))
+        rows = tuple((str(i), safe_line(value, 120)) for i, value in enumerate(peek))
+        section = DetailSection("Next to be consumed", ("POSITION", "VALUE"), rows)
+        return Detail(self.name, name, tuple(summary), (section,))
+
+    async def _describe_stream(self, name: str) -> Detail:
+        key = self._raw(name)
+        info = await self.client.xinfo_stream(key)
+        groups = await self.client.xinfo_groups(key)
+        pipe = self.client.pipeline(transaction=False)
+        for group in groups:
+            pipe.xinfo_consumers(key, group["name"])
+        consumers = await pipe.execute(raise_on_error=False) if groups else []
+        summary = [("type", "stream")]
+        for field in ("length", "last-generated-id", "max-deleted-entry-id", "entries-added",
+                      "recorded-first-entry-id", "groups"):  # fmt: skip
+            if info.get(field) is not None:
+                summary.append((field, text(info[field])))
+        group_rows = tuple(
+            (text(g["name"]), str(g["consumers"]), str(g["pending"]), text(g["last-delivered-id"]),
+             _number(g.get("entries-read")), _number(g.get("lag")))
+            for g in groups
+        )  # fmt: skip
+        consumer_rows = tuple(
+            (text(g["name"]), text(c["name"]), str(c["pending"]), duration(c["idle"] / 1000),
+             duration(c["inactive"] / 1000) if c.get("inactive") is not None else "-")
+            for g, answer in zip(groups, consumers, strict=True) if not isinstance(answer, Exception)
+            for c in answer
+        )  # fmt: skip
+        sections = (
+            DetailSection("Consumer groups", ("GROUP", "CONSUMERS", "PENDING", "LAST DELIVERED", "ENTRIES READ", "LAG"),
+                          group_rows),
+            DetailSection("Consumers", ("GROUP", "CONSUMER", "PENDING", "IDLE", "INACTIVE"), consumer_rows),
+        )  # fmt: skip
+        return Detail(self.name, name, tuple(summary), sections)
+
+    async def describe_group(self, group: str) -> Detail:
+        """A consumer group on every stream that has one by this name (or `STREAM@GROUP` for one)."""
+        with translated(self.config):
+            stream_name, sep, group_name = group.rpartition("@")
+            if sep and await self._type(stream_name) == "stream":
+                streams = [stream_name]
+            else:
+                snap = await self._snapshot()
+                group_name = group
+                streams = [s.name for s in snap.streams.values() if any(g.name == group for g in s.groups)]
+            if not streams:
+                raise NotFound(f"{self.name}: no stream has a consumer group named {group!r}")
+            group_rows, consumer_rows, pending_rows = [], [], []
+            for stream in sorted(streams):
+                key = self._raw(stream)
+                pipe = self.client.pipeline(transaction=False)
+                pipe.xinfo_groups(key)
+                pipe.xinfo_consumers(key, group_name)
+                pipe.xpending_range(key, group_name, min="-", max="+", count=50)
+                infos, members, pending = await pipe.execute(raise_on_error=False)
+                if isinstance(infos, Exception) or isinstance(members, Exception):
+                    continue
+                for info in infos:
+                    if text(info["name"]) == group_name:
+                        group_rows.append(
+                            (stream, str(info["consumers"]), str(info["pending"]), text(info["last-delivered-id"]),
+                             _number(info.get("entries-read")), _number(info.get("lag")))
+                        )  # fmt: skip
+                consumer_rows += [
+                    (stream, text(c["name"]), str(c["pending"]), duration(c["idle"] / 1000)) for c in members
+                ]
+                if not isinstance(pending, Exception):
+                    pending_rows += [
+                        (stream, text(p["message_id"]), text(p["consumer"]), duration(p["time_since_delivered"] / 1000),
+                         str(p["times_delivered"]))
+                        for p in pending
+                    ]  # fmt: skip
+        if not group_rows:
+            raise NotFound(f"{self.name}: no stream has a consumer group named {group!r}")
+        summary = (("streams", ", ".join(sorted(streams))), ("max deliveries", str(self.config.max_deliveries)))
+        sections = (
+            DetailSection("Group", ("STREAM", "CONSUMERS", "PENDING", "LAST DELIVERED", "ENTRIES READ", "LAG"),
+                          tuple(group_rows)),
+            DetailSection("Consumers", ("STREAM", "CONSUMER", "PENDING", "IDLE"), tuple(consumer_rows)),
+            DetailSection("Pending entries (oldest 50)", ("STREAM", "ID", "CONSUMER", "IDLE", "DELIVERIES"),
+                          tuple(pending_rows)),
+        )  # fmt: skip
+        return Detail(self.name, group, summary, sections)
+
+    async def tail(  # type: ignore[override]
+        self,
+        destination: str,
+        *,
+        start: StartPosition,
+        stop_at_end: bool = False,
+    ) -> AsyncIterator[Sequence[Message]]:
+        """Streams, lists and channels; see mqtui.brokers.redis_tail for what each can and cannot show.
+
+        A name that does not exist is tailed as a list (Redis deletes a list when it empties, so an idle
+        queue has no key), unless it is a glob pattern or a channel with subscribers.
+        """
+        with translated(self.config):
+            key = self._raw(destination)
+            kind = await self._type(destination)
+            if kind == "none":
+                counts = dict(await self.client.pubsub_numsub(destination))
+                if is_pattern(destination) or any(int(n) for n in counts.values()):
+                    kind = "channel"
+            if kind == "stream":
+                block_ms = int(max(100, min(1000, self.config.timeout * 500)))
+                source = tail_stream(self.client, self.name, destination, key, start, stop_at_end=stop_at_end,
+                                     block_ms=block_ms)  # fmt: skip
+            elif kind in ("list", "none"):
+                source = tail_list(self.client, self.name, destination, key, start, stop_at_end=stop_at_end,
+                                   newest_at_right=destination.startswith(jobs.RQ_QUEUE_PREFIX))  # fmt: skip
+            elif kind == "channel":
+                source = tail_channel(self.client, self.name, destination, stop_at_end=stop_at_end)
+            else:
+                raise Unsupported(f"{self.name}: {destination} is a {kind}; only lists, streams and channels tail")
+            try:
+                async for batch in source:
+                    yield batch
+            finally:
+                await source.aclose()
+
+    # -- writing -----------------------------------------------------------------------------------
+    async def publish(
+        self,
+        destination: str,
+        messages: Sequence[OutgoingMessage],
+        *,
+        options: PublishOptions | None = None,
+    ) -> PublishResult:
+        props = dict(options or {})
+        unknown = sorted(set(props) - set(PUBLISH_OPTIONS))
+        if unknown:
+            raise Unsupported(
+                f"{self.name}: unknown --prop {', '.join(unknown)} (redis takes: {', '.join(PUBLISH_OPTIONS)})"
+            )
+        maxlen = _maxlen(self.name, props.get("maxlen"))
+        fields_from_json = props.get("fields", "data") == "json"
+        with translated(self.config):
+            key = self._raw(destination)
+            existing = await self._type(destination)
+            mode = props.get("type") or (existing if existing in ("list", "stream") else "list")
+            if mode not in ("list", "stream", "channel"):
+                raise Unsupported(f"{self.name}: --prop type must be list, stream or channel, not {mode!r}")
+            if mode != "channel" and existing not in ("none", mode):
+                raise BrokerError(f"{self.name}: {destination} is a {existing}, not a {mode}")
+            if mode != "stream" and any(m.key is not None or m.headers for m in messages):
+                raise Unsupported(
+                    f"{self.name}: a Redis {mode} carries bare values; --key and --header need a stream "
+                    "(--prop type=stream)"
+                )
+            sent, failed, positions, unroutable = 0, [], [], 0
+            for start in range(0, len(messages), PUBLISH_CHUNK):
+                chunk = messages[start : start + PUBLISH_CHUNK]
+                pipe = self.client.pipeline(transaction=False)
+                queued: list[int] = []
+                for index, message in enumerate(chunk, start):
+                    if mode == "list":
+                        pipe.lpush(key, message.value)
+                    elif mode == "channel":
+                        pipe.publish(key, message.value)
+                    else:
+                        fields = _stream_fields(message, fields_from_json)
+                        if isinstance(fields, str):
+                            failed.append((index, fields))
+                            continue
+                        pipe.execute_command("XADD", key, *_maxlen_args(maxlen), "*", *fields)
+                    queued.append(index)
+                answers = await pipe.execute(raise_on_error=False) if queued else []
+                for index, answer in zip(queued, answers, strict=True):
+                    if isinstance(answer, Exception):
+                        failed.append((index, text(str(answer))))
+                        continue
+                    sent += 1
+                    if mode == "list":
+                        positions.append(int(answer) - 1)
+                    elif mode == "stream":
+                        positions.append(text(answer))
+                    elif int(answer) == 0:
+                        unroutable += 1
+            if mode != "channel" and sent:
+                self._scanner.note(key, mode)
+        return PublishResult(sent=sent, failed=tuple(sorted(failed)), positions=tuple(positions), unroutable=unroutable)
+
+    async def purge(self, destination: str) -> int:
+        with translated(self.config):
+            key = self._raw(destination)
+            kind = await self._type(destination)
+            if kind == "list":
+                pipe = self.client.pipeline(transaction=True)
+                pipe.llen(key)
+                pipe.delete(key)
+                removed, _ = await pipe.execute()
+                return int(removed)
+            if kind == "stream":
+                return int(await self.client.xtrim(key, maxlen=0, approximate=False))
+            if kind == "none":
+                raise NotFound(f"{self.name}: no list or stream named {destination!r}")
+            raise Unsupported(f"{self.name}: {destination} is a {kind}; only lists and streams can be purged")
+
+    # -- dead letters ------------------------------------------------------------------------------
+    async def dead_letter_queues(self) -> list[DeadLetterQueue]:
+        with translated(self.config):
+            snap = await self._snapshot()
+            keys = {name: self._raw(name) for name in snap.streams}
+            return await self.dead.queues(snap, keys)
+
+    async def dead_letters(self, dlq: str, *, limit: int = 100) -> list[DeadLetter]:
+        with translated(self.config):
+            return await self.dead.letters(await self.dead.resolve(dlq), limit)
+
+    async def plan_replay(
+        self,
+        dlq: str,
+        *,
+        to: str | None = None,
+        ids: Collection[str] | None = None,
+        limit: int | None = None,
+    ) -> list[ReplayItem]:
+        with translated(self.config):
+            ref = await self.dead.resolve(dlq)
+            return [planned.item for planned in await self.dead.plan(ref, to=to, ids=ids, limit=limit)]
+
+    async def replay(
+        self,
+        dlq: str,
+        *,
+        to: str | None = None,
+        ids: Collection[str] | None = None,
+        limit: int | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> ReplayResult:
+        """Requeue atomically, one dead letter per server-side step (see mqtui.brokers.redis_dlq).
+
+        `duplicates` counts stream entries requeued into their own stream that another consumer group
+        had already read: that group will see the copy too.
+        """
+        with translated(self.config):
+            ref = await self.dead.resolve(dlq)
+            return await self.dead.replay(ref, to=to, ids=ids, limit=limit, progress=progress)
+
+    async def delete_dead_letters(self, dlq: str, ids: Collection[str]) -> int:
+        """Lists: remove the elements; streams: XDEL; `STREAM@GROUP`: XACK; RQ: the job and its keys."""
+        with translated(self.config):
+            return await self.dead.delete(await self.dead.resolve(dlq), ids)
+
+
+def _number(value: Any) -> str:
+    return "-" if value is None else str(value)
+
+
+def _maxlen(broker: str, raw: str | None) -> int | None:
+    if raw is None:
+        return None
+    if not raw.isdigit():
+        raise Unsupported(f"{broker}: --prop maxlen must be a whole number, not {raw!r}")
+    return int(raw)
+
+
+def _maxlen_args(maxlen: int | None) -> list[str | int]:
+    return [] if maxlen is None else ["MAXLEN", "~", maxlen]
+
+
+def _stream_fields(message: OutgoingMessage, from_json: bool) -> list[bytes | str] | str:
+    """XADD field/value arguments, or the reason the message cannot become an entry."""
+    if not from_json:
+        return entry_fields(message.value, message.key, message.headers)
+    try:
+        decoded = orjson.loads(message.value)
+    except orjson.JSONDecodeError:
+        return "fields=json needs a JSON object value"
+    if not isinstance(decoded, dict) or not decoded:
+        return "fields=json needs a non-empty JSON object value"
+    flat: list[bytes | str] = []
+    for name, value in decoded.items():
+        flat += [str(name), value if isinstance(value, str) else orjson.dumps(value).decode()]
+    return flat + entry_fields(b"", message.key, message.headers)[2:]
