@@ -601,8 +601,8 @@ class NatsAdapter(BrokerAdapter):
         with self._errors(f"replay {dlq}"):
             plan = await self._plan(dlq, to, ids, limit)
         todo = [(item, letter) for item, letter in plan if item.skip_reason is None]
-        sent = skipped = failed = 0
-        skipped = len(plan) - len(todo)
+        sent = failed = 0
+        skipped = len(plan) - len(todo)  # gone, origin unknown, or nowhere to store: see the plan's reasons
         errors: list[str] = []
         done = 0
 

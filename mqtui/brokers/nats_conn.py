@@ -209,8 +209,10 @@ async def open_connection(config: NatsConfig, error_counter: dict[str, int]) -> 
     """
     options = connect_options(config)
     starting = True
+    last_error: list[str] = []
 
     async def on_error(error: Exception) -> None:
+        last_error[:] = [type(error).__name__]
         if isinstance(error, nats.errors.SlowConsumerError):
             error_counter["slow_consumers"] = error_counter.get("slow_consumers", 0) + 1
         else:
@@ -240,7 +242,8 @@ async def open_connection(config: NatsConfig, error_counter: dict[str, int]) -> 
         if isinstance(exc, nats.errors.Error) and _is_auth_error(exc):
             raise AuthenticationFailed(f"{config.name}: the server rejected the credentials ({exc})") from None
         where = redact_url(config.url)
-        raise BrokerUnavailable(f"{config.name}: cannot connect to {where} within {config.timeout:g}s") from None
+        why = f" (last error: {last_error[0]})" if last_error else ""
+        raise BrokerUnavailable(f"{config.name}: cannot connect to {where} within {config.timeout:g}s{why}") from None
     starting = False
     return nc
 
