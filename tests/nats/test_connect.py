@@ -28,7 +28,7 @@ async def test_wrong_password_is_one_line_naming_the_broker_without_the_secret(n
     started = time.monotonic()
     with pytest.raises(AuthenticationFailed) as caught:
         await adapter.connect()
-    assert time.monotonic() - started < 3.0 + 1.0
+    assert time.monotonic() - started < 3.0 + 2.0
     message = str(caught.value)
     assert message.startswith("guarded: ") and "\n" not in message
     assert "wrong-pass-1" not in message
@@ -70,7 +70,7 @@ async def test_down_server_fails_within_the_timeout_with_one_line() -> None:
     started = time.monotonic()
     with pytest.raises(BrokerUnavailable) as caught:
         await adapter.connect()
-    assert time.monotonic() - started < 1.5 + 1.0
+    assert time.monotonic() - started < 1.5 + 2.0
     assert str(caught.value).startswith("down: ") and "\n" not in str(caught.value)
     await adapter.close()
 
@@ -83,7 +83,7 @@ async def test_server_going_down_mid_session_then_returning(private_nats: LocalN
         started = time.monotonic()
         with pytest.raises(BrokerUnavailable) as caught:
             await adapter.destinations()
-        assert time.monotonic() - started < 1.5 + 1.0
+        assert time.monotonic() - started < 1.5 + 2.0
         assert str(caught.value).startswith("n: ")
     private_nats.start()  # same ports, same store dir: the file-backed stream survives
     async with adapter_for(private_nats) as fresh:
