@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from mqtui.services.session import open_session
-
 
 def run_console(config_path: str | None, profile: str | None) -> int:
-    session = open_session(config_path, profile, own_demo=True)
+    """Open the profile (the demo starts its brokers first), run the console, then stop everything."""
+    from mqtui.services.backend import LiveBackend
+
+    backend = LiveBackend.open(config_path, profile)
     try:
-        print(f"would open the console on profile {session.name!r} with brokers:")
-        for broker in session.profile.brokers:
-            print(f"  {broker.name} ({broker.kind})")
-        return 0
+        from mqtui.ui.app import MqtuiApp
+
+        app = MqtuiApp(backend)
+        app.run()
+        backend = app.backend  # the profile may have been switched
+        return app.return_code or 0
     finally:
-        session.close()
+        backend.stop()

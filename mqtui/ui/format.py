@@ -1,0 +1,146 @@
+"""Cells and labels for the console: every untrusted string leaves here as a `rich.text.Text`.
+
+Broker names, destinations, groups, keys, payloads and error messages all come from outside; they go
+through `mqtui.render` (control characters made visible) and into `Text` objects, which never
+interpret markup, so `[bold]` or `[@click=app.quit]` in a message is shown as the characters it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from rich.style import Style
+from rich.text import Text
+
+from mqtui.render import safe_line
+from mqtui.services.snapshot import BrokerSnapshot, BrokerStatus, LagState, LagTrend
+from mqtui.tables import MISSING, age, count, duration, rate
+
+SPARK = "▁▂▃▄▅▆▇█"
+
+STATUS_BADGE = {
+    BrokerStatus.CONNECTING: "○",
+    BrokerStatus.CONNECTED: "●",
+    BrokerStatus.DEGRADED: "◐",
+    BrokerStatus.UNREACHABLE: "✖",
+}
+
+
+def plain(value: object, limit: int | None = 120) -> Text:
+    """Untrusted text for a cell or label: safe characters, no markup."""
+    if value is None:
+        return Text(MISSING)
+    if isinstance(value, bytes | str):
+        return Text(safe_line(value, limit))
+    return Text(safe_line(str(value), limit))
+
+
+def number(value: int | None) -> Text:
+    return Text(count(value), justify="right")
+
+
+def per_second(value: float | None) -> Text:
+    return Text(rate(value), justify="right")
+
+
+def ago(moment: datetime | None, now: datetime) -> Text:
+    return Text(age(moment, now), justify="right")
+
+
+def sparkline(values: Sequence[int], width: int = 12) -> str:
+    """The last `width` values as block characters scaled to their own range (flat: lowest block)."""
+    recent = list(values)[-width:]
+    if not recent:
+        return ""
+    low, high = min(recent), max(recent)
+    if high == low:
+        return SPARK[0 if high == 0 else 3] * len(recent)
+    scale = (len(SPARK) - 1) / (high - low)
+    return "".join(SPARK[round((value - low) * scale)] for value in recent)
+
+
+def lag_variable(state: LagState) -> str:
+    return {
+        LagState.OK: "lag-ok",
+        LagState.DRAINING: "lag-draining",
+        LagState.GROWING: "lag-growing",
+        LagState.STALLED: "lag-critical",
+        LagState.UNKNOWN: "muted",
+    }[state]
+
+
+def status_variable(status: BrokerStatus) -> str:
+    return {
+        BrokerStatus.CONNECTING: "status-connecting",
+        BrokerStatus.CONNECTED: "status-connected",
+        BrokerStatus.DEGRADED: "status-degraded",
+        BrokerStatus.UNREACHABLE: "status-unreachable",
+    }[status]
+
+
+def colour(variables: dict[str, str], name: str, *, bold: bool = False) -> Style:
+    """A Rich style from a theme variable (cells are drawn by Rich, not by the CSS)."""
+    value = variables.get(name)
+    try:
+        return Style(color=value, bold=bold) if value else Style(bold=bold)
+    except Exception:  # a theme with a colour Rich cannot read: fall back to plain text
+        return Style(bold=bold)
+
+
+def trend_text(trend: LagTrend) -> str:
+    """ETA, or the state that means it will not drain: growing, stalled."""
+    if trend.state is LagState.STALLED:
+        return "STALLED"
+    if trend.state is LagState.GROWING:
+        return "growing"
+    if trend.state is LagState.OK:
+        return "caught up"
+    if trend.eta is not None:
+        return f"~{duration(trend.eta)}"
+    return MISSING
+
+
+def lag_rate(trend: LagTrend) -> str:
+    if trend.rate is None:
+        return MISSING
+    sign = "+" if trend.rate > 0 else ""
+    return f"{sign}{trend.rate:,.1f}/s"
+
+
+def status_line(snapshot: BrokerSnapshot, now: datetime) -> str:
+    """connected · polled 2s ago / unreachable · retry in 8s (text only; colour comes from the badge)."""
+    status = snapshot.status
+    if status is BrokerStatus.UNREACHABLE:
+        if snapshot.next_retry_at is not None:
+            wait = (snapshot.next_retry_at - now).total_seconds()
+            return f"unreachable · retry in {duration(wait)}" if wait >= 0.5 else "unreachable · retrying"
+        return "unreachable"
+    if status is BrokerStatus.CONNECTING:
+        return "connecting…"
+    return f"{status.value} · {age(snapshot.polled_at, now)} ago"
+
+
+def short_status(snapshot: BrokerSnapshot, now: datetime) -> str:
+    """What fits beside a name in the tree: the data's age, or when an unreachable broker is retried."""
+    if snapshot.status is BrokerStatus.UNREACHABLE:
+        if snapshot.next_retry_at is None:
+            return "down"
+        wait = (snapshot.next_retry_at - now).total_seconds()
+        return f"down, retry {duration(wait)}" if wait >= 0.5 else "down, retrying"
+    if snapshot.status is BrokerStatus.CONNECTING:
+        return "connecting…"
+    return age(snapshot.polled_at, now)
+
+
+def badge(snapshot: BrokerSnapshot, variables: dict[str, str]) -> Text:
+    return Text(STATUS_BADGE[snapshot.status], style=colour(variables, status_variable(snapshot.status), bold=True))
+
+
+def error_text(exc: BaseException) -> str:
+    """One scrubbed line for a notification or a dialog (the broker name is in the adapter's message)."""
+    from mqtui.errors import MqtuiError
+    from mqtui.secrets import scrub
+
+    text = str(exc) if isinstance(exc, MqtuiError) else f"{type(exc).__name__}: {exc}"
+    return safe_line(" ".join(scrub(text).split()), 300) or type(exc).__name__

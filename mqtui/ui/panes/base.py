@@ -1,0 +1,90 @@
+"""What every pane shares: its commands, why one is refused, and redrawing only when visible."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual.containers import Vertical
+
+from mqtui.model import Capability
+from mqtui.services.snapshot import BrokerSnapshot
+from mqtui.ui.keys import Command, action_name
+
+if TYPE_CHECKING:
+    from mqtui.ui.app import MqtuiApp
+
+#: How a capability is named when a broker lacks it ("demo-kafka (kafka) cannot purge").
+CAPABILITY_VERBS = {
+    Capability.TAIL: "tail without consuming",
+    Capability.PEEK: "peek",
+    Capability.PUBLISH: "publish",
+    Capability.REPLAY: "replay dead letters",
+    Capability.DELETE_DEAD_LETTER: "delete dead letters",
+    Capability.PURGE: "purge",
+    Capability.RESET_OFFSETS: "reset offsets",
+    Capability.REQUEST: "do request/reply",
+}
+
+
+class Pane(Vertical):
+    """A tab of the console. Subclasses list their COMMANDS and implement `redraw`."""
+
+    COMMANDS: ClassVar[list[Command]] = []
+    TITLE: ClassVar[str] = ""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.stale = True
+
+    @property
+    def mqtui(self) -> MqtuiApp:
+        return self.app  # type: ignore[return-value]
+
+    # -- drawing -----------------------------------------------------------------------------------
+    def snapshots_changed(self) -> None:
+        """New data arrived: redraw now if this pane is on screen, else when it is shown."""
+        self.stale = True
+        if self.is_mounted and self.mqtui.current_pane is self:
+            self.redraw()
+            self.stale = False
+
+    def shown(self) -> None:
+        if self.stale:
+            self.redraw()
+            self.stale = False
+
+    def redraw(self, *, rebuild: bool = False) -> None:
+        """Draw from `self.mqtui.snapshots`."""
+
+    def focus_main(self) -> None:
+        """Focus the widget the pane is operated from."""
+
+    # -- commands ----------------------------------------------------------------------------------
+    def command(self, action: str) -> Command | None:
+        name = action_name(action)
+        for command in self.COMMANDS:
+            if action_name(command.action) == name:
+                return command
+        return None
+
+    def refusal(self, action: str) -> str | None:
+        """Why `action` cannot run right now (shown when its key is pressed), or None."""
+        command = self.command(action)
+        if command is None or command.writes is None:
+            return None
+        readonly = self.mqtui.backend.refusal(command.label.lower())
+        if readonly:
+            return readonly
+        target = self.target_broker()
+        if target is not None and not target.can(command.writes):
+            return f"{target.name} ({target.kind}) cannot {CAPABILITY_VERBS[command.writes]}"
+        return None
+
+    def target_broker(self) -> BrokerSnapshot | None:
+        """The broker the selected row belongs to (capabilities are checked against it)."""
+        return None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.command(action) is None:
+            return True
+        return None if self.refusal(action) else True

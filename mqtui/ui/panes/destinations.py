@@ -1,0 +1,171 @@
+"""Every topic, queue, stream, list and subject of the profile in one sortable, filterable table."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.widgets import DataTable, Input, Label
+
+from mqtui.model import Capability, Destination
+from mqtui.services.snapshot import BrokerSnapshot
+from mqtui.ui.format import colour, number, per_second, plain
+from mqtui.ui.keys import Command, bindings
+from mqtui.ui.panes.base import Pane
+from mqtui.ui.widgets.table import SyncTable
+
+COLUMNS = [
+    ("Broker", "broker"), ("Name", "name"), ("Kind", "kind"), ("Depth", "depth"), ("In-flight", "in_flight"),
+    ("Cons", "consumers"), ("Parts", "partitions"), ("In/s", "rate_in"), ("Out/s", "rate_out"), ("", "dlq"),
+]  # fmt: skip
+
+#: (label, sort key, descending first)
+SORTS = [
+    ("name", lambda d: (d.broker, d.name), False),
+    ("depth", lambda d: (d.depth or 0, d.name), True),
+    ("in-flight", lambda d: (d.in_flight or 0, d.name), True),
+    ("consumers", lambda d: (d.consumers or 0, d.name), True),
+    ("in rate", lambda d: (d.rate_in or 0.0, d.name), True),
+    ("out rate", lambda d: (d.rate_out or 0.0, d.name), True),
+    ("kind", lambda d: (d.kind.value, d.name), False),
+]
+
+
+def filter_destinations(destinations: list[Destination], text: str) -> list[Destination]:
+    """Case-insensitive: every word must appear in the broker, name or kind."""
+    words = text.lower().split()
+    if not words:
+        return destinations
+    return [d for d in destinations if all(w in f"{d.broker} {d.name} {d.kind.value}".lower() for w in words)]
+
+
+class DestinationsPane(Pane):
+    TITLE = "Destinations"
+    COMMANDS: ClassVar[list[Command]] = [
+        Command("destinations.details", "enter", "details", "Details", "Partitions, configs, bindings, consumers"),
+        Command("destinations.filter", "slash", "filter", "Filter", "Filter destinations by name, broker or kind"),
+        Command("destinations.sort", "s", "sort", "Sort", "Sort by the next column (name, depth, rates…)"),
+        Command("destinations.tail", "t", "tail", "Tail", "Tail the selected destination"),
+        Command("destinations.purge", "x", "purge", "Purge", "Remove every message from the selected queue",
+                writes=Capability.PURGE),
+    ]  # fmt: skip
+    BINDINGS: ClassVar = bindings(COMMANDS)
+    DEFAULT_CSS = """
+    DestinationsPane #dest-filter { display: none; }
+    DestinationsPane.-filtering #dest-filter { display: block; }
+    DestinationsPane #dest-info { height: 1; color: $text-muted; padding: 0 1; }
+    """
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.filter_text = ""
+        self.sort_index = 1
+
+    def compose(self) -> ComposeResult:
+        yield Label(id="dest-info")
+        yield Input(placeholder="filter: words in broker, name or kind (enter: done, escape: clear)", id="dest-filter")
+        yield SyncTable(COLUMNS, id="dest-table")
+
+    @property
+    def table(self) -> SyncTable:
+        return self.query_one("#dest-table", SyncTable)
+
+    def focus_main(self) -> None:
+        self.table.focus()
+
+    def selected(self) -> Destination | None:
+        return self.table.selected()
+
+    def target_broker(self) -> BrokerSnapshot | None:
+        destination = self.selected()
+        return None if destination is None else self.mqtui.snapshots.get(destination.broker)
+
+    def refusal(self, action: str) -> str | None:
+        if action in ("details", "tail", "purge") and self.selected() is None:
+            return "select a destination first"
+        if action == "tail":
+            target = self.target_broker()
+            if target is not None and not target.can(Capability.TAIL):
+                return f"{target.name} ({target.kind}) cannot tail without consuming"
+        return super().refusal(action)
+
+    def redraw(self, *, rebuild: bool = False) -> None:
+        snapshots = self.mqtui.visible_snapshots()
+        everything = [d for s in snapshots for d in s.destinations if not d.internal]
+        shown = filter_destinations(everything, self.filter_text)
+        label, key, descending = SORTS[self.sort_index]
+        shown.sort(key=key, reverse=descending)
+        variables = self.app.theme_variables
+        dlq_style = colour(variables, "lag-critical", bold=True)
+        rows = []
+        for d in shown:
+            dlq_mark = Text("DLQ", style=dlq_style) if d.is_dlq else Text("")
+            cells = [
+                plain(d.broker, 24), plain(d.name, 48), Text(d.kind.value), number(d.depth), number(d.in_flight),
+                number(d.consumers), number(d.partitions), per_second(d.rate_in), per_second(d.rate_out), dlq_mark,
+            ]  # fmt: skip
+            rows.append(((d.broker, d.name), cells, d))
+        self.table.sync(rows, rebuild=rebuild)
+        arrow = "↓" if descending else "↑"
+        info = f"{len(shown):,} of {len(everything):,} · sorted by {label} {arrow}"
+        if self.filter_text:
+            info += f" · filter: {self.filter_text}"
+        if self.mqtui.broker_filter:
+            info += f" · broker: {self.mqtui.broker_filter}"
+        self.query_one("#dest-info", Label).update(plain(info, None))
+        self.refresh_bindings()
+
+    @on(DataTable.RowHighlighted)
+    def _moved(self) -> None:
+        self.refresh_bindings()
+
+    @on(DataTable.RowSelected)
+    def _chosen(self) -> None:
+        self.action_details()
+
+    # -- actions -----------------------------------------------------------------------------------
+    def action_details(self) -> None:
+        destination = self.selected()
+        if destination is not None:
+            self.mqtui.show_destination(destination.broker, destination.name)
+
+    def action_filter(self) -> None:
+        self.add_class("-filtering")
+        field = self.query_one("#dest-filter", Input)
+        field.value = self.filter_text
+        field.focus()
+
+    @on(Input.Changed, "#dest-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.filter_text = event.value.strip()
+        self.redraw()
+
+    @on(Input.Submitted, "#dest-filter")
+    def _filter_done(self) -> None:
+        if not self.filter_text:
+            self.remove_class("-filtering")
+        self.table.focus()
+
+    def key_escape(self) -> None:
+        if self.has_class("-filtering"):
+            self.filter_text = ""
+            self.query_one("#dest-filter", Input).value = ""
+            self.remove_class("-filtering")
+            self.table.focus()
+            self.redraw()
+
+    def action_sort(self) -> None:
+        self.sort_index = (self.sort_index + 1) % len(SORTS)
+        self.redraw()
+
+    def action_tail(self) -> None:
+        destination = self.selected()
+        if destination is not None:
+            self.mqtui.ask_tail(destination.broker, destination.name)
+
+    def action_purge(self) -> None:
+        destination = self.selected()
+        if destination is not None:
+            self.mqtui.ask_purge(destination)

@@ -1,0 +1,160 @@
+"""Consumer backlog across brokers, worst first: lag, its recent history, rate, and time to drain."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.widgets import DataTable, Input, Label
+
+from mqtui.model import Capability, DetailSection
+from mqtui.services.snapshot import BrokerSnapshot, GroupLag, LagState
+from mqtui.tables import age, count
+from mqtui.ui.format import colour, lag_rate, lag_variable, number, per_second, plain, sparkline, trend_text
+from mqtui.ui.keys import Command, bindings
+from mqtui.ui.panes.base import Pane
+from mqtui.ui.widgets.table import SyncTable
+
+COLUMNS = [
+    ("Broker", "broker"), ("Group", "group"), ("Destination", "destination"), ("Lag", "lag"),
+    ("History", "history"), ("ETA / state", "eta"), ("Rate", "rate"), ("Cons/s", "consume"), ("Pts", "partitions"),
+    ("Members", "consumers"),
+]  # fmt: skip
+
+#: Stalled first (page someone), then growing, then by lag.
+_URGENCY = {LagState.STALLED: 0, LagState.GROWING: 1, LagState.DRAINING: 2, LagState.UNKNOWN: 3, LagState.OK: 4}
+
+
+def rank(groups: list[GroupLag]) -> list[GroupLag]:
+    return sorted(groups, key=lambda g: (_URGENCY[g.trend.state], -(g.lag or 0), g.broker, g.group, g.destination))
+
+
+def partition_section(group: GroupLag, now: object) -> DetailSection:
+    rows = tuple(
+        (
+            "-" if r.partition is None else str(r.partition), "none" if r.committed is None else str(r.committed),
+            "-" if r.end is None else str(r.end), count(r.lag), count(r.in_flight), count(r.consumers),
+            r.state or "", age(r.last_activity, now),  # type: ignore[arg-type]
+        )
+        for r in group.rows
+    )  # fmt: skip
+    return DetailSection(
+        "Partitions", ("partition", "committed", "end", "lag", "in-flight", "consumers", "state", "active"), rows
+    )
+
+
+class LagPane(Pane):
+    TITLE = "Lag"
+    COMMANDS: ClassVar[list[Command]] = [
+        Command("lag.group", "enter", "group", "Group", "Drill into the group: partitions, members, assignments"),
+        Command("lag.filter", "slash", "filter", "Filter", "Filter backlog rows by group, destination or broker"),
+        Command("lag.reset", "o", "reset", "Reset offsets", "Move the selected group's committed offsets",
+                writes=Capability.RESET_OFFSETS),
+    ]  # fmt: skip
+    BINDINGS: ClassVar = bindings(COMMANDS)
+    DEFAULT_CSS = """
+    LagPane #lag-filter { display: none; }
+    LagPane.-filtering #lag-filter { display: block; }
+    LagPane #lag-info { height: 1; color: $text-muted; padding: 0 1; }
+    """
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.filter_text = ""
+
+    def compose(self) -> ComposeResult:
+        yield Label(id="lag-info")
+        yield Input(placeholder="filter: words in group, destination or broker", id="lag-filter")
+        yield SyncTable(COLUMNS, id="lag-table")
+
+    @property
+    def table(self) -> SyncTable:
+        return self.query_one("#lag-table", SyncTable)
+
+    def focus_main(self) -> None:
+        self.table.focus()
+
+    def selected(self) -> GroupLag | None:
+        return self.table.selected()
+
+    def target_broker(self) -> BrokerSnapshot | None:
+        group = self.selected()
+        return None if group is None else self.mqtui.snapshots.get(group.broker)
+
+    def refusal(self, action: str) -> str | None:
+        if action in ("group", "reset") and self.selected() is None:
+            return "select a consumer group first"
+        return super().refusal(action)
+
+    def redraw(self, *, rebuild: bool = False) -> None:
+        groups = [g for s in self.mqtui.visible_snapshots() for g in s.lag]
+        words = self.filter_text.lower().split()
+        if words:
+            groups = [g for g in groups if all(w in f"{g.broker} {g.group} {g.destination}".lower() for w in words)]
+        variables = self.app.theme_variables
+        rows = []
+        counts = dict.fromkeys(LagState, 0)
+        for group in rank(groups):
+            trend = group.trend
+            counts[trend.state] += 1
+            style = colour(variables, lag_variable(trend.state), bold=trend.state is LagState.STALLED)
+            cells = [
+                plain(group.broker, 24), plain(group.group, 32), plain(group.destination, 32),
+                Text(count(group.lag), justify="right", style=style), Text(sparkline(trend.history), style=style),
+                Text(trend_text(trend), style=style), Text(lag_rate(trend), justify="right"),
+                per_second(trend.consume_rate),
+                Text(str(group.partitions) if group.partitions else "-", justify="right"), number(group.consumers),
+            ]  # fmt: skip
+            rows.append((group.key, cells, group))
+        self.table.sync(rows, rebuild=rebuild)
+        parts = [f"{len(rows):,} consumer groups"]
+        parts += [f"{counts[state]} {state.value}" for state in (LagState.STALLED, LagState.GROWING) if counts[state]]
+        if self.filter_text:
+            parts.append(f"filter: {self.filter_text}")
+        self.query_one("#lag-info", Label).update(plain(" · ".join(parts), None))
+        self.refresh_bindings()
+
+    @on(DataTable.RowHighlighted)
+    def _moved(self) -> None:
+        self.refresh_bindings()
+
+    @on(DataTable.RowSelected)
+    def _chosen(self) -> None:
+        self.action_group()
+
+    def action_group(self) -> None:
+        group = self.selected()
+        if group is not None:
+            self.mqtui.show_group(group)
+
+    def action_filter(self) -> None:
+        self.add_class("-filtering")
+        field = self.query_one("#lag-filter", Input)
+        field.value = self.filter_text
+        field.focus()
+
+    @on(Input.Changed, "#lag-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.filter_text = event.value.strip()
+        self.redraw()
+
+    @on(Input.Submitted, "#lag-filter")
+    def _filter_done(self) -> None:
+        if not self.filter_text:
+            self.remove_class("-filtering")
+        self.table.focus()
+
+    def key_escape(self) -> None:
+        if self.has_class("-filtering"):
+            self.filter_text = ""
+            self.query_one("#lag-filter", Input).value = ""
+            self.remove_class("-filtering")
+            self.table.focus()
+            self.redraw()
+
+    def action_reset(self) -> None:
+        group = self.selected()
+        if group is not None:
+            self.mqtui.ask_reset(group)

@@ -1,0 +1,290 @@
+"""Live messages from one destination, read without consuming: pause, filter, inspect, copy, export.
+
+New messages are taken from the tail stream at most ten times a second and appended to the list in
+one batch, so thousands of messages a second cost ten small redraws, not thousands.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from datetime import datetime
+from pathlib import Path
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.timer import Timer
+from textual.widgets import Input, Label, Static
+
+from mqtui.model import Capability, Message
+from mqtui.services.snapshot import BrokerSnapshot
+from mqtui.services.tailer import MessageFilter, TailState, TailStream, export_jsonl
+from mqtui.ui.format import error_text, plain
+from mqtui.ui.keys import Command, bindings
+from mqtui.ui.panes.base import Pane
+from mqtui.ui.screens.message import VIEWS, body_text
+from mqtui.ui.widgets.messagelist import MessageList
+
+PULL_INTERVAL = 0.1
+PREVIEW_LIMIT = 4096
+
+
+class TailPane(Pane):
+    TITLE = "Tail"
+    COMMANDS: ClassVar[list[Command]] = [
+        Command("tail.start", "t", "start", "Tail…", "Choose a destination and a start position to tail"),
+        Command("tail.pause", "space", "pause", "Pause", "Pause or resume the tail"),
+        Command("tail.filter", "slash", "filter", "Filter", "Filter by text, key:K or header:NAME=VALUE"),
+        Command("tail.detail", "enter", "detail", "Detail", "The selected message with headers"),
+        Command("tail.view", "v", "view", "View", "Body preview: auto, text, JSON, hex"),
+        Command("tail.copy", "c", "copy", "Copy", "Copy the selected message's body to the clipboard"),
+        Command("tail.export", "e", "export", "Export", "Write the messages shown to a JSON Lines file"),
+        Command("tail.duplicate", "d", "duplicate", "Duplicate", "Publish a copy of the selected message",
+                writes=Capability.PUBLISH),
+        Command("tail.stop", "x", "stop", "Stop", "Stop the tail", show=False),
+        Command("tail.clear", "ctrl+l", "clear", "Clear", "Clear the messages shown", show=False),
+    ]  # fmt: skip
+    BINDINGS: ClassVar = bindings(COMMANDS)
+    DEFAULT_CSS = """
+    TailPane #tail-filter { display: none; }
+    TailPane.-filtering #tail-filter { display: block; }
+    TailPane #tail-info { height: 1; color: $text-muted; padding: 0 1; }
+    TailPane #tail-info.-failed { color: $error; }
+    TailPane #preview-title { height: 1; background: $panel; color: $text-muted; padding: 0 1; }
+    TailPane #preview-scroll { height: 35%; min-height: 3; background: $surface; }
+    TailPane #tail-empty { height: auto; color: $text-muted; padding: 1 2; }
+    TailPane.-idle #tail-list, TailPane.-idle #preview-title, TailPane.-idle #preview-scroll { display: none; }
+    """
+
+    def __init__(self, *, capacity: int = 10_000, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.capacity = capacity
+        self.stream: TailStream | None = None
+        self.buffer: deque[Message] = deque(maxlen=capacity)
+        self.taken = 0
+        self.filter = MessageFilter()
+        self.filter_text = ""
+        self.view = "auto"
+        self._timer: Timer | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Label(id="tail-info")
+        yield Input(placeholder="filter: words in the value, key:K, header:NAME or header:NAME=VALUE", id="tail-filter")
+        yield Static("Press t to choose a destination to tail (or t on a row in Destinations).", id="tail-empty")
+        yield MessageList(capacity=self.capacity, id="tail-list")
+        yield Label(id="preview-title")
+        with VerticalScroll(id="preview-scroll"):
+            yield Static(id="preview")
+
+    def on_mount(self) -> None:
+        self.add_class("-idle")
+        self._timer = self.set_interval(PULL_INTERVAL, self.pull, pause=True)
+        self._show_info()
+
+    @property
+    def messages(self) -> MessageList:
+        return self.query_one("#tail-list", MessageList)
+
+    def focus_main(self) -> None:
+        self.messages.focus()
+
+    def selected(self) -> Message | None:
+        return self.messages.cursor_message
+
+    def target_broker(self) -> BrokerSnapshot | None:
+        message = self.selected()
+        return None if message is None else self.mqtui.snapshots.get(message.broker)
+
+    def refusal(self, action: str) -> str | None:
+        if action in ("pause", "stop") and self.stream is None:
+            return "no tail is running: press t to start one"
+        if action in ("detail", "copy", "duplicate") and self.selected() is None:
+            return "select a message first"
+        if action == "export" and not len(self.messages):
+            return "nothing to export yet"
+        return super().refusal(action)
+
+    # -- the stream --------------------------------------------------------------------------------
+    def start(self, stream: TailStream) -> None:
+        self.stop_stream()
+        self.stream = stream
+        self.buffer.clear()
+        self.taken = 0
+        self.messages.clear()
+        self.query_one("#tail-empty").display = False
+        self.remove_class("-idle")
+        if self._timer is not None:
+            self._timer.resume()
+        self._show_info()
+        self.refresh_bindings()
+
+    def stop_stream(self) -> None:
+        if self.stream is not None:
+            self.stream.stop()
+        if self._timer is not None:
+            self._timer.pause()
+
+    def pull(self) -> None:
+        """Take what arrived since the last pull and show it in one batch."""
+        stream = self.stream
+        if stream is None:
+            return
+        batch = stream.take()
+        if batch:
+            self.taken += len(batch)
+            self.buffer.extend(batch)
+            shown = batch if self.filter.empty else [m for m in batch if self.filter.matches(m)]
+            if shown:
+                self.messages.append(shown)
+        self._show_info()
+        if not stream.active and stream.state is not TailState.PAUSED and self._timer is not None:
+            self._timer.pause()
+
+    @property
+    def dropped(self) -> int:
+        """Messages no longer in view: pushed out of the bounded buffer, or never taken in time."""
+        stream_dropped = self.stream.dropped if self.stream is not None else 0
+        return max(self.taken - len(self.buffer), 0) + stream_dropped
+
+    def _show_info(self) -> None:
+        info = self.query_one("#tail-info", Label)
+        stream = self.stream
+        if stream is None:
+            info.update("no tail running")
+            return
+        parts = [f"{stream.broker} / {stream.destination} from {stream.start}", stream.state.value]
+        parts.append(f"received {stream.received:,}")
+        parts.append(f"shown {len(self.messages):,}")
+        if self.dropped:
+            parts.append(f"dropped from view {self.dropped:,}")
+        if self.filter_text:
+            parts.append(f"filter: {self.filter_text}")
+        if stream.error:
+            parts.append(stream.error)
+        info.set_class(stream.state is TailState.FAILED, "-failed")
+        info.update(plain(" · ".join(parts), None))
+
+    # -- preview -----------------------------------------------------------------------------------
+    @on(MessageList.Highlighted)
+    def _highlighted(self, event: MessageList.Highlighted) -> None:
+        self._show_preview(event.message)
+        self.refresh_bindings()
+
+    def _show_preview(self, message: Message | None) -> None:
+        title = self.query_one("#preview-title", Label)
+        preview = self.query_one("#preview", Static)
+        if message is None:
+            title.update("")
+            preview.update("")
+            return
+        trimmed = Message(
+            message.broker, message.destination, message.partition, message.position, message.timestamp,
+            message.key, message.value[:PREVIEW_LIMIT], message.headers, message.redelivered,
+        )  # fmt: skip
+        used, text = body_text(trimmed, self.view)
+        size = f"{len(message.value):,} bytes"
+        headers = f"{len(message.headers)} header(s)"
+        title.update(f"{used}{' (auto)' if self.view == 'auto' else ''} · {size} · {headers} · enter: detail, v: view")
+        preview.update(Text(text))
+
+    # -- actions -----------------------------------------------------------------------------------
+    def action_start(self) -> None:
+        message = self.selected()
+        stream = self.stream
+        broker = stream.broker if stream else (message.broker if message else None)
+        self.mqtui.ask_tail(broker, stream.destination if stream else "")
+
+    def action_pause(self) -> None:
+        stream = self.stream
+        if stream is None:
+            return
+        if stream.state is TailState.PAUSED:
+            stream.resume()
+        else:
+            stream.pause()
+        self._show_info()
+
+    def action_stop(self) -> None:
+        self.stop_stream()
+        self.pull()
+
+    def action_clear(self) -> None:
+        self.buffer.clear()
+        self.taken = 0
+        self.messages.clear()
+        self._show_info()
+
+    def action_filter(self) -> None:
+        self.add_class("-filtering")
+        field = self.query_one("#tail-filter", Input)
+        field.value = self.filter_text
+        field.focus()
+
+    @on(Input.Changed, "#tail-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.filter_text = event.value.strip()
+        self.filter = MessageFilter.parse(self.filter_text)
+        self.messages.replace(m for m in self.buffer if self.filter.matches(m))
+        self._show_info()
+
+    @on(Input.Submitted, "#tail-filter")
+    def _filter_done(self) -> None:
+        if not self.filter_text:
+            self.remove_class("-filtering")
+        self.messages.focus()
+
+    def key_escape(self) -> None:
+        if self.has_class("-filtering"):
+            self.query_one("#tail-filter", Input).value = ""
+            self.remove_class("-filtering")
+            self.messages.focus()
+
+    def action_detail(self) -> None:
+        message = self.selected()
+        if message is not None:
+            self.mqtui.show_message(message)
+
+    def action_view(self) -> None:
+        self.view = VIEWS[(VIEWS.index(self.view) + 1) % len(VIEWS)]
+        self._show_preview(self.selected())
+
+    def action_copy(self) -> None:
+        message = self.selected()
+        if message is None:
+            return
+        _used, text = body_text(message, "text" if self.view == "auto" else self.view)
+        self.app.copy_to_clipboard(text)
+        self.notify(f"copied {len(text):,} characters")
+
+    def action_duplicate(self) -> None:
+        message = self.selected()
+        if message is not None:
+            self.mqtui.ask_publish_copy(message)
+
+    def action_export(self) -> None:
+        stream = self.stream
+        name = stream.destination if stream else "tail"
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:60]
+        default = str(Path.cwd() / f"mqtui-{safe}-{datetime.now():%Y%m%d-%H%M%S}.jsonl")
+
+        def chosen(path: object) -> None:
+            if isinstance(path, str) and path.strip():
+                self._export(path.strip(), list(self.messages.messages))
+
+        self.app.push_screen(
+            self.mqtui.prompt(
+                "Export the messages shown to JSON Lines", value=default, hint="same shape as tail --json"
+            ),
+            chosen,
+        )
+
+    @work(thread=True, exit_on_error=False)
+    def _export(self, path: str, messages: list[Message]) -> None:
+        try:
+            written = export_jsonl(messages, path)
+        except OSError as exc:
+            self.app.call_from_thread(self.notify, error_text(exc), severity="error")
+            return
+        self.app.call_from_thread(self.notify, f"exported {written:,} messages to {path}")

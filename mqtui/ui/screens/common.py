@@ -1,0 +1,247 @@
+"""Small dialogs: confirm, ask for one line, show details, list keys, switch profile."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, DataTable, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from mqtui.model import Detail, DetailSection
+from mqtui.ui.format import error_text, plain
+
+
+class Dialog(ModalScreen[object]):
+    """A centred box with a title; escape closes it."""
+
+    DEFAULT_CSS = """
+    Dialog { align: center middle; }
+    Dialog > #box {
+        width: 90%; max-width: 110; height: auto; max-height: 90%;
+        border: round $primary; background: $surface; padding: 0 1;
+    }
+    Dialog #title { text-style: bold; color: $accent; width: 100%; margin-bottom: 1; }
+    Dialog .buttons { height: auto; align-horizontal: right; margin-top: 1; }
+    Dialog .buttons Button { margin-left: 2; }
+    Dialog .error { color: $error; }
+    Dialog .muted { color: $text-muted; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Close", id="dialog.close")]
+
+    def __init__(self, title: str | Text) -> None:
+        super().__init__()
+        self.dialog_title = title if isinstance(title, Text) else Text(title)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class ConfirmScreen(Dialog):
+    """Yes or no for a write action; with `expect`, the operator must type it (production profiles)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,n", "close", "Cancel", id="confirm.cancel"),
+        Binding("y", "confirm", "Yes", id="confirm.yes"),
+    ]
+
+    def __init__(self, title: str | Text, body: Text, *, confirm: str = "Yes", expect: str | None = None) -> None:
+        super().__init__(title)
+        self.body = body
+        self.confirm_label = confirm
+        self.expect = expect
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="box"):
+            yield Label(self.dialog_title, id="title")
+            yield Static(self.body, id="body")
+            if self.expect is not None:
+                yield Label(Text.assemble("Type ", Text(self.expect, style="bold"), " to confirm:"))
+                yield Input(id="expect")
+            with Horizontal(classes="buttons"):
+                yield Button("Cancel (n)", id="cancel")
+                yield Button(
+                    f"{self.confirm_label} (y)", id="confirm", variant="error", disabled=self.expect is not None
+                )
+
+    def on_mount(self) -> None:
+        if self.expect is not None:
+            self.query_one("#expect", Input).focus()
+        else:
+            self.query_one("#cancel", Button).focus()
+
+    @on(Input.Changed, "#expect")
+    def _typed(self, event: Input.Changed) -> None:
+        self.query_one("#confirm", Button).disabled = event.value != self.expect
+
+    @on(Input.Submitted, "#expect")
+    def _submitted(self, event: Input.Submitted) -> None:
+        if event.value == self.expect:
+            self.dismiss(True)
+
+    @on(Button.Pressed, "#confirm")
+    def action_confirm(self) -> None:
+        if self.expect is None or self.query_one("#expect", Input).value == self.expect:
+            self.dismiss(True)
+
+    @on(Button.Pressed, "#cancel")
+    def action_close(self) -> None:
+        self.dismiss(False)
+
+
+class PromptScreen(Dialog):
+    """One line of input (a filter, a file name); enter submits the text, escape cancels with None."""
+
+    def __init__(self, title: str, *, value: str = "", placeholder: str = "", hint: str = "") -> None:
+        super().__init__(title)
+        self.value = value
+        self.placeholder = placeholder
+        self.hint = hint
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="box"):
+            yield Label(self.dialog_title, id="title")
+            yield Input(self.value, placeholder=self.placeholder, id="prompt")
+            if self.hint:
+                yield Label(self.hint, classes="muted")
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value)
+
+
+def detail_table(section: DetailSection) -> DataTable[Text]:
+    table: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=True, classes="section")
+    width = max((len(row) for row in section.rows), default=0)
+    columns = list(section.columns) + [""] * max(0, width - len(section.columns))
+    for column in columns:
+        table.add_column(plain(column, 40))
+    for row in section.rows:
+        cells = [plain(cell, 200) for cell in row] + [Text("")] * (len(columns) - len(row))
+        table.add_row(*cells)
+    return table
+
+
+class DetailScreen(Dialog):
+    """Any `Detail` (destination or group), drawn generically: a summary, then one table per section."""
+
+    DEFAULT_CSS = """
+    DetailScreen > #box { height: 90%; }
+    DetailScreen #content { height: 1fr; }
+    DetailScreen .section-title { text-style: bold; margin-top: 1; color: $primary; }
+    DetailScreen DataTable.section { height: auto; max-height: 20; }
+    DetailScreen #summary { height: auto; }
+    """
+
+    def __init__(
+        self,
+        title: str | Text,
+        load: Callable[[], Awaitable[Detail]] | None = None,
+        *,
+        detail: Detail | None = None,
+        before: Sequence[DetailSection] = (),
+    ) -> None:
+        super().__init__(title)
+        self.load = load
+        self.detail = detail
+        self.before = list(before)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="box"):
+            yield Label(self.dialog_title, id="title")
+            with VerticalScroll(id="content"):
+                yield Label("loading…" if self.load else "", id="state", classes="muted")
+            yield Label("escape: close", classes="muted")
+
+    async def on_mount(self) -> None:
+        await self._show(self.before, self.detail)
+        if self.load is not None:
+            self.run_worker(self._load(), exclusive=True, exit_on_error=False)
+
+    async def _load(self) -> None:
+        state = self.query_one("#state", Label)
+        try:
+            assert self.load is not None
+            detail = await self.load()
+        except Exception as exc:
+            state.update(Text(error_text(exc)))
+            state.add_class("error")
+            return
+        state.update("")
+        await self._show((), detail)
+
+    async def _show(self, sections: Iterable[DetailSection], detail: Detail | None) -> None:
+        content = self.query_one("#content", VerticalScroll)
+        widgets = []
+        if detail is not None and detail.summary:
+            summary: DataTable[Text] = DataTable(show_header=False, cursor_type="none", id="summary")
+            summary.add_columns("key", "value")
+            for key, value in detail.summary:
+                summary.add_row(plain(key, 60), plain(value, 200))
+            widgets.append(summary)
+        for section in [*sections, *(detail.sections if detail else ())]:
+            widgets.append(Label(plain(section.title, 100), classes="section-title"))
+            widgets.append(detail_table(section))
+        if widgets:
+            await content.mount_all(widgets)
+
+
+class KeysScreen(Dialog):
+    """Every key of the console: global ones, then the current pane's (after any remapping)."""
+
+    DEFAULT_CSS = """
+    KeysScreen > #box { height: 90%; }
+    KeysScreen DataTable { height: 1fr; }
+    """
+
+    def __init__(self, rows: Sequence[tuple[str, str, str, str]]) -> None:
+        super().__init__("Keys")
+        self.rows = rows
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="box"):
+            yield Label(self.dialog_title, id="title")
+            table: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=True)
+            table.add_columns("Where", "Key", "Command", "Binding id")
+            for where, key, help_text, binding_id in self.rows:
+                table.add_row(Text(where), Text(key, style="bold"), Text(help_text), Text(binding_id))
+            yield table
+            yield Label('remap with [keys] in the config, e.g. "tail.pause" = "p" · escape: close', classes="muted")
+
+
+class ProfilesScreen(Dialog):
+    """Pick another profile of the config; the console switches without restarting."""
+
+    DEFAULT_CSS = """
+    ProfilesScreen OptionList { height: auto; max-height: 20; }
+    """
+
+    def __init__(self, names: Sequence[str], current: str) -> None:
+        super().__init__("Switch profile")
+        self.names = list(names)
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="box"):
+            yield Label(self.dialog_title, id="title")
+            options = [
+                Option(Text.assemble(plain(name, 60), " (current)" if name == self.current else ""), id=name)
+                for name in self.names
+            ]
+            yield OptionList(*options, id="profiles")
+            yield Label("enter: switch · escape: stay", classes="muted")
+
+    def on_mount(self) -> None:
+        option_list = self.query_one(OptionList)
+        if self.current in self.names:
+            option_list.highlighted = self.names.index(self.current)
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)

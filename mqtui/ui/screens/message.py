@@ -1,0 +1,141 @@
+"""One message (or dead letter) in full: where it is, its headers, and its body as text, JSON or hex."""
+
+from __future__ import annotations
+
+import json
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import DataTable, Label, Static
+
+from mqtui import jsonl
+from mqtui.model import DeadLetter, Message
+from mqtui.render import hexdump, is_utf8, pretty_json, safe_block
+from mqtui.ui.format import plain
+from mqtui.ui.screens.common import Dialog
+
+VIEWS = ("auto", "text", "json", "hex")
+BODY_LIMIT = 256 * 1024
+
+
+def body_text(message: Message, view: str) -> tuple[str, str]:
+    """(what view was used, safe text) for a message body; `auto` picks JSON, then text, then hex."""
+    value = message.value[:BODY_LIMIT]
+    cut = len(message.value) - len(value)
+    suffix = f"\n… {cut:,} more bytes (export the message to see them all)" if cut else ""
+    if view in ("auto", "json"):
+        pretty = pretty_json(value) if not cut else None
+        if pretty is not None:
+            return "json", pretty + suffix
+        if view == "json":
+            return "json", "(not valid JSON)\n" + safe_block(value) + suffix
+    if view == "hex" or (view == "auto" and not is_utf8(value)):
+        return "hex", hexdump(value)
+    return "text", safe_block(value) + suffix
+
+
+def header_text(value: object) -> str:
+    """A header value as text: UTF-8 as is, anything else as JSON (bytes that are not UTF-8: base64)."""
+    converted = jsonl.header_value(value)  # type: ignore[arg-type]
+    return converted if isinstance(converted, str) else json.dumps(converted, ensure_ascii=False, default=str)
+
+
+class MessageScreen(Dialog):
+    """A message with headers; `v` cycles the body view, `c` copies it, `d` duplicates it."""
+
+    DEFAULT_CSS = """
+    MessageScreen > #box { height: 90%; }
+    MessageScreen #meta { height: auto; }
+    MessageScreen #headers { height: auto; max-height: 12; }
+    MessageScreen #body-scroll { height: 1fr; border-top: solid $panel; }
+    MessageScreen .section-title { text-style: bold; color: $primary; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Close", id="message.close"),
+        Binding("v", "view", "View", id="message.view", tooltip="Cycle the body view: auto, text, JSON, hex"),
+        Binding("c", "copy", "Copy", id="message.copy", tooltip="Copy the body to the clipboard"),
+        Binding(
+            "d", "duplicate", "Duplicate", id="message.duplicate", tooltip="Open the publish form with this message"
+        ),
+    ]
+
+    def __init__(self, message: Message, *, letter: DeadLetter | None = None, view: str = "auto") -> None:
+        title = Text.assemble(plain(message.broker, 40), " / ", plain(message.destination, 80))
+        super().__init__(title)
+        self.message = message
+        self.letter = letter
+        self.view = view
+
+    def compose(self) -> ComposeResult:
+        message = self.message
+        with Vertical(id="box"):
+            yield Label(self.dialog_title, id="title")
+            meta: DataTable[Text] = DataTable(show_header=False, cursor_type="none", id="meta")
+            meta.add_columns("field", "value")
+            rows: list[tuple[str, object]] = [
+                ("partition", "-" if message.partition is None else message.partition),
+                ("position", message.position),
+                ("timestamp", jsonl.iso(message.timestamp) or "-"),
+                ("key", message.key if message.key is not None else "-"),
+                ("size", f"{len(message.value):,} bytes"),
+                ("redelivered", message.redelivered),
+            ]
+            if self.letter is not None:
+                letter = self.letter
+                rows += [
+                    ("dead letter id", letter.id),
+                    ("origin", letter.origin or "-"),
+                    ("reason", letter.reason or "-"),
+                    ("attempts", "-" if letter.attempts is None else letter.attempts),
+                    ("first failure", jsonl.iso(letter.first_failure) or "-"),
+                    ("last failure", jsonl.iso(letter.last_failure) or "-"),
+                ]
+                if letter.gone:
+                    rows.append(("state", "original no longer exists: cannot be replayed"))
+                rows += list(letter.extra.items())
+            for name, value in rows:
+                meta.add_row(Text(name), plain(value, 300))
+            yield meta
+            yield Label(f"Headers ({len(message.headers):,})", classes="section-title")
+            headers: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=True, id="headers")
+            headers.add_columns("name", "value")
+            for name, value in message.headers[:2000]:
+                headers.add_row(plain(name, 80), plain(header_text(value), 300))
+            if len(message.headers) > 2000:
+                headers.add_row(Text("…"), Text(f"{len(message.headers) - 2000:,} more headers not shown"))
+            yield headers
+            yield Label(id="body-title", classes="section-title")
+            with VerticalScroll(id="body-scroll"):
+                yield Static(id="body")
+            yield Label("v: view · c: copy · d: duplicate · escape: close", classes="muted")
+
+    def on_mount(self) -> None:
+        self._render_body()
+
+    def _render_body(self) -> None:
+        used, text = body_text(self.message, self.view)
+        self.query_one("#body-title", Label).update(f"Body · {used}" + (" (auto)" if self.view == "auto" else ""))
+        self.query_one("#body", Static).update(Text(text))
+
+    def action_view(self) -> None:
+        self.view = VIEWS[(VIEWS.index(self.view) + 1) % len(VIEWS)]
+        self._render_body()
+
+    def action_copy(self) -> None:
+        _used, text = body_text(self.message, "text" if self.view == "auto" else self.view)
+        self.app.copy_to_clipboard(text)
+        self.notify(f"copied {len(text):,} characters")
+
+    def action_duplicate(self) -> None:
+        self.dismiss(("duplicate", self.message))
+
+    def refusal(self, action: str) -> str | None:
+        if action != "duplicate":
+            return None
+        return self.app.publish_refusal(self.message.broker)  # type: ignore[attr-defined]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return None if self.refusal(action) else True

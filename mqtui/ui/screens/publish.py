@@ -1,0 +1,227 @@
+"""The publish form: destination, key, headers, properties, body (checked as JSON), count, templates."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import orjson
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Grid, Horizontal, Vertical
+from textual.suggester import SuggestFromList
+from textual.widgets import Button, Checkbox, Input, Label, Select, TextArea
+
+from mqtui.model import Message
+from mqtui.render import is_utf8
+from mqtui.services.actions import build_messages, parse_headers
+from mqtui.ui.format import error_text, plain
+from mqtui.ui.screens.common import Dialog
+from mqtui.ui.screens.message import header_text
+
+MAX_COUNT = 100_000
+
+
+@dataclass
+class PublishDraft:
+    """What the form opens with: empty, a selected destination, or a message to duplicate."""
+
+    broker: str | None = None
+    destination: str = ""
+    key: str = ""
+    headers: Sequence[tuple[str, str]] = ()
+    body: str | bytes = ""
+    options: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def duplicate(cls, message: Message) -> PublishDraft:
+        body: str | bytes = message.value.decode("utf-8") if is_utf8(message.value) else message.value
+        key = "" if message.key is None else message.key.decode("utf-8", errors="backslashreplace")
+        headers = [(name, header_text(value)) for name, value in message.headers]
+        return cls(message.broker, message.destination, key, headers, body)
+
+
+def json_state(body: str) -> tuple[bool, str]:
+    """(is valid JSON, one-line description) for the body."""
+    if not body.strip():
+        return False, "empty body"
+    try:
+        orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        return False, f"not valid JSON: {str(exc).splitlines()[0]}"
+    return True, "valid JSON"
+
+
+def parse_options(text: str) -> dict[str, str]:
+    """`exchange=orders routing_key=eu mode=jetstream`: broker-specific publish properties."""
+    options = {}
+    for item in shlex.split(text):
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise ValueError(f"property must look like NAME=VALUE, not {item!r}")
+        options[name] = value
+    return options
+
+
+class PublishScreen(Dialog):
+    DEFAULT_CSS = """
+    PublishScreen > #box { height: 95%; max-height: 44; }
+    PublishScreen #form { grid-size: 2; grid-columns: 12 1fr; grid-rows: auto; height: auto; grid-gutter: 0 1; }
+    PublishScreen #form Label { padding-top: 1; }
+    PublishScreen #headers { height: 4; }
+    PublishScreen #body { height: 1fr; min-height: 4; }
+    PublishScreen #json-state { height: 1; }
+    PublishScreen #json-state.-bad { color: $error; }
+    PublishScreen #result { height: auto; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Cancel", id="publish.cancel"),
+        Binding("ctrl+s", "send", "Send", id="publish.send", priority=True),
+    ]
+
+    def __init__(self, brokers: Sequence[str], destinations: dict[str, list[str]], draft: PublishDraft) -> None:
+        super().__init__("Publish test messages")
+        self.brokers = list(brokers)
+        self.destinations = destinations
+        self.draft = draft
+        self.binary_body = draft.body if isinstance(draft.body, bytes) else None
+        self.sending = False
+
+    def compose(self) -> ComposeResult:
+        draft = self.draft
+        broker = draft.broker if draft.broker in self.brokers else (self.brokers[0] if self.brokers else None)
+        with Vertical(id="box"):
+            yield Label(self.dialog_title, id="title")
+            with Grid(id="form"):
+                yield Label("Broker")
+                yield Select(
+                    [(Text(name), name) for name in self.brokers],
+                    value=broker if broker is not None else Select.NULL,
+                    allow_blank=broker is None,
+                    id="broker",
+                )
+                yield Label("Destination")
+                yield Input(draft.destination, placeholder="topic, queue, stream, subject or list", id="destination")
+                yield Label("Key")
+                yield Input(draft.key, placeholder="optional; {{seq}} {{uuid}} {{now}} are filled in", id="key")
+                yield Label("Properties")
+                yield Input(
+                    " ".join(f"{k}={shlex.quote(v)}" for k, v in draft.options.items()),
+                    placeholder="broker-specific: exchange=x routing_key=y mode=jetstream",
+                    id="options",
+                )
+                yield Label("Count")
+                yield Input("1", type="integer", id="count")
+            yield Label("Headers (NAME=VALUE, one per line)")
+            yield TextArea("\n".join(f"{k}={v}" for k, v in draft.headers), id="headers")
+            if self.binary_body is not None:
+                yield Label(f"Body: {len(self.binary_body):,} bytes of binary data, sent as is")
+                yield TextArea(plain(self.binary_body, 2000).plain, read_only=True, id="body")
+            else:
+                yield Label("Body ({{uuid}}, {{now}} and {{seq}} are filled in for each message)")
+                yield TextArea(draft.body if isinstance(draft.body, str) else "", id="body")
+            with Horizontal(id="checks"):
+                yield Checkbox("Require valid JSON", value=self._looks_json(), id="require-json")
+                yield Label(id="json-state")
+            yield Label(id="result")
+            with Horizontal(classes="buttons"):
+                yield Button("Cancel (esc)", id="cancel")
+                yield Button("Send (ctrl+s)", id="send", variant="primary")
+
+    def _looks_json(self) -> bool:
+        body = self.draft.body
+        return isinstance(body, str) and body.lstrip()[:1] in ("{", "[")
+
+    def on_mount(self) -> None:
+        self._update_suggestions()
+        self._check_body()
+        self.query_one("#destination" if not self.draft.destination else "#body").focus()
+
+    def _broker(self) -> str | None:
+        value = self.query_one("#broker", Select).value
+        return value if isinstance(value, str) else None
+
+    def _update_suggestions(self) -> None:
+        names = self.destinations.get(self._broker() or "", [])
+        self.query_one("#destination", Input).suggester = SuggestFromList(names, case_sensitive=True)
+
+    @on(Select.Changed, "#broker")
+    def _broker_changed(self) -> None:
+        self._update_suggestions()
+
+    @on(TextArea.Changed, "#body")
+    @on(Checkbox.Changed, "#require-json")
+    def _check_body(self) -> None:
+        label = self.query_one("#json-state", Label)
+        if self.binary_body is not None:
+            label.update("")
+            return
+        valid, text = json_state(self.query_one("#body", TextArea).text)
+        required = self.query_one("#require-json", Checkbox).value
+        label.update(Text(text))
+        label.set_class(required and not valid, "-bad")
+
+    def _fail(self, text: str) -> None:
+        result = self.query_one("#result", Label)
+        result.update(Text(text))
+        result.add_class("error")
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#send")
+    def action_send(self) -> None:
+        if self.sending:
+            return
+        broker = self._broker()
+        destination = self.query_one("#destination", Input).value.strip()
+        if broker is None:
+            return self._fail("choose a broker")
+        if not destination:
+            return self._fail("destination must not be empty")
+        try:
+            count = int(self.query_one("#count", Input).value or "1")
+            if not 1 <= count <= MAX_COUNT:
+                raise ValueError
+        except ValueError:
+            return self._fail(f"count must be a whole number from 1 to {MAX_COUNT:,}")
+        try:
+            headers = parse_headers(self.query_one("#headers", TextArea).text)
+            options = parse_options(self.query_one("#options", Input).value)
+        except ValueError as exc:
+            return self._fail(str(exc))
+        body: str | bytes
+        if self.binary_body is not None:
+            body = self.binary_body
+        else:
+            body = self.query_one("#body", TextArea).text
+            valid, why = json_state(body)
+            if self.query_one("#require-json", Checkbox).value and not valid:
+                return self._fail(f"body is {why} (untick 'Require valid JSON' to send it anyway)")
+        key = self.query_one("#key", Input).value or None
+        messages = build_messages(body, key=key, headers=headers, count=count)
+        refusal = self.app.publish_refusal(broker)  # type: ignore[attr-defined]
+        if refusal:
+            return self._fail(refusal)
+        self.sending = True
+        self.query_one("#result", Label).update(f"sending {count:,} message(s)…")
+        self.run_worker(self._send(broker, destination, messages, options), exclusive=True, exit_on_error=False)
+
+    async def _send(self, broker: str, destination: str, messages: list, options: dict[str, str]) -> None:  # type: ignore[type-arg]
+        try:
+            result = await self.app.backend.publish(broker, destination, messages, options=options)  # type: ignore[attr-defined]
+        except Exception as exc:
+            self.sending = False
+            return self._fail(error_text(exc))
+        self.sending = False
+        if result.failed or result.unroutable:
+            first = result.failed[0][1] if result.failed else "no queue was bound to receive it"
+            return self._fail(
+                f"sent {result.sent:,}, failed {len(result.failed):,}, unroutable {result.unroutable:,}: {first}"
+            )
+        self.dismiss((broker, destination, result.sent))

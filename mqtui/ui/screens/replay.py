@@ -1,0 +1,177 @@
+"""Replay / requeue dead letters: preview (how many, to where), confirm, progress, summary."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Collection
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Button, DataTable, Label, ProgressBar
+
+from mqtui.model import ReplayItem, ReplayResult
+from mqtui.secrets import scrub
+from mqtui.ui.format import error_text, plain
+from mqtui.ui.screens.common import Dialog
+
+PREVIEW_ROWS = 500
+
+
+def preview_line(plan: list[ReplayItem], verb: str) -> str:
+    sendable = [item for item in plan if item.skip_reason is None]
+    targets: dict[str, int] = {}
+    for item in sendable:
+        targets[item.target] = targets.get(item.target, 0) + 1
+    where = ", ".join(f"{n:,} to {target}" for target, n in sorted(targets.items()))
+    line = f"{verb} {len(sendable):,} of {len(plan):,} dead letter(s)"
+    if where:
+        line += f": {where}"
+    skipped = len(plan) - len(sendable)
+    if skipped:
+        line += f"; {skipped:,} skipped"
+    return line
+
+
+def summary_line(result: ReplayResult) -> str:
+    line = f"sent {result.sent:,}, failed {result.failed:,}, skipped {result.skipped:,}"
+    if result.duplicates:
+        line += f", possible duplicates {result.duplicates:,}"
+    return line
+
+
+class ReplayScreen(Dialog):
+    """Dismisses with the ReplayResult after a replay, or None when cancelled."""
+
+    DEFAULT_CSS = """
+    ReplayScreen > #box { height: 90%; }
+    ReplayScreen #plan { height: 1fr; }
+    ReplayScreen ProgressBar { width: 100%; }
+    ReplayScreen #summary { text-style: bold; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,n", "close", "Cancel", id="replay.cancel"),
+        Binding("y", "confirm", "Confirm", id="replay.confirm"),
+    ]
+
+    class Progress(Message):
+        def __init__(self, done: int, total: int) -> None:
+            super().__init__()
+            self.done = done
+            self.total = total
+
+    def __init__(self, broker: str, dlq: str, ids: Collection[str] | None, *, verb: str, to: str | None = None) -> None:
+        scope = "all dead letters" if ids is None else f"{len(ids):,} selected"
+        super().__init__(
+            Text.assemble(verb.capitalize(), " ", scope, " from ", plain(broker, 40), " / ", plain(dlq, 80))
+        )
+        self.broker = broker
+        self.dlq = dlq
+        self.ids = None if ids is None else list(ids)
+        self.verb = verb
+        self.to = to
+        self.plan: list[ReplayItem] | None = None
+        self.running = False
+        self.result: ReplayResult | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="box"):
+            yield Label(self.dialog_title, id="title")
+            yield Label("planning…", id="preview")
+            plan: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=True, id="plan")
+            plan.add_columns("id", "target", "skipped because")
+            yield plan
+            yield ProgressBar(total=None, show_eta=False, id="progress")
+            yield Label(id="summary")
+            with Horizontal(classes="buttons"):
+                yield Button("Cancel (n)", id="cancel")
+                yield Button(f"{self.verb.capitalize()} (y)", id="confirm", variant="error", disabled=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#cancel", Button).focus()
+        self.run_worker(self._plan(), exclusive=True, exit_on_error=False, group="plan")
+
+    async def _plan(self) -> None:
+        preview = self.query_one("#preview", Label)
+        try:
+            plan = await self.app.backend.plan_replay(self.broker, self.dlq, to=self.to, ids=self.ids)  # type: ignore[attr-defined]
+        except Exception as exc:
+            preview.update(Text(error_text(exc)))
+            preview.add_class("error")
+            return
+        self.plan = plan
+        preview.update(Text(preview_line(plan, self.verb)))
+        table = self.query_one("#plan", DataTable)
+        for item in plan[:PREVIEW_ROWS]:
+            table.add_row(plain(item.id, 60), plain(item.target, 80), plain(item.skip_reason or "", 80))
+        if len(plan) > PREVIEW_ROWS:
+            table.add_row(Text("…"), Text(f"{len(plan) - PREVIEW_ROWS:,} more"), Text(""))
+        sendable = any(item.skip_reason is None for item in plan)
+        self.query_one("#confirm", Button).disabled = not sendable
+        if sendable:
+            self.query_one("#progress", ProgressBar).update(total=sum(1 for i in plan if i.skip_reason is None))
+
+    @on(Button.Pressed, "#confirm")
+    def action_confirm(self) -> None:
+        if self.plan is None or self.running or self.result is not None:
+            return
+        if not any(item.skip_reason is None for item in self.plan):
+            return
+        self.running = True
+        self.query_one("#confirm", Button).disabled = True
+        self.query_one("#cancel", Button).label = "Close"
+        self.run_worker(self._replay(), exclusive=True, exit_on_error=False, group="replay")
+
+    def _progress_callback(self):  # type: ignore[no-untyped-def]
+        """A cheap, thread-safe callback: at most ~20 progress messages a second, and always the last."""
+        lock = threading.Lock()
+        last = [0.0]
+
+        def progress(done: int, total: int) -> None:
+            now = time.monotonic()
+            with lock:
+                if done < total and now - last[0] < 0.05:
+                    return
+                last[0] = now
+            self.post_message(self.Progress(done, total))
+
+        return progress
+
+    def on_replay_screen_progress(self, event: Progress) -> None:
+        self.query_one("#progress", ProgressBar).update(total=event.total, progress=event.done)
+
+    async def _replay(self) -> None:
+        summary = self.query_one("#summary", Label)
+        summary.update(f"{self.verb}ing…")
+        try:
+            result = await self.app.backend.replay(  # type: ignore[attr-defined]
+                self.broker, self.dlq, to=self.to, ids=self.ids, progress=self._progress_callback()
+            )
+        except Exception as exc:
+            self.running = False
+            summary.update(Text(error_text(exc)))
+            summary.add_class("error")
+            self.result = ReplayResult(failed=0, errors=(error_text(exc),))
+            return
+        self.running = False
+        self.result = result
+        bar = self.query_one("#progress", ProgressBar)
+        bar.update(total=max(result.sent + result.failed, 1), progress=result.sent + result.failed)
+        text = Text(summary_line(result))
+        for error in result.errors[:5]:
+            text.append("\n")
+            text.append(plain(scrub(error), 200))
+        summary.update(text)
+        summary.set_class(bool(result.failed), "error")
+
+    @on(Button.Pressed, "#cancel")
+    def action_close(self) -> None:
+        if self.running:
+            self.notify(f"{self.verb} in progress: wait for it to finish", severity="warning")
+            return
+        self.dismiss(self.result)

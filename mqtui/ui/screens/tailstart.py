@@ -1,0 +1,79 @@
+"""Choose what to tail: broker, destination (with completion), and where to start."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Grid, Vertical
+from textual.suggester import SuggestFromList
+from textual.widgets import Input, Label, Select
+
+from mqtui.model import StartPosition
+from mqtui.ui.screens.common import Dialog
+
+
+class TailStartScreen(Dialog):
+    """Dismisses with (broker, destination, StartPosition) or None."""
+
+    DEFAULT_CSS = """
+    TailStartScreen #form { grid-size: 2; grid-columns: 13 1fr; grid-rows: auto; height: auto; grid-gutter: 0 1; }
+    TailStartScreen #form Label { padding-top: 1; }
+    """
+
+    def __init__(
+        self, brokers: Sequence[str], destinations: dict[str, list[str]], broker: str | None, destination: str
+    ) -> None:
+        super().__init__("Tail a destination (nothing is consumed from anyone)")
+        self.brokers = list(brokers)
+        self.destinations = destinations
+        self.broker = broker if broker in self.brokers else (self.brokers[0] if self.brokers else None)
+        self.destination = destination
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="box"):
+            yield Label(self.dialog_title, id="title")
+            with Grid(id="form"):
+                yield Label("Broker")
+                yield Select(
+                    [(Text(name), name) for name in self.brokers],
+                    value=self.broker if self.broker is not None else Select.NULL,
+                    allow_blank=self.broker is None,
+                    id="broker",
+                )
+                yield Label("Destination")
+                yield Input(self.destination, placeholder="name (tab completes)", id="destination")
+                yield Label("From")
+                yield Input("end", placeholder="end | beginning | OFFSET | ISO 8601 time", id="start")
+            yield Label(id="error", classes="error")
+            yield Label("enter: start · escape: cancel", classes="muted")
+
+    def on_mount(self) -> None:
+        self._suggest()
+        self.query_one("#start" if self.destination else "#destination", Input).focus()
+
+    def _broker(self) -> str | None:
+        value = self.query_one("#broker", Select).value
+        return value if isinstance(value, str) else None
+
+    @on(Select.Changed, "#broker")
+    def _suggest(self) -> None:
+        names = self.destinations.get(self._broker() or "", [])
+        self.query_one("#destination", Input).suggester = SuggestFromList(names, case_sensitive=True)
+
+    @on(Input.Submitted)
+    def _submit(self) -> None:
+        broker = self._broker()
+        destination = self.query_one("#destination", Input).value.strip()
+        error = self.query_one("#error", Label)
+        if broker is None or not destination:
+            error.update("choose a broker and a destination")
+            return
+        try:
+            start = StartPosition.parse(self.query_one("#start", Input).value or "end")
+        except ValueError as exc:
+            error.update(Text(str(exc)))
+            return
+        self.dismiss((broker, destination, start))

@@ -1,0 +1,71 @@
+"""The left column: brokers with a health badge, and their destinations beneath.
+
+Labels are built as `Text` (a Tree would read a plain string as markup). The tree is rebuilt only
+when the set of destinations changes; a poll that only changes depths or health updates labels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from rich.text import Text
+from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
+
+from mqtui.services.snapshot import BrokerSnapshot
+from mqtui.ui.format import badge, colour, plain, short_status
+
+MAX_CHILDREN = 200
+
+
+@dataclass(frozen=True)
+class TreeTarget:
+    """What a node stands for: a broker, or one of its destinations."""
+
+    broker: str
+    destination: str | None = None
+
+
+class BrokerTree(Tree[TreeTarget]):
+    DEFAULT_CSS = """
+    BrokerTree { width: 100%; height: 1fr; background: $surface; padding: 0 0; overflow-x: hidden; }
+    """
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(Text("brokers"), **kwargs)  # type: ignore[arg-type]
+        self.show_root = False
+        self.guide_depth = 2
+        self._brokers: dict[str, TreeNode[TreeTarget]] = {}
+        self._names: dict[str, tuple[str, ...]] = {}
+
+    def set_brokers(self, brokers: list[tuple[str, str]]) -> None:
+        self.clear()
+        self._brokers.clear()
+        self._names.clear()
+        for name, _kind in brokers:
+            node = self.root.add(Text(name), data=TreeTarget(name), expand=True)
+            self._brokers[name] = node
+
+    def show(self, snapshot: BrokerSnapshot, now: datetime) -> None:
+        node = self._brokers.get(snapshot.name)
+        if node is None:
+            return
+        variables = self.app.theme_variables
+        label = Text.assemble(badge(snapshot, variables), " ", plain(snapshot.name, 40))
+        label.append(f" {short_status(snapshot, now)}", style=colour(variables, "muted"))
+        node.set_label(label)
+        names = tuple(d.name for d in snapshot.destinations if not d.internal)
+        if names != self._names.get(snapshot.name):
+            self._names[snapshot.name] = names
+            node.remove_children()
+            dlqs = {q.name for q in snapshot.dlqs}
+            for name in names[:MAX_CHILDREN]:
+                text = plain(name, 60)
+                if name in dlqs:
+                    text.append(" DLQ", style=colour(variables, "lag-critical"))
+                node.add_leaf(text, data=TreeTarget(snapshot.name, name))
+            if len(names) > MAX_CHILDREN:
+                node.add_leaf(
+                    Text(f"… {len(names) - MAX_CHILDREN:,} more (see Destinations)"), data=TreeTarget(snapshot.name)
+                )
