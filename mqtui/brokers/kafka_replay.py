@@ -1,0 +1,459 @@
+"""Replaying Kafka dead letters to their origin topic, and remembering what was replayed.
+
+Kafka cannot delete a record from a DLQ topic, so a replay records its progress instead, and the
+guarantee is built from three pieces:
+
+1. Each dead letter is re-produced by an idempotent producer (acks=all) with its key, its headers and
+   `mqtui-replayed-from: <dlq>/<partition>/<offset>` plus `mqtui-replayed-at`, and its delivery report
+   is awaited before anything else happens. Only then is it recorded as replayed.
+2. The record is a commit of the DLQ partition's offset for the replay group (`replay_group`, default
+   "mqtui-replay"), with explicit offsets from a consumer that never joins the group. The committed
+   offset is a floor: every dead letter below it was replayed. Dead letters replayed out of order
+   (`--id`) go into the commit's metadata, which Apache Kafka keeps (tansu drops it, see below).
+   The replay group therefore shows up in `mqtui lag` with the DLQ's not-yet-replayed count as lag.
+3. A process or broker killed between a delivery report and its commit leaves a copy that is not
+   recorded. So before sending, every replay (and every plan) reads the recent tail of the target
+   topics for `mqtui-replayed-from` headers naming this DLQ; a dead letter whose copy is found is
+   recorded and skipped as "already replayed" instead of being sent twice.
+
+The tail that step 3 reads starts at the dead letter's own timestamp, or at the partition's last
+commit when the commit metadata holds its time, minus `CLOCK_SKEW` for clocks that disagree, and reads
+at most `SCAN_LIMIT` records per target partition. A copy older than that window is not found: the
+dead letter is sent again and counted in `ReplayResult.duplicates`, only for the one dead letter per
+partition that can have been in flight when a run died. On a broker that drops commit metadata,
+dead letters replayed out of order are remembered only through step 3. Two replays of the same DLQ
+running at the same moment are not coordinated with each other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+import uuid
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import orjson
+from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka.admin import OffsetSpec
+
+from mqtui.brokers.kafka_client import KafkaClients, broker_error, consumer_settings, error_text, producer_settings
+from mqtui.brokers.kafka_dlq import coordinates, parse_dead_letter, replay_value
+from mqtui.brokers.kafka_tail import PartitionReader
+from mqtui.errors import BrokerUnavailable, NotFound, UsageError
+from mqtui.model import Message, ProgressCallback, ReplayItem, ReplayResult
+
+REPLAYED_FROM = "mqtui-replayed-from"
+REPLAYED_AT = "mqtui-replayed-at"
+ALREADY_REPLAYED = "already replayed"
+CLOCK_SKEW_MS = 5 * 60 * 1000
+SCAN_LIMIT = 100_000
+_METADATA_VERSION = 1
+
+
+@dataclass
+class Progress:
+    """What the replay group says was replayed from one DLQ partition."""
+
+    floor: int = 0
+    """Committed offset: every dead letter below it was replayed."""
+    done: set[int] = field(default_factory=set)
+    """Replayed offsets at or above the floor (kept in commit metadata where the broker stores it)."""
+    committed_at_ms: int | None = None
+
+    @classmethod
+    def from_commit(cls, committed: TopicPartition | None) -> Progress:
+        if committed is None or committed.offset < 0:
+            return cls()
+        progress = cls(floor=committed.offset)
+        try:
+            record = orjson.loads(committed.metadata or "")
+        except orjson.JSONDecodeError:
+            return progress
+        if not isinstance(record, dict) or record.get("v") != _METADATA_VERSION:
+            return progress
+        if isinstance(record.get("t"), int):
+            progress.committed_at_ms = record["t"]
+        for span in record.get("done") or ():
+            if isinstance(span, list) and len(span) == 2 and all(isinstance(x, int) for x in span):
+                progress.done.update(range(max(span[0], progress.floor), span[1] + 1))
+        return progress
+
+    def replayed(self, offset: int) -> bool:
+        return offset < self.floor or offset in self.done
+
+    def record(self, offset: int) -> None:
+        self.done.add(offset)
+        while self.floor in self.done:
+            self.done.discard(self.floor)
+            self.floor += 1
+
+    def metadata(self) -> str:
+        spans: list[list[int]] = []
+        for offset in sorted(self.done):
+            if spans and spans[-1][1] == offset - 1:
+                spans[-1][1] = offset
+            else:
+                spans.append([offset, offset])
+        return orjson.dumps({"v": _METADATA_VERSION, "t": int(time.time() * 1000), "done": spans}).decode()
+
+
+@dataclass
+class Entry:
+    """One dead letter in a plan."""
+
+    partition: int
+    offset: int
+    timestamp_ms: int | None
+    target: str | None
+    skip: str | None = None
+    copy_found: bool = False
+    """Its copy is already at the target but was never recorded (a run died before committing)."""
+    unverified: bool = False
+    """It may have been in flight when a run died and the copy search could not look back far enough."""
+
+    @property
+    def id(self) -> str:
+        return f"{self.partition}:{self.offset}"
+
+    def item(self) -> ReplayItem:
+        return ReplayItem(id=self.id, target=self.target or "?", skip_reason=self.skip)
+
+
+@dataclass
+class Plan:
+    dlq: str
+    entries: list[Entry]
+    progress: dict[int, Progress]
+
+    @property
+    def sendable(self) -> list[Entry]:
+        return [e for e in self.entries if e.skip is None]
+
+
+class Replayer:
+    """Plans and runs replays of one broker's DLQ topics."""
+
+    def __init__(self, clients: KafkaClients, rules: tuple[str, ...], replay_group: str) -> None:
+        self.clients = clients
+        self.rules = rules
+        self.group = replay_group
+        self.name = clients.name
+
+    def _reader_settings(self) -> dict:
+        return consumer_settings(self.clients.config, f"mqtui-read-{uuid.uuid4().hex[:12]}")
+
+    # -- planning ----------------------------------------------------------------------------------
+    async def plan(self, dlq: str, *, to: str | None, ids: Collection[str] | None, limit: int | None) -> Plan:
+        clients = self.clients
+        wanted = _parse_ids(ids)
+        partitions = await clients.partitions(dlq)
+        metadata = clients.metadata_cache
+        if to is not None and (metadata is None or to not in metadata.topics):
+            raise NotFound(f"{self.name}: no topic {to!r} to replay into")
+        low, high = await clients.watermarks((dlq, p) for p in partitions)
+        committed = await clients.committed(self.group, [(dlq, p) for p in partitions])
+        progress = {p: Progress.from_commit(committed.get((dlq, p))) for p in partitions}
+        starts: dict[int, int] = {}
+        ends: dict[int, int] = {}
+        missing: list[Entry] = []
+        for p in partitions:
+            lo, hi = low.get((dlq, p)), high.get((dlq, p))
+            if lo is None or hi is None:
+                raise BrokerUnavailable(f"{self.name}: no watermarks for {dlq}[{p}]")
+            if wanted is None:
+                starts[p], ends[p] = lo, hi
+                continue
+            for offset in sorted(wanted.get(p, ())):
+                if not lo <= offset < hi:
+                    missing.append(Entry(p, offset, None, to, skip=f"no such dead letter in {dlq}"))
+            inside = [o for o in wanted.get(p, ()) if lo <= o < hi]
+            if inside:
+                starts[p], ends[p] = min(inside), max(inside) + 1
+        for p in set(wanted or ()) - set(partitions):
+            missing.extend(Entry(p, o, None, to, skip=f"no such dead letter in {dlq}") for o in sorted(wanted[p]))  # type: ignore[index]
+        reader = PartitionReader(self._reader_settings(), self.name, dlq, starts, ends, idle_timeout=clients.timeout)
+        entries = await self._run(self._entries, reader, dlq, to, wanted, progress)
+        topics = set(metadata.topics) if metadata is not None else set()
+        for entry in entries:
+            if entry.skip is None and entry.target not in topics:
+                entry.skip = f"target topic {entry.target} does not exist"
+        await self._find_copies(dlq, entries, progress)
+        entries = _limited(sorted(entries + missing, key=lambda e: (e.partition, e.offset)), limit)
+        return Plan(dlq, entries, progress)
+
+    def _entries(
+        self, stop: threading.Event, reader: PartitionReader, dlq: str, to: str | None,
+        wanted: dict[int, set[int]] | None, progress: dict[int, Progress],
+    ) -> list[Entry]:  # fmt: skip
+        entries: list[Entry] = []
+        for batch in reader.batches(stop):
+            for message in batch:
+                offset = int(message.position)
+                if wanted is not None and offset not in wanted.get(message.partition or 0, ()):
+                    continue
+                entries.append(self._entry(message, dlq, to, progress[message.partition or 0]))
+        return entries
+
+    def _entry(self, message: Message, dlq: str, to: str | None, progress: Progress) -> Entry:
+        letter = parse_dead_letter(message, self.rules)
+        target = to or letter.origin
+        millis = int(message.timestamp.timestamp() * 1000) if message.timestamp else None
+        entry = Entry(message.partition or 0, int(message.position), millis, target)
+        if progress.replayed(entry.offset):
+            entry.skip = ALREADY_REPLAYED
+        elif target is None:
+            entry.skip = "origin unknown: name a target topic with --to"
+        elif target == dlq:
+            entry.skip = "origin is the DLQ itself: name a target topic with --to"
+        elif replay_value(message) is None:
+            entry.skip = "dead-letter envelope holds no original_message"
+        return entry
+
+    async def _find_copies(self, dlq: str, entries: list[Entry], progress: dict[int, Progress]) -> None:
+        """Mark dead letters whose replayed copy already reached the target (see the module docstring)."""
+        candidates = [e for e in entries if e.skip is None]
+        if not candidates:
+            return
+        since: dict[str, int] = {}
+        for entry in candidates:
+            bound = max(entry.timestamp_ms or 0, progress[entry.partition].committed_at_ms or 0) - CLOCK_SKEW_MS
+            target = entry.target or ""
+            since[target] = min(since.get(target, bound), bound)
+        metadata = self.clients.metadata_cache
+        found: set[tuple[int, int]] = set()
+        truncated: set[str] = set()
+        for target, millis in since.items():
+            topic = metadata.topics.get(target) if metadata is not None else None
+            if topic is None:
+                continue
+            tps = [(target, p) for p in topic.partitions]
+            first, (_low, high) = await asyncio.gather(
+                self.clients.offsets(tps, OffsetSpec.for_timestamp(max(millis, 0)), "find offsets by time"),
+                self.clients.watermarks(tps),
+            )
+            starts: dict[int, int] = {}
+            ends: dict[int, int] = {}
+            for _, p in tps:
+                begin, end = first.get((target, p)), high.get((target, p))
+                if begin is None or end is None or begin < 0 or begin >= end:
+                    continue
+                if begin < end - SCAN_LIMIT:
+                    begin = end - SCAN_LIMIT
+                    truncated.add(target)
+                starts[p], ends[p] = begin, end
+            if starts:
+                reader = PartitionReader(
+                    self._reader_settings(), self.name, target, starts, ends, idle_timeout=self.clients.timeout
+                )
+                found |= await self._run(_copies_in, reader, dlq)
+        for entry in candidates:
+            if (entry.partition, entry.offset) in found:
+                entry.skip = ALREADY_REPLAYED
+                entry.copy_found = True
+            elif entry.target in truncated and entry.offset == _first_pending(progress[entry.partition]):
+                entry.unverified = True
+
+    # -- replaying ---------------------------------------------------------------------------------
+    async def replay(
+        self, dlq: str, *, to: str | None, ids: Collection[str] | None, limit: int | None,
+        progress: ProgressCallback | None,
+    ) -> ReplayResult:  # fmt: skip
+        plan = await self.plan(dlq, to=to, ids=ids, limit=limit)
+        stop = threading.Event()
+        try:
+            return await self._run_unbounded(self._send_all, plan, progress, stop)
+        except asyncio.CancelledError:
+            stop.set()
+            raise
+
+    def _send_all(self, plan: Plan, report: ProgressCallback | None, stop: threading.Event) -> ReplayResult:
+        config = self.clients.config
+        dlq = plan.dlq
+        errors: list[str] = []
+        failed = 0
+        for entry in plan.entries:
+            if entry.skip is not None and entry.skip != ALREADY_REPLAYED:
+                failed += 1
+                errors.append(f"{dlq} {entry.id}: {entry.skip}")
+        skipped = sum(1 for e in plan.entries if e.skip == ALREADY_REPLAYED)
+        committer = Consumer(consumer_settings(config, self.group))
+        try:
+            found = [e for e in plan.entries if e.copy_found]
+            for entry in found:
+                plan.progress[entry.partition].record(entry.offset)
+            for partition in sorted({e.partition for e in found}):
+                self._commit(committer, dlq, partition, plan.progress[partition])
+            sendable = plan.sendable
+            if not sendable:
+                return ReplayResult(sent=0, failed=failed, skipped=skipped, errors=tuple(errors))
+            sent, send_failed, duplicates, send_errors = self._send(committer, plan, sendable, report, stop)
+        finally:
+            with contextlib.suppress(Exception):
+                committer.close()
+        return ReplayResult(
+            sent=sent,
+            failed=failed + send_failed,
+            skipped=skipped,
+            duplicates=duplicates,
+            errors=tuple(errors + send_errors),
+        )
+
+    def _send(
+        self, committer: Consumer, plan: Plan, sendable: list[Entry], report: ProgressCallback | None,
+        stop: threading.Event,
+    ) -> tuple[int, int, int, list[str]]:  # fmt: skip
+        config = self.clients.config
+        dlq = plan.dlq
+        by_coordinates = {(e.partition, e.offset): e for e in sendable}
+        starts: dict[int, int] = {}
+        ends: dict[int, int] = {}
+        for entry in sendable:
+            starts[entry.partition] = min(starts.get(entry.partition, entry.offset), entry.offset)
+            ends[entry.partition] = max(ends.get(entry.partition, 0), entry.offset + 1)
+        producer = Producer(producer_settings(self.clients.config) | {"linger.ms": 0})
+        reader = PartitionReader(self._reader_settings(), self.name, dlq, starts, ends, idle_timeout=config.timeout)
+        sent = failed = duplicates = 0
+        errors: list[str] = []
+        total = len(sendable)
+        try:
+            for batch in reader.batches(stop):
+                for message in batch:
+                    entry = by_coordinates.pop((message.partition or 0, int(message.position)), None)
+                    if entry is None:
+                        continue
+                    error = _deliver(producer, entry, message, dlq, config.timeout)
+                    if error is not None:
+                        failed += 1
+                        errors.append(f"{dlq} {entry.id}: {error_text(error)}")
+                        if isinstance(error, KafkaError) and error.code() in _GIVE_UP:
+                            raise BrokerUnavailable(f"{self.name}: replay of {dlq} stopped: {error_text(error)}")
+                        continue
+                    sent += 1
+                    duplicates += entry.unverified
+                    progress = plan.progress[entry.partition]
+                    progress.record(entry.offset)
+                    self._commit(committer, dlq, entry.partition, progress)
+                    if report is not None:
+                        report(sent + failed, total)
+                    if stop.is_set():
+                        break
+                if stop.is_set() or not by_coordinates:
+                    break
+        except BrokerUnavailable as exc:
+            unsent = len(by_coordinates)
+            failed += unsent
+            errors.append(f"{exc} ({unsent} dead letter(s) not sent; run the replay again when the broker is back)")
+        finally:
+            with contextlib.suppress(Exception):
+                producer.flush(1)
+        if by_coordinates and not stop.is_set() and not errors:
+            failed += len(by_coordinates)
+            errors.append(f"{dlq}: {len(by_coordinates)} dead letter(s) vanished before they could be replayed")
+        return sent, failed, duplicates, errors
+
+    def _commit(self, committer: Consumer, dlq: str, partition: int, progress: Progress) -> None:
+        offsets = [TopicPartition(dlq, partition, progress.floor, metadata=progress.metadata())]
+        try:
+            answered = committer.commit(offsets=offsets, asynchronous=False)
+        except Exception as exc:
+            raise BrokerUnavailable(
+                f"{self.name}: could not record replay progress of {dlq}[{partition}]: {error_text(exc)}"
+            ) from None
+        for tp in answered or ():
+            if tp.error is not None:
+                raise BrokerUnavailable(
+                    f"{self.name}: could not record replay progress of {dlq}[{partition}]: {error_text(tp.error)}"
+                )
+
+    # -- threads -----------------------------------------------------------------------------------
+    async def _run(self, func, *args):  # type: ignore[no-untyped-def]
+        """A blocking read on the pool, stopped if the awaiting task is cancelled."""
+        stop = threading.Event()
+        try:
+            return await self._run_unbounded(func, stop, *args)
+        finally:
+            stop.set()
+
+    async def _run_unbounded(self, func, *args):  # type: ignore[no-untyped-def]
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self.clients.pool, func, *args)
+        except KafkaError as exc:
+            raise broker_error(self.name, "replay", exc) from None
+
+
+_GIVE_UP = {KafkaError._MSG_TIMED_OUT, KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN, KafkaError._AUTHENTICATION}
+
+
+def _deliver(producer: Producer, entry: Entry, message: Message, dlq: str, timeout: float) -> KafkaError | None:
+    """Send one dead letter and wait for its delivery report; the error, or None once delivered."""
+    outcome: list[KafkaError | None] = []
+    headers = [(name, value) for name, value in message.headers if isinstance(value, bytes | str) or value is None]
+    headers.append((REPLAYED_FROM, f"{dlq}/{entry.partition}/{entry.offset}".encode()))
+    headers.append((REPLAYED_AT, datetime.now(UTC).isoformat().replace("+00:00", "Z").encode()))
+    try:
+        producer.produce(
+            entry.target,
+            value=replay_value(message),
+            key=message.key,
+            headers=headers,
+            on_delivery=lambda error, _msg: outcome.append(error),
+        )
+    except Exception as exc:
+        return KafkaError(KafkaError._INVALID_ARG, str(exc)) if not isinstance(exc, KafkaError) else exc
+    deadline = time.monotonic() + timeout + 1
+    while not outcome and time.monotonic() < deadline:
+        producer.flush(max(0.0, deadline - time.monotonic()))
+    if not outcome:
+        return KafkaError(KafkaError._MSG_TIMED_OUT, f"no delivery report within {timeout:g}s")
+    return outcome[0]
+
+
+def _copies_in(stop: threading.Event, reader: PartitionReader, dlq: str) -> set[tuple[int, int]]:
+    """DLQ coordinates named by `mqtui-replayed-from` headers in what `reader` reads."""
+    prefix = f"{dlq}/".encode()
+    found: set[tuple[int, int]] = set()
+    for batch in reader.batches(stop):
+        for message in batch:
+            for name, value in message.headers:
+                if name == REPLAYED_FROM and isinstance(value, bytes) and value.startswith(prefix):
+                    partition, _, offset = value[len(prefix) :].partition(b"/")
+                    if partition.isdigit() and offset.isdigit():
+                        found.add((int(partition), int(offset)))
+    return found
+
+
+def _first_pending(progress: Progress) -> int:
+    offset = progress.floor
+    while offset in progress.done:
+        offset += 1
+    return offset
+
+
+def _parse_ids(ids: Collection[str] | None) -> dict[int, set[int]] | None:
+    if not ids:
+        return None
+    wanted: dict[int, set[int]] = {}
+    for letter_id in ids:
+        try:
+            partition, offset = coordinates(letter_id)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        wanted.setdefault(partition, set()).add(offset)
+    return wanted
+
+
+def _limited(entries: Iterable[Entry], limit: int | None) -> list[Entry]:
+    """Every entry up to and including the `limit`-th one that would be sent."""
+    kept: list[Entry] = []
+    sendable = 0
+    for entry in entries:
+        if limit is not None and sendable >= limit:
+            break
+        kept.append(entry)
+        sendable += entry.skip is None
+    return kept

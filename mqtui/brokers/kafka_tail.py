@@ -1,0 +1,262 @@
+"""Reading Kafka partitions without consuming them from anyone: by assignment, in batches, in a thread.
+
+The consumer is assigned its partitions directly, so it never joins a group and nobody's rebalance is
+disturbed; auto-commit is off and nothing is ever committed, so every group's offsets stay as they were.
+librdkafka's consumer blocks, so it lives in a worker thread that hands whole batches to the event loop
+through a bounded handover (at most `depth` batches in flight): a reader that stops pulling stops the
+thread from fetching, and memory stays bounded by `depth` batches plus librdkafka's own pre-fetch.
+
+This is the hot path of `mqtui tail --json`, so converting librdkafka's messages costs as little Python
+as possible: timestamps are converted once per distinct millisecond and `Message` records are built
+through their slot descriptors rather than the frozen dataclass `__init__` (half the cost per record).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, TopicPartition
+
+from mqtui.brokers.kafka_client import broker_error
+from mqtui.errors import BrokerUnavailable
+from mqtui.model import Message
+
+BATCH_SIZE = 2000
+"""Messages asked of librdkafka per call; one batch is also what the UI draws at once."""
+POLL_SECONDS = 0.1
+"""How long one `consume()` waits: the longest a stop request waits to be noticed."""
+_END = object()
+_FIELDS = ("broker", "destination", "partition", "position", "timestamp", "key", "value", "headers", "redelivered")
+
+
+def _message_builder() -> Callable[..., Message]:
+    """Build `Message(*fields)` without the frozen dataclass's per-field `object.__setattr__` calls."""
+    if tuple(f.name for f in dataclasses.fields(Message)) != _FIELDS:  # the model changed: stay correct
+        return Message
+    setters = [getattr(Message, name).__set__ for name in _FIELDS]
+    s0, s1, s2, s3, s4, s5, s6, s7, s8 = setters
+    new = object.__new__
+
+    def build(broker: str, destination: str, partition: int, position: int, timestamp: datetime | None,
+              key: bytes | None, value: bytes, headers: tuple, redelivered: int) -> Message:  # fmt: skip
+        message = new(Message)
+        s0(message, broker)
+        s1(message, destination)
+        s2(message, partition)
+        s3(message, position)
+        s4(message, timestamp)
+        s5(message, key)
+        s6(message, value)
+        s7(message, headers)
+        s8(message, redelivered)
+        return message
+
+    return build
+
+
+build_message = _message_builder()
+
+
+class PartitionReader:
+    """Reads partitions of one topic from given offsets, forever or up to given end offsets.
+
+    With `ends`, a partition is finished at its end offset (or when librdkafka reports the end of the
+    partition, which also covers offsets that hold no record, such as transaction markers), and
+    records at or past the end are not returned, so a reader started at a snapshot's watermarks
+    returns exactly that snapshot. `idle_timeout` makes a reader that should finish give up with
+    BrokerUnavailable instead of waiting forever for a broker that went away.
+
+    `not_before` (epoch milliseconds) skips, on each partition, the records before the first one
+    stamped at or after it: what a start offset found by time means. On a broker that answers
+    ListOffsets-by-time correctly this drops nothing; tansu answers offset 0 for a partition whose
+    records are all older, and this keeps such a tail from replaying the whole partition.
+    """
+
+    def __init__(
+        self,
+        settings: dict[str, Any],
+        broker: str,
+        topic: str,
+        starts: dict[int, int],
+        ends: dict[int, int] | None = None,
+        *,
+        idle_timeout: float | None = None,
+        not_before: int | None = None,
+        batch_size: int = BATCH_SIZE,
+    ) -> None:
+        self.settings = settings
+        self.broker = broker
+        self.topic = topic
+        self.starts = starts
+        self.ends = ends
+        self.idle_timeout = idle_timeout
+        self.not_before = not_before
+        self.batch_size = batch_size
+
+    def batches(self, stop: threading.Event) -> Iterator[list[Message]]:
+        """Blocking: yields non-empty batches until finished or `stop` is set."""
+        ends = self.ends
+        if ends is None:
+            assigned = dict(self.starts)
+        else:
+            assigned = {p: o for p, o in self.starts.items() if o < ends.get(p, 0)}
+            if not assigned:
+                return
+        settings = self.settings | ({"enable.partition.eof": True} if ends is not None else {})
+        consumer = Consumer(settings)
+        try:
+            consumer.assign([TopicPartition(self.topic, p, o) for p, o in sorted(assigned.items())])
+            pending = set(assigned)
+            seeking = set(assigned) if self.not_before is not None else set()
+            last_progress = time.monotonic()
+            while not stop.is_set():
+                raw = consumer.consume(self.batch_size, POLL_SECONDS)
+                if not raw:
+                    if self.idle_timeout is not None and time.monotonic() - last_progress > self.idle_timeout:
+                        raise BrokerUnavailable(
+                            f"{self.broker}: reading {self.topic}: nothing arrived for {self.idle_timeout:g}s"
+                        )
+                    continue
+                last_progress = time.monotonic()
+                if seeking:
+                    raw = self._skip_older(raw, seeking)
+                if ends is None:
+                    batch = self._convert(raw)
+                else:
+                    batch, finished = self._convert_bounded(raw, ends, pending)
+                    if finished:
+                        pending -= finished
+                        consumer.pause([TopicPartition(self.topic, p) for p in finished])
+                if batch:
+                    yield batch
+                if ends is not None and not pending:
+                    return
+        finally:
+            with contextlib.suppress(Exception):
+                consumer.close()
+
+    def _fail(self, error: KafkaError) -> None:
+        """A consume error: the end of a partition is handled by the caller, anything fatal raises."""
+        code = error.code()
+        if code in (KafkaError._PARTITION_EOF, KafkaError._AUTO_OFFSET_RESET):
+            return
+        if error.fatal() or code in (
+            KafkaError.UNKNOWN_TOPIC_OR_PART,
+            KafkaError._UNKNOWN_TOPIC,
+            KafkaError._UNKNOWN_PARTITION,
+            KafkaError.TOPIC_AUTHORIZATION_FAILED,
+            KafkaError._AUTHENTICATION,
+        ):
+            raise broker_error(self.broker, f"reading {self.topic}", error)
+
+    def _skip_older(self, raw: list[Any], seeking: set[int]) -> list[Any]:
+        """Drop records older than `not_before` until each partition shows its first newer one."""
+        kept = []
+        for record in raw:
+            partition = record.partition()
+            if partition in seeking and record.error() is None:
+                if record.timestamp()[1] < self.not_before:  # type: ignore[operator]
+                    continue
+                seeking.discard(partition)
+            kept.append(record)
+        return kept
+
+    def _convert(self, raw: list[Any]) -> list[Message]:
+        broker, topic, build = self.broker, self.topic, build_message
+        last_millis: int | None = None
+        last_time: datetime | None = None
+        batch: list[Message] = []
+        append = batch.append
+        for record in raw:
+            error = record.error()
+            if error is not None:
+                self._fail(error)
+                continue
+            millis = record.timestamp()[1]
+            if millis != last_millis:
+                last_millis = millis
+                last_time = datetime.fromtimestamp(millis / 1000, UTC) if millis > 0 else None
+            headers = record.headers()
+            append(build(broker, topic, record.partition(), record.offset(), last_time, record.key(),
+                         record.value() or b"", tuple(headers) if headers else (), 0))  # fmt: skip
+        return batch
+
+    def _convert_bounded(
+        self, raw: list[Any], ends: dict[int, int], pending: set[int]
+    ) -> tuple[list[Message], set[int]]:
+        """Like `_convert`, dropping records past each partition's end and noting finished partitions."""
+        kept: list[Any] = []
+        finished: set[int] = set()
+        for record in raw:
+            error = record.error()
+            partition = record.partition()
+            if error is not None:
+                if error.code() == KafkaError._PARTITION_EOF and partition in pending:
+                    finished.add(partition)
+                self._fail(error)
+                continue
+            if partition not in pending or partition in finished:
+                continue
+            offset = record.offset()
+            end = ends[partition]
+            if offset >= end:
+                finished.add(partition)
+                continue
+            kept.append(record)
+            if offset >= end - 1:
+                finished.add(partition)
+        return self._convert(kept), finished
+
+
+async def stream_batches(
+    reader: PartitionReader, stop: threading.Event, depth: int = 4
+) -> AsyncIterator[list[Message]]:
+    """Run `reader` in its own thread and yield its batches; closing the iterator stops the thread."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+    slots = threading.Semaphore(depth)
+
+    def hand_over(item: object) -> bool:
+        while not slots.acquire(timeout=POLL_SECONDS):
+            if stop.is_set():
+                return False
+        try:
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+        except RuntimeError:  # the loop is gone: nobody is listening any more
+            stop.set()
+            return False
+        return True
+
+    def pump() -> None:
+        final: object = _END
+        try:
+            for batch in reader.batches(stop):
+                if not hand_over(batch):
+                    break
+        except BaseException as exc:
+            final = exc
+        finally:  # always tell the reader we are done, even when stopped from outside
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(queue.put_nowait, final)
+
+    thread = threading.Thread(target=pump, name=f"mqtui-kafka-tail-{reader.topic}", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = await queue.get()
+            slots.release()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        await asyncio.to_thread(thread.join, 5.0)
