@@ -49,6 +49,7 @@ def build_client(config: RedisConfig) -> Redis:
     if not unix:
         options["socket_connect_timeout"] = config.timeout
     options.update(
+        protocol=2,  # RESP2 answers the same on every server since 2.x (redis-py 8 would pick RESP3)
         socket_timeout=config.timeout,
         retry=Retry(NoBackoff(), 0),
         client_name="mqtui",
