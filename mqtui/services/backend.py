@@ -220,13 +220,16 @@ class LiveBackend(ConsoleBackend):
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    def _submit(self, coroutine: Coroutine[Any, Any, T]) -> asyncio.Future[T]:
-        """Run on the backend loop; the result is awaitable on the caller's loop."""
+    def _schedule(self, coroutine: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Run on the backend loop, from any thread."""
         if self._loop is None or self._stopped:
             coroutine.close()
             raise RuntimeError("the backend is not running")
-        future: concurrent.futures.Future[T] = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
-        return asyncio.wrap_future(future)
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+
+    def _submit(self, coroutine: Coroutine[Any, Any, T]) -> asyncio.Future[T]:
+        """Run on the backend loop; the result is awaitable on the caller's loop."""
+        return asyncio.wrap_future(self._schedule(coroutine))
 
     # -- state -------------------------------------------------------------------------------------
     def snapshots(self) -> dict[str, BrokerSnapshot]:
@@ -247,7 +250,7 @@ class LiveBackend(ConsoleBackend):
         stream = TailStream(self.session.broker(broker), destination, start, capacity=capacity)
         self._tails = [t for t in self._tails if t.active]
         self._tails.append(stream)
-        self._submit(stream.run())
+        self._schedule(stream.run())
         return stream
 
     # -- actions -----------------------------------------------------------------------------------

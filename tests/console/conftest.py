@@ -1,0 +1,53 @@
+"""Console fixtures: a Redis database of our own, profile files, and waiting for a state."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+from mqtui.localbrokers import LocalRedis
+from tests.helpers import write_config
+
+#: Databases 4 and 5 of the shared Redis belong to the console tests.
+CONSOLE_DB = 5
+
+
+@pytest.fixture
+def redis_db(redis_server: LocalRedis) -> Iterator[tuple[str, redis.Redis]]:
+    """(url, client) of a database that is empty when the test starts."""
+    url = f"redis://127.0.0.1:{redis_server.port}/{CONSOLE_DB}"
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    yield url, client
+    client.close()
+
+
+def profile_file(tmp_path: Path, brokers: list[dict[str, Any]], name: str = "ops", **options: Any) -> Path:
+    profile = {"poll_interval": 0.2, **options, "brokers": brokers}
+    return write_config(tmp_path / "config.toml", {name: profile})
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+async def until(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
