@@ -130,7 +130,8 @@ class _Scan:
     channel: BlockingChannel
     queue: str
     journal: RequeueJournal | None
-    last_tag: int = 0
+    last_held_tag: int = 0
+    """Nacking with `multiple` must name a tag still outstanding: the newest held one."""
     held: set[str] | None = None
     unsettled: list[str] | None = None
 
@@ -143,7 +144,6 @@ class _Scan:
         self._settle()
         if method is None:
             return None
-        self.last_tag = method.delivery_tag
         return delivery(method, properties, body)
 
     def _settle(self) -> None:
@@ -162,12 +162,13 @@ class _Scan:
     def hold(self, letter: Delivery) -> None:
         assert self.held is not None
         self.held.add(letter.id)
+        self.last_held_tag = letter.tag
 
     def finish(self) -> None:
         """Return every held dead letter to the DLQ and make sure the last acks were processed."""
         assert self.held is not None
-        if self.held:
-            self.channel.basic_nack(self.last_tag, multiple=True, requeue=True)
+        if self.last_held_tag:
+            self.channel.basic_nack(self.last_held_tag, multiple=True, requeue=True)
         self.channel.basic_qos(prefetch_count=0)  # a round trip: the broker has processed what came before
         self._settle()
 
