@@ -13,6 +13,10 @@ the replay again finishes the rest:
   letter is still there (so a repeated or retried call does nothing) and the target's type (so no write
   can fail after the source was changed), then copies and removes it.
 
+A target that does not exist yet is created as the kind the dead letters come from (a list from a
+DLQ list, a stream otherwise). A stream entry sent to a list pushes its `data` field; a list element sent
+to a stream becomes the field `data`.
+
 Ids: a stream dead letter's id is its entry id, an RQ one's the job id. A list element has no id of its
 own: it is the `id` field of a JSON object element (the {"id","type","payload","timestamp"} shape), else
 `sha1:` and 16 hex digits of the element's bytes. Identical elements share an id; `--id` selects all of
@@ -432,18 +436,14 @@ class DeadLetters:
         return letters
 
     # -- planning --------------------------------------------------------------------------------------
-    async def _target_mode(
-        self, target: str, cache: dict[str, tuple[str | None, str | None]]
-    ) -> tuple[str | None, str | None]:
-        if target not in cache:
-            kind = text(await self.client.type(self.raw(target)))
-            if kind in ("none", "list"):
-                cache[target] = ("list", None)
-            elif kind == "stream":
-                cache[target] = ("stream", None)
-            else:
-                cache[target] = (None, f"target {target} is a {kind}, not a list or stream")
-        return cache[target]
+    async def _target_mode(self, target: str, fresh: str) -> tuple[str | None, str | None]:
+        """How dead letters land in `target`: as its own type, or as `fresh` when it does not exist yet."""
+        kind = text(await self.client.type(self.raw(target)))
+        if kind == "none":
+            return fresh, None
+        if kind in ("list", "stream"):
+            return kind, None
+        return None, f"target {target} is a {kind}, not a list or stream"
 
     async def plan(
         self, ref: DlqRef, *, to: str | None, ids: Collection[str] | None, limit: int | None
@@ -452,13 +452,12 @@ class DeadLetters:
         if ref.kind == "rq":
             return await self._plan_rq(ref, to, wanted, limit)
         target = to or ref.origin
-        modes: dict[str, tuple[str | None, str | None]] = {}
         if target is None:
             mode, reason = None, "no origin known for this dead-letter queue: pass --to"
         elif target == ref.name and ref.kind != "pending":
             mode, reason = None, "the target is the dead-letter queue itself"
         else:
-            mode, reason = await self._target_mode(target, modes)
+            mode, reason = await self._target_mode(target, "list" if ref.kind == "list" else "stream")
         plans: list[Planned] = []
 
         def add(identifier: str, **details: Any) -> bool:

@@ -62,15 +62,18 @@ class AclRedis(LocalRedis):
     def _launch(self) -> None:
         binary = self.binary()
         assert binary is not None
+        acl = self.workdir / "users.acl"
+        acl.write_text(f"user default off\nuser {ACL_USER} on >{ACL_PASSWORD} ~* &* +@all\n")
         self._spawn(
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.workdir), "--user", "default off",
-             "--user", f"{ACL_USER} on >{ACL_PASSWORD} ~* &* +@all"]
+             "--dir", str(self.workdir), "--aclfile", str(acl)]
         )  # fmt: skip
 
     def _ready(self) -> bool:
         try:
-            client = redis.Redis(port=self.port, username=ACL_USER, password=ACL_PASSWORD, socket_timeout=1)
+            client = redis.Redis(
+                host="127.0.0.1", port=self.port, username=ACL_USER, password=ACL_PASSWORD, socket_timeout=1
+            )
             return bool(client.ping())
         except redis.RedisError:
             return False
@@ -114,7 +117,9 @@ class TlsRedis(LocalRedis):
 
     def _ready(self) -> bool:
         try:
-            client = redis.Redis(port=self.port, ssl=True, ssl_ca_certs=str(self.ca_file), socket_timeout=1)
+            client = redis.Redis(
+                host="127.0.0.1", port=self.port, ssl=True, ssl_ca_certs=str(self.ca_file), socket_timeout=1
+            )
             return bool(client.ping())
         except (redis.RedisError, OSError):
             return False
