@@ -49,12 +49,24 @@ def build_client(config: RedisConfig) -> Redis:
     if not unix:
         options["socket_connect_timeout"] = config.timeout
     options.update(
+        redis_connect_func=_handshake,
         protocol=2,  # RESP2 answers the same on every server since 2.x (redis-py 8 would pick RESP3)
         socket_timeout=config.timeout,
         retry=Retry(NoBackoff(), 0),
         client_name="mqtui",
     )
     return Redis.from_pool(ConnectionPool(**options))
+
+
+async def _handshake(connection: Any) -> None:
+    """The usual handshake, then CLIENT NO-TOUCH ON where the server has it (Redis 7.2+, Valkey), so
+    that our own reads do not reset the idle time of the keys we watch (older servers refuse it)."""
+    from redis.exceptions import ResponseError
+
+    await connection.on_connect()
+    await connection.send_command("CLIENT", "NO-TOUCH", "ON")
+    with contextlib.suppress(ResponseError):
+        await connection.read_response()
 
 
 def one_line(error: BaseException) -> str:

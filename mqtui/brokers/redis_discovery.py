@@ -132,11 +132,11 @@ class KeyScanner:
 class IdleTracker:
     """Last activity of keys from OBJECT IDLETIME, corrected for our own reads.
 
-    Redis before 7.2 counts every read as an access (CLIENT NO-TOUCH came in 7.2), so after our first
-    poll the idle time would only measure the time since our previous poll. When the idle time says the
-    key was last touched at about our own previous read, nobody else touched it and the last activity we
-    knew still holds. The LRU clock ticks in seconds: activity within ~1.5 s after our read is missed.
-    Reads by other monitoring tools still count as activity.
+    Redis before 7.2 counts every read as an access (mqtui turns CLIENT NO-TOUCH on where the server
+    has it), so after our first poll the idle time would only measure the time since our previous poll.
+    When the idle time says the key was last touched at about our own previous read, nobody else touched
+    it and the last activity we knew still holds. The LRU clock ticks in seconds: activity within ~1.5 s
+    after our read is missed. Reads by other clients (another mqtui, other monitoring) count as activity.
     """
 
     TOLERANCE = 1.5

@@ -1,0 +1,51 @@
+"""The demo's Redis traffic gives every pane something true to show, and stops promptly."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+import redis
+
+from mqtui.demo import redis_traffic
+from mqtui.localbrokers import LocalRedis
+from tests.redis.conftest import adapter_for
+
+
+async def test_demo_traffic_fills_queues_groups_channel_and_dead_letters(
+    private_redis: LocalRedis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(redis_traffic, "RETRY_INTERVAL", 0.1)
+    monkeypatch.setattr(redis_traffic, "RETRY_MIN_IDLE_MS", 50)
+    stop = asyncio.Event()
+    broker = {"name": "demo-redis", "kind": "redis", "url": private_redis.url}
+    runner = asyncio.create_task(redis_traffic.run(broker, stop))
+    raw = redis.Redis(port=private_redis.port)
+    try:
+        async with adapter_for(private_redis.url) as adapter:
+            deadline = time.monotonic() + 60
+            while True:
+                queues = {q.name: q for q in await adapter.dead_letter_queues()}
+                if {"jobs:dlq", "events@billing"} <= set(queues) or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.2)
+            assert not runner.done()
+            destinations = {d.name: d for d in await adapter.destinations()}
+            groups = {r.group for r in await adapter.backlog() if r.destination == "events"}
+            letters = await adapter.dead_letters("events@billing", limit=1)
+            failed = await adapter.dead_letters("rq:failed:default")
+    finally:
+        stop.set()
+        await asyncio.wait_for(runner, timeout=5)
+    assert {"jobs:dlq", "events@billing", "rq:failed:default"} <= set(queues)
+    assert queues["events@billing"].detected_by == "max deliveries (5)"
+    assert letters[0].attempts is not None and letters[0].attempts >= 5
+    assert {f.reason for f in failed} == {"ZeroDivisionError: division by zero",
+                                         "requests.exceptions.ConnectTimeout: upstream did not answer"}  # fmt: skip
+    assert groups == {"shipper", "analytics", "billing"}
+    assert destinations["notifications"].consumers == 1
+    assert destinations["celery"].depth == 3 and destinations["rq:queue:default"].depth == 1
+    assert destinations["jobs"].kind.value == "list" and destinations["events"].depth > 0
+    assert raw.llen("jobs:processing") == 0  # the worker gave back what it held when told to stop
+    raw.close()
