@@ -26,7 +26,7 @@ import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
 
 from mqtui.config import RabbitMQConfig, redact_url
-from mqtui.errors import AuthenticationFailed, BrokerError, BrokerUnavailable, NotFound, Unsupported
+from mqtui.errors import AuthenticationFailed, BrokerError, BrokerUnavailable, ConfigError, NotFound, Unsupported
 from mqtui.model import HeaderValue, Message
 
 T = TypeVar("T")
@@ -75,7 +75,10 @@ class Endpoint:
         username = config.username or (unquote(url.username) if url.username else "guest")
         password = config.password or (unquote(url.password) if url.password else "guest")
         management = config.management_url or f"{'https' if tls else 'http'}://{host}:{15671 if tls else 15672}"
-        context = _ssl_context(config) if tls or management.startswith("https") else None
+        try:
+            context = _ssl_context(config) if tls or management.startswith("https") else None
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(f"{config.name}: cannot use the TLS files of this broker: {exc}") from None
         return cls(
             broker=config.name,
             host=host,
