@@ -6,7 +6,7 @@ keyspace completes, the keys found so far are merged with the last complete pass
 never shrinks mid-pass; when a pass completes, keys it did not see are dropped. On a database with
 millions of keys a new list shows up within (keys / scan_limit) polls, and every poll costs the same.
 `TYPE` of the keys a SCAN returned goes in one pipeline; only lists, streams and the few sets and
-sorted sets that RQ and Celery use are remembered.
+sorted sets that RQ and Celery use are remembered, and at most `scan_limit` of those.
 
 `Collector.snapshot` then reads every remembered key's numbers in one pipeline (plus one for stream
 consumers and one for pub/sub), never one round trip per key.
@@ -111,10 +111,13 @@ class KeyScanner:
                 return
 
     def known(self) -> dict[bytes, str]:
+        """Every interesting key found; past `limit` of them, the first `limit` by name (bounded polls)."""
         merged: dict[bytes, str] = {}
         for pattern in self.patterns:
             merged.update(self._complete[pattern])
             merged.update(self._partial[pattern])
+        if len(merged) > self.limit:
+            merged = dict(sorted(merged.items())[: self.limit])
         return merged
 
     def forget(self, key: bytes) -> None:

@@ -121,3 +121,28 @@ async def test_adapter_recovers_after_the_broker_restarts(private_redis: LocalRe
         raw.lpush("after", "x")  # a restart without persistence starts empty
         assert [(d.name, d.depth) for d in await adapter.destinations()] == [("after", 1)]
     raw.close()
+
+
+class UnixRedis(LocalRedis):
+    """redis-server that also listens on a unix socket."""
+
+    @property
+    def socket_path(self) -> str:
+        return str(self.workdir / "redis.sock")
+
+    def _launch(self) -> None:
+        binary = self.binary()
+        assert binary is not None
+        self._spawn([binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                     "--dir", str(self.workdir), "--unixsocket", self.socket_path])  # fmt: skip
+
+
+async def test_unix_socket_url_with_a_db_number(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    broker = UnixRedis(tmp_path / "unix-redis", name="unix-redis")
+    broker.start()
+    try:
+        redis.Redis(unix_socket_path=broker.socket_path, db=3).lpush("via-socket", "a", "b")
+        async with adapter_for(f"unix://{broker.socket_path}?db=3") as adapter:
+            assert [(d.name, d.depth) for d in await adapter.destinations()] == [("via-socket", 2)]
+    finally:
+        broker.stop()
