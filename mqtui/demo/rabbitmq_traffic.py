@@ -94,7 +94,14 @@ def _consume(
     try:
         channel = connection.channel()
         channel.basic_qos(prefetch_count=prefetch)
-        channel.basic_consume(queue, lambda ch, method, _props, body: handle(ch, method, body))
+
+        def deliver(ch: BlockingChannel, method: Any, _properties: Any, body: bytes) -> None:
+            if stopping.is_set():  # hand back what was prefetched instead of working through it
+                ch.basic_nack(method.delivery_tag, requeue=True)
+            else:
+                handle(ch, method, body)
+
+        channel.basic_consume(queue, deliver)
         while not stopping.is_set():
             connection.process_data_events(time_limit=0.2)
     finally:
