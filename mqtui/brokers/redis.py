@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Collection, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import humanize
 import orjson
@@ -30,6 +30,7 @@ import orjson
 from mqtui.brokers import redis_jobs as jobs
 from mqtui.brokers.base import BrokerAdapter, PublishOptions
 from mqtui.brokers.redis_client import build_client, text, translated
+from mqtui.brokers.redis_describe import describe_group, describe_list, describe_stream
 from mqtui.brokers.redis_discovery import PROCESSING_SUFFIXES, Collector, KeyScanner, Snapshot
 from mqtui.brokers.redis_dlq import DeadLetters
 from mqtui.brokers.redis_streams import entry_fields, use_raw_entries
@@ -45,7 +46,6 @@ from mqtui.model import (
     Destination,
     DestinationKind,
     Detail,
-    DetailSection,
     Message,
     OutgoingMessage,
     ProgressCallback,
@@ -54,15 +54,12 @@ from mqtui.model import (
     ReplayResult,
     StartPosition,
 )
-from mqtui.render import safe_line
-from mqtui.tables import duration
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
 PUBLISH_CHUNK = 1000
 PUBLISH_OPTIONS = ("type", "fields", "maxlen")
-PEEK_ROWS = 10
 
 
 class RedisAdapter(BrokerAdapter):
@@ -201,11 +198,15 @@ class RedisAdapter(BrokerAdapter):
 
     async def describe(self, destination: str) -> Detail:
         with translated(self.config):
-            kind = await self._type(destination)
+            key, kind = self._raw(destination), await self._type(destination)
             if kind == "list":
-                return await self._describe_list(destination)
+                helpers = [f"{destination}{suffix}" for suffix in PROCESSING_SUFFIXES]
+                helpers += dlq_names_for(destination, self._collector.rules)
+                newest_at_right = destination.startswith(jobs.RQ_QUEUE_PREFIX)
+                return await describe_list(self.client, self.name, destination, key, helpers=helpers,
+                                           newest_at_right=newest_at_right)  # fmt: skip
             if kind == "stream":
-                return await self._describe_stream(destination)
+                return await describe_stream(self.client, self.name, destination, key)
             if kind == "none":
                 counts = dict(await self.client.pubsub_numsub(destination))
                 subscribers = int(next(iter(counts.values()), 0))
@@ -214,111 +215,21 @@ class RedisAdapter(BrokerAdapter):
                 raise NotFound(f"{self.name}: no key or channel with subscribers named {destination!r}")
             return Detail(self.name, destination, (("type", kind),))
 
-    async def _describe_list(self, name: str) -> Detail:
-        key = self._raw(name)
-        helpers = [f"{name}{suffix}" for suffix in PROCESSING_SUFFIXES] + dlq_names_for(name, self._collector.rules)
-        pipe = self.client.pipeline(transaction=False)
-        pipe.object("idletime", key)
-        pipe.llen(key)
-        pipe.memory_usage(key)
-        for helper in helpers:
-            pipe.llen(helper)
-        idle, length, memory, *sizes = await pipe.execute(raise_on_error=False)
-        newest_at_right = name.startswith(jobs.RQ_QUEUE_PREFIX)
-        peek = await self.client.lrange(key, 0, PEEK_ROWS - 1) if newest_at_right else None
-        if peek is None:
-            peek = list(reversed(await self.client.lrange(key, -PEEK_ROWS, -1)))
-        summary = [("type", "list"), ("length", f"{length:,}")]
-        if isinstance(idle, int):
-            summary.append(("idle", duration(idle)))
-        if isinstance(memory, int):
-            summary.append(("memory", humanize.naturalsize(memory, binary=True)))
-        for helper, size in zip(helpers, sizes, strict=True):
-            if isinstance(size, int) and size:
-                summary.append((helper, f"{size:,} element(s)"))
-        rows = tuple((str(i), safe_line(value, 120)) for i, value in enumerate(peek))
-        section = DetailSection("Next to be consumed", ("POSITION", "VALUE"), rows)
-        return Detail(self.name, name, tuple(summary), (section,))
-
-    async def _describe_stream(self, name: str) -> Detail:
-        key = self._raw(name)
-        info = await self.client.xinfo_stream(key)
-        groups = await self.client.xinfo_groups(key)
-        pipe = self.client.pipeline(transaction=False)
-        for group in groups:
-            pipe.xinfo_consumers(key, group["name"])
-        consumers = await pipe.execute(raise_on_error=False) if groups else []
-        summary = [("type", "stream")]
-        for field in ("length", "last-generated-id", "max-deleted-entry-id", "entries-added",
-                      "recorded-first-entry-id", "groups"):  # fmt: skip
-            if info.get(field) is not None:
-                summary.append((field, text(info[field])))
-        group_rows = tuple(
-            (text(g["name"]), str(g["consumers"]), str(g["pending"]), text(g["last-delivered-id"]),
-             _number(g.get("entries-read")), _number(g.get("lag")))
-            for g in groups
-        )  # fmt: skip
-        consumer_rows = tuple(
-            (text(g["name"]), text(c["name"]), str(c["pending"]), duration(c["idle"] / 1000),
-             duration(c["inactive"] / 1000) if c.get("inactive") is not None else "-")
-            for g, answer in zip(groups, consumers, strict=True) if not isinstance(answer, Exception)
-            for c in answer
-        )  # fmt: skip
-        sections = (
-            DetailSection("Consumer groups", ("GROUP", "CONSUMERS", "PENDING", "LAST DELIVERED", "ENTRIES READ", "LAG"),
-                          group_rows),
-            DetailSection("Consumers", ("GROUP", "CONSUMER", "PENDING", "IDLE", "INACTIVE"), consumer_rows),
-        )  # fmt: skip
-        return Detail(self.name, name, tuple(summary), sections)
-
     async def describe_group(self, group: str) -> Detail:
         """A consumer group on every stream that has one by this name (or `STREAM@GROUP` for one)."""
         with translated(self.config):
-            stream_name, sep, group_name = group.rpartition("@")
-            if sep and await self._type(stream_name) == "stream":
-                streams = [stream_name]
+            stream, sep, name = group.rpartition("@")
+            if sep and await self._type(stream) == "stream":
+                streams = [stream]
             else:
+                name = group
                 snap = await self._snapshot()
-                group_name = group
                 streams = [s.name for s in snap.streams.values() if any(g.name == group for g in s.groups)]
-            if not streams:
-                raise NotFound(f"{self.name}: no stream has a consumer group named {group!r}")
-            group_rows, consumer_rows, pending_rows = [], [], []
-            for stream in sorted(streams):
-                key = self._raw(stream)
-                pipe = self.client.pipeline(transaction=False)
-                pipe.xinfo_groups(key)
-                pipe.xinfo_consumers(key, group_name)
-                pipe.xpending_range(key, group_name, min="-", max="+", count=50)
-                infos, members, pending = await pipe.execute(raise_on_error=False)
-                if isinstance(infos, Exception) or isinstance(members, Exception):
-                    continue
-                for info in infos:
-                    if text(info["name"]) == group_name:
-                        group_rows.append(
-                            (stream, str(info["consumers"]), str(info["pending"]), text(info["last-delivered-id"]),
-                             _number(info.get("entries-read")), _number(info.get("lag")))
-                        )  # fmt: skip
-                consumer_rows += [
-                    (stream, text(c["name"]), str(c["pending"]), duration(c["idle"] / 1000)) for c in members
-                ]
-                if not isinstance(pending, Exception):
-                    pending_rows += [
-                        (stream, text(p["message_id"]), text(p["consumer"]), duration(p["time_since_delivered"] / 1000),
-                         str(p["times_delivered"]))
-                        for p in pending
-                    ]  # fmt: skip
-        if not group_rows:
+            keys = {stream: self._raw(stream) for stream in streams}
+            detail = await describe_group(self.client, self.name, group, name, keys, self.config.max_deliveries)
+        if detail is None:
             raise NotFound(f"{self.name}: no stream has a consumer group named {group!r}")
-        summary = (("streams", ", ".join(sorted(streams))), ("max deliveries", str(self.config.max_deliveries)))
-        sections = (
-            DetailSection("Group", ("STREAM", "CONSUMERS", "PENDING", "LAST DELIVERED", "ENTRIES READ", "LAG"),
-                          tuple(group_rows)),
-            DetailSection("Consumers", ("STREAM", "CONSUMER", "PENDING", "IDLE"), tuple(consumer_rows)),
-            DetailSection("Pending entries (oldest 50)", ("STREAM", "ID", "CONSUMER", "IDLE", "DELIVERIES"),
-                          tuple(pending_rows)),
-        )  # fmt: skip
-        return Detail(self.name, group, summary, sections)
+        return detail
 
     async def tail(  # type: ignore[override]
         self,
@@ -479,10 +390,6 @@ class RedisAdapter(BrokerAdapter):
         """Lists: remove the elements; streams: XDEL; `STREAM@GROUP`: XACK; RQ: the job and its keys."""
         with translated(self.config):
             return await self.dead.delete(await self.dead.resolve(dlq), ids)
-
-
-def _number(value: Any) -> str:
-    return "-" if value is None else str(value)
 
 
 def _maxlen(broker: str, raw: str | None) -> int | None:
