@@ -808,8 +808,11 @@ class RabbitMQAdapter(BrokerAdapter):
         wanted = set(ids) if ids else None
         idle = min(self.config.timeout, 2.0)
 
+        # Selecting ids means looking through the whole DLQ; otherwise the first `limit` are enough.
+        count = limit if limit is not None and wanted is None else requeue_ops.MAX_BROWSE
+
         def job(channel: BlockingChannel, progress: Progress) -> list[ReplayItem]:
-            letters = requeue_ops.browse(channel, ref.name, requeue_ops.MAX_BROWSE, progress, idle)
+            letters = requeue_ops.browse(channel, ref.name, count, progress, idle)
             items = []
             for letter in letters:
                 if wanted is not None and letter.id not in wanted:

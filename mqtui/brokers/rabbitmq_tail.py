@@ -181,8 +181,8 @@ class TailThread:
         position: int | str = method.delivery_tag
         if source.kind == "stream" and isinstance(properties.headers, Mapping):
             offset = properties.headers.get("x-stream-offset")
-            if isinstance(offset, int):
-                position = offset
+            if isinstance(offset, int) and not isinstance(offset, bool):
+                position = int(offset)  # pika's `long` subclass
         return to_message(
             self.endpoint.broker,
             source.destination,

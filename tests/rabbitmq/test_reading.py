@@ -213,6 +213,11 @@ async def test_tail_stream_from_the_beginning_to_the_end(
     # Reading a stream takes nothing away from it (AMQP's declare-ok counts 0 for streams: ask the API).
     found = await await_for(lambda: _depth(adapter, stream_queue, 25), "the stream's 25 entries in the management API")
     assert found.depth == 25
+    # Streams refuse basic.get and purge: a clear Unsupported, not a dropped connection.
+    with pytest.raises(Unsupported, match=r"basic\.get not supported by stream queues"):
+        await adapter.peek(stream_queue)
+    with pytest.raises(Unsupported, match=r"queue\.purge not supported by stream queues"):
+        await adapter.purge(stream_queue)
 
 
 async def _depth(adapter: RabbitMQAdapter, name: str, expected: int) -> object:
