@@ -14,9 +14,9 @@ import contextlib
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import ClusterMetadata, ConfigResource, OffsetSpec, ResourceType
@@ -34,7 +34,7 @@ from mqtui.brokers.kafka_client import (
 )
 from mqtui.brokers.kafka_dlq import parse_dead_letter
 from mqtui.brokers.kafka_replay import Replayer
-from mqtui.brokers.kafka_tail import PartitionReader, stream_batches
+from mqtui.brokers.kafka_tail import PartitionReader, first_offsets_since, stream_batches
 from mqtui.config import KafkaConfig
 from mqtui.dlqnames import dlq_origin, rules_for
 from mqtui.errors import BrokerError, BrokerUnavailable, NotFound, UsageError
@@ -55,6 +55,8 @@ from mqtui.model import (
     ReplayResult,
     StartPosition,
 )
+
+T = TypeVar("T")
 
 #: Group states in which a group has (or is getting) members: offsets must not be moved under them.
 _ACTIVE_STATES = frozenset({"stable", "preparing_rebalance", "completing_rebalance", "assigning", "reconciling"})
@@ -105,17 +107,23 @@ class KafkaAdapter(BrokerAdapter):
     # -- topics ------------------------------------------------------------------------------------
     async def _topics(self) -> tuple[ClusterMetadata, dict[TP, int | None], dict[TP, int | None]]:
         """Metadata plus every partition's watermarks; concurrent callers share one round of requests."""
-        if self._topics_task is not None and not self._topics_task.done():
-            return await asyncio.shield(self._topics_task)
+        task = self._topics_task
+        if task is None:
+            task = self._topics_task = asyncio.ensure_future(self._fetch_topics(self.clients))
+            task.add_done_callback(self._forget_topics_task)
+        return await asyncio.shield(task)
 
-        async def fetch() -> tuple[ClusterMetadata, dict, dict]:
-            metadata = await self.clients.metadata()
-            tps = [(name, p) for name, topic in metadata.topics.items() for p in topic.partitions]
-            low, high = await self.clients.watermarks(tps)
-            return metadata, low, high
+    def _forget_topics_task(self, task: asyncio.Future[Any]) -> None:
+        """A finished round is never reused (the next poll wants fresh numbers) nor kept (its error would be)."""
+        if self._topics_task is task:
+            self._topics_task = None
 
-        self._topics_task = asyncio.ensure_future(fetch())
-        return await asyncio.shield(self._topics_task)
+    @staticmethod
+    async def _fetch_topics(clients: KafkaClients) -> tuple[ClusterMetadata, dict, dict]:
+        metadata = await clients.metadata()
+        tps = [(name, p) for name, topic in metadata.topics.items() for p in topic.partitions]
+        low, high = await clients.watermarks(tps)
+        return metadata, low, high
 
     def _internal(self, name: str) -> bool:
         return name.startswith("__")
@@ -196,6 +204,8 @@ class KafkaAdapter(BrokerAdapter):
         listing = await self.clients.answer(
             "list consumer groups", self.clients.admin.list_consumer_groups(request_timeout=self.config.timeout)
         )
+        if listing.errors and not listing.valid:  # errors come back inside the answer, not raised
+            raise broker_error(self.name, "list consumer groups", listing.errors[0])
         return sorted(group.group_id for group in listing.valid)
 
     async def _descriptions(self, groups: Sequence[str]) -> dict[str, Any]:
@@ -344,10 +354,17 @@ class KafkaAdapter(BrokerAdapter):
                 raise UsageError(f"a Kafka offset is a number, not {to.offset!r}")
             return {tp: min(max(to.offset, lows[tp]), highs[tp]) for tp in tps}
         assert to.time is not None
-        found = await self.clients.offsets(
-            tps, OffsetSpec.for_timestamp(int(to.time.timestamp() * 1000)), "find offsets by time"
-        )
-        return {tp: _time_offset(found.get(tp), lows[tp], highs[tp]) for tp in tps}
+        millis = int(to.time.timestamp() * 1000)
+        found = await self.clients.offsets(tps, OffsetSpec.for_timestamp(millis), "find offsets by time")
+        targets = {tp: _time_offset(found.get(tp), lows[tp], highs[tp]) for tp in tps}
+        for topic in sorted({t for t, _p in tps}):
+            starts = {p: o for (t, p), o in targets.items() if t == topic}
+            ends = {p: highs[(topic, p)] for p in starts}
+            reader = PartitionReader(self._read_settings(), self.name, topic, starts, ends,
+                                     idle_timeout=self.config.timeout, not_before=millis)  # fmt: skip
+            checked = await self._blocking_read(first_offsets_since, reader)
+            targets.update({(topic, p): o for p, o in checked.items()})
+        return targets
 
     # -- reading messages --------------------------------------------------------------------------
     def _read_settings(self) -> dict[str, Any]:
@@ -397,21 +414,16 @@ class KafkaAdapter(BrokerAdapter):
         found = await self.clients.offsets(tps, OffsetSpec.for_timestamp(millis), "find offsets by time")
         return {p: _time_offset(found.get((t, p)), low[(t, p)], high[(t, p)]) for t, p in tps}  # type: ignore[arg-type]
 
-    async def _read(self, reader: PartitionReader, limit: int | None = None) -> list[Message]:
-        """Read a bounded range on the pool (never the event loop), at most `limit` messages."""
+    async def _read(self, reader: PartitionReader) -> list[Message]:
+        """Every message of a bounded reader, read on the pool (never on the event loop)."""
+        return await self._blocking_read(_collect, reader)
+
+    async def _blocking_read(self, func: Callable[[PartitionReader, threading.Event], T], reader: PartitionReader) -> T:
+        """Run a blocking read on the pool; closing the adapter or cancelling the caller stops it."""
         stop = threading.Event()
         self._stops.add(stop)
-
-        def collect() -> list[Message]:
-            messages: list[Message] = []
-            for batch in reader.batches(stop):
-                messages.extend(batch)
-                if limit is not None and len(messages) >= limit:
-                    break
-            return messages
-
         try:
-            return await asyncio.get_running_loop().run_in_executor(self.clients.pool, collect)
+            return await asyncio.get_running_loop().run_in_executor(self.clients.pool, func, reader, stop)
         except KafkaException as exc:
             raise broker_error(self.name, f"reading {reader.topic}", exc) from None
         finally:
@@ -518,6 +530,10 @@ class KafkaAdapter(BrokerAdapter):
 
 
 # -- helpers ---------------------------------------------------------------------------------------
+def _collect(reader: PartitionReader, stop: threading.Event) -> list[Message]:
+    return [message for batch in reader.batches(stop) for message in batch]
+
+
 def _text(value: object) -> str:
     return "-" if value is None else str(value)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
@@ -175,31 +175,43 @@ class KafkaClients:
         self.timeout = config.timeout
         self._errors: list[KafkaError] = []
         try:
-            self.admin = AdminClient(client_settings(config) | {"error_cb": self._errors.append})
+            self._admin: AdminClient | None = AdminClient(client_settings(config) | {"error_cb": self._errors.append})
         except (KafkaException, ValueError, TypeError) as exc:
             raise BrokerError(f"{self.name}: invalid Kafka client settings: {error_text(exc)}") from None
         self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix=f"mqtui-kafka-{self.name}")
         self.metadata_cache: ClusterMetadata | None = None
 
+    @property
+    def admin(self) -> AdminClient:
+        if self._admin is None:
+            raise BrokerUnavailable(f"{self.name}: connection closed")
+        return self._admin
+
     # -- plumbing ----------------------------------------------------------------------------------
     async def blocking(self, action: str, func: Callable[..., T], *args: Any) -> T:
         """Run a blocking client call on our pool, bounded by the timeout, errors as mqtui errors."""
         loop = asyncio.get_running_loop()
-        try:
-            return await asyncio.wait_for(loop.run_in_executor(self.pool, func, *args), self.timeout + 1)
-        except TimeoutError:
-            raise BrokerUnavailable(f"{self.name}: {action}: no answer within {self.timeout:g}s") from None
-        except (KafkaException, KafkaError) as exc:
-            raise broker_error(self.name, action, exc) from None
+        return await self._bounded(action, loop.run_in_executor(self.pool, func, *args))
 
     async def answer(self, action: str, future: concurrent.futures.Future[T]) -> T:
         """Await one admin future within the timeout."""
+        return await self._bounded(action, asyncio.wrap_future(future))
+
+    async def _bounded(self, action: str, awaitable: Awaitable[T]) -> T:
+        failure: BrokerError
         try:
-            return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout + 1)
+            return await asyncio.wait_for(awaitable, self.timeout + 1)
         except TimeoutError:
-            raise BrokerUnavailable(f"{self.name}: {action}: no answer within {self.timeout:g}s") from None
+            failure = BrokerUnavailable(f"{self.name}: {action}: no answer within {self.timeout:g}s")
         except (KafkaException, KafkaError) as exc:
-            raise broker_error(self.name, action, exc) from None
+            failure = broker_error(self.name, action, exc)
+            # The client's traceback holds the client object: kept alive by a reference cycle, a closed
+            # adapter's admin client would go on reconnecting until the next garbage collection.
+            exc.__traceback__ = None
+        try:
+            raise failure
+        finally:
+            del failure  # no frame -> exception -> traceback -> frame cycle either
 
     async def answers(
         self, action: str, futures: Mapping[Any, concurrent.futures.Future[T]]
@@ -220,7 +232,7 @@ class KafkaClients:
     def _reach(self) -> ClusterMetadata:
         """Cluster metadata within the timeout, noticing rejected credentials as soon as they show."""
         deadline = time.monotonic() + self.timeout
-        last: BaseException | None = None
+        last = ""
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
@@ -228,12 +240,12 @@ class KafkaClients:
             try:
                 return self.admin.list_topics(timeout=min(0.25, left))
             except KafkaException as exc:
-                last = exc
+                last = error_text(exc)
             self.admin.poll(0)  # serve error_cb: authentication failures arrive there
             for error in self._errors:
                 if error.code() in _AUTHENTICATION:
                     raise AuthenticationFailed(f"{self.name}: authentication failed: {error_text(error)}")
-        detail = f" ({error_text(last)})" if last is not None else ""
+        detail = f" ({last})" if last else ""
         raise BrokerUnavailable(
             f"{self.name}: cannot reach {redact_url(self.config.url)} within {self.timeout:g}s{detail}"
         )
@@ -248,6 +260,9 @@ class KafkaClients:
             ) from None
 
     def close(self) -> None:
+        """Drop the admin client now: a stray reference (a traceback) must not keep it reconnecting."""
+        self._admin = None
+        self.metadata_cache = None
         self.pool.shutdown(wait=False, cancel_futures=True)
 
     # -- questions every module asks ---------------------------------------------------------------

@@ -97,7 +97,7 @@ def _spring(message: Message, headers: dict[str, HeaderValue], letter_id: str, f
     group = _text(headers.get(SPRING + "original-consumer-group"))
     if group:
         extra["consumer group"] = group
-    original_time = utc_from_millis(_number(headers.get(SPRING + "original-timestamp"), 8))
+    original_time = _from_millis(_number(headers.get(SPRING + "original-timestamp"), 8))
     attempts = _number(headers.get(SPRING_ATTEMPTS), 4)
     return DeadLetter(
         id=letter_id,
@@ -198,7 +198,7 @@ def _moment(value: object) -> datetime | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        return utc_from_millis(value if value > 10**11 else value * 1000)
+        return _from_millis(value if value > 10**11 else value * 1000)
     if not isinstance(value, str) or not value:
         return None
     try:
@@ -206,6 +206,14 @@ def _moment(value: object) -> datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _from_millis(millis: float | None) -> datetime | None:
+    """Epoch milliseconds from untrusted input: None where they are no representable time."""
+    try:
+        return utc_from_millis(millis)
+    except (OverflowError, ValueError, OSError):
+        return None
 
 
 def coordinates(letter_id: str) -> tuple[int, int]:

@@ -215,6 +215,24 @@ class PartitionReader:
         return self._convert(kept), finished
 
 
+def first_offsets_since(reader: PartitionReader, stop: threading.Event) -> dict[int, int]:
+    """Blocking: each partition's offset of its first record stamped at or after `reader.not_before`.
+
+    Used to check a ListOffsets-by-time answer: on Apache Kafka it reads one record per partition; on
+    tansu, which answers by append time rather than record time, it walks on to the right record. A
+    partition without such a record before its end maps to its end.
+    """
+    assert reader.ends is not None and reader.not_before is not None
+    found: dict[int, int] = {}
+    wanted = {p for p, o in reader.starts.items() if o < reader.ends.get(p, 0)}
+    for batch in reader.batches(stop):
+        for message in batch:
+            found.setdefault(message.partition or 0, int(message.position))
+        if wanted <= set(found):
+            break
+    return {p: found.get(p, reader.ends[p]) for p in reader.starts}
+
+
 async def stream_batches(
     reader: PartitionReader, stop: threading.Event, depth: int = 4
 ) -> AsyncIterator[list[Message]]:

@@ -93,7 +93,7 @@ class KafkaTools:
             consumer.assign([TopicPartition(topic, partition, 0)])
             read: list[Any] = []
             while len(read) < count:
-                read.extend(m for m in consumer.consume(count - len(read), 5) if m.error() is None)
+                read.extend(m for m in consumer.consume(count - len(read), 0.2) if m.error() is None)
             consumer.commit(offsets=[TopicPartition(topic, partition, read[-1].offset() + 1)], asynchronous=False)
         finally:
             consumer.close()
@@ -115,7 +115,7 @@ class KafkaTools:
             ended: set[int] = set()
             records: list[Any] = []
             while len(ended) < partitions:
-                for message in consumer.consume(1000, 5):
+                for message in consumer.consume(1000, 0.2):
                     if message.error() is None:
                         records.append(message)
                     elif message.error().code() == KafkaError._PARTITION_EOF:
