@@ -123,54 +123,28 @@ def requeued_properties(properties: pika.BasicProperties) -> pika.BasicPropertie
     return result
 
 
-@dataclass
 class _Scan:
-    """Bookkeeping of one pass over a DLQ with basic.get."""
+    """One pass over a DLQ with basic.get, holding back (unacked) what it leaves in place."""
 
-    channel: BlockingChannel
-    queue: str
-    journal: RequeueJournal | None
-    last_held_tag: int = 0
-    """Nacking with `multiple` must name a tag still outstanding: the newest held one."""
-    held: set[str] | None = None
-    unsettled: list[str] | None = None
-
-    def __post_init__(self) -> None:
-        self.held = set()
-        self.unsettled = []
+    def __init__(self, channel: BlockingChannel, queue: str) -> None:
+        self.channel = channel
+        self.queue = queue
+        self.held: set[str] = set()
+        self.last_held_tag = 0
+        """Nacking with `multiple` must name a tag still outstanding: the newest held one."""
 
     def next(self) -> Delivery | None:
         method, properties, body = self.channel.basic_get(self.queue, auto_ack=False)
-        self._settle()
-        if method is None:
-            return None
-        return delivery(method, properties, body)
-
-    def _settle(self) -> None:
-        """The broker answered on this channel, so every ack sent before has been processed."""
-        assert self.unsettled is not None
-        if self.journal is not None:
-            for ident in self.unsettled:
-                self.journal.acked(ident)
-        self.unsettled.clear()
-
-    def ack(self, letter: Delivery) -> None:
-        assert self.unsettled is not None
-        self.channel.basic_ack(letter.tag)
-        self.unsettled.append(letter.id)
+        return None if method is None else delivery(method, properties, body)
 
     def hold(self, letter: Delivery) -> None:
-        assert self.held is not None
         self.held.add(letter.id)
         self.last_held_tag = letter.tag
 
     def finish(self) -> None:
-        """Return every held dead letter to the DLQ and make sure the last acks were processed."""
-        assert self.held is not None
+        """Return every held dead letter to the DLQ, all at once."""
         if self.last_held_tag:
             self.channel.basic_nack(self.last_held_tag, multiple=True, requeue=True)
-        self.channel.basic_qos(prefetch_count=0)  # a round trip: the broker has processed what came before
-        self._settle()
 
 
 def requeue(
@@ -191,7 +165,7 @@ def requeue(
     planned = min(total, limit) if limit is not None else total
     if wanted is not None:
         planned = min(planned, len(wanted))
-    scan = _Scan(channel, queue, journal)
+    scan = _Scan(channel, queue)
     sent = failed = skipped = duplicates = 0
     errors: list[str] = []
     found: set[str] = set()
@@ -218,8 +192,8 @@ def requeue(
                 scan.hold(letter)
                 continue
             if journal.already_at_target(letter.id):
-                # An interrupted run got the confirm for this copy but died before its ack went through.
-                scan.ack(letter)
+                # An interrupted run got the confirm for this copy but its ack did not stick.
+                channel.basic_ack(letter.tag)
                 sent += 1
             else:
                 maybe_duplicate = journal.will_publish(letter.id)
@@ -239,14 +213,13 @@ def requeue(
                     scan.hold(letter)
                     continue
                 journal.published(letter.id)
-                scan.ack(letter)
+                channel.basic_ack(letter.tag)
                 sent += 1
                 duplicates += int(maybe_duplicate)
             if report is not None:
                 report(sent + failed, planned)
         scan.finish()
         if whole_queue:
-            assert scan.held is not None
             journal.compact(scan.held)
     finally:
         journal.close()
@@ -261,7 +234,7 @@ def delete(channel: BlockingChannel, queue: str, ids: Collection[str], progress:
     """Ack (remove) the dead letters with these ids; every other message goes back untouched."""
     total = channel.queue_declare(queue, passive=True).method.message_count
     wanted = set(ids)
-    scan = _Scan(channel, queue, None)
+    scan = _Scan(channel, queue)
     deleted = 0
     for _ in range(total):
         progress.check()
@@ -269,7 +242,7 @@ def delete(channel: BlockingChannel, queue: str, ids: Collection[str], progress:
         if letter is None:
             break
         if letter.id in wanted:
-            scan.ack(letter)
+            channel.basic_ack(letter.tag)
             deleted += 1
         else:
             scan.hold(letter)
