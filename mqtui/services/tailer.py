@@ -90,9 +90,9 @@ class TailStream:
                 stream = adapter.tail(self.destination, start=self.start, stop_at_end=self.stop_at_end)
                 try:
                     async for batch in stream:
-                        self._ingest(batch)
-                        while self._paused:
+                        while self._paused:  # a batch that was on its way waits too
                             await asyncio.sleep(0.05)
+                        self._ingest(batch)
                 finally:
                     await stream.aclose()  # type: ignore[attr-defined]
             self._state = TailState.ENDED

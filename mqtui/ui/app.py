@@ -139,6 +139,13 @@ class MqtuiApp(App[int]):
         return dict(themes.VARIABLE_DEFAULTS)
 
     def on_mount(self) -> None:
+        main = self.screen  # queries below go to the main screen even while a dialog is on top
+        self._main = main
+        self._panes = {pane_id: main.query_one(f"#{pane_id}", Pane) for pane_id, _title, _cls in PANES}
+        self._tree = main.query_one(BrokerTree)
+        self._status = main.query_one(StatusBar)
+        self._tabs = main.query_one("#tabs", TabbedContent)
+        self._fit_sidebar()
         self._apply_theme(self.backend.theme)
         self._apply_keymap(self.backend.keys)
         self._use_backend(self.backend, first=True)
@@ -169,13 +176,13 @@ class MqtuiApp(App[int]):
             self.panes["tail"].stop_stream()  # type: ignore[attr-defined]
             if backend.profile.theme:
                 self._apply_theme(backend.theme)
-        self.query_one(ProfileBar).show_profile(
+        self._main.query_one(ProfileBar).show_profile(
             backend.profile_name,
             production=backend.production,
             readonly=backend.readonly,
             brokers=len(self.snapshots),
         )
-        self.query_one(BrokerTree).set_brokers(backend.brokers())
+        self._tree.set_brokers(backend.brokers())
         for notice in backend.notices:
             self.notify(notice, severity="warning", timeout=10)
         listener = self._listener(backend)
@@ -190,19 +197,14 @@ class MqtuiApp(App[int]):
 
     @property
     def panes(self) -> dict[str, Pane]:
-        return {pane_id: self.query_one(f"#{pane_id}", Pane) for pane_id, _title, _cls in PANES}
+        return self._panes
 
     @property
     def current_pane(self) -> Pane | None:
-        try:
-            active = self.query_one("#tabs", TabbedContent).active
-        except Exception:
+        if not hasattr(self, "_main"):
             return None
-        pane_id = active.removeprefix("tab-")
-        try:
-            return self.query_one(f"#{pane_id}", Pane)
-        except Exception:
-            return None
+        active = self._tabs.active
+        return self._panes.get(active.removeprefix("tab-"))
 
     def visible_snapshots(self) -> list[BrokerSnapshot]:
         return [s for name, s in self.snapshots.items() if self.broker_filter in (None, name)]
@@ -212,7 +214,7 @@ class MqtuiApp(App[int]):
         if message.backend is not self.backend:
             return  # a late snapshot from the profile we just left
         self.snapshots[message.snapshot.name] = message.snapshot
-        self.query_one(BrokerTree).show(message.snapshot, self.backend.now())
+        self._tree.show(message.snapshot, self.backend.now())
         if not self._redraw_pending:
             self._redraw_pending = True
             self.set_timer(self.REDRAW_DELAY, self._redraw_panes)
@@ -225,7 +227,7 @@ class MqtuiApp(App[int]):
 
     def _redraw_everything(self, *, rebuild: bool = False) -> None:
         now = self.backend.now()
-        tree = self.query_one(BrokerTree)
+        tree = self._tree
         for snapshot in self.snapshots.values():
             tree.show(snapshot, now)
         self._show_status()
@@ -237,12 +239,12 @@ class MqtuiApp(App[int]):
             current.stale = False
 
     def _show_status(self) -> None:
-        self.query_one(StatusBar).show_state(list(self.snapshots.values()), self.backend.now(), self.backend.notices)
+        self._status.show_state(list(self.snapshots.values()), self.backend.now(), self.backend.notices)
 
     def _tick(self) -> None:
         """Once a second: ages and retry countdowns move on even when no poll arrives."""
         now = self.backend.now()
-        tree = self.query_one(BrokerTree)
+        tree = self._tree
         for snapshot in self.snapshots.values():
             tree.show(snapshot, now)
         self._show_status()
@@ -275,7 +277,7 @@ class MqtuiApp(App[int]):
     # -- commands ----------------------------------------------------------------------------------
     def all_commands(self) -> list[tuple[Pane | None, Command]]:
         result: list[tuple[Pane | None, Command]] = [(None, c) for c in GLOBAL_COMMANDS]
-        if self.is_mounted:
+        if hasattr(self, "_panes"):
             for pane in self.panes.values():
                 result += [(pane, c) for c in pane.COMMANDS]
         else:
@@ -360,7 +362,9 @@ class MqtuiApp(App[int]):
 
     # -- global actions ----------------------------------------------------------------------------
     def action_pane(self, pane_id: str) -> None:
-        tabs = self.query_one("#tabs", TabbedContent)
+        if self.screen is not self._main:
+            return
+        tabs = self._tabs
         if tabs.active != f"tab-{pane_id}":
             tabs.active = f"tab-{pane_id}"
         else:
@@ -379,13 +383,17 @@ class MqtuiApp(App[int]):
         self.notify("polling every broker now", timeout=2)
 
     def action_sidebar(self) -> None:
-        sidebar = self.query_one("#sidebar")
+        sidebar = self._main.query_one("#sidebar")
         self.sidebar_choice = not sidebar.display
         sidebar.display = self.sidebar_choice
 
-    def on_resize(self, event: events.Resize) -> None:
-        if self.sidebar_choice is None:
-            self.query_one("#sidebar").display = event.size.width >= 110
+    def on_resize(self) -> None:
+        self._fit_sidebar()
+
+    def _fit_sidebar(self) -> None:
+        """Below 110 columns the panes need the room: the tree shows only when asked for (b)."""
+        if self.sidebar_choice is None and hasattr(self, "_main"):
+            self._main.query_one("#sidebar").display = self.size.width >= 110
 
     def action_toggle_theme(self) -> None:
         self.theme = themes.LIGHT if self.theme == themes.DARK else themes.DARK

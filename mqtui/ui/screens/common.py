@@ -63,11 +63,15 @@ class ConfirmScreen(Dialog):
             yield Static(self.body, id="body")
             if self.expect is not None:
                 yield Label(Text.assemble("Type ", Text(self.expect, style="bold"), " to confirm:"))
-                yield Input(id="expect")
+                yield Input(id="expect", compact=True)
             with Horizontal(classes="buttons"):
-                yield Button("Cancel (n)", id="cancel")
+                yield Button("Cancel (n)", id="cancel", compact=True)
                 yield Button(
-                    f"{self.confirm_label} (y)", id="confirm", variant="error", disabled=self.expect is not None
+                    f"{self.confirm_label} (y)",
+                    id="confirm",
+                    variant="error",
+                    disabled=self.expect is not None,
+                    compact=True,
                 )
 
     def on_mount(self) -> None:
@@ -107,7 +111,7 @@ class PromptScreen(Dialog):
     def compose(self) -> ComposeResult:
         with Vertical(id="box"):
             yield Label(self.dialog_title, id="title")
-            yield Input(self.value, placeholder=self.placeholder, id="prompt")
+            yield Input(self.value, placeholder=self.placeholder, id="prompt", compact=True)
             if self.hint:
                 yield Label(self.hint, classes="muted")
 

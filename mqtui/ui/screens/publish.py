@@ -16,6 +16,7 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.suggester import SuggestFromList
 from textual.widgets import Button, Checkbox, Input, Label, Select, TextArea
 
+from mqtui import templates
 from mqtui.model import Message
 from mqtui.render import is_utf8
 from mqtui.services.actions import build_messages, parse_headers
@@ -46,11 +47,11 @@ class PublishDraft:
 
 
 def json_state(body: str) -> tuple[bool, str]:
-    """(is valid JSON, one-line description) for the body."""
+    """(is valid JSON, one-line description) for the body as the first message will carry it."""
     if not body.strip():
         return False, "empty body"
     try:
-        orjson.loads(body)
+        orjson.loads(templates.expand(body, 1))
     except orjson.JSONDecodeError as exc:
         return False, f"not valid JSON: {str(exc).splitlines()[0]}"
     return True, "valid JSON"
@@ -71,7 +72,7 @@ class PublishScreen(Dialog):
     DEFAULT_CSS = """
     PublishScreen > #box { height: 95%; max-height: 44; }
     PublishScreen #form { grid-size: 2; grid-columns: 12 1fr; grid-rows: auto; height: auto; grid-gutter: 0 1; }
-    PublishScreen #form Label { padding-top: 1; }
+    PublishScreen #form Label { padding-top: 0; }
     PublishScreen #headers { height: 4; }
     PublishScreen #body { height: 1fr; min-height: 4; }
     PublishScreen #json-state { height: 1; }
@@ -90,6 +91,8 @@ class PublishScreen(Dialog):
         self.draft = draft
         self.binary_body = draft.body if isinstance(draft.body, bytes) else None
         self.sending = False
+        self.json_choice: bool | None = None
+        """The operator's own choice for "Require valid JSON"; until then it follows the body's look."""
 
     def compose(self) -> ComposeResult:
         draft = self.draft
@@ -103,34 +106,43 @@ class PublishScreen(Dialog):
                     value=broker if broker is not None else Select.NULL,
                     allow_blank=broker is None,
                     id="broker",
+                    compact=True,
                 )
                 yield Label("Destination")
-                yield Input(draft.destination, placeholder="topic, queue, stream, subject or list", id="destination")
+                yield Input(
+                    draft.destination,
+                    placeholder="topic, queue, stream, subject or list",
+                    id="destination",
+                    compact=True,
+                )
                 yield Label("Key")
-                yield Input(draft.key, placeholder="optional; {{seq}} {{uuid}} {{now}} are filled in", id="key")
+                yield Input(
+                    draft.key, placeholder="optional; {{seq}} {{uuid}} {{now}} are filled in", id="key", compact=True
+                )
                 yield Label("Properties")
                 yield Input(
                     " ".join(f"{k}={shlex.quote(v)}" for k, v in draft.options.items()),
                     placeholder="broker-specific: exchange=x routing_key=y mode=jetstream",
                     id="options",
+                    compact=True,
                 )
                 yield Label("Count")
-                yield Input("1", type="integer", id="count")
+                yield Input("1", type="integer", id="count", compact=True)
             yield Label("Headers (NAME=VALUE, one per line)")
-            yield TextArea("\n".join(f"{k}={v}" for k, v in draft.headers), id="headers")
+            yield TextArea("\n".join(f"{k}={v}" for k, v in draft.headers), id="headers", compact=True)
             if self.binary_body is not None:
                 yield Label(f"Body: {len(self.binary_body):,} bytes of binary data, sent as is")
-                yield TextArea(plain(self.binary_body, 2000).plain, read_only=True, id="body")
+                yield TextArea(plain(self.binary_body, 2000).plain, read_only=True, id="body", compact=True)
             else:
                 yield Label("Body ({{uuid}}, {{now}} and {{seq}} are filled in for each message)")
-                yield TextArea(draft.body if isinstance(draft.body, str) else "", id="body")
+                yield TextArea(draft.body if isinstance(draft.body, str) else "", id="body", compact=True)
             with Horizontal(id="checks"):
                 yield Checkbox("Require valid JSON", value=self._looks_json(), id="require-json")
                 yield Label(id="json-state")
             yield Label(id="result")
             with Horizontal(classes="buttons"):
-                yield Button("Cancel (esc)", id="cancel")
-                yield Button("Send (ctrl+s)", id="send", variant="primary")
+                yield Button("Cancel (esc)", id="cancel", compact=True)
+                yield Button("Send (ctrl+s)", id="send", variant="primary", compact=True)
 
     def _looks_json(self) -> bool:
         body = self.draft.body
@@ -153,15 +165,28 @@ class PublishScreen(Dialog):
     def _broker_changed(self) -> None:
         self._update_suggestions()
 
-    @on(TextArea.Changed, "#body")
     @on(Checkbox.Changed, "#require-json")
+    def _json_choice(self, event: Checkbox.Changed) -> None:
+        if event.value != self._looks_json_now():
+            self.json_choice = event.value
+        self._check_body()
+
+    def _looks_json_now(self) -> bool:
+        return self.binary_body is None and self.query_one("#body", TextArea).text.lstrip()[:1] in ("{", "[")
+
+    @on(TextArea.Changed, "#body")
     def _check_body(self) -> None:
         label = self.query_one("#json-state", Label)
         if self.binary_body is not None:
             label.update("")
             return
-        valid, text = json_state(self.query_one("#body", TextArea).text)
-        required = self.query_one("#require-json", Checkbox).value
+        body = self.query_one("#body", TextArea).text
+        valid, text = json_state(body)
+        checkbox = self.query_one("#require-json", Checkbox)
+        if self.json_choice is None and checkbox.value != self._looks_json_now():
+            with checkbox.prevent(Checkbox.Changed):
+                checkbox.value = self._looks_json_now()
+        required = checkbox.value
         label.update(Text(text))
         label.set_class(required and not valid, "-bad")
 

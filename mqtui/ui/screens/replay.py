@@ -89,8 +89,10 @@ class ReplayScreen(Dialog):
             yield ProgressBar(total=None, show_eta=False, id="progress")
             yield Label(id="summary")
             with Horizontal(classes="buttons"):
-                yield Button("Cancel (n)", id="cancel")
-                yield Button(f"{self.verb.capitalize()} (y)", id="confirm", variant="error", disabled=True)
+                yield Button("Cancel (n)", id="cancel", compact=True)
+                yield Button(
+                    f"{self.verb.capitalize()} (y)", id="confirm", variant="error", disabled=True, compact=True
+                )
 
     def on_mount(self) -> None:
         self.query_one("#cancel", Button).focus()
@@ -123,6 +125,8 @@ class ReplayScreen(Dialog):
         if not any(item.skip_reason is None for item in self.plan):
             return
         self.running = True
+        # Exactly what the preview showed: dead letters that arrived since are left for the next replay.
+        self.ids = [item.id for item in self.plan if item.skip_reason is None]
         self.query_one("#confirm", Button).disabled = True
         self.query_one("#cancel", Button).label = "Close"
         self.run_worker(self._replay(), exclusive=True, exit_on_error=False, group="replay")

@@ -40,7 +40,9 @@ class ResetOffsetsScreen(Dialog):
             yield Label(
                 "The group must have no active members. Reset to: earliest, latest, an offset, or an ISO 8601 time."
             )
-            yield Input("earliest", placeholder="earliest | latest | OFFSET | 2024-05-01T12:00:00Z", id="target")
+            yield Input(
+                "earliest", placeholder="earliest | latest | OFFSET | 2024-05-01T12:00:00Z", id="target", compact=True
+            )
             if self.destination:
                 yield Checkbox(Text.assemble("only topic ", plain(self.destination, 60)), value=True, id="only-topic")
             yield Label(id="preview")
@@ -48,8 +50,8 @@ class ResetOffsetsScreen(Dialog):
             result.add_columns("destination", "partition", "committed", "end", "lag")
             yield result
             with Horizontal(classes="buttons"):
-                yield Button("Cancel (esc)", id="cancel")
-                yield Button("Reset…", id="reset", variant="error")
+                yield Button("Cancel (esc)", id="cancel", compact=True)
+                yield Button("Reset…", id="reset", variant="error", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#target", Input).focus()

@@ -20,7 +20,7 @@ class TailStartScreen(Dialog):
 
     DEFAULT_CSS = """
     TailStartScreen #form { grid-size: 2; grid-columns: 13 1fr; grid-rows: auto; height: auto; grid-gutter: 0 1; }
-    TailStartScreen #form Label { padding-top: 1; }
+    TailStartScreen #form Label { padding-top: 0; }
     """
 
     def __init__(
@@ -42,11 +42,12 @@ class TailStartScreen(Dialog):
                     value=self.broker if self.broker is not None else Select.NULL,
                     allow_blank=self.broker is None,
                     id="broker",
+                    compact=True,
                 )
                 yield Label("Destination")
-                yield Input(self.destination, placeholder="name (tab completes)", id="destination")
+                yield Input(self.destination, placeholder="name (tab completes)", id="destination", compact=True)
                 yield Label("From")
-                yield Input("end", placeholder="end | beginning | OFFSET | ISO 8601 time", id="start")
+                yield Input("end", placeholder="end | beginning | OFFSET | ISO 8601 time", id="start", compact=True)
             yield Label(id="error", classes="error")
             yield Label("enter: start · escape: cancel", classes="muted")
 

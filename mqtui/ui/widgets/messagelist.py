@@ -44,6 +44,7 @@ class MessageList(ScrollView, can_focus=True):
         height: 1fr;
         background: $surface;
         overflow-x: hidden;
+        padding: 0 1;
         & > .message-list--cursor { background: $primary 40%; text-style: bold; }
         &:focus > .message-list--cursor { background: $primary 70%; }
         & > .message-list--time { color: $text-muted; }

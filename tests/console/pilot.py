@@ -1,0 +1,82 @@
+"""Driving the console in tests: open it on a real profile, read what it shows, wait for a state."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+from textual.message import Message
+from textual.notifications import Notify
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Label, Static
+
+from mqtui.services.backend import LiveBackend
+from mqtui.ui.app import MqtuiApp
+from tests.console.conftest import until
+
+
+class Console:
+    """A running console: the app, its pilot, and every notification it showed."""
+
+    def __init__(self, app: MqtuiApp, pilot: Pilot[Any], notes: list[str]) -> None:
+        self.app = app
+        self.pilot = pilot
+        self.notes = notes
+
+    async def press(self, *keys: str) -> None:
+        await self.pilot.press(*keys)
+        await self.pilot.pause()
+
+    async def type(self, text: str) -> None:
+        await self.pilot.press(*(("space" if ch == " " else ch) for ch in text))
+
+    def rows(self, selector: str) -> list[list[str]]:
+        table = self.app.screen.query_one(selector, DataTable)
+        return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+
+    def text(self, selector: str) -> str:
+        widget = self.app.screen.query_one(selector)
+        if isinstance(widget, Label | Static):
+            return str(widget.content)
+        return str(widget.render())
+
+    async def wait(self, predicate: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
+        return await until(predicate, timeout=timeout, what=what)
+
+    async def wait_rows(
+        self, selector: str, predicate: Callable[[list[list[str]]], bool], what: str
+    ) -> list[list[str]]:
+        def check() -> tuple[list[list[str]]] | None:
+            try:
+                rows = self.rows(selector)
+            except Exception:
+                return None
+            return (rows,) if predicate(rows) else None  # a tuple: an empty table is an answer too
+
+        return (await self.wait(check, what))[0]
+
+    async def wait_screen(self, name: str, what: str | None = None) -> None:
+        await self.wait(lambda: type(self.app.screen).__name__ == name, what or f"{name} on top")
+
+    async def wait_note(self, fragment: str) -> str:
+        return await self.wait(lambda: next((n for n in self.notes if fragment in n), None), f"note {fragment!r}")
+
+
+@contextlib.asynccontextmanager
+async def console(config: Path, profile: str, *, size: tuple[int, int] = (120, 36)) -> AsyncIterator[Console]:
+    backend = LiveBackend.open(config, profile)
+    app = MqtuiApp(backend)
+    notes: list[str] = []
+
+    def hook(message: Message) -> None:
+        if isinstance(message, Notify):
+            notes.append(str(message.notification.message))
+
+    try:
+        async with app.run_test(size=size, message_hook=hook) as pilot:
+            yield Console(app, pilot, notes)
+    finally:
+        app.backend.stop()
+        backend.stop()
