@@ -134,3 +134,15 @@ async def test_tail_from_end_shows_only_what_is_added_after_it_started(redis_url
         messages = await reader
     await producer.aclose()
     assert [m.value for m in messages] == [b"\xff\x00binary", b"new"]
+
+
+async def test_hand_made_ids_and_binary_field_names_do_not_break_a_tail(redis_url: str, raw: redis.Redis) -> None:
+    raw.xadd("odd", {b"\xff\xfename": b"v", "data": b"\x00"}, id="0-1")
+    raw.xadd("odd", {"data": "far future"}, id="18446744073709551614-0")
+    async with adapter_for(redis_url) as adapter:
+        messages = await drain(adapter.tail("odd", start=BEGINNING, stop_at_end=True))
+        listed = {d.name: d for d in await adapter.destinations()}
+    assert [m.position for m in messages] == ["0-1", "18446744073709551614-0"]
+    assert messages[0].headers == (("\\xff\\xfename", b"v"),) and messages[0].value == b"\x00"
+    assert messages[1].timestamp is None
+    assert listed["odd"].depth == 2
