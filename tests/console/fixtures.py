@@ -150,7 +150,14 @@ def snapshots() -> list[BrokerSnapshot]:
     return [kafka, redis, nats]
 
 
-def static_backend(*, readonly: bool = False, production: bool = False, notices: tuple[str, ...] = ()) -> StaticBackend:
+def static_backend(
+    *,
+    readonly: bool = False,
+    production: bool = False,
+    notices: tuple[str, ...] = (),
+    theme: str = "mqtui-dark",
+    keys: dict[str, str] | None = None,
+) -> StaticBackend:
     prof = profile(readonly=readonly, production=production)
     data = StaticData(
         snapshots=snapshots(),
@@ -184,5 +191,5 @@ def static_backend(*, readonly: bool = False, production: bool = False, notices:
         dead_letters={("orders-kafka", "orders.DLQ"): LETTERS},
         messages={("orders-kafka", "orders"): MESSAGES},
     )
-    config = Config(profiles={"prod": prof, "staging": prof})
+    config = Config(theme=theme, keys=keys or {}, profiles={"prod": prof, "staging": prof})
     return StaticBackend("prod", prof, data, config=config, notices=notices)

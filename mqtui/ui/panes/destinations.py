@@ -103,7 +103,7 @@ class DestinationsPane(Pane):
         for d in shown:
             dlq_mark = Text("DLQ", style=dlq_style) if d.is_dlq else Text("")
             cells = [
-                plain(d.broker, 24), plain(d.name, 48), Text(d.kind.value), number(d.depth), number(d.in_flight),
+                plain(d.broker, 20), plain(d.name, 32), Text(d.kind.value), number(d.depth), number(d.in_flight),
                 number(d.consumers), number(d.partitions), per_second(d.rate_in), per_second(d.rate_out), dlq_mark,
             ]  # fmt: skip
             rows.append(((d.broker, d.name), cells, d))

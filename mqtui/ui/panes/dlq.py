@@ -46,7 +46,7 @@ class DeadLettersPane(Pane):
     DEFAULT_CSS = """
     DeadLettersPane #dlq-info, DeadLettersPane #entries-info { height: 1; color: $text-muted; padding: 0 1; }
     DeadLettersPane #entries-info { background: $panel; }
-    DeadLettersPane #dlq-table { height: 40%; min-height: 4; }
+    DeadLettersPane #dlq-table { height: auto; max-height: 40%; min-height: 3; }
     DeadLettersPane #entries-table { height: 1fr; }
     """
 
@@ -125,7 +125,7 @@ class DeadLettersPane(Pane):
             mark = Text("✓", style="bold") if letter.id in self.marked else Text(" ")
             value = ("(gone) " if letter.gone else "") + plain(letter.message.value, 80).plain
             cells = [
-                mark, plain(letter.id, 40), plain(letter.origin, 40), plain(letter.reason, 60),
+                mark, plain(letter.id, 32), plain(letter.origin, 32), plain(letter.reason, 40),
                 number(letter.attempts), ago(letter.first_failure, now), ago(letter.last_failure, now), Text(value),
             ]  # fmt: skip
             rows.append((letter.id, cells, letter))

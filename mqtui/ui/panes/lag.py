@@ -101,7 +101,7 @@ class LagPane(Pane):
             counts[trend.state] += 1
             style = colour(variables, lag_variable(trend.state), bold=trend.state is LagState.STALLED)
             cells = [
-                plain(group.broker, 24), plain(group.group, 32), plain(group.destination, 32),
+                plain(group.broker, 20), plain(group.group, 28), plain(group.destination, 28),
                 Text(count(group.lag), justify="right", style=style), Text(sparkline(trend.history), style=style),
                 Text(trend_text(trend), style=style), Text(lag_rate(trend), justify="right"),
                 per_second(trend.consume_rate),

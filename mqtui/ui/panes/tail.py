@@ -53,7 +53,7 @@ class TailPane(Pane):
     TailPane #tail-info { height: 1; color: $text-muted; padding: 0 1; }
     TailPane #tail-info.-failed { color: $error; }
     TailPane #preview-title { height: 1; background: $panel; color: $text-muted; padding: 0 1; }
-    TailPane #preview-scroll { height: 35%; min-height: 3; background: $surface; }
+    TailPane #preview-scroll { height: 35%; min-height: 3; background: $surface; padding: 0 1; }
     TailPane #tail-empty { height: auto; color: $text-muted; padding: 1 2; }
     TailPane.-idle #tail-list, TailPane.-idle #preview-title, TailPane.-idle #preview-scroll { display: none; }
     """

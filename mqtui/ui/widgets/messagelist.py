@@ -217,9 +217,9 @@ class MessageList(ScrollView, can_focus=True):
         if not self._first <= absolute < self._total:
             return Strip.blank(width, base)
         text = self._line(absolute).copy()
+        text.truncate(width, overflow="ellipsis", pad=True)
         if absolute == self._cursor:
             text.stylize(self.get_component_rich_style("message-list--cursor", partial=True))
-        text.truncate(width, overflow="ellipsis", pad=True)
         text.stylize_before(base)
         strip = Strip(text.render(self.app.console), cell_len(text.plain))
         return strip.crop_extend(0, width, base)

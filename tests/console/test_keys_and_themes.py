@@ -1,0 +1,86 @@
+"""Keys, the palette and themes: remapping from the config, every command in the palette, both themes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.notifications import Notify
+
+from mqtui.ui import themes
+from mqtui.ui.app import GLOBAL_COMMANDS, PANES, MqtuiApp, MqtuiCommands
+from tests.console.fixtures import static_backend
+
+
+def all_commands() -> list[str]:
+    return [c.id for c in GLOBAL_COMMANDS] + [c.id for _id, _title, cls in PANES for c in cls.COMMANDS]
+
+
+def test_every_binding_has_a_unique_id() -> None:
+    ids = all_commands()
+    assert len(ids) == len(set(ids)) == 37
+
+
+async def test_config_keys_remap_bindings_everywhere() -> None:
+    app = MqtuiApp(static_backend(keys={"view.lag": "L", "tail.pause": "p", "nonsense.id": "z"}))
+    notes: list[str] = []
+    async with app.run_test(
+        size=(120, 36), message_hook=lambda m: isinstance(m, Notify) and notes.append(m.notification.message)
+    ) as pilot:  # type: ignore[func-returns-value]
+        await pilot.pause(0.3)
+        await pilot.press("L")
+        await pilot.pause()
+        assert app.current_pane is not None and app.current_pane.id == "lag"
+        await pilot.press("1", "2")  # the old key is gone for that binding
+        assert app.current_pane.id == "destinations"
+        assert any("unknown binding ids: nonsense.id" in n for n in notes)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        table = app.screen.query_one("DataTable")
+        rows = {str(row[3]): str(row[1]) for row in (table.get_row_at(i) for i in range(table.row_count))}  # type: ignore[attr-defined]
+        assert rows["view.lag"] == "L" and rows["tail.pause"] == "p" and rows["dlq.replay"] == "r"
+        assert len(rows) == len(all_commands())
+
+
+async def test_palette_holds_every_command_and_runs_it_on_its_pane() -> None:
+    app = MqtuiApp(static_backend())
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause(0.3)
+        provider = MqtuiCommands(app.screen)
+        titles = [hit.text async for hit in provider.discover()]  # type: ignore[attr-defined]
+        assert len(titles) == len(all_commands())
+        assert "Dead letters: Replay" in titles and "Tail: Pause" in titles
+        hits = [hit async for hit in provider.search("lag filter")]
+        best = max(hits, key=lambda h: h.score)
+        await best.command()  # type: ignore[misc]
+        await pilot.pause()
+        assert app.current_pane is not None and app.current_pane.id == "lag"
+        assert app.current_pane.has_class("-filtering")
+
+
+async def test_theme_toggle_and_fallback_for_an_unknown_theme(tmp_path: Path) -> None:
+    app = MqtuiApp(static_backend(theme="no-such-theme"))
+    notes: list[str] = []
+    async with app.run_test(
+        size=(120, 36), message_hook=lambda m: isinstance(m, Notify) and notes.append(m.notification.message)
+    ) as pilot:  # type: ignore[func-returns-value]
+        await pilot.pause(0.3)
+        assert app.theme == themes.DARK
+        assert any("unknown theme 'no-such-theme'" in n for n in notes)
+        await pilot.press("T")
+        assert app.theme == themes.LIGHT
+        assert app.theme_variables["lag-critical"] == "#c4161c"
+
+
+def test_theme_files_load_with_every_console_variable() -> None:
+    loaded = {theme.name: theme for theme in themes.load_themes([themes.PACKAGED])}
+    assert set(loaded) == {themes.DARK, themes.LIGHT}
+    for theme in loaded.values():
+        assert set(theme.variables) == set(themes.VARIABLE_DEFAULTS)
+    assert loaded[themes.DARK].dark and not loaded[themes.LIGHT].dark
+
+
+def test_a_broken_theme_file_is_skipped(tmp_path: Path) -> None:
+    (tmp_path / "broken.toml").write_text("name = 'x'\nprimary = [\n")
+    (tmp_path / "nocolour.toml").write_text("name = 'y'\n")
+    (tmp_path / "ok.toml").write_text("name = 'mine'\nprimary = '#123456'\n[variables]\nlag-ok = '#00ff00'\n")
+    assert [t.name for t in themes.load_themes([tmp_path])] == ["mine"]

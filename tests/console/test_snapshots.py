@@ -1,0 +1,77 @@
+"""How each pane looks, in the dark and the light theme, with fixed data (pytest-textual-snapshot).
+
+The data is fixed (tests/console/fixtures.py) and so is the clock, so a difference is a change in
+the console's look. Update after a deliberate change with `pytest tests/console --snapshot-update`
+and look at the report before committing the new pictures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import pytest
+from textual.pilot import Pilot
+
+from mqtui.model import StartPosition
+from mqtui.ui.app import MqtuiApp
+from tests.console.fixtures import static_backend
+
+SIZE = (120, 36)
+THEMES = ["mqtui-dark", "mqtui-light"]
+
+
+async def settle(pilot: Pilot) -> None:  # type: ignore[type-arg]
+    await pilot.pause(0.4)
+
+
+def show(*keys: str, tail: bool = False, after: tuple[str, ...] = ()) -> Callable[[Pilot], Awaitable[None]]:  # type: ignore[type-arg]
+    async def run(pilot: Pilot) -> None:  # type: ignore[type-arg]
+        await settle(pilot)
+        if tail:
+            pilot.app.start_tail("orders-kafka", "orders", StartPosition("beginning"))  # type: ignore[attr-defined]
+            await pilot.pause(0.4)
+            await pilot.press("up", "up")  # off the newest message: the list stops following
+        await pilot.press(*keys)
+        await settle(pilot)
+        await pilot.press(*after)
+        await settle(pilot)
+
+    return run
+
+
+PANES = {
+    "destinations": show(),
+    "lag": show("2"),
+    "tail": show(tail=True),
+    "dead_letters": show("4", "down", "enter"),
+}
+
+
+@pytest.mark.parametrize("theme", THEMES)
+@pytest.mark.parametrize("pane", list(PANES))
+def test_pane(snap_compare, pane: str, theme: str) -> None:  # type: ignore[no-untyped-def]
+    app = MqtuiApp(static_backend(theme=theme, notices=()))
+    assert snap_compare(app, terminal_size=SIZE, run_before=PANES[pane])
+
+
+def test_production_readonly_header_and_narrow_terminal(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    app = MqtuiApp(static_backend(readonly=True, production=True))
+    assert snap_compare(app, terminal_size=(100, 30), run_before=show())
+
+
+def test_replay_preview(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    app = MqtuiApp(static_backend())
+    assert snap_compare(app, terminal_size=SIZE, run_before=show("4", "down", "enter", after=("r",)))
+
+
+def test_message_detail_with_hostile_headers(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    app = MqtuiApp(static_backend(theme="mqtui-light"))
+
+    async def run(pilot: Pilot) -> None:  # type: ignore[type-arg]
+        await settle(pilot)
+        pilot.app.start_tail("orders-kafka", "orders", StartPosition("beginning"))  # type: ignore[attr-defined]
+        await pilot.pause(0.4)
+        await pilot.press("home", "down", "down", "enter")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run)
