@@ -468,7 +468,7 @@ class DeadLetters:
 
         if ref.kind == "list":
             async for _, value in self._list_elements(ref.key):
-                if add(element_id(value), value=value):
+                if add(element_id(value), value=value if wanted is not None else None):  # moved by value only with ids
                     break
         elif ref.kind == "stream":
             start = "-"
