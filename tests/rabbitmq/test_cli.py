@@ -17,7 +17,15 @@ from pika.adapters.blocking_connection import BlockingChannel
 
 from mqtui.localbrokers import LocalRabbitMQ
 from tests.helpers import CliResult, run_mqtui, write_config
-from tests.rabbitmq.conftest import broker_entry, management, publish, queue_counts, wait_for
+from tests.rabbitmq.conftest import (
+    broker_entry,
+    dead_letter_in_bulk,
+    drain_all,
+    management,
+    publish,
+    queue_counts,
+    wait_for,
+)
 from tests.rabbitmq.test_dead_letters import dead_letter
 
 
@@ -226,31 +234,5 @@ def test_requeue_killed_half_way_loses_nothing(
     assert final_dlq == 0
     assert total <= final_origin <= total + 1
     assert final_origin - total <= result["duplicates"] <= 1  # every duplicate is reported
-    bodies = {body for body, _ in drain_all(amqp, setup.origin)}
+    bodies = set(drain_all(amqp, setup.origin))
     assert bodies == {b"bulk-%d" % i for i in range(total)}
-
-
-def dead_letter_in_bulk(channel: BlockingChannel, unique: Callable[[str], str], total: int) -> Any:
-    """`total` distinct dead letters, made fast: unconfirmed publishes, rejected in batches."""
-    setup = dead_letter(channel, unique, [])
-    for i in range(total):
-        channel.basic_publish("", setup.origin, b"bulk-%d" % i)
-    channel.basic_qos(prefetch_count=500)
-    for rejected, (method, _, _) in enumerate(channel.consume(setup.origin, inactivity_timeout=5), start=1):
-        assert method is not None, f"only {rejected - 1} of {total} arrived"
-        if rejected % 500 == 0 or rejected == total:
-            channel.basic_nack(method.delivery_tag, multiple=True, requeue=False)
-        if rejected == total:
-            break
-    channel.cancel()
-    wait_for(lambda: channel.queue_declare(setup.dlq, passive=True).method.message_count == total, "bulk DLQ")
-    return setup
-
-
-def drain_all(channel: BlockingChannel, queue: str) -> list[tuple[bytes, dict]]:
-    found = []
-    while True:
-        method, properties, body = channel.basic_get(queue, auto_ack=True)
-        if method is None:
-            return found
-        found.append((body, dict(properties.headers or {})))

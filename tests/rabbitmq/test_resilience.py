@@ -17,7 +17,7 @@ import pytest
 from mqtui.errors import BrokerUnavailable
 from mqtui.localbrokers import LocalRabbitMQ
 from mqtui.model import OutgoingMessage, StartPosition
-from tests.rabbitmq.conftest import make_adapter, management, wait_for
+from tests.rabbitmq.conftest import dead_letter_in_bulk, drain_all, make_adapter, management, queue_counts, wait_for
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def _signal_server(broker: LocalRabbitMQ, sig: signal.Signals) -> None:
 
 
 @pytest.mark.timeout(120)
-async def test_hung_then_killed_then_restarted_broker(private_rabbit: LocalRabbitMQ) -> None:
+async def test_hung_then_killed_mid_requeue_then_restarted_broker(private_rabbit: LocalRabbitMQ) -> None:
     adapter = make_adapter(private_rabbit, timeout=2.0)
     await adapter.connect()
     try:
@@ -51,12 +51,14 @@ async def test_hung_then_killed_then_restarted_broker(private_rabbit: LocalRabbi
         # Back: the same adapter answers again (the stuck connection was abandoned).
         assert (await adapter.publish("nobody", [OutgoingMessage(b"x")])).unroutable == 1
 
-        # A tail that is running when the broker dies ends with an error instead of hanging.
-        setup = pika.BlockingConnection(pika.URLParameters(private_rabbit.url))
-        channel = setup.channel()
+        # The broker dies while a tail and a requeue of 2,000 persistent dead letters are running.
+        setup_connection = pika.BlockingConnection(pika.URLParameters(private_rabbit.url))
+        channel = setup_connection.channel()
         channel.queue_declare("watched")
         channel.queue_bind("watched", "amq.fanout")
-        setup.close()
+        total = 2000
+        bulk = dead_letter_in_bulk(channel, lambda name: name, total, by_broker=False)
+        setup_connection.close()
         tail = adapter.tail("watched", start=StartPosition("end"))
         waiting = asyncio.ensure_future(tail.__anext__())
         await asyncio.to_thread(
@@ -64,14 +66,36 @@ async def test_hung_then_killed_then_restarted_broker(private_rabbit: LocalRabbi
             lambda: len(management(private_rabbit, "/api/exchanges/%2F/amq.fanout/bindings/source")) == 2,
             "the tail's binding",
         )
+        requeue = asyncio.ensure_future(adapter.replay(bulk.dlq))
+        await asyncio.to_thread(
+            wait_for, lambda: requeue.done() or queue_counts(private_rabbit, bulk.origin)[0] >= 200, "200 requeued"
+        )
+        assert not requeue.done(), "the requeue finished before the broker died: raise `total`"
         private_rabbit.kill()
         with pytest.raises(BrokerUnavailable, match=r"^rabbit: AMQP connection to .* failed"):
             await waiting
+        with pytest.raises(BrokerUnavailable):
+            await requeue
         with pytest.raises(BrokerUnavailable, match=r"^rabbit: AMQP connection to .* failed"):
             await adapter.publish("nobody", [OutgoingMessage(b"x")])
 
         private_rabbit.start()  # same ports and data directory
+        # Nothing is lost. Acks the broker had not written to disk are lost, though: those dead letters
+        # are back in the DLQ beside their confirmed copies, which the journal knows about.
+        back = queue_counts(private_rabbit, bulk.origin)[0], queue_counts(private_rabbit, bulk.dlq)[0]
+        assert back[0] >= 200 and back[0] + back[1] >= total, back
         assert (await adapter.publish("nobody", [OutgoingMessage(b"x")])).unroutable == 1
         assert isinstance(await adapter.destinations(), list)
+        # Finishing the requeue leaves every message at the origin once, plus at most the one in flight.
+        result = await adapter.replay(bulk.dlq)
+        assert (result.failed, result.skipped) == (0, 0)
+        assert result.duplicates <= 1
+        origin = queue_counts(private_rabbit, bulk.origin)[0]
+        assert queue_counts(private_rabbit, bulk.dlq)[0] == 0
+        assert total <= origin <= total + result.duplicates
+        check = pika.BlockingConnection(pika.URLParameters(private_rabbit.url))
+        bodies = drain_all(check.channel(), bulk.origin)
+        check.close()
+        assert set(bodies) == {b"bulk-%d" % i for i in range(total)}
     finally:
         await adapter.close()
