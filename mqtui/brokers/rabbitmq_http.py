@@ -84,6 +84,7 @@ class ManagementAPI:
         *,
         body: Any = None,
         what: str | None = None,
+        empty_on_bad_request: bool = False,
     ) -> Any:
         url = f"{self.base_url}{path}"
         if params:
@@ -97,6 +98,8 @@ class ManagementAPI:
             with urllib.request.urlopen(request, timeout=self.timeout, context=self._ssl_context) as response:
                 raw = response.read()
         except urllib.error.HTTPError as exc:
+            if exc.code == 400 and empty_on_bad_request:
+                return {"items": []}
             raise self._http_error(exc.code, path, what) from None
         except TimeoutError:
             raise self._unavailable(f"no answer within {self.timeout:g}s") from None
@@ -114,10 +117,13 @@ class ManagementAPI:
             ) from None
 
     def paged(self, path: str, columns: tuple[str, ...], page: int, extra: Mapping[str, str] | None = None) -> Any:
-        """One page of a listing (`items`, `page_count`), with only the named columns."""
+        """One page of a listing (`items`, `page_count`), with only the named columns.
+
+        A page past the end (objects deleted since the first page was read) is an empty page.
+        """
         params: dict[str, str | int] = {"page": page, "page_size": PAGE_SIZE, "columns": ",".join(columns)}
         params.update(extra or {})
-        return self.get(path, params)
+        return self.request("GET", path, params, empty_on_bad_request=page > 1)
 
     def _http_error(self, code: int, path: str, what: str | None) -> BrokerError:
         if code == 401:
