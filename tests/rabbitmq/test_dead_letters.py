@@ -251,3 +251,28 @@ async def test_journal_finishes_an_interrupted_requeue_without_duplicates(
     after = RequeueJournal(path)
     assert sorted(after.confirmed) == sorted([letters[1].id, letters[2].id])
     assert not after.pending
+
+
+async def test_malformed_x_death_headers_never_break_a_listing(
+    adapter: RabbitMQAdapter, amqp: BlockingChannel, rabbitmq_server: LocalRabbitMQ, unique: Callable[[str], str]
+) -> None:
+    dlq = unique("hostile.dlq")
+    amqp.queue_declare(dlq)
+    amqp.confirm_delivery()
+    hostile = [
+        {"x-death": "not a list"},
+        {"x-death": [5, {"count": "many", "time": "yesterday", "queue": b"\xff\xfe", "routing-keys": "nope"}]},
+        {"x-death": [{}], "x-first-death-queue": b"\x1b]52;c;evil\x07"},
+    ]
+    for headers in hostile:
+        amqp.basic_publish("", dlq, b"\xff" * 3 + b"\x00", pika.BasicProperties(headers=headers))
+    amqp.basic_publish("", dlq, b"x" * 2_000_000)  # a big one
+    letters = await adapter.dead_letters(dlq)
+    assert len(letters) == 4
+    assert letters[0].origin == unique("hostile")  # no usable x-death: the naming rule's origin
+    assert (letters[1].origin, letters[1].attempts, letters[1].first_failure) == ("\\xff\\xfe", 1, None)
+    assert letters[2].origin is None and letters[2].extra["first_death_queue"] == "\x1b]52;c;evil\x07"
+    assert len(letters[3].message.value) == 2_000_000
+    result = await adapter.replay(dlq)
+    assert (result.sent, result.failed, result.skipped) == (0, 1, 3)  # the "\xff\xfe" origin is unroutable
+    assert queue_counts(rabbitmq_server, dlq) == (4, 0)
