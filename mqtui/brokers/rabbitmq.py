@@ -151,8 +151,12 @@ class RabbitMQAdapter(BrokerAdapter):
 
     # -- lifecycle ---------------------------------------------------------------------------------
     async def connect(self) -> None:
-        vhosts = await self._get("/api/vhosts", {"columns": "name"})
-        self.naming.update(text(v.get("name")) for v in vhosts or ())
+        vhosts = {text(v.get("name")) for v in await self._get("/api/vhosts", {"columns": "name"}) or ()}
+        if self.naming.home not in vhosts:
+            raise NotFound(
+                f"{self.name}: vhost {self.naming.home!r} not found or not open to user {self.endpoint.username!r}"
+            )
+        self.naming.update(vhosts)
 
     async def close(self) -> None:
         if self._closed:

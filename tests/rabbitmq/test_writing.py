@@ -101,6 +101,13 @@ async def test_wrong_credentials_over_http_and_over_amqp(rabbitmq_server: LocalR
     await fixed.connect()
     assert (await fixed.publish("anything", [OutgoingMessage(b"x")])).unroutable == 1
     await fixed.close()
+    # A vhost that does not exist is named, at connect and over AMQP.
+    elsewhere = make_adapter(rabbitmq_server, url=rabbitmq_server.url.rsplit("/", 1)[0] + "/no-such-vhost")
+    with pytest.raises(NotFound, match=r"^rabbit: vhost 'no-such-vhost' not found or not open to user 'guest'$"):
+        await elsewhere.connect()
+    with pytest.raises(NotFound, match=r"^rabbit: vhost 'no-such-vhost' not found$"):
+        await elsewhere.purge("q")
+    await elsewhere.close()
 
 
 @pytest.mark.timeout(20)  # a hang would be the bug: both calls must give up after the 1 s timeout
