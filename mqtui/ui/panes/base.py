@@ -35,6 +35,7 @@ class Pane(Vertical):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.stale = True
+        self._refused: tuple[bool, ...] | None = None
 
     @property
     def mqtui(self) -> MqtuiApp:
@@ -83,6 +84,13 @@ class Pane(Vertical):
     def target_broker(self) -> BrokerSnapshot | None:
         """The broker the selected row belongs to (capabilities are checked against it)."""
         return None
+
+    def update_bindings(self) -> None:
+        """Redraw the footer only when a command became allowed or refused (a footer redraw is costly)."""
+        refused = tuple(bool(self.refusal(command.action)) for command in self.COMMANDS)
+        if refused != self._refused:
+            self._refused = refused
+            self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if self.command(action) is None:

@@ -115,11 +115,11 @@ class DestinationsPane(Pane):
         if self.mqtui.broker_filter:
             info += f" · broker: {self.mqtui.broker_filter}"
         self.query_one("#dest-info", Label).update(plain(info, None))
-        self.refresh_bindings()
+        self.update_bindings()
 
     @on(DataTable.RowHighlighted)
     def _moved(self) -> None:
-        self.refresh_bindings()
+        self.update_bindings()
 
     @on(DataTable.RowSelected)
     def _chosen(self) -> None:

@@ -116,7 +116,7 @@ class DeadLettersPane(Pane):
         self.query_one("#dlq-info", Label).update(f"{len(queues):,} dead-letter queues · {total:,} dead letters")
         if rebuild:
             self._draw_entries(rebuild=True)
-        self.refresh_bindings()
+        self.update_bindings()
 
     def _draw_entries(self, *, rebuild: bool = False) -> None:
         now = self.mqtui.backend.now()
@@ -148,7 +148,7 @@ class DeadLettersPane(Pane):
                     f" · r: {verb} {'selected' if self.marked else 'all'}",
                 )
             )  # fmt: skip
-        self.refresh_bindings()
+        self.update_bindings()
 
     def _verb(self) -> str:
         dlq = self.acting_on()
@@ -157,7 +157,7 @@ class DeadLettersPane(Pane):
 
     @on(DataTable.RowHighlighted)
     def _moved(self) -> None:
-        self.refresh_bindings()
+        self.update_bindings()
 
     @on(DataTable.RowSelected, "#dlq-table")
     def _open_selected(self) -> None:

@@ -114,11 +114,11 @@ class LagPane(Pane):
         if self.filter_text:
             parts.append(f"filter: {self.filter_text}")
         self.query_one("#lag-info", Label).update(plain(" · ".join(parts), None))
-        self.refresh_bindings()
+        self.update_bindings()
 
     @on(DataTable.RowHighlighted)
     def _moved(self) -> None:
-        self.refresh_bindings()
+        self.update_bindings()
 
     @on(DataTable.RowSelected)
     def _chosen(self) -> None:

@@ -29,6 +29,7 @@ from mqtui.ui.widgets.messagelist import MessageList
 
 PULL_INTERVAL = 0.1
 PREVIEW_LIMIT = 4096
+PREVIEW_INTERVAL = 0.3
 
 
 class TailPane(Pane):
@@ -50,9 +51,9 @@ class TailPane(Pane):
     DEFAULT_CSS = """
     TailPane #tail-filter { display: none; }
     TailPane.-filtering #tail-filter { display: block; }
-    TailPane #tail-info { height: 1; color: $text-muted; padding: 0 1; }
+    TailPane #tail-info { height: 1; width: 100%; color: $text-muted; padding: 0 1; }
     TailPane #tail-info.-failed { color: $error; }
-    TailPane #preview-title { height: 1; background: $panel; color: $text-muted; padding: 0 1; }
+    TailPane #preview-title { height: 1; width: 100%; background: $panel; color: $text-muted; padding: 0 1; }
     TailPane #preview-scroll { height: 35%; min-height: 3; background: $surface; padding: 0 1; }
     TailPane #tail-empty { height: auto; color: $text-muted; padding: 1 2; }
     TailPane.-idle #tail-list, TailPane.-idle #preview-title, TailPane.-idle #preview-scroll { display: none; }
@@ -68,6 +69,7 @@ class TailPane(Pane):
         self.filter_text = ""
         self.view = "auto"
         self._timer: Timer | None = None
+        self._preview_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Label(id="tail-info")
@@ -118,7 +120,7 @@ class TailPane(Pane):
         if self._timer is not None:
             self._timer.resume()
         self._show_info()
-        self.refresh_bindings()
+        self.update_bindings()
 
     def stop_stream(self) -> None:
         if self.stream is not None:
@@ -152,7 +154,7 @@ class TailPane(Pane):
         info = self.query_one("#tail-info", Label)
         stream = self.stream
         if stream is None:
-            info.update("no tail running")
+            info.update("no tail running", layout=False)
             return
         parts = [f"{stream.broker} / {stream.destination} from {stream.start}", stream.state.value]
         parts.append(f"received {stream.received:,}")
@@ -164,13 +166,21 @@ class TailPane(Pane):
         if stream.error:
             parts.append(stream.error)
         info.set_class(stream.state is TailState.FAILED, "-failed")
-        info.update(plain(" · ".join(parts), None))
+        info.update(plain(" · ".join(parts), None), layout=False)
 
     # -- preview -----------------------------------------------------------------------------------
     @on(MessageList.Highlighted)
     def _highlighted(self, event: MessageList.Highlighted) -> None:
-        self._show_preview(event.message)
-        self.refresh_bindings()
+        if self.messages.follow and self._preview_timer is None:
+            # Following a fast tail: a few previews a second are enough to read, and each costs a layout.
+            self._preview_timer = self.set_timer(PREVIEW_INTERVAL, self._preview_newest)
+        elif not self.messages.follow:
+            self._show_preview(event.message)
+        self.update_bindings()
+
+    def _preview_newest(self) -> None:
+        self._preview_timer = None
+        self._show_preview(self.selected())
 
     def _show_preview(self, message: Message | None) -> None:
         title = self.query_one("#preview-title", Label)
@@ -186,7 +196,10 @@ class TailPane(Pane):
         used, text = body_text(trimmed, self.view)
         size = f"{len(message.value):,} bytes"
         headers = f"{len(message.headers)} header(s)"
-        title.update(f"{used}{' (auto)' if self.view == 'auto' else ''} · {size} · {headers} · enter: detail, v: view")
+        title.update(
+            f"{used}{' (auto)' if self.view == 'auto' else ''} · {size} · {headers} · enter: detail, v: view",
+            layout=False,
+        )
         preview.update(Text(text))
 
     # -- actions -----------------------------------------------------------------------------------

@@ -54,6 +54,7 @@ class StatusBar(Static):
     DEFAULT_CSS = """
     StatusBar {
         height: 1;
+        width: 100%;
         background: $panel;
         color: $text-muted;
         padding: 0 1;
@@ -73,4 +74,4 @@ class StatusBar(Static):
             parts.append(errors[0] + (f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""))
         parts.extend(notices)
         self.set_class(bool(errors), "-error")
-        self.update(plain(" · ".join(parts), None))
+        self.update(plain(" · ".join(parts), None), layout=False)

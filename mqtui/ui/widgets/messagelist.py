@@ -47,7 +47,7 @@ class MessageList(ScrollView, can_focus=True):
         padding: 0 1;
         & > .message-list--cursor { background: $primary 40%; text-style: bold; }
         &:focus > .message-list--cursor { background: $primary 70%; }
-        & > .message-list--time { color: $text-muted; }
+        & > .message-list--time { color: $muted; }
         & > .message-list--position { color: $secondary; }
         & > .message-list--key { color: $accent; }
     }
@@ -216,7 +216,9 @@ class MessageList(ScrollView, can_focus=True):
         absolute = self._first + int(self.scroll_y) + y
         if not self._first <= absolute < self._total:
             return Strip.blank(width, base)
-        text = self._line(absolute).copy()
+        line = self._line(absolute)
+        # The cursor row is one colour: field colours on the cursor background are hard to read.
+        text = Text(line.plain, no_wrap=True) if absolute == self._cursor else line.copy()
         text.truncate(width, overflow="ellipsis", pad=True)
         if absolute == self._cursor:
             text.stylize(self.get_component_rich_style("message-list--cursor", partial=True))
