@@ -215,17 +215,25 @@ class RabbitMQAdapter(BrokerAdapter):
             self._session = AmqpSession(self.endpoint)
         return self._session
 
-    async def _amqp(self, vhost: str, job: Callable[[BlockingChannel, Progress], T], *, dedicated: bool = False) -> T:
+    async def _amqp(
+        self,
+        vhost: str,
+        job: Callable[[BlockingChannel, Progress], T],
+        *,
+        dedicated: bool = False,
+        patience: float | None = None,
+    ) -> T:
         """Run `job` with a fresh channel on the worker thread, watching that it keeps making progress.
 
-        `dedicated` jobs (requeue, delete) get their own thread and connection, so a long requeue does
-        not hold up a publish on the shared one.
+        The broker is called unresponsive when the job goes `patience` seconds (default: the profile's
+        timeout) without a step. `dedicated` jobs (requeue, delete) get their own thread and
+        connection, so a long requeue does not hold up a publish on the shared one.
         """
         session = AmqpSession(self.endpoint) if dedicated else self._control()
         progress = Progress()
         future = session.worker.submit(lambda: session.run(vhost, lambda channel: job(channel, progress), progress))
         waiter = asyncio.wrap_future(future)
-        limit = self.config.timeout + 1.0
+        limit = (patience or self.config.timeout) + 1.0
         try:
             while True:
                 done, _ = await asyncio.wait({waiter}, timeout=0.2)
@@ -241,9 +249,10 @@ class RabbitMQAdapter(BrokerAdapter):
                 if time.monotonic() - progress.last > limit:
                     progress.cancel()
                     session.abandoned = True
+                    session.worker.stop()  # the thread ends once its stuck call returns or fails
                     if self._session is session:
                         self._session = None
-                    raise BrokerUnavailable(f"{self.name}: no answer from RabbitMQ within {self.config.timeout:g}s")
+                    raise BrokerUnavailable(f"{self.name}: no answer from RabbitMQ within {limit - 1:g}s")
         except asyncio.CancelledError:
             progress.cancel()
             raise
@@ -639,7 +648,8 @@ class RabbitMQAdapter(BrokerAdapter):
         def job(channel: BlockingChannel, progress: Progress) -> int:
             return int(channel.queue_purge(ref.name).method.message_count)
 
-        return await self._amqp(ref.vhost, job)
+        # Purging millions of messages takes the broker a while: that is not a hang.
+        return await self._amqp(ref.vhost, job, patience=max(self.config.timeout, 120.0))
 
     # -- dead letters ------------------------------------------------------------------------------
     async def _dead_letter_map(self, rows: Sequence[Mapping[str, Any]]) -> dict[tuple[str, str], _DlqInfo]:
