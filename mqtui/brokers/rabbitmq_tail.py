@@ -99,7 +99,8 @@ class TailThread:
     def _run(self) -> None:
         connection: BlockingConnection | None = None
         try:
-            connection = self.endpoint.open(self.vhost, heartbeat=20)
+            # Heartbeats are how a quiet tail notices a hung broker: about the profile's timeout.
+            connection = self.endpoint.open(self.vhost, heartbeat=max(5, round(self.endpoint.timeout)))
             channel = connection.channel()
             queue, arguments = self._prepare(channel)
             channel.basic_qos(prefetch_count=BATCH_SIZE)
