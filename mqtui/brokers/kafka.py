@@ -117,6 +117,8 @@ class KafkaAdapter(BrokerAdapter):
         """A finished round is never reused (the next poll wants fresh numbers) nor kept (its error would be)."""
         if self._topics_task is task:
             self._topics_task = None
+        if not task.cancelled():
+            task.exception()  # retrieved here: its awaiters may all have been cancelled
 
     @staticmethod
     async def _fetch_topics(clients: KafkaClients) -> tuple[ClusterMetadata, dict, dict]:

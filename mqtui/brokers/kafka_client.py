@@ -29,9 +29,6 @@ T = TypeVar("T")
 TP = tuple[str, int]
 """(topic, partition): the key of every per-partition answer."""
 
-#: Offsets the admin API uses for "nothing committed" and "no such offset".
-NO_OFFSET = -1001
-
 UNAVAILABLE_CODES = {
     KafkaError._TRANSPORT,
     KafkaError._TIMED_OUT,

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 import orjson
 
 from mqtui.dlqnames import dlq_origin
-from mqtui.model import DeadLetter, HeaderValue, Message, Position, utc_from_millis
+from mqtui.model import DeadLetter, HeaderValue, Message, utc_from_millis
 
 SPRING = "kafka_dlt-"
 CONNECT = "__connect.errors."
@@ -222,7 +222,3 @@ def coordinates(letter_id: str) -> tuple[int, int]:
     if not sep or not partition.isdigit() or not offset.isdigit():
         raise ValueError(f"a Kafka dead-letter id looks like PARTITION:OFFSET, not {letter_id!r}")
     return int(partition), int(offset)
-
-
-def position_of(value: Position | None) -> int | None:
-    return value if isinstance(value, int) else None

@@ -262,15 +262,20 @@ class Replayer:
         self, dlq: str, *, to: str | None, ids: Collection[str] | None, limit: int | None,
         progress: ProgressCallback | None,
     ) -> ReplayResult:  # fmt: skip
+        # Made before planning: an idempotent producer's first delivery waits for its producer id
+        # (half a second on tansu), which is then fetched while the plan is read.
+        producer = Producer(producer_settings(self.clients.config) | {"linger.ms": 0})
         plan = await self.plan(dlq, to=to, ids=ids, limit=limit)
         stop = threading.Event()
         try:
-            return await self._run_unbounded(self._send_all, plan, progress, stop)
+            return await self._run_unbounded(self._send_all, plan, producer, progress, stop)
         except asyncio.CancelledError:
             stop.set()
             raise
 
-    def _send_all(self, plan: Plan, report: ProgressCallback | None, stop: threading.Event) -> ReplayResult:
+    def _send_all(
+        self, plan: Plan, producer: Producer, report: ProgressCallback | None, stop: threading.Event
+    ) -> ReplayResult:
         config = self.clients.config
         dlq = plan.dlq
         errors: list[str] = []
@@ -280,7 +285,13 @@ class Replayer:
                 failed += 1
                 errors.append(f"{dlq} {entry.id}: {entry.skip}")
         skipped = sum(1 for e in plan.entries if e.skip == ALREADY_REPLAYED)
-        committer = Consumer(consumer_settings(config, self.group))
+        commit_errors: list[KafkaError] = []
+
+        def on_commit(error: KafkaError | None, _offsets: object) -> None:
+            if error is not None:
+                commit_errors.append(error)
+
+        committer = Consumer(consumer_settings(config, self.group, on_commit=on_commit))
         try:
             found = [e for e in plan.entries if e.copy_found]
             for entry in found:
@@ -290,7 +301,14 @@ class Replayer:
             sendable = plan.sendable
             if not sendable:
                 return ReplayResult(sent=0, failed=failed, skipped=skipped, errors=tuple(errors))
-            sent, send_failed, duplicates, send_errors = self._send(committer, plan, sendable, report, stop)
+            sent, send_failed, duplicates, send_errors = self._send(committer, producer, plan, sendable, report, stop)
+            for partition in sorted({e.partition for e in sendable}):
+                try:
+                    self._commit(committer, dlq, partition, plan.progress[partition])
+                except BrokerUnavailable as exc:
+                    send_errors.append(f"{exc} (a rerun finds the copies already sent)")
+            if commit_errors and not send_errors:
+                send_errors.append(f"{self.name}: recording progress failed once: {error_text(commit_errors[0])}")
         finally:
             with contextlib.suppress(Exception):
                 committer.close()
@@ -303,8 +321,8 @@ class Replayer:
         )
 
     def _send(
-        self, committer: Consumer, plan: Plan, sendable: list[Entry], report: ProgressCallback | None,
-        stop: threading.Event,
+        self, committer: Consumer, producer: Producer, plan: Plan, sendable: list[Entry],
+        report: ProgressCallback | None, stop: threading.Event,
     ) -> tuple[int, int, int, list[str]]:  # fmt: skip
         config = self.clients.config
         dlq = plan.dlq
@@ -314,7 +332,6 @@ class Replayer:
         for entry in sendable:
             starts[entry.partition] = min(starts.get(entry.partition, entry.offset), entry.offset)
             ends[entry.partition] = max(ends.get(entry.partition, 0), entry.offset + 1)
-        producer = Producer(producer_settings(self.clients.config) | {"linger.ms": 0})
         reader = PartitionReader(self._reader_settings(), self.name, dlq, starts, ends, idle_timeout=config.timeout)
         sent = failed = duplicates = 0
         errors: list[str] = []
@@ -336,7 +353,10 @@ class Replayer:
                     duplicates += entry.unverified
                     progress = plan.progress[entry.partition]
                     progress.record(entry.offset)
-                    self._commit(committer, dlq, entry.partition, progress)
+                    # Recorded without waiting: commits are cumulative and arrive in order, the last
+                    # one is awaited before the replay returns, and a copy whose commit a crash lost
+                    # is found by the next replay's search of the target.
+                    self._commit(committer, dlq, entry.partition, progress, wait=False)
                     if report is not None:
                         report(sent + failed, total)
                     if stop.is_set():
@@ -355,8 +375,12 @@ class Replayer:
             errors.append(f"{dlq}: {len(by_coordinates)} dead letter(s) vanished before they could be replayed")
         return sent, failed, duplicates, errors
 
-    def _commit(self, committer: Consumer, dlq: str, partition: int, progress: Progress) -> None:
+    def _commit(self, committer: Consumer, dlq: str, partition: int, progress: Progress, wait: bool = True) -> None:
         offsets = [TopicPartition(dlq, partition, progress.floor, metadata=progress.metadata())]
+        if not wait:
+            committer.commit(offsets=offsets, asynchronous=True)
+            committer.poll(0)  # serves on_commit for the ones that completed
+            return
         try:
             answered = committer.commit(offsets=offsets, asynchronous=False)
         except Exception as exc:
@@ -417,9 +441,9 @@ def _copies_in(stop: threading.Event, reader: PartitionReader, dlq: str) -> set[
     """DLQ coordinates named by `mqtui-replayed-from` headers in what `reader` reads."""
     prefix = f"{dlq}/".encode()
     found: set[tuple[int, int]] = set()
-    for batch in reader.batches(stop):
-        for message in batch:
-            for name, value in message.headers:
+    for batch in reader.raw_batches(stop):  # headers only: no Message records needed
+        for record in batch:
+            for name, value in record.headers() or ():
                 if name == REPLAYED_FROM and isinstance(value, bytes) and value.startswith(prefix):
                     partition, _, offset = value[len(prefix) :].partition(b"/")
                     if partition.isdigit() and offset.isdigit():

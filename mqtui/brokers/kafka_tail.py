@@ -101,7 +101,12 @@ class PartitionReader:
         self.batch_size = batch_size
 
     def batches(self, stop: threading.Event) -> Iterator[list[Message]]:
-        """Blocking: yields non-empty batches until finished or `stop` is set."""
+        """Blocking: yields non-empty batches of messages until finished or `stop` is set."""
+        for raw in self.raw_batches(stop):
+            yield self._convert(raw)
+
+    def raw_batches(self, stop: threading.Event) -> Iterator[list[Any]]:
+        """Like `batches`, as librdkafka's own records (for readers that only look at a header)."""
         ends = self.ends
         if ends is None:
             assigned = dict(self.starts)
@@ -125,28 +130,26 @@ class PartitionReader:
                         )
                     continue
                 last_progress = time.monotonic()
-                if seeking:
-                    raw = self._skip_older(raw, seeking)
                 if ends is None:
-                    batch = self._convert(raw)
+                    raw = [record for record in raw if record.error() is None or self._fail(record.error())]
                 else:
-                    batch, finished = self._convert_bounded(raw, ends, pending)
+                    raw, finished = self._bounded(raw, ends, pending)
                     if finished:
                         pending -= finished
                         consumer.pause([TopicPartition(self.topic, p) for p in finished])
-                if batch:
-                    yield batch
+                if seeking:
+                    raw = self._skip_older(raw, seeking)
+                if raw:
+                    yield raw
                 if ends is not None and not pending:
                     return
         finally:
             with contextlib.suppress(Exception):
                 consumer.close()
 
-    def _fail(self, error: KafkaError) -> None:
-        """A consume error: the end of a partition is handled by the caller, anything fatal raises."""
+    def _fail(self, error: KafkaError) -> bool:
+        """A consume error: ends of partitions are the caller's business, anything fatal raises."""
         code = error.code()
-        if code in (KafkaError._PARTITION_EOF, KafkaError._AUTO_OFFSET_RESET):
-            return
         if error.fatal() or code in (
             KafkaError.UNKNOWN_TOPIC_OR_PART,
             KafkaError._UNKNOWN_TOPIC,
@@ -155,13 +158,14 @@ class PartitionReader:
             KafkaError._AUTHENTICATION,
         ):
             raise broker_error(self.broker, f"reading {self.topic}", error)
+        return False
 
     def _skip_older(self, raw: list[Any], seeking: set[int]) -> list[Any]:
         """Drop records older than `not_before` until each partition shows its first newer one."""
         kept = []
         for record in raw:
             partition = record.partition()
-            if partition in seeking and record.error() is None:
+            if partition in seeking:
                 if record.timestamp()[1] < self.not_before:  # type: ignore[operator]
                     continue
                 seeking.discard(partition)
@@ -169,16 +173,13 @@ class PartitionReader:
         return kept
 
     def _convert(self, raw: list[Any]) -> list[Message]:
+        """librdkafka records (without errors) as Messages: the per-record hot loop of every tail."""
         broker, topic, build = self.broker, self.topic, build_message
         last_millis: int | None = None
         last_time: datetime | None = None
         batch: list[Message] = []
         append = batch.append
         for record in raw:
-            error = record.error()
-            if error is not None:
-                self._fail(error)
-                continue
             millis = record.timestamp()[1]
             if millis != last_millis:
                 last_millis = millis
@@ -188,10 +189,8 @@ class PartitionReader:
                          record.value() or b"", tuple(headers) if headers else (), 0))  # fmt: skip
         return batch
 
-    def _convert_bounded(
-        self, raw: list[Any], ends: dict[int, int], pending: set[int]
-    ) -> tuple[list[Message], set[int]]:
-        """Like `_convert`, dropping records past each partition's end and noting finished partitions."""
+    def _bounded(self, raw: list[Any], ends: dict[int, int], pending: set[int]) -> tuple[list[Any], set[int]]:
+        """The records before each partition's end, and the partitions this batch finished."""
         kept: list[Any] = []
         finished: set[int] = set()
         for record in raw:
@@ -200,7 +199,8 @@ class PartitionReader:
             if error is not None:
                 if error.code() == KafkaError._PARTITION_EOF and partition in pending:
                     finished.add(partition)
-                self._fail(error)
+                else:
+                    self._fail(error)
                 continue
             if partition not in pending or partition in finished:
                 continue
@@ -212,7 +212,7 @@ class PartitionReader:
             kept.append(record)
             if offset >= end - 1:
                 finished.add(partition)
-        return self._convert(kept), finished
+        return kept, finished
 
 
 def first_offsets_since(reader: PartitionReader, stop: threading.Event) -> dict[int, int]:
