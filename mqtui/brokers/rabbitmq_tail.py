@@ -32,6 +32,7 @@ import pika
 from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
 
 from mqtui.brokers.rabbitmq_amqp import SHOWN_PROPERTIES, Endpoint, plain_value, text, to_message
+from mqtui.errors import BrokerUnavailable
 from mqtui.model import HeaderValue, Message
 
 COPY_QUEUE_LIMIT = 10_000
@@ -84,6 +85,8 @@ class TailThread:
         self.idle_stop = idle_stop
         self.out: asyncio.Queue[Sequence[Message] | BaseException | _End] = asyncio.Queue(maxsize=1)
         self._stop = threading.Event()
+        self._last_received = -1
+        self._heard_at = 0.0
         self._thread = threading.Thread(target=self._run, name=f"mqtui-rabbitmq-tail-{endpoint.broker}", daemon=True)
 
     def start(self) -> None:
@@ -99,8 +102,7 @@ class TailThread:
     def _run(self) -> None:
         connection: BlockingConnection | None = None
         try:
-            # Heartbeats are how a quiet tail notices a hung broker: about the profile's timeout.
-            connection = self.endpoint.open(self.vhost, heartbeat=max(5, round(self.endpoint.timeout)))
+            connection = self.endpoint.open(self.vhost, heartbeat=self._heartbeat)
             channel = connection.channel()
             queue, arguments = self._prepare(channel)
             channel.basic_qos(prefetch_count=BATCH_SIZE)
@@ -126,17 +128,39 @@ class TailThread:
             channel.queue_bind(queue, binding.exchange, binding.routing_key, dict(binding.arguments) or None)
         return queue, None
 
+    @property
+    def _heartbeat(self) -> int:
+        return max(2, round(self.endpoint.timeout))
+
+    def _check_alive(self, connection: BlockingConnection, now: float) -> None:
+        """A quiet tail still hears the broker's heartbeats (every half heartbeat); silence means a hang.
+
+        pika's own heartbeat check takes up to three heartbeat intervals; this one answers within about
+        the profile's timeout plus one heartbeat.
+        """
+        received = getattr(getattr(connection, "_impl", None), "bytes_received", None)
+        if received is None:
+            return
+        if received != self._last_received:
+            self._last_received, self._heard_at = received, now
+        elif now - self._heard_at > self.endpoint.timeout + self._heartbeat:
+            raise BrokerUnavailable(
+                f"{self.endpoint.broker}: no answer from RabbitMQ within {self.endpoint.timeout:g}s (tail stopped)"
+            )
+
     def _consume(
         self, connection: BlockingConnection, channel: BlockingChannel, queue: str, arguments: dict[str, Any] | None
     ) -> None:
         batch: list[Message] = []
         first_at = 0.0
         last_seen = time.monotonic()
+        self._last_received, self._heard_at = -1, last_seen
         unacked: int | None = None
         for method, properties, body in channel.consume(queue, arguments=arguments, inactivity_timeout=0.05):
             if self._stop.is_set():
                 return
             now = time.monotonic()
+            self._check_alive(connection, now)
             if method is not None:
                 last_seen = now
                 unacked = method.delivery_tag

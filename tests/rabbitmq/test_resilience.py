@@ -38,14 +38,29 @@ async def test_hung_then_killed_mid_requeue_then_restarted_broker(private_rabbit
     await adapter.connect()
     try:
         assert (await adapter.publish("nobody", [OutgoingMessage(b"x")])).unroutable == 1
+        setup_connection = pika.BlockingConnection(pika.URLParameters(private_rabbit.url))
+        setup_connection.channel().queue_declare("quiet")
+        setup_connection.channel().queue_bind("quiet", "amq.topic", "#")
+        setup_connection.close()
+        quiet_tail = adapter.tail("quiet", start=StartPosition("end"))
+        quiet = asyncio.ensure_future(quiet_tail.__anext__())
+        await asyncio.to_thread(
+            wait_for,
+            lambda: len(management(private_rabbit, "/api/exchanges/%2F/amq.topic/bindings/source")) == 2,
+            "the quiet tail's binding",
+        )
 
-        # Hung (SIGSTOP): both the management API and AMQP calls give up with one line.
+        # Hung (SIGSTOP): the management API, AMQP calls and a quiet tail all give up with one line.
         _signal_server(private_rabbit, signal.SIGSTOP)
         try:
             with pytest.raises(BrokerUnavailable, match=r"^rabbit: management API at .* unreachable"):
                 await adapter.destinations()
             with pytest.raises(BrokerUnavailable, match=r"^rabbit: no answer from RabbitMQ within 2s$"):
                 await adapter.publish("nobody", [OutgoingMessage(b"x")])
+            with pytest.raises(
+                BrokerUnavailable, match=r"^rabbit: no answer from RabbitMQ within 2s \(tail stopped\)$"
+            ):
+                await asyncio.wait_for(quiet, timeout=30)  # a hang guard; it answers after about 4 s
         finally:
             _signal_server(private_rabbit, signal.SIGCONT)
         # Back: the same adapter answers again (the stuck connection was abandoned).
