@@ -24,6 +24,7 @@ from mqtui.model import (
     BacklogRow,
     DeadLetter,
     Detail,
+    Message,
     OutgoingMessage,
     ProgressCallback,
     PublishResult,
@@ -148,6 +149,9 @@ class ConsoleBackend(abc.ABC):
 
     @abc.abstractmethod
     async def purge(self, broker: str, destination: str) -> int: ...
+
+    @abc.abstractmethod
+    async def peek(self, broker: str, destination: str, *, limit: int = 20) -> list[Message]: ...
 
     @abc.abstractmethod
     async def reset_offsets(
@@ -294,6 +298,9 @@ class LiveBackend(ConsoleBackend):
 
     async def purge(self, broker: str, destination: str) -> int:
         return await self._submit(self.actions.purge(broker, destination))
+
+    async def peek(self, broker: str, destination: str, *, limit: int = 20) -> list[Message]:
+        return await self._submit(self.actions.peek(broker, destination, limit=limit))
 
     async def reset_offsets(
         self, broker: str, group: str, *, to: StartPosition, destination: str | None = None

@@ -64,11 +64,13 @@ class TailStream:
         self._loop: asyncio.AbstractEventLoop | None = None
 
     @classmethod
-    def fixed(cls, config: BrokerConfig, destination: str, messages: Iterable[Message]) -> TailStream:
-        """A tail that already holds `messages` and reads nothing more (look tests, static data)."""
+    def fixed(
+        cls, config: BrokerConfig, destination: str, messages: Iterable[Message], *, ended: bool = False
+    ) -> TailStream:
+        """A tail that already holds `messages` and reads nothing more (a peek's result, fixed data)."""
         stream = cls(config, destination, StartPosition("beginning"))
         stream._ingest(messages)
-        stream._state = TailState.RUNNING
+        stream._state = TailState.ENDED if ended else TailState.RUNNING
         return stream
 
     @property

@@ -24,6 +24,7 @@ from mqtui.errors import MqtuiError
 from mqtui.model import Capability, DeadLetter, DeadLetterQueue, Destination, Message, StartPosition
 from mqtui.services.backend import ConsoleBackend
 from mqtui.services.snapshot import BrokerSnapshot, GroupLag
+from mqtui.services.tailer import TailStream
 from mqtui.ui import themes
 from mqtui.ui.format import error_text, plain
 from mqtui.ui.keys import Command, action_name, bindings
@@ -521,6 +522,37 @@ class MqtuiApp(App[int]):
                 self._purge(destination.broker, destination.name)
 
         self.push_screen(ConfirmScreen("Purge", body, confirm="Purge", expect=expect), confirmed)
+
+    def ask_peek(self, destination: Destination, limit: int = 20) -> None:
+        refusal = self.backend.refusal("peek")
+        if refusal:
+            self.notify(refusal, severity="warning")
+            return
+        body = Text.assemble(
+            f"Read up to {limit} messages waiting in ", plain(destination.name, 100), " on ",
+            plain(destination.broker, 40), "? They stay in the queue but are marked redelivered ",
+            "(a quorum queue counts it as a delivery).",
+        )  # fmt: skip
+
+        def confirmed(yes: object) -> None:
+            if yes:
+                self._peek(destination.broker, destination.name, limit)
+
+        self.push_screen(ConfirmScreen("Peek", body, confirm="Peek"), confirmed)
+
+    @work(exclusive=False, exit_on_error=False)
+    async def _peek(self, broker: str, destination: str, limit: int) -> None:
+        try:
+            messages = await self.backend.peek(broker, destination, limit=limit)
+        except Exception as exc:
+            self.notify(error_text(exc), severity="error")
+            return
+        pane = self.panes["tail"]
+        assert isinstance(pane, TailPane)
+        config = self.backend.profile.broker(broker)
+        stream = TailStream.fixed(config, destination, messages, ended=True)
+        pane.start(stream, label=f"peeked {len(messages)} (marked redelivered)")
+        self.action_pane("tail")
 
     @work(exclusive=False, exit_on_error=False)
     async def _purge(self, broker: str, destination: str) -> None:

@@ -50,6 +50,8 @@ class DestinationsPane(Pane):
         Command("destinations.tail", "t", "tail", "Tail", "Tail the selected destination"),
         Command("destinations.purge", "x", "purge", "Purge", "Remove every message from the selected queue",
                 writes=Capability.PURGE),
+        Command("destinations.peek", "p", "peek", "Peek", "Read messages waiting in a queue (marks them redelivered)",
+                writes=Capability.PEEK, show=False),
     ]  # fmt: skip
     BINDINGS: ClassVar = bindings(COMMANDS)
     DEFAULT_CSS = """
@@ -83,7 +85,7 @@ class DestinationsPane(Pane):
         return None if destination is None else self.mqtui.snapshots.get(destination.broker)
 
     def refusal(self, action: str) -> str | None:
-        if action in ("details", "tail", "purge") and self.selected() is None:
+        if action in ("details", "tail", "purge", "peek") and self.selected() is None:
             return "select a destination first"
         if action == "tail":
             target = self.target_broker()
@@ -169,3 +171,8 @@ class DestinationsPane(Pane):
         destination = self.selected()
         if destination is not None:
             self.mqtui.ask_purge(destination)
+
+    def action_peek(self) -> None:
+        destination = self.selected()
+        if destination is not None:
+            self.mqtui.ask_peek(destination)

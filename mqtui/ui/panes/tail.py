@@ -70,6 +70,8 @@ class TailPane(Pane):
         self.view = "auto"
         self._timer: Timer | None = None
         self._preview_timer: Timer | None = None
+        self.label = ""
+        """What the stream is when it is not a live tail (e.g. "peeked 20 (marked redelivered)")."""
 
     def compose(self) -> ComposeResult:
         yield Label(id="tail-info")
@@ -109,9 +111,10 @@ class TailPane(Pane):
         return super().refusal(action)
 
     # -- the stream --------------------------------------------------------------------------------
-    def start(self, stream: TailStream) -> None:
+    def start(self, stream: TailStream, *, label: str = "") -> None:
         self.stop_stream()
         self.stream = stream
+        self.label = label
         self.buffer.clear()
         self.taken = 0
         self.messages.clear()
@@ -156,7 +159,8 @@ class TailPane(Pane):
         if stream is None:
             info.update("no tail running", layout=False)
             return
-        parts = [f"{stream.broker} / {stream.destination} from {stream.start}", stream.state.value]
+        where = f"{stream.broker} / {stream.destination}"
+        parts = [where, self.label] if self.label else [f"{where} from {stream.start}", stream.state.value]
         parts.append(f"received {stream.received:,}")
         parts.append(f"shown {len(self.messages):,}")
         if self.dropped:
