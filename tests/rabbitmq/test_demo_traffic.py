@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
+import pika
 import pytest
 
 from mqtui.demo import rabbitmq_traffic
 from mqtui.localbrokers import LocalRabbitMQ
 from mqtui.model import DestinationKind
-from tests.rabbitmq.conftest import await_for, make_adapter, management
+from tests.rabbitmq.conftest import await_for, make_adapter, management, queue_counts, wait_for
 
 
 @pytest.mark.timeout(90)
@@ -27,16 +28,19 @@ async def test_demo_traffic_fills_every_pane_and_stops_promptly(rabbitmq_server:
     await adapter.connect()
     try:
 
-        async def busy() -> dict:
-            rows = {d.name: d for d in await adapter.destinations()}
-            wanted = ("orders", "orders.dlq", "emails", "payments", "shop.events")
-            if not all(name in rows for name in wanted):
-                return {}
-            ok = rows["orders.dlq"].depth and rows["emails"].extra["ready"] != "0" and rows["shop.events"].depth
-            return rows if ok and rows["orders"].consumers == 1 and rows["emails"].consumers == 1 else {}
+        def busy() -> bool:
+            # AMQP's declare-ok counts are exact at once; the management API's come every few seconds.
+            try:
+                dead, _ = queue_counts(rabbitmq_server, "orders.dlq", vhost)
+                ready, senders = queue_counts(rabbitmq_server, "emails", vhost)
+                _, workers = queue_counts(rabbitmq_server, "orders", vhost)
+            except pika.exceptions.ChannelClosedByBroker:  # not declared yet
+                return False
+            return dead > 0 and ready > 0 and senders == 1 and workers == 1
 
-        rows = await await_for(busy, "demo queues with traffic", timeout=60)
+        await asyncio.to_thread(wait_for, busy, "dead letters, a growing email backlog and both workers", 60)
         assert not traffic.done()
+        rows = {d.name: d for d in await adapter.destinations()}
         assert rows["orders.dlq"].is_dlq and rows["payments"].extra["type"] == "quorum"
         assert rows["shop.events"].kind == DestinationKind.STREAM
         dlqs = {q.name: q for q in await adapter.dead_letter_queues()}
