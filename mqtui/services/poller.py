@@ -141,7 +141,10 @@ class BrokerPoller:
         previous = self.latest
         lag = previous.lag
         if backlog is not None:
-            lag = tuple(self.history.observe(self.config.name, group_backlog(backlog), time.monotonic()))
+            known = destinations if destinations is not None else previous.destinations
+            rates = {d.name: d.rate_out for d in known if d.rate_out is not None}
+            groups = group_backlog(backlog, rates)
+            lag = tuple(self.history.observe(self.config.name, groups, time.monotonic()))
         failures = previous.failures + 1 if errors else 0
         snapshot = replace(
             previous,

@@ -8,7 +8,7 @@ fixed data for look tests.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -67,6 +67,9 @@ class GroupLag:
     last_activity: datetime | None
     members: tuple[str, ...]
     trend: LagTrend = LagTrend()
+    rate_out: float | None = None
+    """The destination's out rate as its broker reports it (RabbitMQ): the consume rate where no
+    committed position says it."""
 
     @property
     def key(self) -> GroupKey:
@@ -85,8 +88,12 @@ def _numeric(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def group_backlog(rows: Iterable[BacklogRow]) -> list[GroupLag]:
-    """Fold per-partition rows into one row per (broker, destination, group), in first-seen order."""
+def group_backlog(rows: Iterable[BacklogRow], rates_out: Mapping[str, float] | None = None) -> list[GroupLag]:
+    """Fold per-partition rows into one row per (broker, destination, group), in first-seen order.
+
+    `rates_out` (destination name -> messages/s out, as the broker reports it) is attached to groups
+    whose rows carry no numeric committed position.
+    """
     grouped: dict[GroupKey, list[BacklogRow]] = {}
     for row in rows:
         grouped.setdefault((row.broker, row.destination, row.group), []).append(row)
@@ -114,6 +121,7 @@ def group_backlog(rows: Iterable[BacklogRow]) -> list[GroupLag]:
                 state=next((r.state for r in members if r.state), None),
                 last_activity=max(activity) if activity else None,
                 members=tuple(names),
+                rate_out=(rates_out or {}).get(destination),
             )
         )
     return result

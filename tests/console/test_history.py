@@ -7,9 +7,15 @@ from mqtui.services.history import LagHistory
 from mqtui.services.snapshot import GroupLag, LagState, group_backlog
 
 
-def group(lag: int | None, committed: int | None = None, end: int | None = None, consumers: int | None = 1) -> GroupLag:
+def group(
+    lag: int | None,
+    committed: int | None = None,
+    end: int | None = None,
+    consumers: int | None = 1,
+    rate_out: float | None = None,
+) -> GroupLag:
     rows = [BacklogRow("k", "orders", "billing", 0, committed=committed, end=end, lag=lag, consumers=consumers)]
-    return group_backlog(rows)[0]
+    return group_backlog(rows, {"orders": rate_out} if rate_out is not None else None)[0]
 
 
 def feed(history: LagHistory, samples: list[GroupLag], step: float = 2.0) -> GroupLag:
@@ -64,11 +70,24 @@ def test_no_progress_for_stall_polls_is_stalled() -> None:
     assert row.trend.state is not LagState.STALLED
 
 
-def test_consumption_from_end_positions_when_nothing_is_committed() -> None:
-    # 60 produced and lag up by 20 per poll: 40 consumed per 2 s = 20 msg/s.
-    samples = [group(100 + 20 * i, end=1000 + 60 * i) for i in range(3)]
-    row = feed(LagHistory(), samples)
-    assert row.trend.consume_rate == 20.0
+def test_consumption_from_the_brokers_out_rate_when_nothing_is_committed() -> None:
+    # A queue: no committed position, its depth grows 20 per 2 s poll while the broker reports 4 msg/s out.
+    samples = [group(100 + 20 * i, end=100 + 20 * i, rate_out=4.0) for i in range(7)]
+    row = feed(LagHistory(stall_polls=3), samples)
+    assert row.trend.consume_rate == 4.0
+    assert row.trend.state is LagState.GROWING  # consuming, but slower than the producer: not stalled
+    # A reported 0.0 is no proof of a stall while a consumer is attached (management rates flap to 0)...
+    flapping = feed(LagHistory(stall_polls=3), [group(100, rate_out=0.0) for _ in range(4)])
+    assert flapping.trend.state is LagState.DRAINING
+    # ...but with nobody attached, a backlog that does not move is stalled.
+    abandoned = feed(LagHistory(stall_polls=3), [group(100, rate_out=0.0, consumers=0) for _ in range(4)])
+    assert abandoned.trend.state is LagState.STALLED
+
+
+def test_progress_wins_over_a_zero_consumer_count() -> None:
+    # tansu reports no members for a group that commits: its commits prove it is consuming.
+    samples = [group(500 + 10 * i, committed=100 * i, consumers=0) for i in range(8)]
+    row = feed(LagHistory(stall_polls=3), samples)
     assert row.trend.state is LagState.GROWING
 
 
@@ -94,3 +113,13 @@ def test_history_is_bounded_and_forgets_vanished_groups() -> None:
     assert len(history) == 1
     history.observe("k", [], at=100.0)
     assert len(history) == 0
+
+
+def test_a_consumer_keeping_up_between_commits_is_not_growing() -> None:
+    # Commits in bursts: the lag saw-tooths upwards a little while 150 msg/s are consumed.
+    lags = [40, 60, 42, 63, 45, 66]
+    samples = [group(lag, committed=300 * i) for i, lag in enumerate(lags)]
+    row = feed(LagHistory(stall_polls=3), samples)
+    assert row.trend.consume_rate == 150.0
+    assert 0 < (row.trend.rate or 0) < 0.05 * 150
+    assert row.trend.state is LagState.DRAINING

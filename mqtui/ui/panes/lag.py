@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import ClassVar
 
 from rich.text import Text
@@ -27,8 +28,13 @@ COLUMNS = [
 _URGENCY = {LagState.STALLED: 0, LagState.GROWING: 1, LagState.DRAINING: 2, LagState.UNKNOWN: 3, LagState.OK: 4}
 
 
-def rank(groups: list[GroupLag]) -> list[GroupLag]:
-    return sorted(groups, key=lambda g: (_URGENCY[g.trend.state], -(g.lag or 0), g.broker, g.group, g.destination))
+def rank(groups: list[GroupLag], dlqs: Collection[tuple[str, str]] = ()) -> list[GroupLag]:
+    """Worst first; a DLQ's own backlog (nobody consumes it by design) is never paging material."""
+
+    def urgency(group: GroupLag) -> int:
+        return _URGENCY[LagState.UNKNOWN if (group.broker, group.destination) in dlqs else group.trend.state]
+
+    return sorted(groups, key=lambda g: (urgency(g), -(g.lag or 0), g.broker, g.group, g.destination))
 
 
 def partition_section(group: GroupLag, now: object) -> DetailSection:
@@ -94,16 +100,21 @@ class LagPane(Pane):
         if words:
             groups = [g for g in groups if all(w in f"{g.broker} {g.group} {g.destination}".lower() for w in words)]
         variables = self.app.theme_variables
+        dlqs = {(q.broker, q.name) for s in self.mqtui.visible_snapshots() for q in s.dlqs}
         rows = []
         counts = dict.fromkeys(LagState, 0)
-        for group in rank(groups):
+        for group in rank(groups, dlqs):
             trend = group.trend
-            counts[trend.state] += 1
-            style = colour(variables, lag_variable(trend.state), bold=trend.state is LagState.STALLED)
+            dead_letters = (group.broker, group.destination) in dlqs
+            if not dead_letters:
+                counts[trend.state] += 1
+            state = LagState.UNKNOWN if dead_letters else trend.state
+            style = colour(variables, lag_variable(state), bold=state is LagState.STALLED)
             cells = [
                 plain(group.broker, 20), plain(group.group, 28), plain(group.destination, 28),
                 Text(count(group.lag), justify="right", style=style), Text(sparkline(trend.history), style=style),
-                Text(trend_text(trend), style=style), Text(lag_rate(trend), justify="right"),
+                Text("dead letters" if dead_letters else trend_text(trend), style=style),
+                Text(lag_rate(trend), justify="right"),
                 per_second(trend.consume_rate),
                 Text(str(group.partitions) if group.partitions else "-", justify="right"), number(group.consumers),
             ]  # fmt: skip
