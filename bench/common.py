@@ -60,7 +60,7 @@ def figure(name: str, value: str, baseline: str, ratio: float, target: str = "",
     """One figure: what mqtui did, what the baseline did, the target, then the ratio last."""
     verdict = "" if ok is None else ("  ok" if ok else "  MISSED")
     goal = f"  target {target}{verdict}" if target else ""
-    print(f"{name:<34} {value}  |  baseline {baseline}{goal}  |  ratio {ratio:.2f}x", flush=True)
+    print(f"{name:<44} {value}  |  baseline {baseline}{goal}  |  ratio {ratio:.2f}x", flush=True)
 
 
 def note(text: str) -> None:
