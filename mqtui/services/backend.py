@@ -172,6 +172,7 @@ class LiveBackend(ConsoleBackend):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._stopped = False
+        self._listener: SnapshotListener | None = None
 
     @classmethod
     def open(cls, config_path: str | Path | None, profile: str | None) -> LiveBackend:
@@ -183,15 +184,26 @@ class LiveBackend(ConsoleBackend):
 
     # -- the background loop -----------------------------------------------------------------------
     def start(self, listener: SnapshotListener) -> None:
+        """Start polling; called again (a new console on the same backend), it only swaps the listener."""
+        self._listener = listener
         if self._loop is not None:
+            for snapshot in self.snapshots().values():
+                listener(snapshot)
             return
         loop = self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run_loop, args=(loop,), name="mqtui-backend", daemon=True)
         self._thread.start()
         for config in self.profile.brokers:
-            poller = BrokerPoller(config, interval=self.profile.poll_interval, listener=listener, history=self.history)
+            poller = BrokerPoller(
+                config, interval=self.profile.poll_interval, listener=self._deliver, history=self.history
+            )
             self._pollers[config.name] = poller
             asyncio.run_coroutine_threadsafe(poller.run(), loop)
+
+    def _deliver(self, snapshot: BrokerSnapshot) -> None:
+        listener = self._listener
+        if listener is not None:
+            listener(snapshot)
 
     @staticmethod
     def _run_loop(loop: asyncio.AbstractEventLoop) -> None:

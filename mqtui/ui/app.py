@@ -8,6 +8,8 @@ will happen, and ask for confirmation.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Callable, Collection, Iterable
 from typing import ClassVar
 
@@ -55,7 +57,7 @@ GLOBAL_COMMANDS: list[Command] = [
     Command("app.palette", "ctrl+p", "command_palette", "Palette", "Every command, searchable", show=False),
     Command("app.publish", "n", "publish", "Publish", "Publish test messages", writes=Capability.PUBLISH),
     Command("app.profiles", "P", "profiles", "Profiles", "Switch to another profile without restarting"),
-    Command("app.sidebar", "b", "sidebar", "Brokers", "Show or hide the broker tree"),
+    Command("app.sidebar", "b", "sidebar", "Brokers", "Show or hide the broker tree", show=False),
     Command("app.refresh", "ctrl+r", "refresh", "Refresh", "Poll every broker now", show=False),
     Command("app.theme", "T", "toggle_theme", "Theme", "Switch between the dark and light theme", show=False),
     *(
@@ -63,6 +65,9 @@ GLOBAL_COMMANDS: list[Command] = [
         for pane_id, title, _cls in PANES
     ),
 ]
+
+
+SIDEBAR_MIN_WIDTH = 150
 
 
 class SnapshotArrived(TextualMessage):
@@ -103,7 +108,7 @@ class MqtuiCommands(Provider):
 class MqtuiApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "mqtui"
-    HORIZONTAL_BREAKPOINTS: ClassVar = [(0, "-narrow"), (110, "-wide")]
+    HORIZONTAL_BREAKPOINTS: ClassVar = [(0, "-narrow"), (SIDEBAR_MIN_WIDTH, "-wide")]
     COMMANDS: ClassVar = App.COMMANDS | {MqtuiCommands}
     BINDINGS: ClassVar[list[BindingType]] = bindings(GLOBAL_COMMANDS)
     REDRAW_DELAY = 0.15
@@ -134,7 +139,7 @@ class MqtuiApp(App[int]):
                         else:
                             yield pane_class(id=pane_id)
         yield StatusBar(id="status")
-        yield Footer()
+        yield Footer(compact=True)
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return dict(themes.VARIABLE_DEFAULTS)
@@ -191,8 +196,16 @@ class MqtuiApp(App[int]):
         self._redraw_everything()
 
     def _listener(self, backend: ConsoleBackend) -> Callable[[BrokerSnapshot], None]:
+        """A callback for the backend's thread, bound to this console's own loop.
+
+        Not `post_message` from the backend's thread: that finds the app through a context variable,
+        which the backend's tasks inherited from whichever console started them.
+        """
+        loop = asyncio.get_running_loop()
+
         def deliver(snapshot: BrokerSnapshot) -> None:
-            self.post_message(SnapshotArrived(backend, snapshot))
+            with contextlib.suppress(RuntimeError):  # the console has closed: nobody to tell
+                loop.call_soon_threadsafe(self.post_message, SnapshotArrived(backend, snapshot))
 
         return deliver
 
@@ -313,8 +326,6 @@ class MqtuiApp(App[int]):
         return run
 
     async def _wait_idle(self) -> None:
-        import asyncio
-
         await asyncio.sleep(0)
 
     @staticmethod
@@ -392,9 +403,9 @@ class MqtuiApp(App[int]):
         self._fit_sidebar()
 
     def _fit_sidebar(self) -> None:
-        """Below 110 columns the panes need the room: the tree shows only when asked for (b)."""
+        """Below 150 columns the tables need the room: the tree shows only when asked for (b)."""
         if self.sidebar_choice is None and hasattr(self, "_main"):
-            self._main.query_one("#sidebar").display = self.size.width >= 110
+            self._main.query_one("#sidebar").display = self.size.width >= SIDEBAR_MIN_WIDTH
 
     def action_toggle_theme(self) -> None:
         self.theme = themes.LIGHT if self.theme == themes.DARK else themes.DARK

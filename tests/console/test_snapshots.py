@@ -75,3 +75,8 @@ def test_message_detail_with_hostile_headers(snap_compare) -> None:  # type: ign
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run)
+
+
+def test_wide_terminal_shows_the_broker_tree(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    app = MqtuiApp(static_backend())
+    assert snap_compare(app, terminal_size=(160, 40), run_before=show("2"))

@@ -57,7 +57,7 @@ class DestinationsPane(Pane):
     DEFAULT_CSS = """
     DestinationsPane #dest-filter { display: none; }
     DestinationsPane.-filtering #dest-filter { display: block; }
-    DestinationsPane #dest-info { height: 1; color: $text-muted; padding: 0 1; }
+    DestinationsPane #dest-info { height: 1; width: 100%; color: $text-muted; padding: 0 1; }
     """
 
     def __init__(self, **kwargs: object) -> None:

@@ -44,7 +44,7 @@ class DeadLettersPane(Pane):
     ]  # fmt: skip
     BINDINGS: ClassVar = bindings(COMMANDS)
     DEFAULT_CSS = """
-    DeadLettersPane #dlq-info, DeadLettersPane #entries-info { height: 1; color: $text-muted; padding: 0 1; }
+    DeadLettersPane #dlq-info, DeadLettersPane #entries-info { height: 1; width: 100%; color: $text-muted; padding: 0 1; }
     DeadLettersPane #entries-info { background: $panel; }
     DeadLettersPane #dlq-table { height: auto; max-height: 40%; min-height: 3; }
     DeadLettersPane #entries-table { height: 1fr; }

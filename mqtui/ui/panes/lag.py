@@ -63,7 +63,7 @@ class LagPane(Pane):
     DEFAULT_CSS = """
     LagPane #lag-filter { display: none; }
     LagPane.-filtering #lag-filter { display: block; }
-    LagPane #lag-info { height: 1; color: $text-muted; padding: 0 1; }
+    LagPane #lag-info { height: 1; width: 100%; color: $text-muted; padding: 0 1; }
     """
 
     def __init__(self, **kwargs: object) -> None:

@@ -39,8 +39,8 @@ class TailPane(Pane):
         Command("tail.pause", "space", "pause", "Pause", "Pause or resume the tail"),
         Command("tail.filter", "slash", "filter", "Filter", "Filter by text, key:K or header:NAME=VALUE"),
         Command("tail.detail", "enter", "detail", "Detail", "The selected message with headers"),
-        Command("tail.view", "v", "view", "View", "Body preview: auto, text, JSON, hex"),
-        Command("tail.copy", "c", "copy", "Copy", "Copy the selected message's body to the clipboard"),
+        Command("tail.view", "v", "view", "View", "Body preview: auto, text, JSON, hex", show=False),
+        Command("tail.copy", "c", "copy", "Copy", "Copy the selected message's body to the clipboard", show=False),
         Command("tail.export", "e", "export", "Export", "Write the messages shown to a JSON Lines file"),
         Command("tail.duplicate", "d", "duplicate", "Duplicate", "Publish a copy of the selected message",
                 writes=Capability.PUBLISH),
@@ -201,7 +201,7 @@ class TailPane(Pane):
         size = f"{len(message.value):,} bytes"
         headers = f"{len(message.headers)} header(s)"
         title.update(
-            f"{used}{' (auto)' if self.view == 'auto' else ''} · {size} · {headers} · enter: detail, v: view",
+            f"{used}{' (auto)' if self.view == 'auto' else ''} · {size} · {headers} · enter: detail, v: view, c: copy",
             layout=False,
         )
         preview.update(Text(text))

@@ -212,9 +212,9 @@ class KeysScreen(Dialog):
         with Vertical(id="box"):
             yield Label(self.dialog_title, id="title")
             table: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=True)
-            table.add_columns("Where", "Key", "Command", "Binding id")
+            table.add_columns("Key", "Where", "Binding id", "Command")
             for where, key, help_text, binding_id in self.rows:
-                table.add_row(Text(where), Text(key, style="bold"), Text(help_text), Text(binding_id))
+                table.add_row(Text(key, style="bold"), Text(where), Text(binding_id), Text(help_text))
             yield table
             yield Label('remap with [keys] in the config, e.g. "tail.pause" = "p" · escape: close', classes="muted")
 

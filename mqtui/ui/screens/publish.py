@@ -78,6 +78,8 @@ class PublishScreen(Dialog):
     PublishScreen #json-state { height: 1; }
     PublishScreen #json-state.-bad { color: $error; }
     PublishScreen #result { height: auto; }
+    PublishScreen #checks { height: 1; }
+    PublishScreen #checks Checkbox { border: none; padding: 0; height: 1; margin-right: 2; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Cancel", id="publish.cancel"),

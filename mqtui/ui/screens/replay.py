@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Collection
@@ -135,6 +137,7 @@ class ReplayScreen(Dialog):
         """A cheap, thread-safe callback: at most ~20 progress messages a second, and always the last."""
         lock = threading.Lock()
         last = [0.0]
+        loop = asyncio.get_running_loop()  # called from the backend's threads: go to this loop directly
 
         def progress(done: int, total: int) -> None:
             now = time.monotonic()
@@ -142,7 +145,8 @@ class ReplayScreen(Dialog):
                 if done < total and now - last[0] < 0.05:
                     return
                 last[0] = now
-            self.post_message(self.Progress(done, total))
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self.post_message, self.Progress(done, total))
 
         return progress
 
