@@ -1,0 +1,161 @@
+"""NATS JetStream: replays of 1,000 advisory dead letters killed with kill -9 (mqtui or nats-server).
+
+Each seed gets a fresh origin stream and a DLQ stream capturing its MAX_DELIVERIES advisories, filled
+by a worker that naks 1,000 messages until max_deliver (2) gives up on them; 50 more messages are
+acked and are no dead letters. Streams use file storage, so a killed server restarts with them. A
+replay publishes each original again with `Nats-Msg-Id: mqtui-replay:<stream>:<seq>` and deletes the
+advisory once the copy is acknowledged; a rerun after a kill republishes with the same id, which the
+stream drops as a duplicate within its duplicate window (2 minutes here, far longer than a seed). So
+afterwards each dead letter has exactly one copy in the origin stream: lost 0, duplicates 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import urllib.request
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import nats
+import orjson
+import pytest
+from nats.js.api import ConsumerConfig
+
+from mqtui.localbrokers import LocalNats
+from tests.faults.harness import (
+    LEDGER,
+    FaultPoint,
+    Outcome,
+    interrupt,
+    profile,
+    reported_duplicates,
+    rerun,
+    spawn_replay,
+)
+
+pytestmark = pytest.mark.fault
+
+TOTAL = 1000
+BYSTANDERS = 50
+SEEDS = range(20)
+TIMEOUT = 2.0
+MOST = 900
+MAX_DELIVERIES = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES"
+REPLAY_ID = "mqtui-replay:"
+
+
+@pytest.fixture(scope="module")
+def file_nats(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNats]:
+    """A private nats-server (JetStream on disk) that the tests kill and restart."""
+    broker = LocalNats(tmp_path_factory.mktemp("fault-nats"), name="fault-nats")
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+def order(index: int) -> bytes:
+    return orjson.dumps({"id": f"m{index:04d}", "type": "order.created", "total": index})
+
+
+async def seed_dead_letters(broker: LocalNats, origin: str, dlq: str, subject: str) -> None:
+    """1,000 real max-deliveries advisories in `dlq`, for messages a worker naked to death."""
+    nc = await nats.connect(broker.url)
+    try:
+        js = nc.jetstream()
+        await js.add_stream(name=origin, subjects=[f"{subject}.>"])
+        await js.add_stream(name=dlq, subjects=[f"{MAX_DELIVERIES}.{origin}.>"])
+        acks = [await js.publish_async(f"{subject}.created", order(i)) for i in range(TOTAL)]
+        acks += [await js.publish_async(f"{subject}.created", b'{"id": "live-%d"}' % i) for i in range(BYSTANDERS)]
+        await asyncio.gather(*acks)
+        worker = await js.pull_subscribe(f"{subject}.>", durable="fulfillment", stream=origin,
+                                         config=ConsumerConfig(max_deliver=2, ack_wait=30))  # fmt: skip
+        deadline = time.monotonic() + 60
+        while (await js.stream_info(dlq)).state.messages < TOTAL:
+            assert time.monotonic() < deadline, "the worker did not dead-letter every message"
+            try:
+                batch = await worker.fetch(500, timeout=0.2)
+            except (nats.errors.TimeoutError, TimeoutError):  # nats-py raises either
+                continue
+            for msg in batch:
+                await (msg.ack() if msg.data.startswith(b'{"id": "live') else msg.nak())
+        await worker.unsubscribe()
+    finally:
+        await nc.close()
+
+
+def stream_messages(broker: LocalNats, stream: str) -> int:
+    """Messages in a stream, from the monitoring endpoint (cheap enough to poll)."""
+    with urllib.request.urlopen(f"{broker.monitor_url}/jsz?streams=true", timeout=5) as answer:
+        report = json.load(answer)
+    for account in report.get("account_details") or ():
+        for detail in account.get("stream_detail") or ():
+            if detail["name"] == stream:
+                return int(detail["state"]["messages"])
+    raise AssertionError(f"no stream {stream}")
+
+
+async def stored(broker: LocalNats, stream: str, subject: str) -> list[tuple[bytes, dict[str, str]]]:
+    """(payload, headers) of every message in the stream, read with an ordered consumer."""
+    nc = await nats.connect(broker.url)
+    try:
+        js = nc.jetstream()
+        count = (await js.stream_info(stream)).state.messages
+        sub = await js.subscribe(f"{subject}.>", stream=stream, ordered_consumer=True)
+        found = []
+        for _ in range(count):
+            msg = await sub.next_msg(timeout=10)
+            found.append((msg.data, dict(msg.headers or {})))
+        await sub.unsubscribe()
+        return found
+    finally:
+        await nc.close()
+
+
+async def ready(broker: LocalNats, stream: str) -> None:
+    """JetStream answers for `stream` again after a restart."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            nc = await nats.connect(broker.url, allow_reconnect=False)
+            try:
+                await nc.jetstream().stream_info(stream)
+                return
+            finally:
+                await nc.close()
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.1)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_advisory_dlq_replay_killed_at_a_seeded_point(seed: int, file_nats: LocalNats, tmp_path: Path) -> None:
+    point = FaultPoint.draw("nats", "max-deliveries advisories", seed, victims=("mqtui", "broker"), most=MOST)
+    origin, dlq, subject = f"ORDERS{seed}", f"DEADORDERS{seed}", f"orders{seed}"
+    asyncio.run(seed_dead_letters(file_nats, origin, dlq, subject))
+    config = profile(tmp_path / "config.toml", {**file_nats.broker_config(), "name": "events", "timeout": TIMEOUT})
+
+    process = spawn_replay(config, "events", dlq, tmp_path / "first")
+    first = interrupt(process, point, lambda: stream_messages(file_nats, origin) - TOTAL - BYSTANDERS, file_nats.kill,
+                      TOTAL, tmp_path / "first", TIMEOUT)  # fmt: skip
+    if point.victim == "broker":
+        file_nats.start()
+        asyncio.run(ready(file_nats, dlq))
+    again = rerun(config, "events", dlq)
+
+    messages = asyncio.run(stored(file_nats, origin, subject))
+    copies = Counter(data for data, headers in messages if headers.get("Nats-Msg-Id", "").startswith(REPLAY_ID))
+    originals = Counter(data for data, headers in messages if "Nats-Msg-Id" not in headers)
+    assert originals == Counter(
+        [order(i) for i in range(TOTAL)] + [b'{"id": "live-%d"}' % i for i in range(BYSTANDERS)]
+    )
+    assert stream_messages(file_nats, dlq) == 0
+    lost = sum(1 for i in range(TOTAL) if copies[order(i)] == 0)
+    duplicates = sum(copies[order(i)] - 1 for i in range(TOTAL) if copies[order(i)] > 1)
+    assert sum(copies.values()) == TOTAL - lost + duplicates  # nothing else was copied
+    LEDGER.append(Outcome(point, TOTAL, first.moved_at_kill, first.code, again, lost, duplicates,
+                          reported_duplicates(first, again)))  # fmt: skip
+    assert (lost, duplicates, reported_duplicates(first, again)) == (0, 0, 0), point
