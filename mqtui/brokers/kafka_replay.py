@@ -7,7 +7,8 @@ guarantee is built from three pieces:
    `mqtui-replayed-from: <dlq>/<partition>/<offset>` plus `mqtui-replayed-at`, and its delivery report
    is awaited before anything else happens. Only then is it recorded as replayed.
 2. The record is a commit of the DLQ partition's offset for the replay group (`replay_group`, default
-   "mqtui-replay"), with explicit offsets from a consumer that never joins the group. The committed
+   "mqtui-replay") with explicit offsets (AlterConsumerGroupOffsets: the group never has members),
+   sent without holding up the next dead letter and awaited before the replay returns. The committed
    offset is a floor: every dead letter below it was replayed. Dead letters replayed out of order
    (`--id`) go into the commit's metadata, which Apache Kafka keeps (tansu drops it, see below).
    The replay group therefore shows up in `mqtui lag` with the DLQ's not-yet-replayed count as lag.
@@ -17,17 +18,19 @@ guarantee is built from three pieces:
    recorded and skipped as "already replayed" instead of being sent twice.
 
 The tail that step 3 reads starts at the dead letter's own timestamp, or at the partition's last
-commit when the commit metadata holds its time, minus `CLOCK_SKEW` for clocks that disagree, and reads
-at most `SCAN_LIMIT` records per target partition. A copy older than that window is not found: the
-dead letter is sent again and counted in `ReplayResult.duplicates`, only for the one dead letter per
-partition that can have been in flight when a run died. On a broker that drops commit metadata,
-dead letters replayed out of order are remembered only through step 3. Two replays of the same DLQ
-running at the same moment are not coordinated with each other.
+commit when the commit metadata holds its time, minus `CLOCK_SKEW_MS` for clocks that disagree, and
+reads at most `SCAN_LIMIT` records per target partition. A copy older than that window is not found:
+the dead letter is sent again and counted in `ReplayResult.duplicates` if it is among those a crashed
+run can have left unrecorded (a replay never runs more than `MAX_UNRECORDED` ahead of its last
+acknowledged commit). On a broker that drops commit metadata, dead letters replayed out of order are
+remembered only through step 3. Two replays of the same DLQ running at the same moment are not
+coordinated with each other.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import threading
 import time
@@ -37,7 +40,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import orjson
-from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, Producer, TopicPartition
 from confluent_kafka.admin import OffsetSpec
 
 from mqtui.brokers.kafka_client import KafkaClients, broker_error, consumer_settings, error_text, producer_settings
@@ -51,6 +54,8 @@ REPLAYED_AT = "mqtui-replayed-at"
 ALREADY_REPLAYED = "already replayed"
 CLOCK_SKEW_MS = 5 * 60 * 1000
 SCAN_LIMIT = 100_000
+MAX_UNRECORDED = 16
+"""Dead letters a replay may send ahead of its last acknowledged progress commit."""
 _METADATA_VERSION = 1
 
 
@@ -250,11 +255,16 @@ class Replayer:
                     self._reader_settings(), self.name, target, starts, ends, idle_timeout=self.clients.timeout
                 )
                 found |= await self._run(_copies_in, reader, dlq)
+        # What a crashed run can have sent without recording it: the first few after each floor.
+        exposed: dict[int, list[int]] = {}
+        for entry in sorted(candidates, key=lambda e: e.offset):
+            if len(exposed.setdefault(entry.partition, [])) <= MAX_UNRECORDED:
+                exposed[entry.partition].append(entry.offset)
         for entry in candidates:
             if (entry.partition, entry.offset) in found:
                 entry.skip = ALREADY_REPLAYED
                 entry.copy_found = True
-            elif entry.target in truncated and entry.offset == _first_pending(progress[entry.partition]):
+            elif entry.target in truncated and entry.offset in exposed[entry.partition]:
                 entry.unverified = True
 
     # -- replaying ---------------------------------------------------------------------------------
@@ -276,7 +286,6 @@ class Replayer:
     def _send_all(
         self, plan: Plan, producer: Producer, report: ProgressCallback | None, stop: threading.Event
     ) -> ReplayResult:
-        config = self.clients.config
         dlq = plan.dlq
         errors: list[str] = []
         failed = 0
@@ -285,33 +294,22 @@ class Replayer:
                 failed += 1
                 errors.append(f"{dlq} {entry.id}: {entry.skip}")
         skipped = sum(1 for e in plan.entries if e.skip == ALREADY_REPLAYED)
-        commit_errors: list[KafkaError] = []
-
-        def on_commit(error: KafkaError | None, _offsets: object) -> None:
-            if error is not None:
-                commit_errors.append(error)
-
-        committer = Consumer(consumer_settings(config, self.group, on_commit=on_commit))
-        try:
-            found = [e for e in plan.entries if e.copy_found]
-            for entry in found:
-                plan.progress[entry.partition].record(entry.offset)
-            for partition in sorted({e.partition for e in found}):
-                self._commit(committer, dlq, partition, plan.progress[partition])
-            sendable = plan.sendable
-            if not sendable:
-                return ReplayResult(sent=0, failed=failed, skipped=skipped, errors=tuple(errors))
-            sent, send_failed, duplicates, send_errors = self._send(committer, producer, plan, sendable, report, stop)
-            for partition in sorted({e.partition for e in sendable}):
-                try:
-                    self._commit(committer, dlq, partition, plan.progress[partition])
-                except BrokerUnavailable as exc:
-                    send_errors.append(f"{exc} (a rerun finds the copies already sent)")
-            if commit_errors and not send_errors:
-                send_errors.append(f"{self.name}: recording progress failed once: {error_text(commit_errors[0])}")
-        finally:
-            with contextlib.suppress(Exception):
-                committer.close()
+        recorder = _Recorder(self.clients, self.group)
+        found = [e for e in plan.entries if e.copy_found]
+        for entry in found:
+            plan.progress[entry.partition].record(entry.offset)
+        for partition in sorted({e.partition for e in found}):
+            recorder.record(dlq, partition, plan.progress[partition])
+        sendable = plan.sendable
+        if not sendable:
+            return ReplayResult(sent=0, failed=failed, skipped=skipped, errors=tuple(errors))
+        sent, send_failed, duplicates, send_errors = self._send(recorder, producer, plan, sendable, report, stop)
+        if not send_errors:
+            try:
+                for partition in sorted({e.partition for e in sendable}):
+                    recorder.record(dlq, partition, plan.progress[partition])
+            except BrokerUnavailable as exc:
+                send_errors.append(f"{exc} (a rerun finds the copies already sent)")
         return ReplayResult(
             sent=sent,
             failed=failed + send_failed,
@@ -321,7 +319,7 @@ class Replayer:
         )
 
     def _send(
-        self, committer: Consumer, producer: Producer, plan: Plan, sendable: list[Entry],
+        self, recorder: _Recorder, producer: Producer, plan: Plan, sendable: list[Entry],
         report: ProgressCallback | None, stop: threading.Event,
     ) -> tuple[int, int, int, list[str]]:  # fmt: skip
         config = self.clients.config
@@ -356,7 +354,7 @@ class Replayer:
                     # Recorded without waiting: commits are cumulative and arrive in order, the last
                     # one is awaited before the replay returns, and a copy whose commit a crash lost
                     # is found by the next replay's search of the target.
-                    self._commit(committer, dlq, entry.partition, progress, wait=False)
+                    recorder.record(dlq, entry.partition, progress, wait=False)
                     if report is not None:
                         report(sent + failed, total)
                     if stop.is_set():
@@ -375,24 +373,6 @@ class Replayer:
             errors.append(f"{dlq}: {len(by_coordinates)} dead letter(s) vanished before they could be replayed")
         return sent, failed, duplicates, errors
 
-    def _commit(self, committer: Consumer, dlq: str, partition: int, progress: Progress, wait: bool = True) -> None:
-        offsets = [TopicPartition(dlq, partition, progress.floor, metadata=progress.metadata())]
-        if not wait:
-            committer.commit(offsets=offsets, asynchronous=True)
-            committer.poll(0)  # serves on_commit for the ones that completed
-            return
-        try:
-            answered = committer.commit(offsets=offsets, asynchronous=False)
-        except Exception as exc:
-            raise BrokerUnavailable(
-                f"{self.name}: could not record replay progress of {dlq}[{partition}]: {error_text(exc)}"
-            ) from None
-        for tp in answered or ():
-            if tp.error is not None:
-                raise BrokerUnavailable(
-                    f"{self.name}: could not record replay progress of {dlq}[{partition}]: {error_text(tp.error)}"
-                )
-
     # -- threads -----------------------------------------------------------------------------------
     async def _run(self, func, *args):  # type: ignore[no-untyped-def]
         """A blocking read on the pool, stopped if the awaiting task is cancelled."""
@@ -408,6 +388,75 @@ class Replayer:
             return await loop.run_in_executor(self.clients.pool, func, *args)
         except KafkaError as exc:
             raise broker_error(self.name, "replay", exc) from None
+
+
+class _Recorder:
+    """Commits replay progress for the replay group with explicit offsets (AlterConsumerGroupOffsets).
+
+    A commit is cumulative (a floor per partition), so one is in flight at a time and those asked for
+    meanwhile are merged into the next: the send loop does not wait for commits, except that it never
+    runs more than `MAX_UNRECORDED` dead letters ahead of the last acknowledged one, which bounds what
+    a crash can leave unrecorded. `record(wait=True)` waits, bounded by the broker's timeout, until
+    everything asked for so far is committed, and raises BrokerUnavailable if it is not. Admin requests
+    carry their own timeout, so nothing here hangs on a broker that died (a consumer's commit or close
+    can).
+    """
+
+    def __init__(self, clients: KafkaClients, group: str) -> None:
+        self.clients = clients
+        self.group = group
+        self.waiting: dict[tuple[str, int], TopicPartition] = {}
+        self.waiting_count = 0
+        self.in_flight: concurrent.futures.Future | None = None
+        self.in_flight_count = 0
+
+    def record(self, dlq: str, partition: int, progress: Progress, *, wait: bool = True) -> None:
+        self.waiting[(dlq, partition)] = TopicPartition(dlq, partition, progress.floor, metadata=progress.metadata())
+        self.waiting_count += 1
+        self._pump()
+        if wait:
+            self._settle(dlq, partition, until_empty=True)
+        elif self.waiting_count + self.in_flight_count > MAX_UNRECORDED:
+            self._settle(dlq, partition, until_empty=False)
+
+    def _settle(self, dlq: str, partition: int, *, until_empty: bool) -> None:
+        deadline = time.monotonic() + self.clients.timeout
+        while self.in_flight is not None:
+            failure = self._answer(self.in_flight, max(0.0, deadline - time.monotonic()))
+            if failure is not None:
+                raise BrokerUnavailable(
+                    f"{self.clients.name}: could not record replay progress of {dlq}[{partition}]: {failure}"
+                )
+            self.in_flight, self.in_flight_count = None, 0
+            self._pump()
+            if not until_empty:
+                return
+
+    @staticmethod
+    def _answer(future: concurrent.futures.Future, timeout: float) -> str | None:
+        """None when the commit was accepted for every partition, else why not."""
+        try:
+            answer = future.result(timeout=timeout)
+        except concurrent.futures.TimeoutError:
+            return "no answer in time"
+        except Exception as exc:
+            return error_text(exc)
+        errors = [tp.error for tp in answer.topic_partitions or () if tp.error is not None]
+        return error_text(errors[0]) if errors else None
+
+    def _pump(self) -> None:
+        """Send what is waiting unless a commit is still in flight (its answer lets the next go)."""
+        if self.in_flight is not None:
+            if not self.in_flight.done():
+                return
+            # A failed commit is superseded by the next one; only the last one has to succeed.
+            self.in_flight, self.in_flight_count = None, 0
+        if not self.waiting:
+            return
+        request = ConsumerGroupTopicPartitions(self.group, list(self.waiting.values()))
+        futures = self.clients.admin.alter_consumer_group_offsets([request], request_timeout=self.clients.timeout)
+        self.in_flight, self.in_flight_count = futures[self.group], self.waiting_count
+        self.waiting, self.waiting_count = {}, 0
 
 
 _GIVE_UP = {KafkaError._MSG_TIMED_OUT, KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN, KafkaError._AUTHENTICATION}
@@ -449,13 +498,6 @@ def _copies_in(stop: threading.Event, reader: PartitionReader, dlq: str) -> set[
                     if partition.isdigit() and offset.isdigit():
                         found.add((int(partition), int(offset)))
     return found
-
-
-def _first_pending(progress: Progress) -> int:
-    offset = progress.floor
-    while offset in progress.done:
-        offset += 1
-    return offset
 
 
 def _parse_ids(ids: Collection[str] | None) -> dict[int, set[int]] | None:

@@ -152,3 +152,22 @@ async def test_unknown_ids_and_bad_ids(adapter: KafkaAdapter, kafka: KafkaTools)
         await adapter.plan_replay(dlq, ids=["seven"])
     with pytest.raises(NotFound):
         await adapter.plan_replay(unique("nodlq") + ".DLQ")
+
+
+async def test_a_copy_beyond_the_search_window_is_counted_as_a_possible_duplicate(
+    adapter: KafkaAdapter, kafka: KafkaTools, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A busy target pushes a crashed run's copy out of the window searched: the rerun says so."""
+    import mqtui.brokers.kafka_replay as kafka_replay
+
+    monkeypatch.setattr(kafka_replay, "SCAN_LIMIT", 3)
+    origin = kafka.topic("busy")
+    dlq = kafka.create(f"{origin}.DLQ")
+    kafka.produce(dlq, [Record(b"d%d" % i, headers=spring_headers(origin, 0, i)) for i in range(2)])
+    kafka.produce(origin, [Record(b"d0", headers=[(REPLAYED_FROM, f"{dlq}/0/0".encode())])]
+                  + [Record(b"traffic %d" % i) for i in range(5)])  # fmt: skip
+    result = await adapter.replay(dlq)
+    # Both were among the first MAX_UNRECORDED after the floor, so either may have been sent before:
+    # each is reported as a possible duplicate (0:0 really is one).
+    assert (result.sent, result.skipped, result.duplicates) == (2, 0, 2)
+    assert replayed_copies(kafka, origin) == {f"{dlq}/0/0": 2, f"{dlq}/0/1": 1}
