@@ -41,7 +41,7 @@ class Output:
         self.stream = sys.stdout.buffer
 
     def records(self, records: Iterable[dict[str, Any]]) -> None:
-        self.stream.write(b"".join(jsonl.dumps(record) for record in records))
+        self.stream.write(jsonl.dumps_many(records))
         self.stream.flush()
 
     def text(self, text: str) -> None:

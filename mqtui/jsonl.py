@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import re
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,10 +28,21 @@ def _bytes_field(data: bytes | None) -> tuple[str | None, str]:
         return base64.b64encode(data).decode("ascii"), "base64"
 
 
+_last_iso: tuple[datetime | None, str | None] = (None, None)
+
+
 def iso(moment: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a Z; a fast tail hands over one datetime per millisecond, so the last
+    answer is kept (one tuple, so threads never see a time paired with another time's text)."""
+    global _last_iso
     if moment is None:
         return None
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    last, text = _last_iso
+    if moment is last:
+        return text
+    text = moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    _last_iso = (moment, text)
+    return text
 
 
 def header_value(value: HeaderValue) -> Any:
@@ -64,7 +76,7 @@ def headers_object(headers: tuple[tuple[str, HeaderValue], ...]) -> dict[str, An
 
 
 def message_record(message: Message) -> dict[str, Any]:
-    key, key_encoding = _bytes_field(message.key)
+    key, key_encoding = _bytes_field(message.key) if message.key is not None else (None, "utf-8")
     value, value_encoding = _bytes_field(message.value)
     return {
         "broker": message.broker,
@@ -76,7 +88,7 @@ def message_record(message: Message) -> dict[str, Any]:
         "key_encoding": key_encoding,
         "value": value,
         "value_encoding": value_encoding,
-        "headers": headers_object(message.headers),
+        "headers": headers_object(message.headers) if message.headers else {},
         "redelivered": message.redelivered,
     }
 
@@ -152,14 +164,32 @@ def dumps(record: dict[str, Any]) -> bytes:
     """One JSON line that is safe to print on a terminal.
 
     orjson escapes C0 controls (ESC, BEL, CR) itself; DEL, C1 controls (a lone U+009B is a CSI on
-    some terminals) and bidi overrides are escaped here, on the rare lines that hold their UTF-8 lead
-    bytes, so the common case stays one encoder call.
+    some terminals) and bidi overrides are escaped by `_terminal_safe`.
     """
-    line = orjson.dumps(record, default=_default)
-    if b"\x7f" in line or b"\xc2" in line or b"\xe2\x80" in line or b"\xe2\x81" in line:
-        text = _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", line.decode("utf-8"))
-        line = text.encode("utf-8")
-    return line + b"\n"
+    return _terminal_safe(orjson.dumps(record, default=_default, option=orjson.OPT_APPEND_NEWLINE))
+
+
+def dumps_many(records: Iterable[dict[str, Any]]) -> bytes:
+    """Many JSON lines at once, as `dumps` writes them: the terminal-safety scan runs once per batch."""
+    encode = orjson.dumps
+    return _terminal_safe(
+        b"".join([encode(record, default=_default, option=orjson.OPT_APPEND_NEWLINE) for record in records])
+    )
+
+
+def _terminal_safe(data: bytes) -> bytes:
+    """Escape what orjson leaves raw and a terminal would act on, in one or many JSON lines.
+
+    The common case, all ASCII without DEL, costs two fast scans; only data that holds DEL or the
+    UTF-8 lead bytes of C1 controls or bidi overrides is decoded and rewritten. orjson escapes line
+    breaks inside strings, so the substitution can never join or split lines.
+    """
+    if data.isascii() and b"\x7f" not in data:
+        return data
+    if b"\x7f" in data or b"\xc2" in data or b"\xe2\x80" in data or b"\xe2\x81" in data:
+        text = _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", data.decode("utf-8"))
+        return text.encode("utf-8")
+    return data
 
 
 def _default(value: object) -> Any:
