@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.containers import Vertical
+from textual.css.query import NoMatches
 
 from mqtui.model import Capability
 from mqtui.services.snapshot import BrokerSnapshot
@@ -46,8 +48,9 @@ class Pane(Vertical):
         """New data arrived: redraw now if this pane is on screen, else when it is shown."""
         self.stale = True
         if self.is_mounted and self.mqtui.current_pane is self:
-            self.redraw()
-            self.stale = False
+            with contextlib.suppress(NoMatches):  # a redraw timer firing while the console closes
+                self.redraw()
+                self.stale = False
 
     def shown(self) -> None:
         if self.stale:
