@@ -24,6 +24,9 @@ import orjson
 import pytest
 from nats.js.api import ConsumerConfig
 
+from mqtui.brokers.nats import NatsAdapter
+from mqtui.config import NatsConfig
+from mqtui.errors import BrokerUnavailable
 from mqtui.localbrokers import LocalNats
 from tests.faults.harness import (
     LEDGER,
@@ -159,3 +162,39 @@ def test_advisory_dlq_replay_killed_at_a_seeded_point(seed: int, file_nats: Loca
     LEDGER.append(Outcome(point, TOTAL, first.moved_at_kill, first.code, again, lost, duplicates,
                           reported_duplicates(first, again)))  # fmt: skip
     assert (lost, duplicates, reported_duplicates(first, again)) == (0, 0, 0), point
+
+
+async def test_a_broker_killed_between_two_publish_windows_ends_the_replay_within_the_timeout(
+    file_nats: LocalNats, tmp_path: Path
+) -> None:
+    """The kill lands right after a window of publishes was acknowledged and deleted (the progress
+    callback runs there), so every later publish meets a dead connection: the replay must stop with one
+    BrokerUnavailable within the timeout, not time out window after window (15 windows of 2 s here)."""
+    origin, dlq, subject = "ORDERSW", "DEADORDERSW", "ordersw"
+    await seed_dead_letters(file_nats, origin, dlq, subject)
+    adapter = NatsAdapter(NatsConfig(name="events", url=file_nats.url, timeout=TIMEOUT))
+    await adapter.connect()
+    windows: list[int] = []
+
+    def kill_after_first_window(done: int, _total: int) -> None:
+        windows.append(done)
+        if len(windows) == 1:
+            file_nats.kill()
+
+    started = time.monotonic()
+    try:
+        with pytest.raises(BrokerUnavailable, match=r"^events: "):
+            await adapter.replay(dlq, progress=kill_after_first_window)
+        gave_up = time.monotonic() - started
+    finally:
+        await adapter.close()
+    assert len(windows) == 1 and gave_up < TIMEOUT + 1, (windows, gave_up)
+
+    file_nats.start()
+    await ready(file_nats, dlq)
+    config = profile(tmp_path / "config.toml", {**file_nats.broker_config(), "name": "events", "timeout": TIMEOUT})
+    again = await asyncio.to_thread(rerun, config, "events", dlq)
+    assert again["sent"] == TOTAL - windows[0]
+    messages = await stored(file_nats, origin, subject)
+    copies = Counter(data for data, headers in messages if headers.get("Nats-Msg-Id", "").startswith(REPLAY_ID))
+    assert copies == Counter(order(i) for i in range(TOTAL))
