@@ -623,6 +623,12 @@ class NatsAdapter(BrokerAdapter):
             chunk = todo[begin : begin + window]
             with self._errors(f"replay {dlq}"):
                 outcomes = await asyncio.gather(*(one(item, letter) for item, letter in chunk))
+                if not nc.is_connected and any(outcome == "failed" for outcome, _ in outcomes):
+                    # Every later window would wait out the timeout as well. A rerun finishes the job:
+                    # copies that did reach the stream are then dropped as duplicates by their Msg-Id.
+                    raise BrokerUnavailable(
+                        f"{self.name}: connection lost while replaying {dlq} ({sent} sent); run the replay again"
+                    )
                 for outcome, letter in outcomes:
                     if outcome == "sent":
                         sent += 1
