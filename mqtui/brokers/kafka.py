@@ -37,7 +37,7 @@ from mqtui.brokers.kafka_replay import Replayer
 from mqtui.brokers.kafka_tail import PartitionReader, first_offsets_since, stream_batches
 from mqtui.config import KafkaConfig
 from mqtui.dlqnames import dlq_origin, rules_for
-from mqtui.errors import BrokerError, BrokerUnavailable, NotFound, UsageError
+from mqtui.errors import AuthenticationFailed, BrokerError, BrokerUnavailable, NotFound, UsageError
 from mqtui.model import (
     BacklogRow,
     Capability,
@@ -219,11 +219,27 @@ class KafkaAdapter(BrokerAdapter):
         return {group: (None if isinstance(answer, BaseException) else answer) for group, answer in answered.items()}
 
     async def _group_state(self, groups: Sequence[str]) -> tuple[dict[str, Any], dict[str, dict[TP, TopicPartition]]]:
-        descriptions, offsets = await asyncio.gather(
+        """Descriptions and committed offsets of many groups, fetched together.
+
+        A group whose offsets cannot be read (not authorized, say) shows without offsets when many are
+        asked for, so one group does not blank the whole lag view; asked for alone, it raises.
+        """
+        descriptions, answers = await asyncio.gather(
             self._descriptions(groups),
-            asyncio.gather(*(self.clients.committed(group) for group in groups)),
+            asyncio.gather(*(self.clients.committed(group) for group in groups), return_exceptions=True),
         )
-        return descriptions, dict(zip(groups, offsets, strict=True))
+        offsets: dict[str, dict[TP, TopicPartition]] = {}
+        for group, answer in zip(groups, answers, strict=True):
+            if isinstance(answer, BaseException):
+                if (
+                    len(groups) == 1
+                    or not isinstance(answer, BrokerError)
+                    or isinstance(answer, BrokerUnavailable | AuthenticationFailed)
+                ):
+                    raise answer
+                answer = {}
+            offsets[group] = answer
+        return descriptions, offsets
 
     async def _require_group(self, group: str, description: Any, committed: dict[TP, TopicPartition]) -> None:
         """NotFound unless the group exists (brokers describe unknown groups as empty or dead)."""
@@ -384,7 +400,12 @@ class KafkaAdapter(BrokerAdapter):
         if stop_at_end:
             ends = {p: high.get((destination, p)) or 0 for p in partitions}
         not_before = int(start.time.timestamp() * 1000) if start.kind == "time" and start.time else None
-        reader = PartitionReader(self._read_settings(), self.name, destination, starts, ends, not_before=not_before)
+        # A live tail waits for new messages for as long as it runs; one that should end must not wait
+        # forever for a broker that went away.
+        idle = self.config.timeout if stop_at_end else None
+        reader = PartitionReader(
+            self._read_settings(), self.name, destination, starts, ends, not_before=not_before, idle_timeout=idle
+        )
         stop = threading.Event()
         self._stops.add(stop)
         batches = stream_batches(reader, stop)
