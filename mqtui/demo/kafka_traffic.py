@@ -4,7 +4,7 @@ behind, one failing some orders into a Spring-style dead-letter topic.
 - `orders` (3 partitions) gets ~180 JSON orders a second keyed by customer, `payments` (2) ~70.
 - `billing` reads `orders` as fast as they come: its lag stays near zero.
 - `analytics` reads `orders` and `payments` at 60 a second: its lag grows for as long as the demo runs.
-- `fulfillment` reads `orders` and fails about one in forty, publishing it to `orders.DLQ` with the
+- `fulfillment` reads `orders` and fails about one in 150 (a dead letter a second or so), publishing it to `orders.DLQ` with the
   headers Spring Kafka's DeadLetterPublishingRecoverer writes, so the DLQ pane and `dlq replay` have
   real dead letters to work on.
 
@@ -35,7 +35,7 @@ ORDERS, PAYMENTS, ORDERS_DLQ = "orders", "payments", "orders.DLQ"
 TOPICS = {ORDERS: 3, PAYMENTS: 2, ORDERS_DLQ: 1}
 ORDERS_PER_SECOND, PAYMENTS_PER_SECOND = 180, 70
 ANALYTICS_PER_SECOND = 60
-FAILURE_RATE = 1 / 40
+FAILURE_RATE = 1 / 150
 TICK = 0.1
 _QUIET = {"log_level": 0}
 
