@@ -4,9 +4,9 @@ behind, one failing some orders into a Spring-style dead-letter topic.
 - `orders` (3 partitions) gets ~180 JSON orders a second keyed by customer, `payments` (2) ~70.
 - `billing` reads `orders` as fast as they come: its lag stays near zero.
 - `analytics` reads `orders` and `payments` at 60 a second: its lag grows for as long as the demo runs.
-- `fulfillment` reads `orders` and fails about one in 150 (a dead letter a second or so), publishing it to `orders.DLQ` with the
-  headers Spring Kafka's DeadLetterPublishingRecoverer writes, so the DLQ pane and `dlq replay` have
-  real dead letters to work on.
+- `fulfillment` reads `orders` and fails about one in 150 (a dead letter a second or so) into
+  `orders.DLQ` with the headers Spring Kafka's DeadLetterPublishingRecoverer writes, so the DLQ pane
+  and `dlq replay` have real dead letters to work on.
 
 Consumers are assigned their partitions and commit explicit offsets instead of joining their groups:
 group joins on tansu take seconds, and the lag they show is just as real. Records are produced one
