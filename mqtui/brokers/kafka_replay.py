@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import orjson
-from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, Producer, TopicPartition
+from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import OffsetSpec
 
 from mqtui.brokers.kafka_client import KafkaClients, broker_error, consumer_settings, error_text, producer_settings
@@ -182,6 +182,10 @@ class Replayer:
             missing.extend(Entry(p, o, None, to, skip=f"no such dead letter in {dlq}") for o in sorted(wanted[p]))  # type: ignore[index]
         reader = PartitionReader(self._reader_settings(), self.name, dlq, starts, ends, idle_timeout=clients.timeout)
         entries = await self._run(self._entries, reader, dlq, to, wanted, progress)
+        if wanted is not None:  # asked for, inside the watermarks, yet not there (compacted away, say)
+            read = {(e.partition, e.offset) for e in entries} | {(e.partition, e.offset) for e in missing}
+            missing += [Entry(p, o, None, to, skip=f"no such dead letter in {dlq}")
+                        for p, offsets in wanted.items() for o in sorted(offsets) if (p, o) not in read]  # fmt: skip
         topics = set(metadata.topics) if metadata is not None else set()
         for entry in entries:
             if entry.skip is None and entry.target not in topics:
@@ -303,8 +307,10 @@ class Replayer:
         sendable = plan.sendable
         if not sendable:
             return ReplayResult(sent=0, failed=failed, skipped=skipped, errors=tuple(errors))
-        sent, send_failed, duplicates, send_errors = self._send(recorder, producer, plan, sendable, report, stop)
-        if not send_errors:
+        sent, send_failed, duplicates, send_errors, broker_gone = self._send(
+            recorder, producer, plan, sendable, report, stop
+        )
+        if not broker_gone:
             try:
                 for partition in sorted({e.partition for e in sendable}):
                     recorder.record(dlq, partition, plan.progress[partition])
@@ -321,7 +327,8 @@ class Replayer:
     def _send(
         self, recorder: _Recorder, producer: Producer, plan: Plan, sendable: list[Entry],
         report: ProgressCallback | None, stop: threading.Event,
-    ) -> tuple[int, int, int, list[str]]:  # fmt: skip
+    ) -> tuple[int, int, int, list[str], bool]:  # fmt: skip
+        """Send every sendable dead letter in DLQ order: (sent, failed, duplicates, errors, broker gone)."""
         config = self.clients.config
         dlq = plan.dlq
         by_coordinates = {(e.partition, e.offset): e for e in sendable}
@@ -334,6 +341,7 @@ class Replayer:
         sent = failed = duplicates = 0
         errors: list[str] = []
         total = len(sendable)
+        broker_gone = False
         try:
             for batch in reader.batches(stop):
                 for message in batch:
@@ -346,6 +354,8 @@ class Replayer:
                         errors.append(f"{dlq} {entry.id}: {error_text(error)}")
                         if isinstance(error, KafkaError) and error.code() in _GIVE_UP:
                             raise BrokerUnavailable(f"{self.name}: replay of {dlq} stopped: {error_text(error)}")
+                        if report is not None:
+                            report(sent + failed, total)
                         continue
                     sent += 1
                     duplicates += entry.unverified
@@ -362,16 +372,17 @@ class Replayer:
                 if stop.is_set() or not by_coordinates:
                     break
         except BrokerUnavailable as exc:
+            broker_gone = True
             unsent = len(by_coordinates)
             failed += unsent
             errors.append(f"{exc} ({unsent} dead letter(s) not sent; run the replay again when the broker is back)")
         finally:
             with contextlib.suppress(Exception):
                 producer.flush(1)
-        if by_coordinates and not stop.is_set() and not errors:
+        if by_coordinates and not stop.is_set() and not broker_gone:
             failed += len(by_coordinates)
             errors.append(f"{dlq}: {len(by_coordinates)} dead letter(s) vanished before they could be replayed")
-        return sent, failed, duplicates, errors
+        return sent, failed, duplicates, errors, broker_gone
 
     # -- threads -----------------------------------------------------------------------------------
     async def _run(self, func, *args):  # type: ignore[no-untyped-def]
@@ -476,8 +487,12 @@ def _deliver(producer: Producer, entry: Entry, message: Message, dlq: str, timeo
             headers=headers,
             on_delivery=lambda error, _msg: outcome.append(error),
         )
-    except Exception as exc:
-        return KafkaError(KafkaError._INVALID_ARG, str(exc)) if not isinstance(exc, KafkaError) else exc
+    except KafkaException as exc:  # refused before sending (too large for the producer, say)
+        return (
+            exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else KafkaError(KafkaError._FAIL, str(exc))
+        )
+    except (BufferError, TypeError, ValueError) as exc:
+        return KafkaError(KafkaError._FAIL, str(exc))
     deadline = time.monotonic() + timeout + 1
     while not outcome and time.monotonic() < deadline:
         producer.flush(max(0.0, deadline - time.monotonic()))

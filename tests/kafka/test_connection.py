@@ -133,6 +133,12 @@ def test_security_settings_follow_sasl_and_tls() -> None:
     )
     tls = client_settings(KafkaConfig(name="d", url="h:9092", tls=TLSConfig(ca_file="/ca", verify=False)))
     assert (tls["security.protocol"], tls["enable.ssl.certificate.verification"]) == ("SSL", False)
+    bare = client_settings(KafkaConfig(name="f", url="h:9092", username="app", password="pw"))
+    assert (bare["security.protocol"], bare["sasl.mechanism"], bare["sasl.username"]) == (
+        "SASL_PLAINTEXT",
+        "PLAIN",
+        "app",
+    )
     forced = client_settings(KafkaConfig(name="e", url="h:9092", security_protocol="SASL_SSL",
                                          sasl=SASLConfig(username="u", password="p")))  # fmt: skip
     assert forced["security.protocol"] == "SASL_SSL"

@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 import pytest
+from confluent_kafka import Producer
 
 from mqtui.brokers.kafka import KafkaAdapter
 from mqtui.brokers.kafka_replay import REPLAYED_AT, REPLAYED_FROM
@@ -171,3 +172,20 @@ async def test_a_copy_beyond_the_search_window_is_counted_as_a_possible_duplicat
     # each is reported as a possible duplicate (0:0 really is one).
     assert (result.sent, result.skipped, result.duplicates) == (2, 0, 2)
     assert replayed_copies(kafka, origin) == {f"{dlq}/0/0": 2, f"{dlq}/0/1": 1}
+
+
+async def test_one_dead_letter_that_cannot_be_sent_does_not_stop_the_others(
+    adapter: KafkaAdapter, kafka: KafkaTools
+) -> None:
+    origin, dlq = spring_dlq(kafka, 0)
+    huge = Producer({"bootstrap.servers": kafka.url, "message.max.bytes": 3_000_000, "log_level": 0})
+    for value in (b"small-0", b"x" * 2_000_000, b"small-2"):  # one record each: the middle one is too big
+        huge.produce(dlq, value, headers=spring_headers(origin, 0, 0))
+        huge.flush(10)
+    result = await adapter.replay(dlq)
+    assert (result.sent, result.failed) == (2, 1)
+    assert result.errors[0].startswith(f"{dlq} 0:1: ") and "too large" in result.errors[0]
+    assert kafka.committed("mqtui-replay", dlq, 1) == {0: 1}  # the floor waits for 0:1
+    again = await adapter.replay(dlq)
+    assert (again.sent, again.failed, again.skipped) == (0, 1, 2)  # 0:2's copy is found, not resent
+    assert replayed_copies(kafka, origin, 3) == {f"{dlq}/0/0": 1, f"{dlq}/0/2": 1}
