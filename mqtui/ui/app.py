@@ -192,7 +192,12 @@ class MqtuiApp(App[int]):
         for notice in backend.notices:
             self.notify(notice, severity="warning", timeout=10)
         listener = self._listener(backend)
-        backend.start(listener)
+        if first:
+            # Paint first, then start polling: creating the adapters imports four client libraries,
+            # which would otherwise compete with the first frame for the interpreter.
+            self.call_after_refresh(backend.start, listener)
+        else:
+            backend.start(listener)
         self._redraw_everything()
 
     def _listener(self, backend: ConsoleBackend) -> Callable[[BrokerSnapshot], None]:
