@@ -50,9 +50,23 @@ def machine() -> str:
     )
 
 
+def code_version() -> str:
+    """The commit measured, and whether mqtui/ held uncommitted changes (the shared tree moves)."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
+                                check=True).stdout.strip()  # fmt: skip
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "mqtui"], cwd=root, capture_output=True,
+                               text=True, check=True).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return f"{commit}{' + uncommitted changes in mqtui/' if dirty else ''}"
+
+
 def header(title: str) -> None:
     print(f"# {title}")
     print(f"# machine: {machine()}")
+    print(f"# code: {code_version()}")
     sys.stdout.flush()
 
 
