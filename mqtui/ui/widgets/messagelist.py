@@ -80,6 +80,8 @@ class MessageList(ScrollView, can_focus=True):
         self._total = 0  # absolute index one past the newest
         self._cursor = -1  # absolute index of the cursor
         self._cache: LRUCache[int, Text] = LRUCache(512)
+        self._strips: LRUCache[tuple[int, bool, int], Strip] = LRUCache(512)
+        self._base_style: Style | None = None
         self._announced: int | None = None
 
     # -- content -----------------------------------------------------------------------------------
@@ -123,7 +125,7 @@ class MessageList(ScrollView, can_focus=True):
         self._cursor = -1
         self.dropped = 0
         self.follow = True
-        self._cache.clear()
+        self._forget_rendering()
         self._resize()
         self.refresh()
         self._announce()
@@ -183,12 +185,17 @@ class MessageList(ScrollView, can_focus=True):
 
     # -- drawing -----------------------------------------------------------------------------------
     def on_resize(self) -> None:
-        self._cache.clear()
+        self._forget_rendering()
         self._resize()
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
+        self._forget_rendering()
+
+    def _forget_rendering(self) -> None:
         self._cache.clear()
+        self._strips.clear()
+        self._base_style = None
 
     def _line(self, absolute: int) -> Text:
         cached = self._cache.get(absolute)
@@ -211,17 +218,26 @@ class MessageList(ScrollView, can_focus=True):
         return text
 
     def render_line(self, y: int) -> Strip:
+        """One row; finished strips are cached by message, so scrolling and following re-render nothing."""
         width = self.scrollable_content_region.width
-        base: Style = self.rich_style
+        if self._base_style is None:
+            self._base_style = self.rich_style  # walks the ancestors: once, not once a line
+        base = self._base_style
         absolute = self._first + int(self.scroll_y) + y
         if not self._first <= absolute < self._total:
             return Strip.blank(width, base)
+        is_cursor = absolute == self._cursor
+        key = (absolute, is_cursor, width)
+        strip = self._strips.get(key)
+        if strip is not None:
+            return strip
         line = self._line(absolute)
         # The cursor row is one colour: field colours on the cursor background are hard to read.
-        text = Text(line.plain, no_wrap=True) if absolute == self._cursor else line.copy()
+        text = Text(line.plain, no_wrap=True) if is_cursor else line.copy()
         text.truncate(width, overflow="ellipsis", pad=True)
-        if absolute == self._cursor:
+        if is_cursor:
             text.stylize(self.get_component_rich_style("message-list--cursor", partial=True))
         text.stylize_before(base)
-        strip = Strip(text.render(self.app.console), cell_len(text.plain))
-        return strip.crop_extend(0, width, base)
+        strip = Strip(text.render(self.app.console), cell_len(text.plain)).crop_extend(0, width, base)
+        self._strips[key] = strip
+        return strip
