@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import pytest
 
-from tests.faults.harness import summary_lines
+from tests.faults.harness import LEDGER, summary_lines
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Totals per broker; with -v, every fault point too."""
     lines = summary_lines()
-    if lines:
-        terminalreporter.section("replay under kill -9")
-        for line in lines:
-            terminalreporter.write_line(line)
+    if not lines:
+        return
+    terminalreporter.section("replay under kill -9")
+    if terminalreporter.verbosity > 0:
+        for outcome in LEDGER:
+            terminalreporter.write_line(str(outcome))
+    for line in lines:
+        terminalreporter.write_line(line)

@@ -72,6 +72,14 @@ class Outcome:
     """Copies beyond the first that reached the destination."""
     reported: int
     """Duplicates mqtui reported (`ReplayResult.duplicates`) over both runs."""
+    gave_up: float = 0.0
+    """Seconds the killed run took to end (after its broker died: how fast it gave up)."""
+
+    def __str__(self) -> str:
+        first = f"exit {self.first_code}" + (f" after {self.gave_up:.1f}s" if self.point.victim == "broker" else "")
+        return (f"{self.point} (at kill: {self.moved_at_kill} moved, {first}); rerun sent {self.rerun['sent']} "
+                f"skipped {self.rerun['skipped']}; lost {self.lost}, duplicates {self.duplicates} "
+                f"delivered / {self.reported} reported")  # fmt: skip
 
 
 LEDGER: list[Outcome] = []
@@ -176,6 +184,15 @@ def rerun(config: Path, broker: str, dlq: str) -> dict[str, Any]:
 
 def reported_duplicates(first: Interrupted, again: dict[str, Any]) -> int:
     return int((first.result or {}).get("duplicates", 0)) + int(again["duplicates"])
+
+
+def record(point: FaultPoint, dead_letters: int, first: Interrupted, again: dict[str, Any], lost: int,
+           duplicates: int) -> int:  # fmt: skip
+    """Put a fault point's outcome in the ledger; returns the duplicates mqtui reported."""
+    reported = reported_duplicates(first, again)
+    LEDGER.append(Outcome(point, dead_letters, first.moved_at_kill, first.code, again, lost, duplicates, reported,
+                          first.gave_up))  # fmt: skip
+    return reported
 
 
 def summary_lines() -> list[str]:

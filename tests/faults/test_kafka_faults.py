@@ -26,12 +26,10 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from mqtui.brokers.kafka_replay import REPLAYED_FROM
 from mqtui.localbrokers import LocalKafka
 from tests.faults.harness import (
-    LEDGER,
     FaultPoint,
-    Outcome,
     interrupt,
     profile,
-    reported_duplicates,
+    record,
     rerun,
     spawn_replay,
 )
@@ -127,19 +125,18 @@ def test_spring_dlq_replay_killed_at_a_seeded_point(
     copies: Counter[str] = Counter()
     values: dict[str, bytes] = {}
     bystanders = 0
-    for record in tools.read_all(origin, ORIGIN_PARTITIONS):
-        source = dict(record.headers() or ()).get(REPLAYED_FROM)
+    for message in tools.read_all(origin, ORIGIN_PARTITIONS):
+        source = dict(message.headers() or ()).get(REPLAYED_FROM)
         if source is None:
             bystanders += 1
             continue
         copies[source.decode()] += 1
-        values[source.decode()] = record.value()
+        values[source.decode()] = message.value()
     expected = {f"{dlq}/{i % DLQ_PARTITIONS}/{i // DLQ_PARTITIONS}": order(i) for i in range(TOTAL)}
     assert bystanders == BYSTANDERS and set(copies) <= set(expected)
     assert all(values[source] == expected[source] for source in values)
     lost = sum(1 for source in expected if copies[source] == 0)
     duplicates = sum(n - 1 for n in copies.values() if n > 1)
     assert tools.committed(REPLAY_GROUP, dlq, DLQ_PARTITIONS) == dict.fromkeys(range(DLQ_PARTITIONS), TOTAL // 2)
-    LEDGER.append(Outcome(point, TOTAL, first.moved_at_kill, first.code, again, lost, duplicates,
-                          reported_duplicates(first, again)))  # fmt: skip
-    assert (lost, duplicates, reported_duplicates(first, again)) == (0, 0, 0), point
+    reported = record(point, TOTAL, first, again, lost, duplicates)
+    assert (lost, duplicates, reported) == (0, 0, 0), point

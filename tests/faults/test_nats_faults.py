@@ -29,12 +29,10 @@ from mqtui.config import NatsConfig
 from mqtui.errors import BrokerUnavailable
 from mqtui.localbrokers import LocalNats
 from tests.faults.harness import (
-    LEDGER,
     FaultPoint,
-    Outcome,
     interrupt,
     profile,
-    reported_duplicates,
+    record,
     rerun,
     spawn_replay,
 )
@@ -159,9 +157,8 @@ def test_advisory_dlq_replay_killed_at_a_seeded_point(seed: int, file_nats: Loca
     lost = sum(1 for i in range(TOTAL) if copies[order(i)] == 0)
     duplicates = sum(copies[order(i)] - 1 for i in range(TOTAL) if copies[order(i)] > 1)
     assert sum(copies.values()) == TOTAL - lost + duplicates  # nothing else was copied
-    LEDGER.append(Outcome(point, TOTAL, first.moved_at_kill, first.code, again, lost, duplicates,
-                          reported_duplicates(first, again)))  # fmt: skip
-    assert (lost, duplicates, reported_duplicates(first, again)) == (0, 0, 0), point
+    reported = record(point, TOTAL, first, again, lost, duplicates)
+    assert (lost, duplicates, reported) == (0, 0, 0), point
 
 
 async def test_a_broker_killed_between_two_publish_windows_ends_the_replay_within_the_timeout(

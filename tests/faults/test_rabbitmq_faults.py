@@ -32,12 +32,10 @@ import pytest
 
 from mqtui.localbrokers import LocalRabbitMQ
 from tests.faults.harness import (
-    LEDGER,
     FaultPoint,
-    Outcome,
     interrupt,
     profile,
-    reported_duplicates,
+    record,
     rerun,
     spawn_replay,
 )
@@ -103,6 +101,20 @@ def others_gone(broker: LocalRabbitMQ) -> None:
         time.sleep(0.05)
 
 
+def queues_running(broker: LocalRabbitMQ, *queues: str) -> None:
+    """After a restart, wait until the durable queues are recovered (the API answers before they are)."""
+    deadline = time.monotonic() + 30
+    while True:
+        states = []
+        for queue in queues:
+            with contextlib.suppress(OSError):
+                states.append(management(broker, f"/api/queues/%2F/{queue}").get("state"))
+        if states == ["running"] * len(queues):
+            return
+        assert time.monotonic() < deadline, f"queues not recovered: {states}"
+        time.sleep(0.1)
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 def test_dlx_requeue_killed_at_a_seeded_point(seed: int, rabbit: LocalRabbitMQ, tmp_path: Path) -> None:
     point = FaultPoint.draw("rabbitmq", "DLX-ed classic queue", seed, victims=("mqtui", "broker"), most=MOST)
@@ -123,6 +135,7 @@ def test_dlx_requeue_killed_at_a_seeded_point(seed: int, rabbit: LocalRabbitMQ, 
                           tmp_path / "first", TIMEOUT)  # fmt: skip
     if point.victim == "broker":
         rabbit.start()  # same ports and data directory: durable queues and persistent messages come back
+        queues_running(rabbit, setup.origin, setup.dlq, sink)
     else:
         others_gone(rabbit)
     again = rerun(config, "rabbit", setup.dlq)
@@ -136,7 +149,6 @@ def test_dlx_requeue_killed_at_a_seeded_point(seed: int, rabbit: LocalRabbitMQ, 
     assert set(landed) == set(letters) | {b"live-%d" % i for i in range(BYSTANDERS)}
     lost = sum(1 for letter in letters if landed[letter] == 0)
     duplicates = sum(landed[letter] - 1 for letter in letters if landed[letter] > 1)
-    reported = reported_duplicates(first, again)
-    LEDGER.append(Outcome(point, TOTAL, first.moved_at_kill, first.code, again, lost, duplicates, reported))
+    reported = record(point, TOTAL, first, again, lost, duplicates)
     assert lost == 0, point
     assert duplicates <= reported <= 1, (point, duplicates, reported)  # every duplicate is reported

@@ -25,13 +25,11 @@ import redis
 
 from mqtui.localbrokers import LocalRedis
 from tests.faults.harness import (
-    LEDGER,
     FaultPoint,
     Interrupted,
-    Outcome,
     interrupt,
     profile,
-    reported_duplicates,
+    record,
     rerun,
     spawn_replay,
 )
@@ -125,9 +123,8 @@ def test_dlq_list_requeue_killed_at_a_seeded_point(
     duplicates = sum(landed[letter] - 1 for letter in letters if landed[letter] > 1)
     assert sum(landed.values()) == TOTAL + BYSTANDERS
     assert list(reversed(raw.lrange("jobs", 0, -1)))[BYSTANDERS:] == letters  # oldest first, as they failed
-    LEDGER.append(Outcome(point, TOTAL, first.moved_at_kill, first.code, again, lost, duplicates,
-                          reported_duplicates(first, again)))  # fmt: skip
-    assert (lost, duplicates, reported_duplicates(first, again)) == (0, 0, 0), point
+    reported = record(point, TOTAL, first, again, lost, duplicates)
+    assert (lost, duplicates, reported) == (0, 0, 0), point
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -164,6 +161,5 @@ def test_over_delivered_stream_entries_requeue_killed_at_a_seeded_point(
     assert [p["message_id"] for p in pending] == live  # only the live ones are still pending
     assert raw.xrange("events", "-", dead_ids[-1]) == []  # each original replaced by its copy
     assert len(entries) == TOTAL + BYSTANDERS
-    LEDGER.append(Outcome(point, TOTAL, first.moved_at_kill, first.code, again, lost, duplicates,
-                          reported_duplicates(first, again)))  # fmt: skip
-    assert (lost, duplicates, reported_duplicates(first, again)) == (0, 0, 0), point
+    reported = record(point, TOTAL, first, again, lost, duplicates)
+    assert (lost, duplicates, reported) == (0, 0, 0), point
