@@ -4,8 +4,10 @@ Kafka cannot delete a record from a DLQ topic, so a replay records its progress 
 guarantee is built from three pieces:
 
 1. Each dead letter is re-produced by an idempotent producer (acks=all) with its key, its headers and
-   `mqtui-replayed-from: <dlq>/<partition>/<offset>` plus `mqtui-replayed-at`, and its delivery report
-   is awaited before anything else happens. Only then is it recorded as replayed.
+   `mqtui-replayed-from: <dlq>/<partition>/<offset>` plus `mqtui-replayed-at`, and is recorded as
+   replayed only once its own delivery report says it arrived. Up to `WINDOW` are in flight at once
+   (the idempotent producer keeps their order per partition): waiting for each report before sending
+   the next would cap a replay at one broker round trip per dead letter.
 2. The record is a commit of the DLQ partition's offset for the replay group (`replay_group`, default
    "mqtui-replay") with explicit offsets (AlterConsumerGroupOffsets: the group never has members),
    sent without holding up the next dead letter and awaited before the replay returns. The committed
@@ -21,8 +23,8 @@ The tail that step 3 reads starts at the dead letter's own timestamp, or at the 
 commit when the commit metadata holds its time, minus `CLOCK_SKEW_MS` for clocks that disagree, and
 reads at most `SCAN_LIMIT` records per target partition. A copy older than that window is not found:
 the dead letter is sent again and counted in `ReplayResult.duplicates` if it is among those a crashed
-run can have left unrecorded (a replay never runs more than `MAX_UNRECORDED` ahead of its last
-acknowledged commit). On a broker that drops commit metadata, dead letters replayed out of order are
+run can have left unrecorded (at most `WINDOW` in flight plus `MAX_UNRECORDED` confirmed but not yet
+committed, after each partition's floor). On a broker that drops commit metadata, dead letters replayed out of order are
 remembered only through step 3. Two replays of the same DLQ running at the same moment are not
 coordinated with each other.
 """
@@ -30,12 +32,12 @@ coordinated with each other.
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
-import contextlib
 import threading
 import time
 import uuid
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -54,8 +56,10 @@ REPLAYED_AT = "mqtui-replayed-at"
 ALREADY_REPLAYED = "already replayed"
 CLOCK_SKEW_MS = 5 * 60 * 1000
 SCAN_LIMIT = 100_000
-MAX_UNRECORDED = 16
-"""Dead letters a replay may send ahead of its last acknowledged progress commit."""
+WINDOW = 500
+"""Dead letters sent and not yet confirmed at any moment."""
+MAX_UNRECORDED = 1000
+"""Confirmed dead letters a replay may run ahead of its last acknowledged progress commit."""
 _METADATA_VERSION = 1
 
 
@@ -248,21 +252,23 @@ class Replayer:
             ends: dict[int, int] = {}
             for _, p in tps:
                 begin, end = first.get((target, p)), high.get((target, p))
-                if begin is None or end is None or begin < 0 or begin >= end:
+                if begin is None or end is None or begin < 0:
                     continue
                 if begin < end - SCAN_LIMIT:
                     begin = end - SCAN_LIMIT
                     truncated.add(target)
-                starts[p], ends[p] = begin, end
+                # Read to the partition's real end (the reader stops there): a watermark can fall short
+                # of it, as tansu's does after multi-record batches, and a copy must not hide past it.
+                starts[p], ends[p] = begin, end + SCAN_LIMIT
             if starts:
                 reader = PartitionReader(
                     self._reader_settings(), self.name, target, starts, ends, idle_timeout=self.clients.timeout
                 )
                 found |= await self._run(_copies_in, reader, dlq)
-        # What a crashed run can have sent without recording it: the first few after each floor.
+        # What a crashed run can have sent without recording it: the first ones after each floor.
         exposed: dict[int, list[int]] = {}
         for entry in sorted(candidates, key=lambda e: e.offset):
-            if len(exposed.setdefault(entry.partition, [])) <= MAX_UNRECORDED:
+            if len(exposed.setdefault(entry.partition, [])) < WINDOW + MAX_UNRECORDED:
                 exposed[entry.partition].append(entry.offset)
         for entry in candidates:
             if (entry.partition, entry.offset) in found:
@@ -328,61 +334,66 @@ class Replayer:
         self, recorder: _Recorder, producer: Producer, plan: Plan, sendable: list[Entry],
         report: ProgressCallback | None, stop: threading.Event,
     ) -> tuple[int, int, int, list[str], bool]:  # fmt: skip
-        """Send every sendable dead letter in DLQ order: (sent, failed, duplicates, errors, broker gone)."""
+        """Send every sendable dead letter in DLQ order: (sent, failed, duplicates, errors, broker gone).
+
+        Up to `WINDOW` dead letters are in flight at once; each is recorded only once its own delivery
+        report says it arrived, in the order they were sent.
+        """
         config = self.clients.config
         dlq = plan.dlq
-        by_coordinates = {(e.partition, e.offset): e for e in sendable}
+        unsent = {(e.partition, e.offset): e for e in sendable}
         starts: dict[int, int] = {}
         ends: dict[int, int] = {}
         for entry in sendable:
             starts[entry.partition] = min(starts.get(entry.partition, entry.offset), entry.offset)
             ends[entry.partition] = max(ends.get(entry.partition, 0), entry.offset + 1)
         reader = PartitionReader(self._reader_settings(), self.name, dlq, starts, ends, idle_timeout=config.timeout)
-        sent = failed = duplicates = 0
-        errors: list[str] = []
-        total = len(sendable)
-        broker_gone = False
+        window = _Window(producer, self.name, dlq, config.timeout)
+        tally = _Tally(len(sendable), report)
+        gone: str | None = None  # why the broker is considered gone
+
+        def settle(entry: Entry, error: KafkaError | None) -> None:
+            nonlocal gone
+            if error is None:
+                tally.sent += 1
+                tally.duplicates += entry.unverified
+                progress = plan.progress[entry.partition]
+                progress.record(entry.offset)
+                recorder.record(dlq, entry.partition, progress, wait=False)
+            else:
+                tally.failed += 1
+                tally.errors.append(f"{dlq} {entry.id}: {error_text(error)}")
+                if error.code() in _GIVE_UP and gone is None:
+                    gone = error_text(error)
+            tally.tick()
+
         try:
             for batch in reader.batches(stop):
+                replayed_at = datetime.now(UTC).isoformat().replace("+00:00", "Z").encode()
                 for message in batch:
-                    entry = by_coordinates.pop((message.partition or 0, int(message.position)), None)
-                    if entry is None:
-                        continue
-                    error = _deliver(producer, entry, message, dlq, config.timeout)
-                    if error is not None:
-                        failed += 1
-                        errors.append(f"{dlq} {entry.id}: {error_text(error)}")
-                        if isinstance(error, KafkaError) and error.code() in _GIVE_UP:
-                            raise BrokerUnavailable(f"{self.name}: replay of {dlq} stopped: {error_text(error)}")
-                        if report is not None:
-                            report(sent + failed, total)
-                        continue
-                    sent += 1
-                    duplicates += entry.unverified
-                    progress = plan.progress[entry.partition]
-                    progress.record(entry.offset)
-                    # Recorded without waiting: commits are cumulative and arrive in order, the last
-                    # one is awaited before the replay returns, and a copy whose commit a crash lost
-                    # is found by the next replay's search of the target.
-                    recorder.record(dlq, entry.partition, progress, wait=False)
-                    if report is not None:
-                        report(sent + failed, total)
-                    if stop.is_set():
+                    entry = unsent.pop((message.partition or 0, int(message.position)), None)
+                    if entry is not None:
+                        window.send(entry, message, replayed_at, settle)
+                    if gone or stop.is_set():
                         break
-                if stop.is_set() or not by_coordinates:
+                if gone or stop.is_set() or not unsent:
                     break
+            window.drain(settle)
+            if gone:
+                raise BrokerUnavailable(f"{self.name}: replay of {dlq} stopped: {gone}")
         except BrokerUnavailable as exc:
-            broker_gone = True
-            unsent = len(by_coordinates)
-            failed += unsent
-            errors.append(f"{exc} ({unsent} dead letter(s) not sent; run the replay again when the broker is back)")
-        finally:
-            with contextlib.suppress(Exception):
-                producer.flush(1)
-        if by_coordinates and not stop.is_set() and not broker_gone:
-            failed += len(by_coordinates)
-            errors.append(f"{dlq}: {len(by_coordinates)} dead letter(s) vanished before they could be replayed")
-        return sent, failed, duplicates, errors, broker_gone
+            gone = gone or str(exc)
+            window.abandon(settle)
+            tally.failed += len(unsent)
+            tally.errors.append(
+                f"{exc} ({len(unsent)} dead letter(s) not sent; run the replay again when the broker is back)"
+            )
+            unsent.clear()
+        tally.tick(force=True)
+        if unsent and not stop.is_set():
+            tally.failed += len(unsent)
+            tally.errors.append(f"{dlq}: {len(unsent)} dead letter(s) vanished before they could be replayed")
+        return tally.sent, tally.failed, tally.duplicates, tally.errors, gone is not None
 
     # -- threads -----------------------------------------------------------------------------------
     async def _run(self, func, *args):  # type: ignore[no-untyped-def]
@@ -416,13 +427,13 @@ class _Recorder:
     def __init__(self, clients: KafkaClients, group: str) -> None:
         self.clients = clients
         self.group = group
-        self.waiting: dict[tuple[str, int], TopicPartition] = {}
+        self.waiting: dict[tuple[str, int], Progress] = {}
         self.waiting_count = 0
         self.in_flight: concurrent.futures.Future | None = None
         self.in_flight_count = 0
 
     def record(self, dlq: str, partition: int, progress: Progress, *, wait: bool = True) -> None:
-        self.waiting[(dlq, partition)] = TopicPartition(dlq, partition, progress.floor, metadata=progress.metadata())
+        self.waiting[(dlq, partition)] = progress  # read when the commit is sent: the newest state goes
         self.waiting_count += 1
         self._pump()
         if wait:
@@ -464,7 +475,11 @@ class _Recorder:
             self.in_flight, self.in_flight_count = None, 0
         if not self.waiting:
             return
-        request = ConsumerGroupTopicPartitions(self.group, list(self.waiting.values()))
+        offsets = [
+            TopicPartition(t, p, progress.floor, metadata=progress.metadata())
+            for (t, p), progress in self.waiting.items()
+        ]
+        request = ConsumerGroupTopicPartitions(self.group, offsets)
         futures = self.clients.admin.alter_consumer_group_offsets([request], request_timeout=self.clients.timeout)
         self.in_flight, self.in_flight_count = futures[self.group], self.waiting_count
         self.waiting, self.waiting_count = {}, 0
@@ -473,32 +488,88 @@ class _Recorder:
 _GIVE_UP = {KafkaError._MSG_TIMED_OUT, KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN, KafkaError._AUTHENTICATION}
 
 
-def _deliver(producer: Producer, entry: Entry, message: Message, dlq: str, timeout: float) -> KafkaError | None:
-    """Send one dead letter and wait for its delivery report; the error, or None once delivered."""
-    outcome: list[KafkaError | None] = []
-    headers = [(name, value) for name, value in message.headers if isinstance(value, bytes | str) or value is None]
-    headers.append((REPLAYED_FROM, f"{dlq}/{entry.partition}/{entry.offset}".encode()))
-    headers.append((REPLAYED_AT, datetime.now(UTC).isoformat().replace("+00:00", "Z").encode()))
-    try:
-        producer.produce(
-            entry.target,
-            value=replay_value(message),
-            key=message.key,
-            headers=headers,
-            on_delivery=lambda error, _msg: outcome.append(error),
-        )
-    except KafkaException as exc:  # refused before sending (too large for the producer, say)
-        return (
-            exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else KafkaError(KafkaError._FAIL, str(exc))
-        )
-    except (BufferError, TypeError, ValueError) as exc:
-        return KafkaError(KafkaError._FAIL, str(exc))
-    deadline = time.monotonic() + timeout + 1
-    while not outcome and time.monotonic() < deadline:
-        producer.flush(max(0.0, deadline - time.monotonic()))
-    if not outcome:
-        return KafkaError(KafkaError._MSG_TIMED_OUT, f"no delivery report within {timeout:g}s")
-    return outcome[0]
+class _Window:
+    """Dead letters sent but not yet confirmed, settled in the order they were sent."""
+
+    def __init__(self, producer: Producer, broker: str, dlq: str, timeout: float) -> None:
+        self.producer = producer
+        self.broker = broker
+        self.dlq = dlq
+        self.timeout = timeout
+        self.in_flight: collections.deque[Entry] = collections.deque()
+        self.outcomes: dict[int, KafkaError | None] = {}
+
+    def send(
+        self, entry: Entry, message: Message, replayed_at: bytes, settle: Callable[[Entry, KafkaError | None], None]
+    ) -> None:
+        headers = [(name, value) for name, value in message.headers if isinstance(value, bytes | str) or value is None]
+        headers.append((REPLAYED_FROM, f"{self.dlq}/{entry.partition}/{entry.offset}".encode()))
+        headers.append((REPLAYED_AT, replayed_at))
+        key = id(entry)
+        while True:
+            try:
+                self.producer.produce(
+                    entry.target,
+                    value=replay_value(message),
+                    key=message.key,
+                    headers=headers,
+                    on_delivery=lambda error, _message: self.outcomes.__setitem__(key, error),
+                )
+                break
+            except BufferError:  # librdkafka's queue is full: let deliveries drain it
+                self.producer.poll(0.05)
+            except KafkaException as exc:  # refused before sending (too large for the producer, say)
+                error = exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else None
+                self.outcomes[key] = error or KafkaError(KafkaError._FAIL, str(exc))
+                break
+        self.in_flight.append(entry)
+        self.producer.poll(0)
+        self._settle_ready(settle)
+        deadline = time.monotonic() + self.timeout + 1
+        while len(self.in_flight) >= WINDOW and time.monotonic() < deadline:
+            self.producer.poll(0.05)
+            self._settle_ready(settle)
+        if len(self.in_flight) >= WINDOW:
+            raise BrokerUnavailable(f"{self.broker}: replay of {self.dlq}: no delivery report within {self.timeout:g}s")
+
+    def drain(self, settle: Callable[[Entry, KafkaError | None], None]) -> None:
+        """Wait for every report still due (bounded by message.timeout.ms) and settle them."""
+        deadline = time.monotonic() + self.timeout + 1
+        while self.in_flight and time.monotonic() < deadline:
+            self.producer.flush(min(0.1, max(0.0, deadline - time.monotonic())))
+            self._settle_ready(settle)
+
+    def abandon(self, settle: Callable[[Entry, KafkaError | None], None]) -> None:
+        """Settle what already has a report; the rest failed as far as anyone can know here."""
+        self._settle_ready(settle)
+        while self.in_flight:
+            settle(self.in_flight.popleft(), KafkaError(KafkaError._MSG_TIMED_OUT, "no delivery report"))
+
+    def _settle_ready(self, settle: Callable[[Entry, KafkaError | None], None]) -> None:
+        while self.in_flight and id(self.in_flight[0]) in self.outcomes:
+            entry = self.in_flight.popleft()
+            settle(entry, self.outcomes.pop(id(entry)))
+
+
+@dataclass
+class _Tally:
+    """Counts of a replay in progress, reported to the caller a few times a second at most."""
+
+    total: int
+    report: ProgressCallback | None
+    sent: int = 0
+    failed: int = 0
+    duplicates: int = 0
+    errors: list[str] = field(default_factory=list)
+    last_report: float = 0.0
+
+    def tick(self, *, force: bool = False) -> None:
+        if self.report is None:
+            return
+        now = time.monotonic()
+        if force or now - self.last_report >= 0.1:
+            self.last_report = now
+            self.report(self.sent + self.failed, self.total)
 
 
 def _copies_in(stop: threading.Event, reader: PartitionReader, dlq: str) -> set[tuple[int, int]]:

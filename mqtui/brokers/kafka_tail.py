@@ -114,7 +114,10 @@ class PartitionReader:
             assigned = {p: o for p, o in self.starts.items() if o < ends.get(p, 0)}
             if not assigned:
                 return
-        settings = self.settings | ({"enable.partition.eof": True} if ends is not None else {})
+        # A bounded read learns that a partition has ended from an empty fetch, which the broker holds
+        # for fetch.wait.max.ms (500 ms by default) before answering: keep that wait short.
+        bounded = {"enable.partition.eof": True, "fetch.wait.max.ms": 20}
+        settings = self.settings | (bounded if ends is not None else {})
         consumer = Consumer(settings)
         try:
             consumer.assign([TopicPartition(self.topic, p, o) for p, o in sorted(assigned.items())])

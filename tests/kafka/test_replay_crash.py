@@ -12,22 +12,34 @@ import time
 from pathlib import Path
 
 import pytest
-from confluent_kafka import TopicPartition
+from confluent_kafka import Producer, TopicPartition
 from confluent_kafka.admin import OffsetSpec
 
 from mqtui.brokers.kafka import KafkaAdapter
 from mqtui.config import KafkaConfig
 from mqtui.localbrokers import LocalKafka
-from tests.kafka.conftest import KafkaTools, Record
+from tests.kafka.conftest import QUIET, KafkaTools, Record
 from tests.kafka.test_dlq import spring_headers
 from tests.kafka.test_replay import replayed_copies
 
+COUNT = 20_000
+"""Enough dead letters that a replay is still running when it is killed (a few thousand a second)."""
+
 
 def seed(kafka: KafkaTools, count: int) -> tuple[str, str]:
+    """`count` Spring dead letters over two DLQ partitions, written fast in big batches.
+
+    Each partition's last record goes in a batch of its own: tansu's high watermark is the base offset
+    of the last batch plus one, so it is then the true end (see test_tansu_deviations.py).
+    """
     origin = kafka.topic("crash", partitions=2)
     dlq = kafka.create(f"{origin}.DLQ", 2)
+    bulk = Producer({"bootstrap.servers": kafka.url, "linger.ms": 20, "batch.num.messages": 10_000, **QUIET})
+    for i in range(count - 2):
+        bulk.produce(dlq, b"%d" % i, key=b"k%d" % i, partition=i % 2, headers=spring_headers(origin, i % 2, i))
+    bulk.flush(60)
     kafka.produce(dlq, [Record(b"%d" % i, key=b"k%d" % i, partition=i % 2, headers=spring_headers(origin, i % 2, i))
-                        for i in range(count)])  # fmt: skip
+                        for i in (count - 2, count - 1)])  # fmt: skip
     return origin, dlq
 
 
@@ -49,16 +61,16 @@ def kill_after_copies(kafka: KafkaTools, origin: str, process: subprocess.Popen[
     while time.monotonic() < deadline and process.poll() is None:
         if sent_so_far(kafka, origin) >= at_least:
             break
-        time.sleep(0.01)
+        time.sleep(0.005)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
 
 
-@pytest.mark.parametrize("kill_at", [1, 700])
+@pytest.mark.parametrize("kill_at", [1, 5000])
 def test_kill_9_of_mqtui_mid_replay_then_rerun_lands_each_exactly_once(
     cli_config: Path, kafka: KafkaTools, kill_at: int
 ) -> None:
-    count = 1600
+    count = COUNT
     origin, dlq = seed(kafka, count)
     process = start_replay(cli_config, dlq)
     kill_after_copies(kafka, origin, process, kill_at)
@@ -80,18 +92,18 @@ async def test_kill_9_of_the_broker_mid_replay_ends_with_a_clear_error(tmp_path:
     broker.start()
     try:
         kafka = KafkaTools(broker.url)
-        origin, dlq = seed(kafka, 300)
+        origin, dlq = seed(kafka, COUNT)
         adapter = KafkaAdapter(KafkaConfig(name="replay-crash", url=broker.url, timeout=1.0))
         await adapter.connect()
         replay = asyncio.create_task(adapter.replay(dlq))
         while not sent_so_far(kafka, origin):
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.005)
         broker.kill()
         result = await asyncio.wait_for(replay, timeout=15)  # a deadline, not a hang
         await adapter.close()
     finally:
         broker.kill()
-    assert 0 < result.sent < 300
-    assert result.sent + result.failed == 300
+    assert 0 < result.sent < COUNT
+    assert result.sent + result.failed == COUNT
     assert result.errors and result.errors[-1].startswith("replay-crash: ")
     assert "run the replay again when the broker is back" in result.errors[-1]
