@@ -86,8 +86,11 @@ class DemoRun:
     def notices(self) -> list[str]:
         return [f"demo runs without {kind}: install {_PACKAGES[kind]} to add it" for kind in self.missing]
 
-    def stop(self) -> None:
+    def stop(self, *, spare: int | None = None) -> None:
+        """Stop every recorded process group, newest first; `spare` is the caller's own pid."""
         for process in reversed(self.processes):
+            if process["pid"] == spare:
+                continue
             if pid_alive(process["pid"]) and process["match"] in _cmdline(process["pid"]):
                 stop_process_group(process["pid"], grace=10.0)
         self.processes = []
@@ -134,7 +137,7 @@ def ensure_running(*, detached: bool, traffic: bool = True) -> DemoRun:
     run = DemoRun(workdir, [b.broker_config() for b in brokers], processes, missing, owned=not detached)
     run.save()
     if traffic:
-        traffic_process = _start_traffic(run)
+        traffic_process = _start_traffic(run, owner=None if detached else os.getpid())
         run.processes.append({"pid": traffic_process.pid, "match": "mqtui.demo.traffic"})
         run.save()
     if detached:
@@ -142,10 +145,13 @@ def ensure_running(*, detached: bool, traffic: bool = True) -> DemoRun:
     return run
 
 
-def _start_traffic(run: DemoRun) -> subprocess.Popen[bytes]:
+def _start_traffic(run: DemoRun, owner: int | None) -> subprocess.Popen[bytes]:
+    """The generator runs in its own session; with an `owner`, it also watches that process and stops
+    the whole demo when the owner is gone, so a console killed by a closed terminal leaves nothing behind."""
     log = (run.workdir / "traffic.log").open("ab")
+    watch = ["--owner", str(owner)] if owner is not None else []
     process = subprocess.Popen(
-        [sys.executable, "-m", "mqtui.demo.traffic", str(run.state_file)],
+        [sys.executable, "-m", "mqtui.demo.traffic", str(run.state_file), *watch],
         stdin=subprocess.DEVNULL,
         stdout=log,
         stderr=subprocess.STDOUT,
