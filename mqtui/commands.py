@@ -23,6 +23,7 @@ from mqtui.model import (
     Detail,
     Message,
     OutgoingMessage,
+    ReplayResult,
     StartPosition,
 )
 from mqtui.render import safe_line
@@ -408,14 +409,24 @@ async def cmd_dlq_replay(session: Session, args: argparse.Namespace, out: Output
                     out.text(f"  {safe_line(item.id)} -> {safe_line(item.target)}"
                              + (f" (skip: {item.skip_reason})" if item.skip_reason else ""))  # fmt: skip
             return 0
-        if not sendable:
-            out.text(f"nothing to {adapter.replay_verb} in {args.dlq}")
-            return 0
-        confirm(f"{adapter.replay_verb} {len(sendable)} dead letter(s) from {args.dlq}: {preview}?", args.yes)
-        progress = _progress_printer(adapter.replay_verb) if sys.stderr.isatty() else None
-        result = await adapter.replay(args.dlq, to=args.to, ids=args.ids, limit=args.limit, progress=progress)
+        progress = None
+        if sendable:
+            confirm(f"{adapter.replay_verb} {len(sendable)} dead letter(s) from {args.dlq}: {preview}?", args.yes)
+            progress = _progress_printer(adapter.replay_verb) if sys.stderr.isatty() else None
+            result = await adapter.replay(args.dlq, to=args.to, ids=args.ids, limit=args.limit, progress=progress)
+        elif plan:
+            # Nothing to send, but the adapter still settles what it skips (Kafka records copies a killed
+            # run delivered) and reports why the rest cannot go: limited to these ids, nothing else moves.
+            result = await adapter.replay(args.dlq, to=args.to, ids=[item.id for item in plan], limit=args.limit)
+        else:
+            result = ReplayResult()
     if progress is not None:
         print(file=sys.stderr)
+    if not sendable and not out.as_json:
+        out.text(f"nothing to {adapter.replay_verb} in {args.dlq}")
+        for error in result.errors[:20]:
+            warn(error)
+        return 1 if result.failed else 0
     if out.as_json:
         out.records([{"sent": result.sent, "failed": result.failed, "skipped": result.skipped,
                       "duplicates": result.duplicates, "errors": list(result.errors)}])  # fmt: skip
