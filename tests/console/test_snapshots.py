@@ -14,22 +14,32 @@ from textual.pilot import Pilot
 
 from mqtui.model import StartPosition
 from mqtui.ui.app import MqtuiApp
-from tests.console.fixtures import static_backend
+from tests.console.fixtures import MESSAGES, static_backend
 
 SIZE = (120, 36)
 THEMES = ["mqtui-dark", "mqtui-light"]
 
 
 async def settle(pilot: Pilot) -> None:  # type: ignore[type-arg]
-    await pilot.pause(0.4)
+    await pilot.pause(0.25)
+
+
+async def start_fixed_tail(pilot: Pilot) -> None:  # type: ignore[type-arg]
+    """Tail the fixed messages and wait until all of them are shown (no timing in the picture)."""
+    pilot.app.start_tail("orders-kafka", "orders", StartPosition("beginning"))  # type: ignore[attr-defined]
+    pane = pilot.app.query_one("#tail")
+    for _ in range(200):
+        if len(pane.messages) == len(MESSAGES):  # type: ignore[attr-defined]
+            break
+        await pilot.pause(0.05)
+    await pilot.pause()
 
 
 def show(*keys: str, tail: bool = False, after: tuple[str, ...] = ()) -> Callable[[Pilot], Awaitable[None]]:  # type: ignore[type-arg]
     async def run(pilot: Pilot) -> None:  # type: ignore[type-arg]
         await settle(pilot)
         if tail:
-            pilot.app.start_tail("orders-kafka", "orders", StartPosition("beginning"))  # type: ignore[attr-defined]
-            await pilot.pause(0.4)
+            await start_fixed_tail(pilot)
             await pilot.press("up", "up")  # off the newest message: the list stops following
         await pilot.press(*keys)
         await settle(pilot)
@@ -69,8 +79,7 @@ def test_message_detail_with_hostile_headers(snap_compare) -> None:  # type: ign
 
     async def run(pilot: Pilot) -> None:  # type: ignore[type-arg]
         await settle(pilot)
-        pilot.app.start_tail("orders-kafka", "orders", StartPosition("beginning"))  # type: ignore[attr-defined]
-        await pilot.pause(0.4)
+        await start_fixed_tail(pilot)
         await pilot.press("home", "down", "down", "enter")
         await settle(pilot)
 

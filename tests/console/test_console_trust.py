@@ -1,0 +1,149 @@
+"""The console under hostile messages and with secrets in the profile, against a real Redis.
+
+What reaches the screen is read back from the rendered screen itself (the SVG export of every line
+drawn), so these tests see what a terminal would: no escape or control character, no markup turned
+into styling or links, and no password anywhere.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import socket
+from pathlib import Path
+
+import redis
+
+from mqtui.localbrokers import LocalRedis
+from mqtui.ui.app import MqtuiApp
+from tests.console.conftest import profile_file
+from tests.console.pilot import Console, console
+from tests.trust.corpus import all_payloads, deeply_nested_json, huge_value, many_headers
+
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def screen_text(app: MqtuiApp) -> str:
+    """Every character the console has drawn, as a terminal would show it."""
+    svg = app.export_screenshot()
+    spans = re.findall(r"<text[^>]*>(.*?)</text>", svg, flags=re.S)
+    return "\n".join(html.unescape(re.sub(r"<[^>]+>", "", span)) for span in spans).replace("\xa0", " ")
+
+
+def assert_clean(c: Console) -> str:
+    text = screen_text(c.app)
+    found = CONTROL.search(text)
+    assert found is None, f"control character {found.group()!r} reached the screen"
+    return text
+
+
+async def test_hostile_messages_are_drawn_safely_in_every_pane(
+    tmp_path: Path, redis_db: tuple[str, redis.Redis]
+) -> None:
+    url, client = redis_db
+    payloads = all_payloads()
+    names = list(payloads)
+    for name in names:
+        client.xadd("hostile", {"data": payloads[name], "key": payloads[name][:200], "x-evil": payloads[name]})
+    client.xadd("hostile", {"data": deeply_nested_json(10_000), "key": b"nested"})
+    client.xadd("hostile", {"data": huge_value(), "key": b"huge"})
+    client.xadd("hostile", {"data": b"many headers", "key": b"headers", **dict(many_headers(10_000))})
+    client.rpush("\x1b]0;title\x07[bold red]queue[/]", b"x")
+    client.rpush("hostile:dlq", *[payloads[name] for name in names[:20]])
+    total = len(names) + 3
+    config = profile_file(tmp_path, [{"name": "r", "kind": "redis", "url": url}])
+    async with console(config, "ops", size=(100, 30)) as c:
+        await c.wait_rows("#dest-table", lambda r: len(r) == 3, "three destinations")
+        text = assert_clean(c)
+        assert "[bold red]queue[/]" in text  # shown as typed, not as bold text
+
+        await c.press("t")
+        await c.wait_screen("TailStartScreen")
+        c.app.screen.query_one("#destination").value = "hostile"  # type: ignore[attr-defined]
+        c.app.screen.query_one("#start").value = "beginning"  # type: ignore[attr-defined]
+        await c.press("enter")
+        pane = c.app.query_one("#tail")
+        await c.wait(lambda: len(pane.messages) == total, f"{total} messages")  # type: ignore[attr-defined]
+        seen_markup = False
+        listing = pane.messages  # type: ignore[attr-defined]
+        for index, message in enumerate(listing.messages):
+            # Driven by method calls rather than keys: the same code paths, without 100 ms per key press.
+            listing._move_to(listing._first + index)
+            pane.view = ("auto", "text", "json", "hex")[index % 4]  # type: ignore[attr-defined]
+            pane._show_preview(message)  # type: ignore[attr-defined]
+            await c.pilot.pause()
+            assert_clean(c)
+            if index % 3 and index < len(names) and names[index] != "rich_markup_click_quit":
+                continue  # the detail of every third corpus entry, the click markup and the big ones
+            c.app.show_message(message)
+            await c.wait_screen("MessageScreen")
+            await c.pilot.pause()
+            seen_markup |= "[@click=app.quit]click[/]" in assert_clean(c)
+            c.app.screen.action_view()  # type: ignore[attr-defined]
+            c.app.screen.action_view()  # type: ignore[attr-defined]
+            c.app.screen.action_view()  # type: ignore[attr-defined] - hex
+            await c.pilot.pause()
+            assert_clean(c)
+            c.app.pop_screen()
+        assert seen_markup  # the click markup was drawn as characters, and the console is still running
+        assert c.app.is_running
+
+        await c.press("4")
+        await c.wait_rows("#dlq-table", lambda r: len(r) == 1, "the DLQ")
+        await c.press("enter")
+        await c.wait_rows("#entries-table", lambda r: len(r) == 20, "twenty dead letters")
+        assert_clean(c)
+        await c.press("enter")
+        await c.wait_screen("MessageScreen")
+        assert_clean(c)
+
+
+class PasswordRedis(LocalRedis):
+    password = "s3cret-console-pass"
+
+    def _launch(self) -> None:
+        binary = self.binary()
+        assert binary is not None
+        self._spawn([binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                     "--dir", str(self.workdir), "--requirepass", self.password])  # fmt: skip
+
+    def _ready(self) -> bool:
+        try:
+            return bool(redis.Redis(port=self.port, password=self.password, socket_timeout=1).ping())
+        except redis.RedisError:
+            return False
+
+
+async def test_passwords_never_reach_the_screen(tmp_path: Path) -> None:
+    broker = PasswordRedis(tmp_path / "redis", name="locked").start()
+    try:
+        redis.Redis(port=broker.port, password=broker.password).rpush("orders", b"1", b"2")
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            closed_port = sock.getsockname()[1]
+        wrong, down = "wrong-pass-4242", "down-pass-9999"
+        config = profile_file(
+            tmp_path,
+            [
+                {"name": "ok", "kind": "redis", "url": f"redis://:{broker.password}@127.0.0.1:{broker.port}/0"},
+                {"name": "bad", "kind": "redis", "url": f"redis://:{wrong}@127.0.0.1:{broker.port}/0", "timeout": 1.0},
+                {"name": "down", "kind": "redis", "url": f"redis://127.0.0.1:{closed_port}/0", "password": down,
+                 "timeout": 1.0},
+            ],
+        )  # fmt: skip
+        secrets = (broker.password, wrong, down)
+        async with console(config, "ops", size=(200, 50)) as c:
+            await c.wait(lambda: c.text("#status").startswith("1/3 brokers up"), "one up, two refused")
+            await c.wait(lambda: all(c.app.snapshots[n].error for n in ("bad", "down")), "both errors")
+            pictures = [screen_text(c.app)]
+            assert "bad" in c.text("#status")
+            for keys in (("2",), ("3",), ("4",), ("1", "enter"), ("escape", "question_mark"), ("escape", "n")):
+                await c.press(*keys)
+                await c.pilot.pause(0.3)
+                pictures.append(screen_text(c.app))
+            errors = [c.app.snapshots[name].error or "" for name in ("ok", "bad", "down")]
+            for secret in secrets:
+                for where in [*pictures, *errors, *c.notes]:
+                    assert secret not in where
+    finally:
+        broker.stop()
