@@ -230,7 +230,34 @@ async def test_readonly_profile_refuses_every_write_key_and_palette_command(
         await c.wait_rows("#entries-table", lambda r: len(r) == 1, "the entry")
         await c.press("space", "d")
         await c.wait_note("profile 'ops' is readonly: delete refused")
+        await c.press("D")
+        await c.wait_note("profile 'ops' is readonly: duplicate refused")
+        await c.press("1", "p")
+        await c.wait_note("profile 'ops' is readonly: peek refused")
+        await c.press("2")
+        await c.wait_rows("#lag-table", lambda r: len(r) >= 1, "a backlog row")
+        await c.press("o")
+        await c.wait_note("profile 'ops' is readonly: reset offsets refused")
         assert type(c.app.screen).__name__ == "Screen"  # no dialog opened for any of them
+
+        await c.press("3", "t")  # reading is allowed: tail, then try to duplicate from the tail and the detail
+        await c.wait_screen("TailStartScreen")
+        c.app.screen.query_one("#destination").value = "q"  # type: ignore[attr-defined]
+        c.app.screen.query_one("#start").value = "beginning"  # type: ignore[attr-defined]
+        await c.press("enter")
+        pane = c.app.query_one("#tail")
+        await c.wait(lambda: len(pane.messages) == 1, "the tailed message")  # type: ignore[attr-defined]
+        notes = len(c.notes)
+        await c.press("d")
+        await c.wait(lambda: len(c.notes) > notes, "a refusal")
+        assert c.notes[-1] == "profile 'ops' is readonly: duplicate refused"
+        await c.press("enter")
+        await c.wait_screen("MessageScreen")
+        notes = len(c.notes)
+        await c.press("d")
+        await c.wait(lambda: len(c.notes) > notes, "a refusal in the detail")
+        assert c.notes[-1] == "profile 'ops' is readonly: publish refused"
+        await c.press("escape")
 
         await c.press("ctrl+p")
         await c.type("purge")
