@@ -46,7 +46,7 @@ class Console:
         return await until(predicate, timeout=timeout, what=what)
 
     async def wait_rows(
-        self, selector: str, predicate: Callable[[list[list[str]]], bool], what: str
+        self, selector: str, predicate: Callable[[list[list[str]]], bool], what: str, timeout: float = 20.0
     ) -> list[list[str]]:
         def check() -> tuple[list[list[str]]] | None:
             try:
@@ -55,7 +55,7 @@ class Console:
                 return None
             return (rows,) if predicate(rows) else None  # a tuple: an empty table is an answer too
 
-        return (await self.wait(check, what))[0]
+        return (await self.wait(check, what, timeout))[0]
 
     async def wait_screen(self, name: str, what: str | None = None) -> None:
         await self.wait(lambda: type(self.app.screen).__name__ == name, what or f"{name} on top")
@@ -65,7 +65,7 @@ class Console:
 
 
 @contextlib.asynccontextmanager
-async def console(config: Path, profile: str, *, size: tuple[int, int] = (120, 36)) -> AsyncIterator[Console]:
+async def console(config: Path | None, profile: str, *, size: tuple[int, int] = (120, 36)) -> AsyncIterator[Console]:
     backend = LiveBackend.open(config, profile)
     app = MqtuiApp(backend)
     notes: list[str] = []

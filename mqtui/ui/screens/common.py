@@ -177,7 +177,7 @@ class DetailScreen(Dialog):
             state.update(Text(error_text(exc)))
             state.add_class("error")
             return
-        state.update("")
+        state.display = False
         await self._show((), detail)
 
     async def _show(self, sections: Iterable[DetailSection], detail: Detail | None) -> None:

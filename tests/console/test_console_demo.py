@@ -1,0 +1,27 @@
+"""`mqtui --profile demo` in the console: it starts the local brokers and their traffic, every pane has
+something true to show, and closing the console stops everything it started."""
+
+from __future__ import annotations
+
+from mqtui.localbrokers import installed_kinds, pid_alive
+from mqtui.services.backend import LiveBackend
+from tests.console.pilot import console
+
+
+async def test_demo_profile_fills_every_pane_and_stops_its_brokers() -> None:
+    kinds = installed_kinds()
+    async with console(None, "demo") as c:
+        backend = c.app.backend
+        assert isinstance(backend, LiveBackend) and backend.session.demo is not None
+        processes = [p["pid"] for p in backend.session.demo.processes]  # type: ignore[attr-defined]
+        expected = len(kinds)
+        await c.wait(lambda: c.text("#status").startswith(f"{expected}/{expected} brokers up"), "all up", 60)
+        await c.wait(lambda: {s.kind for s in c.app.snapshots.values() for _ in s.dlqs} == set(kinds), "a DLQ each", 60)
+        await c.press("2")
+        rows = await c.wait_rows("#lag-table", lambda r: any(row[5] == "growing" for row in r), "a growing group", 60)
+        assert {row[0] for row in rows} == {f"demo-{kind}" for kind in kinds}
+        assert any(row[5] == "caught up" for row in rows)
+        missing = {"kafka", "rabbitmq", "redis", "nats"} - set(kinds)
+        for kind in missing:
+            assert any(f"demo runs without {kind}" in note for note in c.notes)
+    assert processes and not any(pid_alive(pid) for pid in processes)
