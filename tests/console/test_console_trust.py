@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import re
 import socket
+import time
 from pathlib import Path
 
 import redis
@@ -19,6 +20,7 @@ from mqtui.ui.app import MqtuiApp
 from tests.console.conftest import profile_file
 from tests.console.pilot import Console, console
 from tests.trust.corpus import all_payloads, deeply_nested_json, huge_value, many_headers
+from tests.trust.proxy import FaultyProxy
 
 CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -147,3 +149,39 @@ async def test_passwords_never_reach_the_screen(tmp_path: Path) -> None:
                     assert secret not in where
     finally:
         broker.stop()
+
+
+async def test_a_slow_broker_is_reported_while_the_others_and_the_keys_keep_working(
+    tmp_path: Path, redis_db: tuple[str, redis.Redis]
+) -> None:
+    url, client = redis_db
+    client.rpush("fast-queue", b"1")
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
+    proxy = FaultyProxy(port).start()
+    try:
+        slow_url = f"redis://127.0.0.1:{proxy.port}/{url.rsplit('/', 1)[1]}"
+        config = profile_file(
+            tmp_path,
+            [
+                {"name": "fast", "kind": "redis", "url": url},
+                {"name": "slow", "kind": "redis", "url": slow_url, "timeout": 1.0},
+            ],
+        )
+        async with console(config, "ops") as c:
+            await c.wait(lambda: c.text("#status").startswith("2/2 brokers up"), "both up")
+            proxy.delay = 3.0  # every chunk now takes longer than the broker's timeout
+            await c.wait(lambda: c.app.snapshots["slow"].failures > 0, "the slow broker noticed", 30)
+            snapshot = c.app.snapshots["slow"]
+            assert snapshot.error is not None and snapshot.error.startswith("slow")
+            assert "timeout" in snapshot.error.lower() or "no answer" in snapshot.error
+            # Meanwhile the fast broker polls on and the console answers keys at once.
+            polls = c.app.backend.poll_count("fast")  # type: ignore[attr-defined]
+            await c.wait(lambda: c.app.backend.poll_count("fast") > polls + 3, "fast keeps polling")  # type: ignore[attr-defined]
+            started = time.monotonic()
+            await c.press("2", "1")
+            assert time.monotonic() - started < 2.0  # generous: two key presses on a loaded machine
+            proxy.delay = 0.0
+            await c.press("ctrl+r")
+            await c.wait(lambda: c.app.snapshots["slow"].failures == 0, "the slow broker back", 30)
+    finally:
+        proxy.stop()
