@@ -169,6 +169,8 @@ class TailPane(Pane):
             parts.append(f"filter: {self.filter_text}")
         if stream.error:
             parts.append(stream.error)
+        if stream.state is TailState.FAILED:
+            parts.append("t: start again")
         info.set_class(stream.state is TailState.FAILED, "-failed")
         info.update(plain(" · ".join(parts), None), layout=False)
 
