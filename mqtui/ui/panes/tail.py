@@ -43,7 +43,7 @@ class TailPane(Pane):
         Command("tail.copy", "c", "copy", "Copy", "Copy the selected message's body to the clipboard", show=False),
         Command("tail.export", "e", "export", "Export", "Write the messages shown to a JSON Lines file"),
         Command("tail.duplicate", "d", "duplicate", "Duplicate", "Publish a copy of the selected message",
-                writes=Capability.PUBLISH),
+                writes=Capability.PUBLISH, show=False),
         Command("tail.stop", "x", "stop", "Stop", "Stop the tail", show=False),
         Command("tail.clear", "ctrl+l", "clear", "Clear", "Clear the messages shown", show=False),
     ]  # fmt: skip

@@ -30,6 +30,8 @@ class Dialog(ModalScreen[object]):
     Dialog #title { text-style: bold; color: $accent; width: 100%; margin-bottom: 1; }
     Dialog .buttons { height: auto; align-horizontal: right; margin-top: 1; }
     Dialog .buttons Button { margin-left: 2; }
+    Dialog #box > Label { width: 100%; }
+    Dialog Checkbox { border: none; padding: 0; height: 1; margin: 1 0 0 0; }
     Dialog .error { color: $error; }
     Dialog .muted { color: $text-muted; }
     """
