@@ -13,7 +13,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, Vertical
-from textual.suggester import SuggestFromList
 from textual.widgets import Button, Checkbox, Input, Label, Select, TextArea
 
 from mqtui import templates
@@ -23,6 +22,7 @@ from mqtui.services.actions import build_messages, parse_headers
 from mqtui.ui.format import error_text, plain
 from mqtui.ui.screens.common import Dialog
 from mqtui.ui.screens.message import header_text
+from mqtui.ui.widgets.completion import CompletingInput, candidates_text
 
 MAX_COUNT = 100_000
 
@@ -111,9 +111,9 @@ class PublishScreen(Dialog):
                     compact=True,
                 )
                 yield Label("Destination")
-                yield Input(
+                yield CompletingInput(
                     draft.destination,
-                    placeholder="topic, queue, stream, subject or list",
+                    placeholder="topic, queue, stream, subject or list (tab completes)",
                     id="destination",
                     compact=True,
                 )
@@ -160,8 +160,13 @@ class PublishScreen(Dialog):
         return value if isinstance(value, str) else None
 
     def _update_suggestions(self) -> None:
-        names = self.destinations.get(self._broker() or "", [])
-        self.query_one("#destination", Input).suggester = SuggestFromList(names, case_sensitive=True)
+        self.query_one("#destination", CompletingInput).set_names(self.destinations.get(self._broker() or "", []))
+
+    @on(CompletingInput.Candidates)
+    def _candidates(self, event: CompletingInput.Candidates) -> None:
+        result = self.query_one("#result", Label)
+        result.remove_class("error")
+        result.update(candidates_text(event.names, event.current, event.note))
 
     @on(Select.Changed, "#broker")
     def _broker_changed(self) -> None:

@@ -8,11 +8,11 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Grid, Vertical
-from textual.suggester import SuggestFromList
 from textual.widgets import Input, Label, Select
 
 from mqtui.model import StartPosition
 from mqtui.ui.screens.common import Dialog
+from mqtui.ui.widgets.completion import CompletingInput, candidates_text
 
 
 class TailStartScreen(Dialog):
@@ -21,6 +21,7 @@ class TailStartScreen(Dialog):
     DEFAULT_CSS = """
     TailStartScreen #form { grid-size: 2; grid-columns: 13 1fr; grid-rows: auto; height: auto; grid-gutter: 0 1; }
     TailStartScreen #form Label { padding-top: 0; }
+    TailStartScreen #box > #candidates { color: $text-muted; width: 1fr; height: auto; margin-left: 14; display: none; }
     """
 
     def __init__(
@@ -45,11 +46,14 @@ class TailStartScreen(Dialog):
                     compact=True,
                 )
                 yield Label("Destination")
-                yield Input(self.destination, placeholder="name (tab completes)", id="destination", compact=True)
+                yield CompletingInput(
+                    self.destination, placeholder="name (tab completes)", id="destination", compact=True
+                )
                 yield Label("From")
                 yield Input("end", placeholder="end | beginning | OFFSET | ISO 8601 time", id="start", compact=True)
+            yield Label(id="candidates")
             yield Label(id="error", classes="error")
-            yield Label("enter: start · escape: cancel", classes="muted")
+            yield Label("tab: complete the name · enter: start · escape: cancel", classes="muted")
 
     def on_mount(self) -> None:
         self._suggest()
@@ -61,8 +65,14 @@ class TailStartScreen(Dialog):
 
     @on(Select.Changed, "#broker")
     def _suggest(self) -> None:
-        names = self.destinations.get(self._broker() or "", [])
-        self.query_one("#destination", Input).suggester = SuggestFromList(names, case_sensitive=True)
+        self.query_one("#destination", CompletingInput).set_names(self.destinations.get(self._broker() or "", []))
+
+    @on(CompletingInput.Candidates)
+    def _candidates(self, event: CompletingInput.Candidates) -> None:
+        line = candidates_text(event.names, event.current, event.note)
+        label = self.query_one("#candidates", Label)
+        label.update(line)
+        label.display = bool(line)
 
     @on(Input.Submitted)
     def _submit(self) -> None:
