@@ -24,9 +24,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _fail(message: str, code: int) -> int:
+    from mqtui.render import safe_line
     from mqtui.secrets import scrub
 
-    line = " ".join(scrub(str(message)).split())
+    line = safe_line(" ".join(scrub(str(message)).split()), None)
     print(f"mqtui: error: {line}", file=sys.stderr)
     return code
 

@@ -51,7 +51,8 @@ class Output:
 
 
 def warn(message: str) -> None:
-    print(f"mqtui: {scrub(message)}", file=sys.stderr, flush=True)
+    """One line on stderr; broker-provided text in it (names, error strings) is made terminal-safe."""
+    print(f"mqtui: {safe_line(scrub(message), None)}", file=sys.stderr, flush=True)
 
 
 def confirm(question: str, assume_yes: bool) -> None:
@@ -399,7 +400,8 @@ async def cmd_dlq_replay(session: Session, args: argparse.Namespace, out: Output
         targets: dict[str, int] = {}
         for item in sendable:
             targets[item.target] = targets.get(item.target, 0) + 1
-        preview = ", ".join(f"{n} to {target}" for target, n in sorted(targets.items())) or "nothing to send"
+        preview = ", ".join(f"{n} to {safe_line(target, 100)}" for target, n in sorted(targets.items()))
+        preview = preview or "nothing to send"
         if args.dry_run:
             if out.as_json:
                 out.records({"id": i.id, "target": i.target, "skip_reason": i.skip_reason} for i in plan)
@@ -407,7 +409,7 @@ async def cmd_dlq_replay(session: Session, args: argparse.Namespace, out: Output
                 out.text(f"would {adapter.replay_verb} {len(sendable)} of {len(plan)} dead letter(s): {preview}")
                 for item in plan:
                     out.text(f"  {safe_line(item.id)} -> {safe_line(item.target)}"
-                             + (f" (skip: {item.skip_reason})" if item.skip_reason else ""))  # fmt: skip
+                             + (f" (skip: {safe_line(item.skip_reason)})" if item.skip_reason else ""))  # fmt: skip
             return 0
         progress = None
         if sendable:
