@@ -8,6 +8,7 @@ not pay for Textual or any broker client. Every failure ends as one line on stde
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -30,6 +31,10 @@ def _fail(message: str, code: int) -> int:
     line = safe_line(" ".join(scrub(str(message)).split()), None)
     print(f"mqtui: error: {line}", file=sys.stderr)
     return code
+
+
+def _log() -> logging.Logger:
+    return logging.getLogger("mqtui.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -175,10 +180,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit_:
         return int(exit_.code or 0)
     try:
+        from mqtui import logs
+
+        if logs.configure():
+            _log().debug("mqtui %s: %s", __version__, args.command or "console")
         from mqtui.commands import run_command
 
         return run_command(args)
     except MqtuiError as exc:
+        _log().info("%s failed: %s", args.command or "console", exc)
         return _fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
         print(file=sys.stderr)
@@ -187,7 +197,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader (head, less) went away: not an error worth a word.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except Exception as exc:  # the promise is "never a traceback"; MQTUI_DEBUG=1 shows one
+    except Exception as exc:  # the promise is "never a traceback"; MQTUI_DEBUG=1 or MQTUI_LOG shows one
+        _log().exception("internal error")
         if os.environ.get("MQTUI_DEBUG"):
             raise
-        return _fail(f"internal error: {type(exc).__name__}: {exc} (set MQTUI_DEBUG=1 for a traceback)", 1)
+        return _fail(
+            f"internal error: {type(exc).__name__}: {exc} (MQTUI_LOG=FILE or MQTUI_DEBUG=1 for a traceback)", 1
+        )
