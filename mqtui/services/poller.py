@@ -194,11 +194,13 @@ class BrokerPoller:
         failures = self.latest.failures + 1
         delay = backoff_delay(failures, self.interval, self.max_backoff)
         self.polls += 1
+        error = error_line(self.config.name, exc)
+        log.warning("%s (retry in %.0fs)", error, delay, exc_info=None if isinstance(exc, MqtuiError) else exc)
         self._publish(
             replace(
                 self.latest,
                 status=BrokerStatus.UNREACHABLE,
-                error=error_line(self.config.name, exc),
+                error=error,
                 failures=failures,
                 next_retry_at=self.wall_clock() + timedelta(seconds=delay),
             )
