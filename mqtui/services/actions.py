@@ -97,6 +97,12 @@ class Actions:
         async with connected(self._config(broker)) as adapter:
             return await adapter.reset_offsets(group, to=to, destination=destination)
 
+    async def request(self, broker: str, subject: str, message: OutgoingMessage, *, timeout: float) -> Message:
+        """Send one request and wait up to `timeout` for its reply (NATS request/reply)."""
+        self.session.require_writable("request")
+        async with connected(self._config(broker)) as adapter:
+            return await adapter.request(subject, message, timeout=timeout)
+
     async def peek(self, broker: str, destination: str, *, limit: int = 10) -> list[Message]:
         self.session.require_writable("peek")
         async with connected(self._config(broker)) as adapter:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from mqtui.config import Config, Profile
+from mqtui.errors import Unsupported
 from mqtui.model import (
     BacklogRow,
     DeadLetter,
@@ -41,6 +42,9 @@ from mqtui.services.tailer import TailStream
 
 T = TypeVar("T")
 SnapshotListener = Callable[[BrokerSnapshot], None]
+
+#: Broker kinds whose adapter describes the server itself under a reserved name.
+SERVER_VIEWS = {"nats": "$server"}
 
 
 class ConsoleBackend(abc.ABC):
@@ -80,6 +84,17 @@ class ConsoleBackend(abc.ABC):
 
     def profile_names(self) -> list[str]:
         return profile_names(self.config)
+
+    def server_view_brokers(self) -> list[str]:
+        """Brokers of the profile with a server view (`describe_server`), in config order."""
+        return [broker.name for broker in self.profile.brokers if broker.kind in SERVER_VIEWS]
+
+    async def describe_server(self, broker: str) -> Detail:
+        """The server as a whole (identity, connections, slow consumers) where the broker has such a view."""
+        kind = self.profile.broker(broker).kind
+        if kind not in SERVER_VIEWS:
+            raise Unsupported(f"{broker}: {kind} has no server view")
+        return await self.describe(broker, SERVER_VIEWS[kind])
 
     def now(self) -> datetime:
         """The clock every age and countdown on screen is measured with (fixed in look tests)."""
@@ -152,6 +167,9 @@ class ConsoleBackend(abc.ABC):
 
     @abc.abstractmethod
     async def peek(self, broker: str, destination: str, *, limit: int = 20) -> list[Message]: ...
+
+    @abc.abstractmethod
+    async def request(self, broker: str, subject: str, message: OutgoingMessage, *, timeout: float) -> Message: ...
 
     @abc.abstractmethod
     async def reset_offsets(
@@ -313,6 +331,9 @@ class LiveBackend(ConsoleBackend):
 
     async def peek(self, broker: str, destination: str, *, limit: int = 20) -> list[Message]:
         return await self._submit(self.actions.peek(broker, destination, limit=limit))
+
+    async def request(self, broker: str, subject: str, message: OutgoingMessage, *, timeout: float) -> Message:
+        return await self._submit(self.actions.request(broker, subject, message, timeout=timeout))
 
     async def reset_offsets(
         self, broker: str, group: str, *, to: StartPosition, destination: str | None = None

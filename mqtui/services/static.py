@@ -146,6 +146,10 @@ class StaticBackend(ConsoleBackend):
         self._write("peek", broker, destination, limit)
         return list(self.data.messages.get((broker, destination), ()))[:limit]
 
+    async def request(self, broker: str, subject: str, message: OutgoingMessage, *, timeout: float) -> Message:
+        self._write("request", broker, subject, message, timeout)
+        return Message(broker, subject, None, 1, self.data.now, None, message.value, message.headers)
+
     async def reset_offsets(
         self, broker: str, group: str, *, to: StartPosition, destination: str | None = None
     ) -> list[BacklogRow]:

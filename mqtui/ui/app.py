@@ -24,7 +24,15 @@ from textual.message import Message as TextualMessage
 from textual.widgets import Footer, TabbedContent, TabPane, Tree
 
 from mqtui.errors import MqtuiError
-from mqtui.model import Capability, DeadLetter, DeadLetterQueue, Destination, Message, StartPosition
+from mqtui.model import (
+    Capability,
+    DeadLetter,
+    DeadLetterQueue,
+    Destination,
+    DestinationKind,
+    Message,
+    StartPosition,
+)
 from mqtui.services.backend import ConsoleBackend
 from mqtui.services.snapshot import BrokerSnapshot, GroupLag
 from mqtui.services.tailer import TailStream
@@ -40,6 +48,7 @@ from mqtui.ui.screens.common import ConfirmScreen, DetailScreen, KeysScreen, Pro
 from mqtui.ui.screens.message import MessageScreen
 from mqtui.ui.screens.publish import PublishDraft, PublishScreen
 from mqtui.ui.screens.replay import ReplayScreen
+from mqtui.ui.screens.request import RequestScreen
 from mqtui.ui.screens.reset import ResetOffsetsScreen
 from mqtui.ui.screens.tailstart import TailStartScreen
 from mqtui.ui.widgets.bars import ProfileBar, StatusBar
@@ -61,6 +70,9 @@ GLOBAL_COMMANDS: list[Command] = [
     Command("app.sidebar", "b", "sidebar", "Brokers", "Show or hide the broker tree", show=False),
     Command("app.refresh", "ctrl+r", "refresh", "Refresh", "Poll every broker now", show=False),
     Command("app.theme", "T", "toggle_theme", "Theme", "Switch between the dark and light theme", show=False),
+    Command(
+        "app.server", "i", "server", "Server info", "The NATS server: identity, connections, slow consumers", show=False
+    ),
     *(
         Command(f"view.{pane_id}", title[0], f"pane('{pane_id}')", title[2:], f"Show the {title[2:]} pane", show=False)
         for pane_id, title, _cls in PANES
@@ -203,7 +215,7 @@ class MqtuiApp(App[int]):
             readonly=backend.readonly,
             brokers=len(self.snapshots),
         )
-        self._tree.set_brokers(backend.brokers())
+        self._tree.set_brokers(backend.brokers(), servers=backend.server_view_brokers())
         for notice in backend.notices:
             self.notify(notice, severity="warning", timeout=10)
         listener = self._listener(backend)
@@ -301,7 +313,9 @@ class MqtuiApp(App[int]):
         target = event.node.data
         if target is None:
             return
-        if target.destination is None:
+        if target.server:
+            self.action_server(target.broker)
+        elif target.destination is None:
             self.broker_filter = None if self.broker_filter == target.broker else target.broker
             self.notify(f"showing {target.broker} only" if self.broker_filter else "showing every broker", timeout=2)
             self._redraw_everything()
@@ -356,7 +370,20 @@ class MqtuiApp(App[int]):
     def refusal(self, action: str) -> str | None:
         if action == "publish":
             return self.backend.refusal("publish") or self._no_publisher()
+        if action == "server" and not self.backend.server_view_brokers():
+            return "no broker of this profile has a server view (NATS has)"
         return None
+
+    def request_refusal(self) -> str | None:
+        """Why request/reply cannot be used in this profile, or None."""
+        readonly = self.backend.refusal("request")
+        if readonly:
+            return readonly
+        if any(s.can(Capability.REQUEST) for s in self.snapshots.values()):
+            return None
+        if all(not s.capabilities for s in self.snapshots.values()):
+            return None  # not known yet: the form says more when it sends
+        return "no broker of this profile can do request/reply (NATS can)"
 
     def _no_publisher(self) -> str | None:
         if any(s.can(Capability.PUBLISH) for s in self.snapshots.values()):
@@ -366,7 +393,7 @@ class MqtuiApp(App[int]):
         return "no broker of this profile can publish"
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "publish":
+        if action in ("publish", "server"):
             return None if self.refusal(action) else True
         return True
 
@@ -480,6 +507,38 @@ class MqtuiApp(App[int]):
         title = Text.assemble(plain(broker, 40), " / ", plain(destination, 100))
         self.push_screen(DetailScreen(title, lambda: self.backend.describe(broker, destination)))
 
+    def action_server(self, broker: str | None = None) -> None:
+        """The server view of `broker`, else of the selected row's or the tree's broker, else the first one."""
+        candidates = self.backend.server_view_brokers()
+        if not candidates:
+            self.notify(self.refusal("server") or "", severity="warning")
+            return
+        if broker is None:
+            pane = self.current_pane
+            target = pane.target_broker() if pane is not None else None
+            preferred = [target.name if target is not None else None, self.broker_filter]
+            broker = next((name for name in preferred if name in candidates), candidates[0])
+        title = Text.assemble(plain(broker, 40), " · server")
+        self.push_screen(DetailScreen(title, lambda: self.backend.describe_server(broker)))
+
+    def ask_request(self, broker: str | None, subject: str) -> None:
+        refusal = self.request_refusal()
+        if refusal:
+            self.notify(refusal, severity="warning")
+            return
+        brokers = [name for name, s in self.snapshots.items() if not s.capabilities or s.can(Capability.REQUEST)]
+        subjects = {
+            name: sorted(d.name for d in s.destinations if d.kind is DestinationKind.SUBJECT)
+            for name, s in self.snapshots.items()
+        }
+        timeout = self.backend.profile.broker(broker).timeout if broker in brokers else 5.0
+
+        def replied(reply: object) -> None:
+            if isinstance(reply, Message):
+                self.show_message(reply, title="reply")
+
+        self.push_screen(RequestScreen(brokers, subjects, broker, subject, timeout=timeout), replied)
+
     def show_group(self, group: GroupLag) -> None:
         title = Text.assemble("group ", plain(group.group, 60), " on ", plain(group.broker, 40), " / ",
                               plain(group.destination, 60))  # fmt: skip
@@ -488,12 +547,12 @@ class MqtuiApp(App[int]):
             DetailScreen(title, lambda: self.backend.describe_group(group.broker, group.group), before=before)
         )
 
-    def show_message(self, message: Message, *, letter: DeadLetter | None = None) -> None:
+    def show_message(self, message: Message, *, letter: DeadLetter | None = None, title: str = "") -> None:
         def closed(result: object) -> None:
             if isinstance(result, tuple) and result and result[0] == "duplicate":
                 self.ask_publish_copy(result[1])
 
-        self.push_screen(MessageScreen(message, letter=letter), closed)
+        self.push_screen(MessageScreen(message, letter=letter, title=title), closed)
 
     def open_publish(self, draft: PublishDraft) -> None:
         refusal = self.backend.refusal("publish")

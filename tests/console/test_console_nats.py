@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from pathlib import Path
 
 import nats
+import nats.aio.msg
 import redis
 
 from mqtui.localbrokers import LocalNats
@@ -105,4 +105,59 @@ async def test_switching_profile_shows_the_other_brokers_and_stops_the_old_ones(
         await c.wait(lambda: first._stopped and not first._thread.is_alive(), "old backend stopped")  # type: ignore[attr-defined]
         await c.press("n")
         await c.wait_note("profile 'events' is readonly: publish refused")
-        await asyncio.sleep(0)
+        await c.press("r")
+        await c.wait_note("profile 'events' is readonly: request refused")
+        assert type(c.app.screen).__name__ == "Screen"  # no form opened
+
+
+async def test_request_reply_and_the_server_view(tmp_path: Path, nats_server: LocalNats) -> None:
+    subject = f"svc.echo{os.getpid()}"
+    responder = await nats.connect(nats_server.url)
+
+    async def answer(msg: nats.aio.msg.Msg) -> None:
+        trace = (msg.headers or {}).get("Trace", "")
+        await msg.respond(b"echo: " + msg.data + f" trace={trace}".encode())
+
+    await responder.subscribe(subject, cb=answer)
+    await responder.flush()
+    config = write_config(
+        tmp_path / "c.toml", {"events": {"poll_interval": 0.2, "brokers": [nats_broker(nats_server)]}}
+    )
+    try:
+        async with console(config, "events", size=(160, 40)) as c:
+            rows = await c.wait_rows("#dest-table", lambda r: any(row[1] == subject for row in r), "the subject")
+            assert next(row for row in rows if row[1] == subject)[2] == "subject"
+            table = c.app.query_one("#dest-table")
+            table.move_cursor(row=[row[1] for row in rows].index(subject))  # type: ignore[attr-defined]
+            await c.press("r")
+            await c.wait_screen("RequestScreen")
+            assert c.app.screen.query_one("#subject").value == subject  # type: ignore[attr-defined]
+            assert c.app.screen.query_one("#timeout").value == "3"  # type: ignore[attr-defined] - the broker's
+            c.app.screen.query_one("#body").text = "ping"  # type: ignore[attr-defined]
+            c.app.screen.query_one("#headers").value = "Trace=t-42"  # type: ignore[attr-defined]
+            await c.press("ctrl+s")
+            await c.wait_screen("MessageScreen", "the reply")
+            assert c.text("#title") == f"reply · n / {subject}"
+            assert c.text("#body") == "echo: ping trace=t-42"
+            await c.press("escape")
+
+            await c.press("r")  # nobody answers on this one: the form says so and stays open
+            await c.wait_screen("RequestScreen")
+            c.app.screen.query_one("#subject").value = f"nobody.home{os.getpid()}"  # type: ignore[attr-defined]
+            await c.press("ctrl+s")
+            await c.wait(lambda: "no service answers" in c.text("#result"), "no responders")
+            assert c.text("#result") == f"n: no service answers on nobody.home{os.getpid()}"
+            await c.press("escape")
+
+            tree = c.app.query_one("#tree")
+            leaf = tree.root.children[0].children[0]  # type: ignore[attr-defined]
+            assert str(leaf.label) == "server info"
+            tree.select_node(leaf)  # type: ignore[attr-defined]
+            await c.wait_screen("DetailScreen", "the server view")
+            await c.wait(lambda: c.app.screen.query("#summary"), "server summary")
+            summary = dict((row[0], row[1]) for row in c.rows("#summary"))
+            assert summary["connected to"] == nats_server.url
+            await c.press("escape", "i")  # the same view from its key (and the palette)
+            await c.wait_screen("DetailScreen", "the server view again")
+    finally:
+        await responder.close()

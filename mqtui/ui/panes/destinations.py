@@ -9,7 +9,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Input, Label
 
-from mqtui.model import Capability, Destination
+from mqtui.model import Capability, Destination, DestinationKind
 from mqtui.services.snapshot import BrokerSnapshot
 from mqtui.ui.format import colour, number, per_second, plain
 from mqtui.ui.keys import Command, bindings
@@ -52,6 +52,8 @@ class DestinationsPane(Pane):
                 writes=Capability.PURGE),
         Command("destinations.peek", "p", "peek", "Peek", "Read messages waiting in a queue (marks them redelivered)",
                 writes=Capability.PEEK, show=False),
+        Command("destinations.request", "r", "request", "Request", "Send a request to a subject, show the reply (NATS)",
+                writes=Capability.REQUEST, show=False),
     ]  # fmt: skip
     BINDINGS: ClassVar = bindings(COMMANDS)
     DEFAULT_CSS = """
@@ -85,6 +87,8 @@ class DestinationsPane(Pane):
         return None if destination is None else self.mqtui.snapshots.get(destination.broker)
 
     def refusal(self, action: str) -> str | None:
+        if action == "request":  # any broker that can: the form chooses, the selected row only prefills it
+            return self.mqtui.request_refusal()
         if action in ("details", "tail", "purge", "peek") and self.selected() is None:
             return "select a destination first"
         if action == "tail":
@@ -171,6 +175,13 @@ class DestinationsPane(Pane):
         destination = self.selected()
         if destination is not None:
             self.mqtui.ask_purge(destination)
+
+    def action_request(self) -> None:
+        destination = self.selected()
+        if destination is not None and destination.kind is DestinationKind.SUBJECT:
+            self.mqtui.ask_request(destination.broker, destination.name)
+        else:
+            self.mqtui.ask_request(destination.broker if destination is not None else None, "")
 
     def action_peek(self) -> None:
         destination = self.selected()

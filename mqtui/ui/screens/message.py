@@ -62,9 +62,13 @@ class MessageScreen(Dialog):
         ),
     ]
 
-    def __init__(self, message: Message, *, letter: DeadLetter | None = None, view: str = "auto") -> None:
-        title = Text.assemble(plain(message.broker, 40), " / ", plain(message.destination, 80))
-        super().__init__(title)
+    def __init__(
+        self, message: Message, *, letter: DeadLetter | None = None, view: str = "auto", title: str = ""
+    ) -> None:
+        heading = Text.assemble(plain(message.broker, 40), " / ", plain(message.destination, 80))
+        if title:
+            heading = Text.assemble(title, " · ", heading)
+        super().__init__(heading)
         self.message = message
         self.letter = letter
         self.view = view

@@ -6,6 +6,7 @@ when the set of destinations changes; a poll that only changes depths or health 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -25,6 +26,8 @@ class TreeTarget:
 
     broker: str
     destination: str | None = None
+    server: bool = False
+    """The broker's server view (NATS) rather than the broker or a destination."""
 
 
 class BrokerTree(Tree[TreeTarget]):
@@ -38,11 +41,14 @@ class BrokerTree(Tree[TreeTarget]):
         self.guide_depth = 2
         self._brokers: dict[str, TreeNode[TreeTarget]] = {}
         self._names: dict[str, tuple[str, ...]] = {}
+        self._servers: set[str] = set()
 
-    def set_brokers(self, brokers: list[tuple[str, str]]) -> None:
+    def set_brokers(self, brokers: list[tuple[str, str]], *, servers: Collection[str] = ()) -> None:
+        """One node per broker; those in `servers` get a "server info" leaf above their destinations."""
         self.clear()
         self._brokers.clear()
         self._names.clear()
+        self._servers = set(servers)
         for name, _kind in brokers:
             node = self.root.add(Text(name), data=TreeTarget(name), expand=True)
             self._brokers[name] = node
@@ -59,6 +65,9 @@ class BrokerTree(Tree[TreeTarget]):
         if names != self._names.get(snapshot.name):
             self._names[snapshot.name] = names
             node.remove_children()
+            if snapshot.name in self._servers:
+                node.add_leaf(Text("server info", style=colour(variables, "muted")),
+                              data=TreeTarget(snapshot.name, server=True))  # fmt: skip
             dlqs = {q.name for q in snapshot.dlqs}
             for name in names[:MAX_CHILDREN]:
                 text = plain(name, 60)
