@@ -82,6 +82,10 @@ class Destination:
     last_activity: datetime | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
     """Short broker-specific facts worth a column (queue type, retention, replicas)."""
+    appended: int | None = None
+    """Messages ever appended, a counter that only grows (Kafka: sum of high watermarks; NATS stream: last
+    sequence; Redis stream: entries-added); the console derives In/s from it where the broker reports no
+    rate. None where the broker keeps no such counter (queues, lists)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -149,6 +149,7 @@ class KafkaAdapter(BrokerAdapter):
                     is_dlq=not internal and dlq_origin(name, self.rules) is not None,
                     internal=internal,
                     extra={"replication": str(_replication(partitions))},
+                    appended=_appended(name, partitions, high),
                 )
             )
         return found
@@ -573,6 +574,12 @@ def _depth(topic: str, partitions: dict, low: dict[TP, int | None], high: dict[T
             return None
         total += max(0, hi - lo)
     return total
+
+
+def _appended(topic: str, partitions: dict, high: dict[TP, int | None]) -> int | None:
+    """Sum of the high watermarks: every record ever appended to the topic (None if one is unknown)."""
+    highs = [high.get((topic, p)) for p in partitions]
+    return None if any(h is None for h in highs) else sum(h for h in highs if h is not None)
 
 
 def _committed(tp: TopicPartition | None) -> int | None:

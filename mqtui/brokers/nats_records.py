@@ -115,6 +115,7 @@ def stream_destination(broker: str, info: Mapping[str, Any], *, is_dlq: bool = F
         internal=is_kv_or_object_store(name),
         last_activity=last_ts,
         extra=extra,
+        appended=int(state.get("last_seq") or 0),
     )
 
 

@@ -158,7 +158,7 @@ class RedisAdapter(BrokerAdapter):
                             consumers=sum(g.consumers for g in stream.groups),
                             rate_in=self._rate_in(stream.name, stream.entries_added, snap.taken_at),
                             is_dlq=stream.is_dlq, internal=stream.internal, last_activity=stream.last_activity,
-                            extra=extra)
+                            extra=extra, appended=stream.entries_added)
             )  # fmt: skip
         for channel, subscribers in snap.channels:
             found.append(Destination(self.name, channel, DestinationKind.CHANNEL, consumers=subscribers))
