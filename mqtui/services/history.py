@@ -1,9 +1,13 @@
-"""Recent lag per consumer, and what it says: draining, growing, or stalled.
+"""Recent lag per consumer and flow per destination, and what they say.
 
 A single lag number cannot tell an operator whether to worry: 50,000 behind and shrinking fast is
-fine, 200 behind with no progress for a minute is not. The history keeps a bounded window of samples
+fine, 200 behind with no progress for a minute is not. `LagHistory` keeps a bounded window of samples
 per (broker, destination, group) and derives the rate of change, the consume rate (from committed
 positions where the broker reports them) and the time to drain.
+
+Most brokers report no message rates at all (only RabbitMQ does). `RateHistory` derives In/s from a
+destination's appended counter between polls, Out/s from its consumers' progress, and, where a broker
+keeps neither (a Redis list), lower bounds from how its depth moved.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+from mqtui.model import Destination
 from mqtui.services.snapshot import GroupKey, GroupLag, LagState, LagTrend
 
 
@@ -25,6 +30,7 @@ class Sample:
     end: int | None
     consumers: int | None = None
     rate_out: float | None = None
+    appended: int | None = None
 
 
 GROWTH_NOISE = 0.05
@@ -50,7 +56,9 @@ class LagHistory:
             samples = self._samples.get(key)
             if samples is None:
                 samples = self._samples[key] = deque(maxlen=self.size)
-            samples.append(Sample(at, group.lag, group.committed, group.end, group.consumers, group.rate_out))
+            samples.append(
+                Sample(at, group.lag, group.committed, group.end, group.consumers, group.rate_out, group.appended)
+            )
             result.append(replace(group, trend=self.trend(samples)))
         for key in [k for k in self._samples if k[0] == broker and k not in seen]:
             del self._samples[key]
@@ -128,17 +136,108 @@ def _slope(points: list[tuple[float, int]]) -> float | None:
 def _consumed(before: Sample, after: Sample) -> float | None:
     """Messages consumed between two samples, or None where the broker's numbers cannot say.
 
-    From committed positions when both samples have them; else from a positive out rate the broker
-    reports for the destination (RabbitMQ); else only a falling lag proves consumption (a steady lag may be a
-    consumer keeping pace or one doing nothing). A committed position that went backwards (an offset
-    reset) says nothing about consumption. `end` is not used: for a queue it is a depth, not a position.
+    From committed positions when both samples have them; else from the destination's appended counter
+    and the lag (what was appended and did not add to the lag was consumed: Redis stream groups); else
+    from a positive out rate the broker reports for the destination (RabbitMQ); else only a falling lag
+    proves consumption (a steady lag may be a consumer keeping pace or one doing nothing). A position or
+    counter that went backwards (an offset reset, a recreated stream) says nothing about consumption.
+    `end` is not used: for a queue it is a depth, not a position.
     """
     if before.committed is not None and after.committed is not None:
         delta = after.committed - before.committed
         return delta if delta >= 0 else None
+    if None not in (before.appended, after.appended, before.lag, after.lag):
+        appended = after.appended - before.appended  # type: ignore[operator]
+        delta = appended - (after.lag - before.lag)  # type: ignore[operator]
+        return delta if appended >= 0 and delta >= 0 else None
     if after.rate_out:  # a reported 0.0 proves little: management rates drop to 0 between samples
         return after.rate_out * (after.at - before.at)
     if before.lag is None or after.lag is None:
         return None
     fallen = before.lag - after.lag
     return fallen if fallen > 0 else None
+
+
+RATE_WINDOW = 5
+"""Polls a derived rate is averaged over (first to last): steady enough to read, recent enough to act on."""
+
+
+@dataclass(frozen=True, slots=True)
+class FlowSample:
+    at: float
+    appended: int | None
+    depth: int | None
+
+
+class RateHistory:
+    """Bounded samples per destination; `observe` fills in the rates a broker did not report."""
+
+    def __init__(self, *, window: int = RATE_WINDOW) -> None:
+        self.window = max(2, window)
+        self._samples: dict[tuple[str, str, str], deque[FlowSample]] = {}
+
+    def __len__(self) -> int:
+        return len(self._samples)
+
+    def observe(
+        self, broker: str, destinations: Iterable[Destination], groups: Iterable[GroupLag], at: float
+    ) -> tuple[list[Destination], frozenset[tuple[str, str]]]:
+        """This poll's destinations of `broker` with In/s and Out/s derived where they were None.
+
+        Returns the destinations and which derived rates are lower bounds, as (name, "in" or "out").
+        In/s comes from the appended counter (preferred to a rate an adapter worked out between two
+        polls of the same counter: the window is longer); Out/s is the sum of the consume rates of the groups
+        reading the destination (every group reads every message of a log, as the broker's own
+        "messages out" counts them). Without a counter, a depth that rose proves at least that
+        much arrived, one that fell at least that much left.
+        """
+        consumed: dict[str, float] = {}
+        for group in groups:
+            if group.broker == broker and group.trend.consume_rate is not None:
+                consumed[group.destination] = consumed.get(group.destination, 0.0) + group.trend.consume_rate
+        seen: set[tuple[str, str, str]] = set()
+        result: list[Destination] = []
+        floors: set[tuple[str, str]] = set()
+        for destination in destinations:
+            key = (broker, destination.kind.value, destination.name)
+            seen.add(key)
+            samples = self._samples.get(key)
+            if samples is None:
+                samples = self._samples[key] = deque(maxlen=self.window)
+            previous = samples[-1].appended if samples else None
+            if previous is not None and destination.appended is not None and destination.appended < previous:
+                samples.clear()  # the counter started again (recreated, or a broker without persistence)
+            samples.append(FlowSample(at, destination.appended, destination.depth))
+            if destination.rate_in is not None and destination.rate_out is not None:
+                result.append(destination)
+                continue
+            derived_in, derived_out, floor = _flow(samples, consumed.get(destination.name))
+            rate_in, rate_out = destination.rate_in, destination.rate_out
+            if destination.appended is not None and derived_in is not None:
+                rate_in = derived_in  # the same count over a longer window: steadier than an adapter's per-poll rate
+            elif rate_in is None and derived_in is not None:
+                rate_in = derived_in
+                if floor:
+                    floors.add((destination.name, "in"))
+            if rate_out is None and derived_out is not None:
+                rate_out = derived_out
+                if floor:
+                    floors.add((destination.name, "out"))
+            result.append(replace(destination, rate_in=rate_in, rate_out=rate_out))
+        for key in [k for k in self._samples if k[0] == broker and k not in seen]:
+            del self._samples[key]
+        return result, frozenset(floors)
+
+
+def _flow(samples: deque[FlowSample], consumed: float | None) -> tuple[float | None, float | None, bool]:
+    """(in, out, whether both are lower bounds) over the samples' window."""
+    first, last = samples[0], samples[-1]
+    span = last.at - first.at
+    if span <= 0:
+        return None, consumed, False
+    if first.appended is not None and last.appended is not None:
+        return (last.appended - first.appended) / span, consumed, False
+    if first.depth is None or last.depth is None:
+        return None, None, False
+    net = (last.depth - first.depth) / span
+    return (net if net > 0 else None), (-net if net < 0 else None), True

@@ -23,7 +23,7 @@ from mqtui.brokers.base import BrokerAdapter
 from mqtui.config import BrokerConfig
 from mqtui.errors import BrokerUnavailable, MqtuiError, Unsupported
 from mqtui.secrets import scrub
-from mqtui.services.history import LagHistory
+from mqtui.services.history import LagHistory, RateHistory
 from mqtui.services.snapshot import BrokerSnapshot, BrokerStatus, group_backlog
 
 log = logging.getLogger("mqtui.poller")
@@ -76,17 +76,22 @@ class BrokerPoller:
         interval: float,
         listener: SnapshotListener,
         history: LagHistory | None = None,
+        rates: RateHistory | None = None,
         adapter_factory: AdapterFactory = create_adapter,
         max_backoff: float = MAX_BACKOFF,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config
         self.interval = interval
         self.listener = listener
         self.history = history or LagHistory()
+        self.rates = rates or RateHistory()
         self.adapter_factory = adapter_factory
         self.max_backoff = max_backoff
         self.wall_clock = wall_clock
+        self.clock = clock
+        """Seconds for rates and trends (tests step it to get exact rates from a real broker)."""
         self.latest = BrokerSnapshot(name=config.name, kind=config.kind)
         self.polls = 0
         """Completed poll cycles (successful or not): lets tests wait for "the next poll"."""
@@ -139,18 +144,25 @@ class BrokerPoller:
             return await self._failed(errors[0])
         destinations, backlog, dlqs = (_answer(r) for r in results)
         previous = self.latest
+        now = self.clock()
         lag = previous.lag
+        known = destinations if destinations is not None else previous.destinations
         if backlog is not None:
-            known = destinations if destinations is not None else previous.destinations
             rates = {d.name: d.rate_out for d in known if d.rate_out is not None}
-            groups = group_backlog(backlog, rates)
-            lag = tuple(self.history.observe(self.config.name, groups, time.monotonic()))
+            appended = {d.name: d.appended for d in known if d.appended is not None}
+            groups = group_backlog(backlog, rates, appended)
+            lag = tuple(self.history.observe(self.config.name, groups, now))
+        floors = previous.rate_floors
+        if destinations is not None:
+            rated, floors = self.rates.observe(self.config.name, destinations, lag, now)
+            destinations = tuple(rated)
         failures = previous.failures + 1 if errors else 0
         snapshot = replace(
             previous,
             status=BrokerStatus.DEGRADED if errors else BrokerStatus.CONNECTED,
             error=error_line(self.config.name, errors[0]) if errors else None,
             destinations=previous.destinations if destinations is None else destinations,
+            rate_floors=floors,
             backlog=previous.backlog if backlog is None else backlog,
             lag=lag,
             dlqs=previous.dlqs if dlqs is None else dlqs,

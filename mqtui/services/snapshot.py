@@ -70,6 +70,9 @@ class GroupLag:
     rate_out: float | None = None
     """The destination's out rate as its broker reports it (RabbitMQ): the consume rate where no
     committed position says it."""
+    appended: int | None = None
+    """The destination's appended counter (`Destination.appended`): with the lag, what was consumed
+    where no committed position says it (Redis stream groups)."""
 
     @property
     def key(self) -> GroupKey:
@@ -88,11 +91,15 @@ def _numeric(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def group_backlog(rows: Iterable[BacklogRow], rates_out: Mapping[str, float] | None = None) -> list[GroupLag]:
+def group_backlog(
+    rows: Iterable[BacklogRow],
+    rates_out: Mapping[str, float] | None = None,
+    appended: Mapping[str, int] | None = None,
+) -> list[GroupLag]:
     """Fold per-partition rows into one row per (broker, destination, group), in first-seen order.
 
-    `rates_out` (destination name -> messages/s out, as the broker reports it) is attached to groups
-    whose rows carry no numeric committed position.
+    `rates_out` (destination name -> messages/s out, as the broker reports it) and `appended`
+    (destination name -> its appended counter) are attached to each group of that destination.
     """
     grouped: dict[GroupKey, list[BacklogRow]] = {}
     for row in rows:
@@ -122,6 +129,7 @@ def group_backlog(rows: Iterable[BacklogRow], rates_out: Mapping[str, float] | N
                 last_activity=max(activity) if activity else None,
                 members=tuple(names),
                 rate_out=(rates_out or {}).get(destination),
+                appended=(appended or {}).get(destination),
             )
         )
     return result
@@ -148,6 +156,9 @@ class BrokerSnapshot:
     """When an unreachable broker is tried again."""
     failures: int = 0
     """Consecutive failed polls."""
+    rate_floors: frozenset[tuple[str, str]] = frozenset()
+    """(destination, "in" or "out") for rates that are lower bounds: derived from the change of the
+    depth, which is what arrived minus what left (a Redis list keeps no counter of either)."""
 
     def can(self, capability: Capability) -> bool:
         return bool(self.capabilities & capability)

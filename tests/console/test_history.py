@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from mqtui.model import BacklogRow
-from mqtui.services.history import LagHistory
+from mqtui.model import BacklogRow, Destination, DestinationKind
+from mqtui.services.history import LagHistory, RateHistory
 from mqtui.services.snapshot import GroupLag, LagState, group_backlog
+from mqtui.ui.panes.destinations import flow_rate
 
 
 def group(
@@ -123,3 +124,73 @@ def test_a_consumer_keeping_up_between_commits_is_not_growing() -> None:
     assert row.trend.consume_rate == 150.0
     assert 0 < (row.trend.rate or 0) < 0.05 * 150
     assert row.trend.state is LagState.DRAINING
+
+
+def destination(name: str, kind: DestinationKind, *, depth: int | None = None, appended: int | None = None,
+                rate_in: float | None = None, rate_out: float | None = None) -> Destination:  # fmt: skip
+    return Destination("k", name, kind, depth=depth, appended=appended, rate_in=rate_in, rate_out=rate_out)
+
+
+def test_rates_from_the_appended_counter_and_the_groups_progress() -> None:
+    lags, rates = LagHistory(stall_polls=3), RateHistory()
+    for i in range(7):  # 40 appended per 2 s poll; billing commits 30, audit 10 per poll
+        rows = [
+            BacklogRow("k", "orders", "billing", 0, committed=50 + 30 * i, end=100 + 40 * i, lag=50 + 10 * i),
+            BacklogRow("k", "orders", "audit", 0, committed=10 + 10 * i, end=100 + 40 * i, lag=90 + 30 * i),
+        ]
+        groups = lags.observe("k", group_backlog(rows), at=2.0 * i)
+        topics = [
+            destination("orders", DestinationKind.TOPIC, depth=100 + 40 * i, appended=100 + 40 * i),
+            destination("emails", DestinationKind.QUEUE, depth=9, rate_in=7.5, rate_out=2.5),  # reported: kept
+            destination("idle", DestinationKind.TOPIC, depth=5, appended=5),
+        ]
+        rated, floors = rates.observe("k", topics, groups, at=2.0 * i)
+    by_name = {d.name: d for d in rated}
+    assert (by_name["orders"].rate_in, by_name["orders"].rate_out) == (20.0, 20.0)  # 15/s + 5/s out
+    assert (by_name["emails"].rate_in, by_name["emails"].rate_out) == (7.5, 2.5)
+    assert (by_name["idle"].rate_in, by_name["idle"].rate_out) == (0.0, None)  # nobody reads it: unknown
+    assert floors == frozenset()
+    assert len(rates) == 3
+    rates.observe("k", [], [], at=20.0)
+    assert len(rates) == 0  # vanished destinations are forgotten
+
+
+def test_a_restarted_counter_starts_the_window_again() -> None:
+    rates = RateHistory()
+    for at, appended in ((0.0, 500), (2.0, 520), (4.0, 10)):
+        rated, _ = rates.observe("k", [destination("s", DestinationKind.STREAM, appended=appended)], [], at)
+    assert rated[0].rate_in is None
+    rated, _ = rates.observe("k", [destination("s", DestinationKind.STREAM, appended=30)], [], 6.0)
+    assert rated[0].rate_in == 10.0
+
+
+def test_depth_changes_without_a_counter_are_lower_bounds() -> None:
+    rates = RateHistory()
+    for i in range(3):  # a list: 6 more per poll, another: 10 fewer per poll
+        lists = [
+            destination("jobs", DestinationKind.LIST, depth=10 + 6 * i),
+            destination("mail", DestinationKind.LIST, depth=50 - 10 * i),
+            destination("steady", DestinationKind.LIST, depth=4),
+        ]
+        rated, floors = rates.observe("k", lists, [], at=2.0 * i)
+    by_name = {d.name: d for d in rated}
+    assert (by_name["jobs"].rate_in, by_name["jobs"].rate_out) == (3.0, None)
+    assert (by_name["mail"].rate_in, by_name["mail"].rate_out) == (None, 5.0)
+    assert (by_name["steady"].rate_in, by_name["steady"].rate_out) == (None, None)
+    assert floors == {("jobs", "in"), ("mail", "out")}
+    assert flow_rate(3.0, at_least=True).plain == "≥3.0/s" and flow_rate(None, at_least=True).plain == "-"
+
+
+def test_stream_group_consumption_from_the_counter_and_the_lag() -> None:
+    # A Redis stream group: ids are not numbers, but appended - lag is what the group has read.
+    history = LagHistory(stall_polls=3)
+    for i in range(4):  # 10 appended and 6 read per 2 s poll
+        row = BacklogRow("k", "events", "workers", committed=f"{i}-0", lag=4 * i, consumers=1)
+        result = history.observe("k", group_backlog([row], appended={"events": 10 * i}), at=2.0 * i)[0]
+    assert result.trend.consume_rate == 3.0
+    assert result.trend.state is LagState.GROWING
+    stalled = LagHistory(stall_polls=3)
+    for i in range(4):  # consumers attached, nothing read while 10 arrive per poll: stalled
+        row = BacklogRow("k", "events", "workers", committed="0-0", lag=10 + 10 * i, consumers=1)
+        result = stalled.observe("k", group_backlog([row], appended={"events": 10 * i}), at=2.0 * i)[0]
+    assert result.trend.state is LagState.STALLED

@@ -221,3 +221,30 @@ def test_message_filter_terms() -> None:
     assert not MessageFilter.parse("header:missing").matches(message)
     assert not MessageFilter.parse("paid key:other").matches(message)
     assert MessageFilter.parse("").empty
+
+
+async def test_poller_derives_rates_the_broker_does_not_report(redis_db: tuple[str, redis.Redis]) -> None:
+    url, client = redis_db
+    client.xgroup_create("events", "workers", id="0", mkstream=True)
+    client.rpush("mail", *range(30))
+    clock = iter(2.0 * i for i in range(100))  # each poll two seconds after the last: exact rates
+    poller = BrokerPoller(
+        RedisConfig(name="r", url=url, timeout=2.0), interval=0.1, listener=lambda s: None, clock=lambda: next(clock)
+    )
+    for _ in range(3):
+        for n in range(10):
+            client.xadd("events", {"data": str(n).encode()})
+        for _stream, entries in client.xreadgroup("workers", "w1", {"events": ">"}, count=6):
+            client.xack("events", "workers", *[entry_id for entry_id, _ in entries])
+        client.rpush("jobs", *range(4))
+        client.lpop("mail", 3)
+        await poller.poll_once()
+    snapshot = poller.latest
+    rates = {d.name: (d.rate_in, d.rate_out) for d in snapshot.destinations}
+    assert rates["events"] == (5.0, 3.0)  # 10 added and 6 read per 2 s
+    assert rates["jobs"] == (2.0, None)  # at least: a list counts nothing, its depth rose by 4
+    assert rates["mail"] == (None, 1.5)
+    assert snapshot.rate_floors == {("jobs", "in"), ("mail", "out")}
+    workers = next(g for g in snapshot.lag if g.group == "workers")
+    assert (workers.lag, workers.trend.consume_rate) == (12, 3.0)
+    await poller._drop_adapter()

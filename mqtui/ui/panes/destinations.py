@@ -33,6 +33,14 @@ SORTS = [
 ]
 
 
+def flow_rate(value: float | None, *, at_least: bool) -> Text:
+    """A rate cell; "≥" marks a lower bound (derived from a depth change, not counted by the broker)."""
+    cell = per_second(value)
+    if at_least and value is not None:
+        cell = Text("≥" + cell.plain, justify="right")
+    return cell
+
+
 def filter_destinations(destinations: list[Destination], text: str) -> list[Destination]:
     """Case-insensitive: every word must appear in the broker, name or kind."""
     words = text.lower().split()
@@ -105,12 +113,15 @@ class DestinationsPane(Pane):
         shown.sort(key=key, reverse=descending)
         variables = self.app.theme_variables
         dlq_style = colour(variables, "lag-critical", bold=True)
+        floors = {(s.name, name, way) for s in snapshots for name, way in s.rate_floors}
         rows = []
         for d in shown:
             dlq_mark = Text("DLQ", style=dlq_style) if d.is_dlq else Text("")
+            rate_in = flow_rate(d.rate_in, at_least=(d.broker, d.name, "in") in floors)
+            rate_out = flow_rate(d.rate_out, at_least=(d.broker, d.name, "out") in floors)
             cells = [
                 plain(d.broker, 20), plain(d.name, 32), Text(d.kind.value), number(d.depth), number(d.in_flight),
-                number(d.consumers), number(d.partitions), per_second(d.rate_in), per_second(d.rate_out), dlq_mark,
+                number(d.consumers), number(d.partitions), rate_in, rate_out, dlq_mark,
             ]  # fmt: skip
             rows.append(((d.broker, d.name), cells, d))
         self.table.sync(rows, rebuild=rebuild)
