@@ -237,6 +237,9 @@ class StartPosition:
     kind: Literal["end", "beginning", "offset", "time"]
     offset: Position | None = None
     time: datetime | None = None
+    partition_offsets: tuple[tuple[int, int], ...] = ()
+    """(partition, offset) pairs that override `kind` on those partitions: how a tail that lost its
+    broker resumes just after the last message it showed on each partition (Kafka)."""
 
     @classmethod
     def parse(cls, text: str) -> StartPosition:

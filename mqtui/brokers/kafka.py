@@ -421,6 +421,17 @@ class KafkaAdapter(BrokerAdapter):
     async def _start_offsets(
         self, topic: str, tps: list[TP], start: StartPosition, low: dict[TP, int | None], high: dict[TP, int | None]
     ) -> dict[int, int]:
+        starts = await self._kind_offsets(topic, tps, start, low, high)
+        for partition, offset in start.partition_offsets:
+            lo, hi = low.get((topic, partition)), high.get((topic, partition))
+            if partition in starts and lo is not None and hi is not None:
+                # Past the end: the partition was truncated or the topic recreated, so all it holds is new.
+                starts[partition] = lo if offset > hi else max(offset, lo)
+        return starts
+
+    async def _kind_offsets(
+        self, topic: str, tps: list[TP], start: StartPosition, low: dict[TP, int | None], high: dict[TP, int | None]
+    ) -> dict[int, int]:
         for tp in tps:
             if low.get(tp) is None or high.get(tp) is None:
                 raise BrokerUnavailable(f"{self.name}: no watermarks for {topic}[{tp[1]}]")
