@@ -11,7 +11,7 @@ import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import msgspec
 
@@ -218,6 +218,7 @@ def secrets_of(broker: BrokerConfig) -> list[str]:
             password = None
         if password:
             found.append(password)
+            found.append(unquote(password))  # what the client sends, and a server may quote back
     return found
 
 
