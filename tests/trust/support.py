@@ -68,3 +68,20 @@ def cli(config: Path, *args: str, env: dict[str, str] | None = None, timeout: fl
 def header_name(payload: bytes) -> str:
     """A hostile payload as a header name (text, at most 40 characters, never empty)."""
     return payload.decode("utf-8", "replace")[:40] or "empty"
+
+
+def run_many(config: Path, commands: Sequence[Sequence[str]], env: dict[str, str], workers: int = 4) -> list[CliResult]:
+    """Independent CLI commands side by side (each a process of its own), results in order."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(lambda args: cli(config, *args, env=env), commands))
+
+
+def closed_port() -> int:
+    """A port nothing listens on (a broker that is down)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
