@@ -17,7 +17,7 @@ is untrusted input: a malformed header or envelope yields less information, neve
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
 import orjson
@@ -55,14 +55,35 @@ def parse_dead_letter(message: Message, rules: Iterable[str]) -> DeadLetter:
     )
 
 
+def replay_origin(headers: Mapping[str, HeaderValue], fallback: str | None) -> str | None:
+    """Where a dead letter goes back to, as `parse_dead_letter` finds it, without building the letter.
+
+    A replay asks this of every dead letter, so it looks only at what decides the origin: a Spring or
+    Connect origin header (last value wins), else `fallback` (the DLQ's naming rule).
+    """
+    if SPRING + "original-topic" in headers:
+        return _text(headers[SPRING + "original-topic"]) or fallback
+    if CONNECT + "topic" in headers:
+        return _text(headers[CONNECT + "topic"]) or fallback
+    return fallback
+
+
 def replay_value(message: Message) -> bytes | None:
     """The bytes a replay sends back: the envelope's original message, else the value as it is.
 
     None when the message is an envelope without an original message (nothing to send).
     """
-    envelope = envelope_of(message.value)
-    if envelope is None:
-        return message.value
+    return original_value(message.value)
+
+
+def original_value(value: bytes) -> bytes | None:
+    """`replay_value` of a raw value: a replay reads librdkafka's records, not `Message`s."""
+    envelope = envelope_of(value)
+    return value if envelope is None else envelope_original(envelope)
+
+
+def envelope_original(envelope: dict) -> bytes | None:
+    """The bytes a replay sends for a parsed envelope: its original message, None when it has none."""
     original = _metadata(envelope).get("original_message")
     if original is None:
         return None
@@ -85,7 +106,7 @@ def envelope_of(value: bytes) -> dict | None:
 
 
 def _spring(message: Message, headers: dict[str, HeaderValue], letter_id: str, fallback: str | None) -> DeadLetter:
-    origin = _text(headers.get(SPRING + "original-topic")) or fallback
+    origin = replay_origin(headers, fallback)
     exception = _text(headers.get(SPRING + "exception-fqcn"))
     reason = _text(headers.get(SPRING + "exception-message")) or exception
     extra = {"format": "spring"}
@@ -129,7 +150,7 @@ def _connect(message: Message, headers: dict[str, HeaderValue], letter_id: str, 
     return DeadLetter(
         id=letter_id,
         message=message,
-        origin=_text(headers.get(CONNECT + "topic")) or fallback,
+        origin=replay_origin(headers, fallback),
         reason=_text(headers.get(CONNECT + "exception.message")) or exception,
         last_failure=message.timestamp,
         origin_partition=_number(headers.get(CONNECT + "partition"), 4),

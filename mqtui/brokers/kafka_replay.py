@@ -43,21 +43,25 @@ from datetime import UTC, datetime
 
 import orjson
 from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka import Message as KafkaRecord
 from confluent_kafka.admin import OffsetSpec
 
 from mqtui.brokers.kafka_client import KafkaClients, broker_error, consumer_settings, error_text, producer_settings
-from mqtui.brokers.kafka_dlq import coordinates, parse_dead_letter, replay_value
+from mqtui.brokers.kafka_dlq import coordinates, envelope_of, envelope_original, original_value, replay_origin
 from mqtui.brokers.kafka_tail import PartitionReader
+from mqtui.dlqnames import dlq_origin
 from mqtui.errors import BrokerUnavailable, NotFound, UsageError
-from mqtui.model import Message, ProgressCallback, ReplayItem, ReplayResult
+from mqtui.model import ProgressCallback, ReplayItem, ReplayResult
 
 REPLAYED_FROM = "mqtui-replayed-from"
 REPLAYED_AT = "mqtui-replayed-at"
 ALREADY_REPLAYED = "already replayed"
 CLOCK_SKEW_MS = 5 * 60 * 1000
 SCAN_LIMIT = 100_000
-WINDOW = 500
-"""Dead letters sent and not yet confirmed at any moment."""
+WINDOW = 2000
+"""Dead letters sent and not yet confirmed at any moment (500 held a replay to 0.4x of the bare producer)."""
+POLL_EVERY = 200
+"""Sends between two collections of delivery reports, while the window is not full."""
 MAX_UNRECORDED = 1000
 """Confirmed dead letters a replay may run ahead of its last acknowledged progress commit."""
 _METADATA_VERSION = 1
@@ -123,6 +127,8 @@ class Entry:
     """Its copy is already at the target but was never recorded (a run died before committing)."""
     unverified: bool = False
     """It may have been in flight when a run died and the copy search could not look back far enough."""
+    envelope: bool = False
+    """Its value is a JSON dead-letter envelope: what is sent is the envelope's original message."""
 
     @property
     def id(self) -> str:
@@ -202,29 +208,15 @@ class Replayer:
         self, stop: threading.Event, reader: PartitionReader, dlq: str, to: str | None,
         wanted: dict[int, set[int]] | None, progress: dict[int, Progress],
     ) -> list[Entry]:  # fmt: skip
+        fallback = dlq_origin(dlq, self.rules)  # the naming rule's answer is the same for every letter
         entries: list[Entry] = []
-        for batch in reader.batches(stop):
-            for message in batch:
-                offset = int(message.position)
-                if wanted is not None and offset not in wanted.get(message.partition or 0, ()):
+        for batch in reader.raw_batches(stop):
+            for record in batch:
+                partition, offset = record.partition(), record.offset()
+                if wanted is not None and offset not in wanted.get(partition, ()):
                     continue
-                entries.append(self._entry(message, dlq, to, progress[message.partition or 0]))
+                entries.append(_entry(record, partition, offset, dlq, to, fallback, progress[partition]))
         return entries
-
-    def _entry(self, message: Message, dlq: str, to: str | None, progress: Progress) -> Entry:
-        letter = parse_dead_letter(message, self.rules)
-        target = to or letter.origin
-        millis = int(message.timestamp.timestamp() * 1000) if message.timestamp else None
-        entry = Entry(message.partition or 0, int(message.position), millis, target)
-        if progress.replayed(entry.offset):
-            entry.skip = ALREADY_REPLAYED
-        elif target is None:
-            entry.skip = "origin unknown: name a target topic with --to"
-        elif target == dlq:
-            entry.skip = "origin is the DLQ itself: name a target topic with --to"
-        elif replay_value(message) is None:
-            entry.skip = "dead-letter envelope holds no original_message"
-        return entry
 
     async def _find_copies(self, dlq: str, entries: list[Entry], progress: dict[int, Progress]) -> None:
         """Mark dead letters whose replayed copy already reached the target (see the module docstring)."""
@@ -282,9 +274,12 @@ class Replayer:
         self, dlq: str, *, to: str | None, ids: Collection[str] | None, limit: int | None,
         progress: ProgressCallback | None,
     ) -> ReplayResult:  # fmt: skip
-        # Made before planning: an idempotent producer's first delivery waits for its producer id
-        # (half a second on tansu), which is then fetched while the plan is read.
-        producer = Producer(producer_settings(self.clients.config) | {"linger.ms": 0})
+        # Made before planning: an idempotent producer's first delivery waits for its producer id, which
+        # is then fetched while the plan is read. librdkafka asks for it on a 500 ms timer and only over
+        # a connection that is already up; a sparse producer with nothing to send yet connects to no
+        # broker, so the id came a second after start (most of a 20,000-letter replay). Connecting to
+        # every broker at once lets it come while the plan is read.
+        producer = Producer(producer_settings(self.clients.config) | {"enable.sparse.connections": False})
         plan = await self.plan(dlq, to=to, ids=ids, limit=limit)
         stop = threading.Event()
         try:
@@ -348,42 +343,48 @@ class Replayer:
             starts[entry.partition] = min(starts.get(entry.partition, entry.offset), entry.offset)
             ends[entry.partition] = max(ends.get(entry.partition, 0), entry.offset + 1)
         reader = PartitionReader(self._reader_settings(), self.name, dlq, starts, ends, idle_timeout=config.timeout)
-        window = _Window(producer, self.name, dlq, config.timeout)
         tally = _Tally(len(sendable), report)
         gone: str | None = None  # why the broker is considered gone
 
-        def settle(entry: Entry, error: KafkaError | None) -> None:
+        def settle(reports: list[tuple[Entry, KafkaError | None]]) -> None:
+            """Delivery reports, in the order the dead letters were sent: record the delivered ones."""
             nonlocal gone
-            if error is None:
-                tally.sent += 1
-                tally.duplicates += entry.unverified
-                progress = plan.progress[entry.partition]
-                progress.record(entry.offset)
-                recorder.record(dlq, entry.partition, progress, wait=False)
-            else:
-                tally.failed += 1
-                tally.errors.append(f"{dlq} {entry.id}: {error_text(error)}")
-                if error.code() in _GIVE_UP and gone is None:
-                    gone = error_text(error)
+            delivered: dict[int, int] = {}
+            for entry, error in reports:
+                if error is None:
+                    tally.sent += 1
+                    tally.duplicates += entry.unverified
+                    plan.progress[entry.partition].record(entry.offset)
+                    delivered[entry.partition] = delivered.get(entry.partition, 0) + 1
+                else:
+                    tally.failed += 1
+                    tally.errors.append(f"{dlq} {entry.id}: {error_text(error)}")
+                    if error.code() in _GIVE_UP and gone is None:
+                        gone = error_text(error)
+            for partition, count in delivered.items():
+                recorder.record(dlq, partition, plan.progress[partition], wait=False, count=count)
             tally.tick()
 
+        window = _Window(producer, self.name, dlq, config.timeout, settle)
         try:
-            for batch in reader.batches(stop):
+            for batch in reader.raw_batches(stop):  # librdkafka's records: no `Message` needed to resend one
                 replayed_at = datetime.now(UTC).isoformat().replace("+00:00", "Z").encode()
-                for message in batch:
-                    entry = unsent.pop((message.partition or 0, int(message.position)), None)
+                for record in batch:
+                    entry = unsent.pop((record.partition(), record.offset()), None)
                     if entry is not None:
-                        window.send(entry, message, replayed_at, settle)
+                        # Bound what a kill can leave sent but unrecorded to WINDOW + MAX_UNRECORDED.
+                        recorder.keep_within(MAX_UNRECORDED, dlq)
+                        window.send(entry, record, replayed_at)
                     if gone or stop.is_set():
                         break
                 if gone or stop.is_set() or not unsent:
                     break
-            window.drain(settle)
+            window.drain()
             if gone:
                 raise BrokerUnavailable(f"{self.name}: replay of {dlq} stopped: {gone}")
         except BrokerUnavailable as exc:
             gone = gone or str(exc)
-            window.abandon(settle)
+            window.abandon()
             tally.failed += len(unsent)
             tally.errors.append(
                 f"{exc} ({len(unsent)} dead letter(s) not sent; run the replay again when the broker is back)"
@@ -416,9 +417,10 @@ class _Recorder:
     """Commits replay progress for the replay group with explicit offsets (AlterConsumerGroupOffsets).
 
     A commit is cumulative (a floor per partition), so one is in flight at a time and those asked for
-    meanwhile are merged into the next: the send loop does not wait for commits, except that it never
-    runs more than `MAX_UNRECORDED` dead letters ahead of the last acknowledged one, which bounds what
-    a crash can leave unrecorded. `record(wait=True)` waits, bounded by the broker's timeout, until
+    meanwhile are merged into the next: the send loop does not wait for commits, except that it calls
+    `keep_within(MAX_UNRECORDED)` before each send, so it never runs more than that many delivered dead
+    letters ahead of the last acknowledged commit, which bounds what a crash can leave unrecorded.
+    `record(wait=True)` waits, bounded by the broker's timeout, until
     everything asked for so far is committed, and raises BrokerUnavailable if it is not. Admin requests
     carry their own timeout, so nothing here hangs on a broker that died (a consumer's commit or close
     can).
@@ -432,27 +434,28 @@ class _Recorder:
         self.in_flight: concurrent.futures.Future | None = None
         self.in_flight_count = 0
 
-    def record(self, dlq: str, partition: int, progress: Progress, *, wait: bool = True) -> None:
+    def record(self, dlq: str, partition: int, progress: Progress, *, wait: bool = True, count: int = 1) -> None:
+        """Ask for `progress` (`count` more dead letters delivered) to be committed; never blocks
+        unless `wait`."""
         self.waiting[(dlq, partition)] = progress  # read when the commit is sent: the newest state goes
-        self.waiting_count += 1
+        self.waiting_count += count
         self._pump()
         if wait:
-            self._settle(dlq, partition, until_empty=True)
-        elif self.waiting_count + self.in_flight_count > MAX_UNRECORDED:
-            self._settle(dlq, partition, until_empty=False)
+            self._settle(f"{dlq}[{partition}]", limit=0)
 
-    def _settle(self, dlq: str, partition: int, *, until_empty: bool) -> None:
+    def keep_within(self, limit: int, dlq: str) -> None:
+        """Wait until at most `limit` recorded dead letters are not yet acknowledged by a commit."""
+        if self.waiting_count + self.in_flight_count > limit:
+            self._settle(dlq, limit=limit)
+
+    def _settle(self, what: str, *, limit: int) -> None:
         deadline = time.monotonic() + self.clients.timeout
-        while self.in_flight is not None:
+        while self.in_flight is not None and self.waiting_count + self.in_flight_count > limit:
             failure = self._answer(self.in_flight, max(0.0, deadline - time.monotonic()))
             if failure is not None:
-                raise BrokerUnavailable(
-                    f"{self.clients.name}: could not record replay progress of {dlq}[{partition}]: {failure}"
-                )
+                raise BrokerUnavailable(f"{self.clients.name}: could not record replay progress of {what}: {failure}")
             self.in_flight, self.in_flight_count = None, 0
             self._pump()
-            if not until_empty:
-                return
 
     @staticmethod
     def _answer(future: concurrent.futures.Future, timeout: float) -> str | None:
@@ -489,66 +492,87 @@ _GIVE_UP = {KafkaError._MSG_TIMED_OUT, KafkaError._TRANSPORT, KafkaError._ALL_BR
 
 
 class _Window:
-    """Dead letters sent but not yet confirmed, settled in the order they were sent."""
+    """Dead letters sent but not yet confirmed, settled in the order they were sent.
 
-    def __init__(self, producer: Producer, broker: str, dlq: str, timeout: float) -> None:
+    Delivery reports are collected every `POLL_EVERY` sends and whenever the window is full, and handed
+    to `settle` as one list: polling librdkafka after every send cost more than the send itself.
+    """
+
+    def __init__(
+        self, producer: Producer, broker: str, dlq: str, timeout: float,
+        settle: Callable[[list[tuple[Entry, KafkaError | None]]], None],
+    ) -> None:  # fmt: skip
         self.producer = producer
         self.broker = broker
         self.dlq = dlq
         self.timeout = timeout
+        self.settle = settle
         self.in_flight: collections.deque[Entry] = collections.deque()
         self.outcomes: dict[int, KafkaError | None] = {}
+        self.unpolled = 0
 
-    def send(
-        self, entry: Entry, message: Message, replayed_at: bytes, settle: Callable[[Entry, KafkaError | None], None]
-    ) -> None:
-        headers = [(name, value) for name, value in message.headers if isinstance(value, bytes | str) or value is None]
-        headers.append((REPLAYED_FROM, f"{self.dlq}/{entry.partition}/{entry.offset}".encode()))
-        headers.append((REPLAYED_AT, replayed_at))
+    def send(self, entry: Entry, record: KafkaRecord, replayed_at: bytes) -> None:
+        """Produce one dead letter (librdkafka's record of it) to its target with the replay headers."""
+        headers = [*(record.headers() or ()), (REPLAYED_FROM, f"{self.dlq}/{entry.partition}/{entry.offset}".encode()),
+                   (REPLAYED_AT, replayed_at)]  # fmt: skip
         key = id(entry)
+        outcomes = self.outcomes
+        value = record.value() or b""
+        if entry.envelope:
+            value = original_value(value) or b""  # the plan checked it has one (records never change)
         while True:
             try:
                 self.producer.produce(
                     entry.target,
-                    value=replay_value(message),
-                    key=message.key,
+                    value=value,
+                    key=record.key(),
                     headers=headers,
-                    on_delivery=lambda error, _message: self.outcomes.__setitem__(key, error),
+                    on_delivery=lambda error, _message: outcomes.__setitem__(key, error),
                 )
                 break
             except BufferError:  # librdkafka's queue is full: let deliveries drain it
                 self.producer.poll(0.05)
             except KafkaException as exc:  # refused before sending (too large for the producer, say)
                 error = exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else None
-                self.outcomes[key] = error or KafkaError(KafkaError._FAIL, str(exc))
+                outcomes[key] = error or KafkaError(KafkaError._FAIL, str(exc))
                 break
         self.in_flight.append(entry)
-        self.producer.poll(0)
-        self._settle_ready(settle)
+        self.unpolled += 1
+        if self.unpolled >= POLL_EVERY:
+            self.unpolled = 0
+            self.producer.poll(0)
+            self._settle_ready()
+        if len(self.in_flight) < WINDOW:
+            return
         deadline = time.monotonic() + self.timeout + 1
         while len(self.in_flight) >= WINDOW and time.monotonic() < deadline:
             self.producer.poll(0.05)
-            self._settle_ready(settle)
+            self._settle_ready()
         if len(self.in_flight) >= WINDOW:
             raise BrokerUnavailable(f"{self.broker}: replay of {self.dlq}: no delivery report within {self.timeout:g}s")
 
-    def drain(self, settle: Callable[[Entry, KafkaError | None], None]) -> None:
+    def drain(self) -> None:
         """Wait for every report still due (bounded by message.timeout.ms) and settle them."""
         deadline = time.monotonic() + self.timeout + 1
         while self.in_flight and time.monotonic() < deadline:
             self.producer.flush(min(0.1, max(0.0, deadline - time.monotonic())))
-            self._settle_ready(settle)
+            self._settle_ready()
 
-    def abandon(self, settle: Callable[[Entry, KafkaError | None], None]) -> None:
+    def abandon(self) -> None:
         """Settle what already has a report; the rest failed as far as anyone can know here."""
-        self._settle_ready(settle)
-        while self.in_flight:
-            settle(self.in_flight.popleft(), KafkaError(KafkaError._MSG_TIMED_OUT, "no delivery report"))
+        self._settle_ready()
+        lost = KafkaError(KafkaError._MSG_TIMED_OUT, "no delivery report")
+        self.settle([(entry, lost) for entry in self.in_flight])
+        self.in_flight.clear()
 
-    def _settle_ready(self, settle: Callable[[Entry, KafkaError | None], None]) -> None:
-        while self.in_flight and id(self.in_flight[0]) in self.outcomes:
-            entry = self.in_flight.popleft()
-            settle(entry, self.outcomes.pop(id(entry)))
+    def _settle_ready(self) -> None:
+        in_flight, outcomes = self.in_flight, self.outcomes
+        ready: list[tuple[Entry, KafkaError | None]] = []
+        while in_flight and id(in_flight[0]) in outcomes:
+            entry = in_flight.popleft()
+            ready.append((entry, outcomes.pop(id(entry))))
+        if ready:
+            self.settle(ready)
 
 
 @dataclass
@@ -570,6 +594,29 @@ class _Tally:
         if force or now - self.last_report >= 0.1:
             self.last_report = now
             self.report(self.sent + self.failed, self.total)
+
+
+def _entry(
+    record: KafkaRecord, partition: int, offset: int, dlq: str, to: str | None, fallback: str | None, progress: Progress
+) -> Entry:
+    """A plan entry from librdkafka's record: where it goes (as `parse_dead_letter` would say) and why it
+    cannot go, without building a `Message` or a `DeadLetter` (a plan reads every dead letter)."""
+    headers = record.headers()
+    target = to or (replay_origin(dict(headers), fallback) if headers else fallback)
+    millis = record.timestamp()[1]
+    entry = Entry(partition, offset, millis if millis > 0 else None, target)
+    if progress.replayed(offset):
+        entry.skip = ALREADY_REPLAYED
+    elif target is None:
+        entry.skip = "origin unknown: name a target topic with --to"
+    elif target == dlq:
+        entry.skip = "origin is the DLQ itself: name a target topic with --to"
+    else:  # the value is parsed here only, and again when sent only if it is an envelope
+        envelope = envelope_of(record.value() or b"")
+        if envelope is not None and envelope_original(envelope) is None:
+            entry.skip = "dead-letter envelope holds no original_message"
+        entry.envelope = envelope is not None
+    return entry
 
 
 def _copies_in(stop: threading.Event, reader: PartitionReader, dlq: str) -> set[tuple[int, int]]:
