@@ -41,6 +41,7 @@ from mqtui.brokers.nats_conn import (
     open_connection,
     paged,
 )
+from mqtui.brokers.nats_replay import replay_planned
 from mqtui.brokers.nats_tail import core_tail, stream_tail, workqueue_tail
 from mqtui.config import NatsConfig, redact_url
 from mqtui.dlqnames import rules_for
@@ -67,7 +68,8 @@ T = TypeVar("T")
 SERVER_VIEW = "$server"
 DEFAULT_DLQ_STREAM = "DLQ"
 PUBLISH_OPTIONS = ("mode", "stream")
-#: Concurrent requests when one answer needs many (consumer lists, publish acks, originals of DLQ entries).
+#: Concurrent requests when one answer needs many (consumer lists, publish acks); a replay's requests go
+#: through `nats_pipeline` instead.
 CONCURRENCY = 64
 _BAD_STREAM_CHARS = frozenset(" \t\r\n.*>/\\")
 
@@ -516,7 +518,7 @@ class NatsAdapter(BrokerAdapter):
         stream = dlqs.StreamFacts.of(await self._stream(dlq))
         if ids is not None:
             seqs = sorted({int(i) for i in ids if str(i).isdigit()})
-            answers = await self._bounded([dlqs.get_original(nc, dlq, seq, self.config.timeout) for seq in seqs])
+            answers = await dlqs.get_stored(nc, [(dlq, seq) for seq in seqs], self.config.timeout)
             entries = [records.stored_message(self.name, a) for a in answers if a is not None]
             if limit is not None:
                 entries = entries[:limit]
@@ -534,13 +536,19 @@ class NatsAdapter(BrokerAdapter):
         streams = {s.name: s for s in (dlqs.StreamFacts.of(info) for info in await self._streams())}
         origin_name = dlqs.republish_origin(stream, self.rules, streams)
         origin_stream = streams.get(origin_name) if origin_name else None
-        return [dlqs.republished_letter(e, dlqs.entry_origin(e, self.rules, origin_stream)) for e in entries]
+        letters = []
+        for entry in entries:
+            texts = dlqs.header_texts(entry)
+            letters.append(
+                dlqs.republished_letter(entry, dlqs.entry_origin(entry, self.rules, origin_stream, texts), texts)
+            )
+        return letters
 
     async def _advisory_letters(self, entries: list[Message]) -> list[DeadLetter]:
         nc = self._conn()
         advisories = [dlqs.parse_advisory(e) for e in entries]
         wanted = sorted({(a["stream"], a["stream_seq"]) for a in advisories if a is not None})
-        answers = await self._bounded([dlqs.get_original(nc, s, n, self.config.timeout) for s, n in wanted])
+        answers = await dlqs.get_stored(nc, wanted, self.config.timeout)
         originals = dict(zip(wanted, answers, strict=True))
         letters = []
         for entry, advisory in zip(entries, advisories, strict=True):
@@ -594,59 +602,15 @@ class NatsAdapter(BrokerAdapter):
         progress: ProgressCallback | None = None,
     ) -> ReplayResult:
         """Publish each dead letter through JetStream with a stable Nats-Msg-Id, wait for the ack, then
-        delete the entry from the DLQ stream. A rerun after a crash republishes with the same id, which
-        the target stream drops as a duplicate within its duplicate window (counted as skipped)."""
+        remove the entry from the DLQ stream (see `nats_replay`). A rerun after a crash republishes with
+        the same id, which the target stream drops as a duplicate within its duplicate window (counted
+        as skipped)."""
         nc = self._conn()
-        js = nc.jetstream(timeout=self.config.timeout)
         with self._errors(f"replay {dlq}"):
             plan = await self._plan(dlq, to, ids, limit)
-        todo = [(item, letter) for item, letter in plan if item.skip_reason is None]
-        sent = failed = 0
-        skipped = len(plan) - len(todo)  # gone, origin unknown, or nowhere to store: see the plan's reasons
-        errors: list[str] = []
-        done = 0
-
-        async def one(item: ReplayItem, letter: DeadLetter) -> tuple[str, DeadLetter | None]:
-            headers = dlqs.replay_headers(letter.message, dlqs.replay_id(letter, dlq))
-            try:
-                ack = await js.publish(item.target, letter.message.value, headers=headers)
-            except nats.js.errors.APIError as exc:
-                errors.append(f"{self.name}: {dlq} #{item.id}: {exc.description or exc}")
-                return "failed", None
-            except (nats.errors.TimeoutError, TimeoutError, nats.js.errors.NoStreamResponseError):
-                errors.append(f"{self.name}: {dlq} #{item.id}: no acknowledgement from {item.target}")
-                return "failed", None
-            return ("duplicate" if ack.duplicate else "sent"), letter
-
-        window = CONCURRENCY
-        for begin in range(0, len(todo), window):
-            chunk = todo[begin : begin + window]
-            with self._errors(f"replay {dlq}"):
-                outcomes = await asyncio.gather(*(one(item, letter) for item, letter in chunk))
-                if not nc.is_connected and any(outcome == "failed" for outcome, _ in outcomes):
-                    # Every later window would wait out the timeout as well. A rerun finishes the job:
-                    # copies that did reach the stream are then dropped as duplicates by their Msg-Id.
-                    raise BrokerUnavailable(
-                        f"{self.name}: connection lost while replaying {dlq} ({sent} sent); run the replay again"
-                    )
-                for outcome, _letter in outcomes:
-                    if outcome == "sent":
-                        sent += 1
-                    elif outcome == "duplicate":
-                        skipped += 1
-                    else:
-                        failed += 1
-                # Every acknowledged copy's entry is deleted, the window's deletes side by side: one round
-                # trip per window rather than one per dead letter (5,000 took 1.7 s one by one).
-                acked = [letter for _outcome, letter in outcomes if letter is not None]
-                deleted = await asyncio.gather(*(self._delete_entry(dlq, int(letter.id)) for letter in acked))
-                for letter, gone in zip(acked, deleted, strict=True):
-                    if not gone:
-                        errors.append(f"{self.name}: {dlq} #{letter.id} was replayed but could not be deleted")
-            done += len(chunk)
-            if progress is not None:
-                progress(done, len(todo))
-        return ReplayResult(sent=sent, failed=failed, skipped=skipped, errors=tuple(errors))
+            return await replay_planned(
+                nc, self.name, dlq, plan, timeout=self.config.timeout, from_start=ids is None, progress=progress
+            )
 
     async def _delete_entry(self, stream: str, seq: int) -> bool:
         try:

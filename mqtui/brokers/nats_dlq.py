@@ -19,7 +19,6 @@ even on work-queue streams.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +26,8 @@ from typing import Any
 import orjson
 from nats.aio.client import Client
 
-from mqtui.brokers.nats_conn import JetStreamApiError, api_request
+from mqtui.brokers.nats_conn import JetStreamApiError
+from mqtui.brokers.nats_pipeline import Pipeline, api_answer, api_request_of
 from mqtui.brokers.nats_records import parse_time, stored_message
 from mqtui.dlqnames import dlq_origin
 from mqtui.model import DeadLetter, Message
@@ -37,8 +37,8 @@ MSG_TERMINATED = "$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED"
 ADVISORY_SUBJECTS = (f"{MAX_DELIVERIES}.>", f"{MSG_TERMINATED}.>")
 ORIGIN_HEADERS = ("Original-Subject", "X-Original-Subject", "Nats-Original-Subject")
 REPLAY_ID_PREFIX = "mqtui-replay"
-#: Concurrent STREAM.MSG.GET requests while reading a DLQ: enough to hide round trips, not a flood.
-READ_WINDOW = 64
+#: STREAM.MSG.GET requests in flight while reading a DLQ: enough to hide round trips, not a flood.
+READ_WINDOW = 256
 
 
 def subjects_overlap(a: str, b: str) -> bool:
@@ -119,36 +119,50 @@ def republish_origin(stream: StreamFacts, rules: Sequence[str], streams: Mapping
 async def read_stream(
     nc: Client, broker: str, stream: StreamFacts, *, start: int, limit: int, timeout: float
 ) -> list[Message]:
-    """Up to `limit` stored messages from sequence `start` on, by STREAM.MSG.GET in parallel windows.
+    """Up to `limit` stored messages from sequence `start` on, by STREAM.MSG.GET in pipelined windows.
 
     Sequences that were deleted are skipped; no consumer is created, so nothing is acknowledged.
     """
     found: list[Message] = []
     seq = max(start, stream.first_seq, 1)
-    while len(found) < limit and seq <= stream.last_seq:
-        size = min(max(READ_WINDOW, limit - len(found)), READ_WINDOW * 4)
-        window = range(seq, min(seq + size, stream.last_seq + 1))
-        answers = await asyncio.gather(*(_get(nc, stream.name, n, timeout) for n in window))
-        for answer in answers:
-            if answer is not None and len(found) < limit:
-                found.append(stored_message(broker, answer))
-        seq = window.stop
+    async with Pipeline(nc) as pipeline:
+        while len(found) < limit and seq <= stream.last_seq:
+            size = min(max(READ_WINDOW // 4, limit - len(found)), READ_WINDOW)
+            window = range(seq, min(seq + size, stream.last_seq + 1))
+            for answer in await _get_window(pipeline, [(stream.name, n) for n in window], timeout):
+                if answer is not None and len(found) < limit:
+                    found.append(stored_message(broker, answer))
+            seq = window.stop
     return found
 
 
-async def _get(nc: Client, stream: str, seq: int, timeout: float) -> dict[str, Any] | None:
-    try:
-        answer = await api_request(nc, f"STREAM.MSG.GET.{stream}", {"seq": seq}, timeout)
-    except JetStreamApiError as exc:
-        if exc.not_found:
-            return None
-        raise
-    return answer.get("message")
+async def get_stored(nc: Client, wanted: Sequence[tuple[str, int]], timeout: float) -> list[dict[str, Any] | None]:
+    """The stored messages at (stream, sequence), in order: None for one that (or whose stream) is gone.
+
+    Used for the originals that advisories name and for dead letters picked by id.
+    """
+    answers: list[dict[str, Any] | None] = []
+    async with Pipeline(nc) as pipeline:
+        for begin in range(0, len(wanted), READ_WINDOW):
+            answers += await _get_window(pipeline, wanted[begin : begin + READ_WINDOW], timeout)
+    return answers
 
 
-async def get_original(nc: Client, stream: str, seq: int, timeout: float) -> dict[str, Any] | None:
-    """The message an advisory names, or None once it (or its whole stream) is gone."""
-    return await _get(nc, stream, seq, timeout)
+async def _get_window(
+    pipeline: Pipeline, wanted: Sequence[tuple[str, int]], timeout: float
+) -> list[dict[str, Any] | None]:
+    replies = await pipeline.window(
+        [api_request_of(f"STREAM.MSG.GET.{stream}", {"seq": seq}) for stream, seq in wanted], timeout
+    )
+    answers: list[dict[str, Any] | None] = []
+    for reply in replies:
+        try:
+            answers.append(api_answer(reply).get("message"))
+        except JetStreamApiError as exc:
+            if not exc.not_found:
+                raise
+            answers.append(None)
+    return answers
 
 
 def advisory_letter(
@@ -201,32 +215,40 @@ def unreadable_letter(entry: Message) -> DeadLetter:
                       gone=True, extra={"dlq_seq": str(entry.position)})  # fmt: skip
 
 
-def republished_letter(entry: Message, origin: str | None) -> DeadLetter:
-    """Pattern (b): the entry is the failed message itself."""
+def republished_letter(entry: Message, origin: str | None, headers: Mapping[str, str] | None = None) -> DeadLetter:
+    """Pattern (b): the entry is the failed message itself (`headers`: its `header_texts`, if known)."""
+    texts = header_texts(entry) if headers is None else headers
     extra = {"dlq_subject": entry.destination, "dlq_seq": str(entry.position)}
     return DeadLetter(
         id=str(entry.position),
         message=entry,
         origin=origin,
-        reason=_header_text(entry, "Nats-Failure-Reason") or _header_text(entry, "Failure-Reason"),
+        reason=texts.get("nats-failure-reason") or texts.get("failure-reason"),
         attempts=None,
         last_failure=entry.timestamp,
         extra=extra,
     )
 
 
-def _header_text(message: Message, name: str) -> str | None:
-    lowered = name.lower()
+def header_texts(message: Message) -> dict[str, str]:
+    """Header names in lower case -> the first value of each as text (names are case-insensitive)."""
+    texts: dict[str, str] = {}
     for key, value in message.headers:
-        if key.lower() == lowered and value is not None:
-            return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-    return None
+        if value is not None:
+            lowered = key.lower()
+            if lowered not in texts:
+                texts[lowered] = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    return texts
 
 
-def entry_origin(entry: Message, rules: Sequence[str], origin_stream: StreamFacts | None) -> str | None:
-    """Where a republished entry came from (see the module docstring for the order)."""
+def entry_origin(
+    entry: Message, rules: Sequence[str], origin_stream: StreamFacts | None, headers: Mapping[str, str] | None = None
+) -> str | None:
+    """Where a republished entry came from (see the module docstring for the order); `headers`: the
+    entry's `header_texts`, when the caller has them already."""
+    texts = header_texts(entry) if headers is None else headers
     for header in ORIGIN_HEADERS:
-        value = _header_text(entry, header)
+        value = texts.get(header.lower())
         if value:
             return value
     by_subject = dlq_origin(entry.destination, rules)
