@@ -24,6 +24,7 @@ from mqtui.errors import Unsupported
 from mqtui.model import (
     BacklogRow,
     DeadLetter,
+    DestinationKind,
     Detail,
     Message,
     OutgoingMessage,
@@ -36,8 +37,9 @@ from mqtui.model import (
 from mqtui.services.actions import Actions
 from mqtui.services.history import LagHistory
 from mqtui.services.poller import BrokerPoller
+from mqtui.services.resume import resume_mode
 from mqtui.services.session import Session, open_session, profile_names
-from mqtui.services.snapshot import BrokerSnapshot
+from mqtui.services.snapshot import BrokerSnapshot, BrokerStatus
 from mqtui.services.tailer import TailStream
 
 T = TypeVar("T")
@@ -187,6 +189,7 @@ class LiveBackend(ConsoleBackend):
         self.history = LagHistory(stall_polls=session.profile.stall_polls)
         self._pollers: dict[str, BrokerPoller] = {}
         self._tails: list[TailStream] = []
+        self._down: dict[str, bool] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._stopped = False
@@ -219,6 +222,13 @@ class LiveBackend(ConsoleBackend):
             asyncio.run_coroutine_threadsafe(poller.run(), loop)
 
     def _deliver(self, snapshot: BrokerSnapshot) -> None:
+        """A poller's new snapshot (on the backend loop): to the console, and to tails when the broker went down."""
+        was_down = self._down.get(snapshot.name, False)
+        down = self._down[snapshot.name] = snapshot.status is BrokerStatus.UNREACHABLE
+        if down and not was_down:
+            for stream in self._tails:
+                if stream.broker == snapshot.name:
+                    stream.broker_lost(snapshot.error or f"{snapshot.name}: unreachable")
         listener = self._listener
         if listener is not None:
             listener(snapshot)
@@ -270,18 +280,28 @@ class LiveBackend(ConsoleBackend):
         return {name: poller.latest for name, poller in self._pollers.items()}
 
     def refresh(self, broker: str | None = None) -> None:
+        """Poll now, and reconnect waiting tails now, instead of at the end of their pauses."""
         if self._loop is None:
             return
         for name, poller in self._pollers.items():
             if broker is None or name == broker:
                 self._loop.call_soon_threadsafe(poller.wake)
+        for stream in self._tails:
+            if broker is None or stream.broker == broker:
+                stream.retry_now()
 
     def poll_count(self, broker: str) -> int:
         """Completed polls of one broker (tests wait for "the next poll" with it)."""
         return self._pollers[broker].polls
 
     def tail(self, broker: str, destination: str, start: StartPosition, *, capacity: int = 50_000) -> TailStream:
-        stream = TailStream(self.session.broker(broker), destination, start, capacity=capacity)
+        config = self.session.broker(broker)
+        poller = self._pollers.get(broker)
+        known = poller.latest.destinations if poller is not None else ()
+        kinds = {d.kind for d in known if d.name == destination}  # Redis: a stream and a channel may share a name
+        kind = DestinationKind.STREAM if DestinationKind.STREAM in kinds else next(iter(kinds), None)
+        resume = resume_mode(config.kind, kind, start)
+        stream = TailStream(config, destination, start, capacity=capacity, resume_mode=resume)
         self._tails = [t for t in self._tails if t.active]
         self._tails.append(stream)
         self._schedule(stream.run())

@@ -5,14 +5,23 @@ costs the UI one lock and one list per redraw instead of one message per event. 
 behind, the oldest pending messages are dropped and counted rather than piling up in memory. Pausing
 stops pulling from the adapter (which never reads more than one batch ahead), so nothing is consumed
 from anyone and nothing accumulates while paused.
+
+A tail whose broker fails reconnects by itself after a growing pause (1 s, 2 s, 4 s ... 30 s) with a
+fresh adapter, and continues just after the last message it showed where the destination has
+positions to return to (mqtui.services.resume), from the end otherwise; the status says which.
+Errors that are the operator's (no such destination, a start the broker cannot do) end the tail at
+once, unless it had already shown messages: then the destination may only be gone while its broker
+restarts, and the tail keeps trying.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import shlex
 import threading
+import time
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -20,14 +29,17 @@ from pathlib import Path
 
 from mqtui import jsonl
 from mqtui.config import BrokerConfig
-from mqtui.model import HeaderValue, Message, StartPosition
-from mqtui.services.poller import error_line
+from mqtui.errors import BrokerUnavailable, MqtuiError
+from mqtui.model import HeaderValue, Message, Position, StartPosition
+from mqtui.services.poller import backoff_delay, error_line
+from mqtui.services.resume import ResumeMode, resume_start
 from mqtui.services.session import connected
 
 
 class TailState(enum.StrEnum):
     CONNECTING = "connecting"
     RUNNING = "running"
+    RECONNECTING = "reconnecting"
     PAUSED = "paused"
     ENDED = "ended"
     FAILED = "failed"
@@ -37,6 +49,9 @@ class TailState(enum.StrEnum):
 class TailStream:
     """One tail of one destination; `run()` on the backend loop, everything else from any thread."""
 
+    RETRY_INTERVAL = 1.0
+    """The first pause before reconnecting; it doubles with each failure, up to MAX_BACKOFF."""
+
     def __init__(
         self,
         config: BrokerConfig,
@@ -45,6 +60,7 @@ class TailStream:
         *,
         capacity: int = 50_000,
         stop_at_end: bool = False,
+        resume_mode: ResumeMode = ResumeMode.NONE,
     ) -> None:
         self.config = config
         self.broker = config.name
@@ -52,16 +68,27 @@ class TailStream:
         self.start = start
         self.stop_at_end = stop_at_end
         self.capacity = capacity
+        self.resume_mode = resume_mode
         self.received = 0
         self.dropped = 0
         """Messages the UI never took because it fell more than `capacity` behind."""
         self.error: str | None = None
+        self.reconnects = 0
+        """Times the tail came back after its broker failed."""
+        self.resumed_from = ""
+        """Where the last reconnect continued ("after the last message shown", "from the end ...")."""
+        self.retry_at: float | None = None
+        """When (time.monotonic) the next reconnect is tried, while reconnecting."""
         self._state = TailState.CONNECTING
         self._paused = False
         self._pending: deque[Message] = deque()
+        self._last: dict[int | None, Position] = {}
         self._lock = threading.Lock()
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._follower: asyncio.Future[None] | None = None
+        self._lost: str | None = None
 
     @classmethod
     def fixed(
@@ -81,35 +108,102 @@ class TailStream:
 
     @property
     def active(self) -> bool:
-        return self._state in (TailState.CONNECTING, TailState.RUNNING)
+        return self._state in (TailState.CONNECTING, TailState.RUNNING, TailState.RECONNECTING)
+
+    def retry_in(self) -> float | None:
+        """Seconds until the next reconnect while reconnecting, else None."""
+        if self._state is not TailState.RECONNECTING or self.retry_at is None:
+            return None
+        return max(0.0, self.retry_at - time.monotonic())
 
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._task = asyncio.current_task()
+        self._wake = asyncio.Event()
+        start, failures = self.start, 0
         try:
-            async with connected(self.config) as adapter:
-                self._state = TailState.RUNNING
-                stream = adapter.tail(self.destination, start=self.start, stop_at_end=self.stop_at_end)
+            while True:
+                received = self.received
+                self._follower = asyncio.ensure_future(self._follow(start))
                 try:
-                    async for batch in stream:
-                        while self._paused:  # a batch that was on its way waits too
-                            await asyncio.sleep(0.05)
-                        self._ingest(batch)
+                    await self._follower
+                    self._state = TailState.ENDED
+                    return
+                except asyncio.CancelledError:
+                    current = asyncio.current_task()
+                    if self._lost is None or (current is not None and current.cancelling()):
+                        raise
+                    self.error = self._lost
+                except Exception as exc:
+                    self.error = error_line(self.broker, exc)
+                    if not (self._last or _transient(exc)):
+                        self._state = TailState.FAILED
+                        return
                 finally:
-                    await stream.aclose()  # type: ignore[attr-defined]
-            self._state = TailState.ENDED
+                    self._lost = None
+                failures = 1 if self.received > received else failures + 1  # messages came: the pause starts over
+                with self._lock:
+                    start, self.resumed_from = resume_start(self.resume_mode, self.start, self._last)
+                await self._wait_to_retry(backoff_delay(failures, self.RETRY_INTERVAL))
         except asyncio.CancelledError:
             self._state = TailState.STOPPED
             raise
-        except Exception as exc:
-            self.error = error_line(self.broker, exc)
-            self._state = TailState.FAILED
+
+    async def _follow(self, start: StartPosition) -> None:
+        """Connect and read until the destination ends (with `stop_at_end`); raises when the broker fails."""
+        async with connected(self.config) as adapter:
+            if self._state is TailState.RECONNECTING:
+                self._came_back()
+            self._state = TailState.RUNNING
+            stream = adapter.tail(self.destination, start=start, stop_at_end=self.stop_at_end)
+            try:
+                async for batch in stream:
+                    while self._paused:  # a batch that was on its way waits too
+                        await asyncio.sleep(0.05)
+                    self._ingest(batch)
+            finally:
+                await stream.aclose()  # type: ignore[attr-defined]
+
+    def broker_lost(self, error: str) -> None:
+        """The broker stopped answering polls: reconnect rather than wait on a connection gone silent.
+
+        Some clients wait through an outage without a word (librdkafka retries forever), and a broker
+        that restarts empty leaves them waiting for offsets that no longer exist. Call on the backend loop.
+        """
+        follower = self._follower
+        if self._state is TailState.RUNNING and follower is not None and not follower.done():
+            self._lost = error
+            follower.cancel()
+
+    def _came_back(self) -> None:
+        self.reconnects += 1
+        self.error = None
+        self.retry_at = None
+
+    async def _wait_to_retry(self, delay: float) -> None:
+        assert self._wake is not None
+        self._state = TailState.RECONNECTING
+        self.retry_at = time.monotonic() + delay
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=delay)
+        self.retry_at = time.monotonic()
+
+    def retry_now(self) -> None:
+        """Reconnect now instead of at the end of the pause (the console's refresh key). Any thread."""
+        loop, wake = self._loop, self._wake
+        if loop is not None and wake is not None and self._state is TailState.RECONNECTING:
+            with contextlib.suppress(RuntimeError):  # the loop has closed
+                loop.call_soon_threadsafe(wake.set)
 
     def _ingest(self, batch: Iterable[Message]) -> None:
+        items = batch if isinstance(batch, list | tuple) else list(batch)
         with self._lock:
-            before = len(self._pending)
-            self._pending.extend(batch)
-            added = len(self._pending) - before
+            self._pending.extend(items)
+            added = len(items)
+            last = self._last
+            for message in items:  # where a reconnect resumes: the newest position per partition
+                last[message.partition] = message.position
             self.received += added
             overflow = len(self._pending) - self.capacity
             if overflow > 0:
@@ -195,6 +289,11 @@ class MessageFilter:
             if wanted is not None and not any(wanted in v for v in values):
                 return False
         return True
+
+
+def _transient(exc: Exception) -> bool:
+    """A failure worth reconnecting for: the broker went away or did not answer (not the operator's mistake)."""
+    return isinstance(exc, BrokerUnavailable) or not isinstance(exc, MqtuiError)
 
 
 def _header_bytes(value: HeaderValue) -> bytes:

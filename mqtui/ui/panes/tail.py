@@ -32,6 +32,14 @@ PREVIEW_LIMIT = 4096
 PREVIEW_INTERVAL = 0.3
 
 
+def _state_text(stream: TailStream) -> str:
+    """The stream's state; while reconnecting, when and from where it will continue."""
+    wait = stream.retry_in()
+    if wait is None:
+        return stream.state.value
+    return f"reconnecting in {wait:.0f}s, resuming {stream.resumed_from}"
+
+
 class TailPane(Pane):
     TITLE = "Tail"
     COMMANDS: ClassVar[list[Command]] = [
@@ -160,7 +168,9 @@ class TailPane(Pane):
             info.update("no tail running", layout=False)
             return
         where = f"{stream.broker} / {stream.destination}"
-        parts = [where, self.label] if self.label else [f"{where} from {stream.start}", stream.state.value]
+        parts = [where, self.label] if self.label else [f"{where} from {stream.start}", _state_text(stream)]
+        if stream.reconnects and stream.state is not TailState.RECONNECTING:
+            parts.append(f"reconnected {stream.reconnects}× ({stream.resumed_from})")
         parts.append(f"received {stream.received:,}")
         parts.append(f"shown {len(self.messages):,}")
         if self.dropped:
@@ -171,7 +181,9 @@ class TailPane(Pane):
             parts.append(stream.error)
         if stream.state is TailState.FAILED:
             parts.append("t: start again")
-        info.set_class(stream.state is TailState.FAILED, "-failed")
+        elif stream.state is TailState.RECONNECTING:
+            parts.append("ctrl+r: now")
+        info.set_class(stream.state in (TailState.FAILED, TailState.RECONNECTING), "-failed")
         info.update(plain(" · ".join(parts), None), layout=False)
 
     # -- preview -----------------------------------------------------------------------------------
