@@ -123,7 +123,7 @@ class DestinationsPane(Pane):
                 plain(d.broker, 20), plain(d.name, 32), Text(d.kind.value), number(d.depth), number(d.in_flight),
                 number(d.consumers), number(d.partitions), rate_in, rate_out, dlq_mark,
             ]  # fmt: skip
-            rows.append(((d.broker, d.name), cells, d))
+            rows.append(((d.broker, d.name, d.kind.value), cells, d))  # Redis: a list and a channel may share a name
         self.table.sync(rows, rebuild=rebuild)
         arrow = "↓" if descending else "↑"
         info = f"{len(shown):,} of {len(everything):,} · sorted by {label} {arrow}"

@@ -2,7 +2,8 @@
 
 Each poll hands over the full list of rows; cells that changed are updated in place when the rows are
 the same and in the same order (the common case), and the table is rebuilt only when rows appear,
-vanish or reorder. Either way the cursor stays on the row it was on, found again by key.
+vanish or reorder. Either way the cursor stays on the row it was on, found again by key (and in view);
+when that row is gone it stays at the same height rather than jumping to the top.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 from rich.text import Text
 from textual.widgets import DataTable
-from textual.widgets.data_table import RowDoesNotExist, RowKey
+from textual.widgets.data_table import RowKey
 
 
 class SyncTable(DataTable[Text]):
@@ -56,14 +57,18 @@ class SyncTable(DataTable[Text]):
                         if cell != previous:
                             self.update_cell(row_id, column_key, cell, update_width=True)
             else:
-                scroll_y = self.scroll_y
+                scroll_y, index = self.scroll_y, self.cursor_row
                 self.clear()
                 for row_id, (cells, _data) in unique.items():
                     self.add_row(*cells, key=row_id)
                 self._order = ids
                 if current is not None and current in unique:
-                    self.move_cursor(row=self.get_row_index(current), animate=False, scroll=False)
+                    index = self.get_row_index(current)
+                elif current is not None and ids:  # the row is gone: stay where it was, not at the top
+                    index = min(index, len(ids) - 1)
                 self.scroll_to(y=scroll_y, animate=False, immediate=True)
+                if ids:
+                    self.move_cursor(row=index, animate=False)  # and scrolled into view if it moved away
         self._row_data = {row_id: data for row_id, (_cells, data) in unique.items()}
 
     def selected_id(self) -> str | None:
@@ -81,10 +86,3 @@ class SyncTable(DataTable[Text]):
 
     def data_for(self, row_key: RowKey) -> Any:
         return self._row_data.get(row_key.value or "")
-
-    def select_key(self, key: Hashable) -> bool:
-        try:
-            self.move_cursor(row=self.get_row_index(self.row_id(key)), animate=False)
-        except RowDoesNotExist:
-            return False
-        return True
