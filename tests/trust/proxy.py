@@ -1,7 +1,8 @@
 """A local TCP proxy the outage tests put between mqtui and a real broker.
 
 It forwards bytes both ways and can add latency to every chunk (a slow broker), drop every connection
-(a network cut), or stop accepting (a broker that is down), without touching the broker process itself.
+(a network cut), stop accepting (a broker that is down), or accept and never answer (a hung broker or
+a firewall that drops packets), without touching the broker process itself.
 It runs its own asyncio loop in a thread so both sync and async tests can drive it.
 """
 
@@ -22,6 +23,7 @@ class FaultyProxy:
             self.port = probe.getsockname()[1]
         self.delay = 0.0
         self.accepting = True
+        self.hanging = False
         self._loop = asyncio.new_event_loop()
         self._server: asyncio.base_events.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
@@ -36,6 +38,10 @@ class FaultyProxy:
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(asyncio.CancelledError):  # stop() cancels what is still open
+            await self._serve(reader, writer)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if not self.accepting:
             writer.close()
             return
@@ -55,6 +61,8 @@ class FaultyProxy:
             while chunk := await reader.read(65536):
                 if self.delay:
                     await asyncio.sleep(self.delay)
+                while self.hanging:  # held, not lost: it flows on after `answer()`
+                    await asyncio.sleep(0.05)
                 writer.write(chunk)
                 await writer.drain()
         finally:
@@ -81,12 +89,24 @@ class FaultyProxy:
     def accept(self) -> None:
         self.accepting = True
 
+    def hang(self) -> None:
+        """Accept connections but pass no byte either way, on new and open ones: only timeouts notice."""
+        self.hanging = True
+
+    def answer(self) -> None:
+        """End `hang()`: stalled connections flow again, new ones are forwarded."""
+        self.hanging = False
+
     def stop(self) -> None:
         async def shutdown() -> None:
             if self._server is not None:
                 self._server.close()
             for writer in list(self._writers):
                 writer.transport.abort()
+            pending = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
 
         with contextlib.suppress(Exception):
             asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(5)
