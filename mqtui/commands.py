@@ -45,6 +45,10 @@ class Output:
         self.stream.write(jsonl.dumps_many(records))
         self.stream.flush()
 
+    def messages(self, messages: Sequence[Message]) -> None:
+        self.stream.write(jsonl.dumps_messages(messages))
+        self.stream.flush()
+
     def text(self, text: str) -> None:
         self.stream.write(text.encode("utf-8", errors="replace") + b"\n")
         self.stream.flush()
@@ -249,7 +253,7 @@ def message_line(message: Message) -> str:
 
 def print_messages(messages: Sequence[Message], out: Output) -> None:
     if out.as_json:
-        out.records(jsonl.message_record(m) for m in messages)
+        out.messages(messages)
     else:
         out.text("\n".join(message_line(m) for m in messages))
 
