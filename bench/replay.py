@@ -5,7 +5,12 @@ Each broker gets a DLQ of COUNT[kind] dead letters of about 200 bytes and an ori
 
 - Kafka (tansu): `orders.DLQ` (1 partition) -> `orders` (3 partitions), by the `{name}.DLQ` rule. Baselines:
   an idempotent acks=all producer (mqtui's producer settings) sending the same records, (a) all at once
-  then one flush, (b) one at a time, each flushed before the next.
+  then one flush, (b) one at a time, each flushed before the next. Like mqtui's replay, which makes its
+  producer for each replay, both start with a new producer, so both wait for librdkafka to get an
+  idempotent producer id (about half a second on tansu; most of (a) for 20,000 records). Two more
+  figures, without a verdict, show what that hides: (c) a producer that already has its id and its
+  connections (one record sent and flushed before the clock starts), all at once then one flush, and
+  the same three sides for a DLQ of LARGE dead letters.
 - RabbitMQ: messages rejected from `orders` into `orders.dlq` through a fanout dead-letter exchange
   (RabbitMQ writes the x-death headers). Baseline: pika with publisher confirms, `basic_publish`
   (persistent, mandatory) of the same bodies; a BlockingChannel waits for each confirm, so (a) = (b).
@@ -23,6 +28,7 @@ at least 0.5x. Each side runs once per broker on the same broker; the notes give
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -38,6 +44,8 @@ from mqtui.config import AnyBrokerConfig, KafkaConfig
 from mqtui.localbrokers import LocalBroker
 
 COUNT = {"kafka": 20_000, "rabbitmq": 5_000, "redis": 20_000, "nats": 5_000}
+LARGE = 200_000
+"""Kafka dead letters of the second, larger replay (the rate once start-up costs are spread thin)."""
 SEQUENTIAL = 2_000
 """Messages for the one-at-a-time baselines (enough for a steady rate, short on slow clients)."""
 SIZE = 200
@@ -77,12 +85,14 @@ def verdict(kind: str, mine: float, pipelined: float, one_by_one: float, what: s
 
 
 # -- Kafka -----------------------------------------------------------------------------------------
-def kafka_publish(url: str, topic: str, count: int, one_by_one: bool) -> float:
+def kafka_publish(url: str, topic: str, count: int, one_by_one: bool, warm: bool = False) -> float:
     from confluent_kafka import Producer
 
     config = KafkaConfig(name="bare", url=url, timeout=30)
     producer = Producer(producer_settings(config) | QUIET)
-    producer.flush(10)
+    if warm:  # the producer id and the connections first, off the clock
+        producer.produce(topic, b"warm-up")
+        producer.flush(30)
     failures: list[Any] = []
 
     def report(error: Any, _message: Any) -> None:
@@ -91,7 +101,12 @@ def kafka_publish(url: str, topic: str, count: int, one_by_one: bool) -> float:
 
     started = time.perf_counter()
     for index in range(count):
-        producer.produce(topic, body(index), key=b"order-%d" % index, on_delivery=report)
+        while True:
+            try:
+                producer.produce(topic, body(index), key=b"order-%d" % index, on_delivery=report)
+                break
+            except BufferError:  # librdkafka's queue is full (LARGE): let deliveries drain it
+                producer.poll(0.01)
         if one_by_one:
             producer.flush(30)
     producer.flush(30)
@@ -100,23 +115,41 @@ def kafka_publish(url: str, topic: str, count: int, one_by_one: bool) -> float:
     return count / seconds
 
 
-async def bench_kafka(broker: LocalBroker) -> None:
+def kafka_dlq(url: str, name: str, origin: str, count: int) -> None:
     from confluent_kafka import Producer
 
-    count = COUNT["kafka"]
-    create_topics(broker.url, ["orders", "bare-a", "bare-b"], 3)
-    create_topics(broker.url, ["orders.DLQ"], 1)
-    bulk = Producer({"bootstrap.servers": broker.url, "linger.ms": 20, "batch.num.messages": 10_000, **QUIET})
+    create_topics(url, [origin], 3)
+    create_topics(url, [name], 1)
+    bulk = Producer({"bootstrap.servers": url, "linger.ms": 20, "batch.num.messages": 10_000,
+                     "queue.buffering.max.messages": count + 1, **QUIET})  # fmt: skip
     for index in range(count - 1):
-        bulk.produce("orders.DLQ", body(index), key=b"order-%d" % index, partition=0)
+        bulk.produce(name, body(index), key=b"order-%d" % index, partition=0)
     bulk.flush(60)
-    single = Producer({"bootstrap.servers": broker.url, "linger.ms": 0, "batch.num.messages": 1, **QUIET})
-    single.produce("orders.DLQ", body(count - 1), key=b"order-%d" % (count - 1), partition=0)
+    single = Producer({"bootstrap.servers": url, "linger.ms": 0, "batch.num.messages": 1, **QUIET})
+    single.produce(name, body(count - 1), key=b"order-%d" % (count - 1), partition=0)
     single.flush(30)  # a last one-record batch: tansu's watermark is then the true end (see kafka_data)
+
+
+async def bench_kafka(broker: LocalBroker) -> None:
+    count = COUNT["kafka"]
+    create_topics(broker.url, ["bare-a", "bare-b", "bare-c", "bare-d", "bare-e"], 3)
+    kafka_dlq(broker.url, "orders.DLQ", "orders", count)
     pipelined = kafka_publish(broker.url, "bare-a", count, one_by_one=False)
     one_by_one = kafka_publish(broker.url, "bare-b", SEQUENTIAL, one_by_one=True)
+    warm = kafka_publish(broker.url, "bare-c", count, one_by_one=False, warm=True)
     mine = await replay_rate(broker, "orders.DLQ", count)
     verdict("kafka", mine, pipelined, one_by_one, f"{count:,} dead letters")
+    figure(f"replay kafka ({count:,}) vs a warm producer", f"mqtui {mine:,.0f} msg/s",
+           f"(c) producer with its id {warm:,.0f} msg/s", mine / warm)  # fmt: skip
+
+    kafka_dlq(broker.url, "large.DLQ", "large", LARGE)
+    pipelined = kafka_publish(broker.url, "bare-d", LARGE, one_by_one=False)
+    warm = kafka_publish(broker.url, "bare-e", LARGE, one_by_one=False, warm=True)
+    mine = await replay_rate(broker, "large.DLQ", LARGE)
+    figure(f"replay kafka ({LARGE:,}) vs (a)", f"mqtui {mine:,.0f} msg/s",
+           f"(a) new producer {pipelined:,.0f} msg/s", mine / pipelined)  # fmt: skip
+    figure(f"replay kafka ({LARGE:,}) vs a warm producer", f"mqtui {mine:,.0f} msg/s",
+           f"(c) producer with its id {warm:,.0f} msg/s", mine / warm)  # fmt: skip
 
 
 # -- RabbitMQ --------------------------------------------------------------------------------------
@@ -256,13 +289,19 @@ async def bench_nats(broker: LocalBroker) -> None:
         await nc.close()
 
 
+BENCHES = {"kafka": bench_kafka, "rabbitmq": bench_rabbitmq, "redis": bench_redis, "nats": bench_nats}
+
+
 def main() -> None:
+    """`replay.py [BROKER ...]`: every broker by default, or only those named (kafka, rabbitmq, redis, nats)."""
+    kinds = sys.argv[1:] or list(BENCHES)
+    unknown = [kind for kind in kinds if kind not in BENCHES]
+    if unknown:
+        sys.exit(f"unknown broker(s) {', '.join(unknown)}; choose from {', '.join(BENCHES)}")
     header("replay: dead letters replayed per second vs the bare client's confirmed publish")
-    with local_brokers("kafka", "rabbitmq", "redis", "nats") as brokers:
-        asyncio.run(bench_kafka(brokers["kafka"]))
-        asyncio.run(bench_rabbitmq(brokers["rabbitmq"]))
-        asyncio.run(bench_redis(brokers["redis"]))
-        asyncio.run(bench_nats(brokers["nats"]))
+    with local_brokers(*kinds) as brokers:
+        for kind in kinds:
+            asyncio.run(BENCHES[kind](brokers[kind]))
 
 
 if __name__ == "__main__":

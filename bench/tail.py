@@ -8,9 +8,19 @@ reading to the end, all included):
 - `kcat -C -J -e -q -o beginning`, the same pipe (Debian's kcat 1.7.1 links librdkafka 2.0.2, which cannot
   read tansu 0.6.0's ApiVersion v3 answer, "read underflow"; when that happens the same kcat binary is
   run against the librdkafka 2.16 that the confluent-kafka wheel ships, through LD_LIBRARY_PATH);
-- a bare confluent-kafka loop (`consume(2000)` by assignment until 1,000,000 records), no output.
+- a bare confluent-kafka loop (`consume(2000)` by assignment until 1,000,000 records), no output: the
+  issue's baseline, and the headline ratio;
+- a second, separately labelled baseline: the same bare loop writing the same JSON Lines as `mqtui tail
+  --json`, byte for byte (same fields in the same order, orjson, UTF-8 or base64, ISO time reused per
+  millisecond, lines gathered in one bytearray per batch as mqtui does) to the same kind of pipe, so
+  the cost of the JSON work and the pipe themselves can be told apart from mqtui's own overhead.
 
-The three take turns (RUNS rounds) so a burst of load from elsewhere hits all of them alike; the best
+Both bare loops get `fetch.queue.backoff.ms=10`, as mqtui's reader does: with librdkafka's default
+(1000 ms) a consumer that does any work per record stalls for a second each time its pre-fetch queue
+fills (see `mqtui.brokers.kafka_tail.FETCH_QUEUE_BACKOFF_MS`). kcat runs as the issue gives it, with
+librdkafka's defaults.
+
+The four take turns (RUNS rounds) so a burst of load from elsewhere hits all of them alike; the best
 run of each is reported. Target: mqtui at least 0.8x the bare loop.
 
 Memory: `mqtui tail --json` (without `--end`) reads the same topic; its resident memory is read after
@@ -46,12 +56,15 @@ TOTAL = 1_000_000
 SIZE = 200
 RUNS = 3
 TOPIC = "bench-tail"
+BACKOFF_MS = 10
+"""fetch.queue.backoff.ms as mqtui's reader and the bare loops below use it (librdkafka's default is 1000)."""
 
 BARE_LOOP = """
 import sys
 from confluent_kafka import Consumer, TopicPartition
 url, topic, total = sys.argv[1], sys.argv[2], int(sys.argv[3])
-consumer = Consumer({"bootstrap.servers": url, "group.id": "bench-bare", "enable.auto.commit": False, "log_level": 0})
+consumer = Consumer({"bootstrap.servers": url, "group.id": "bench-bare", "enable.auto.commit": False, "log_level": 0,
+                     "fetch.queue.backoff.ms": 10})
 consumer.assign([TopicPartition(topic, 0, 0)])
 count = size = 0
 while count < total:
@@ -61,6 +74,59 @@ while count < total:
             size += len(message.value())
 consumer.close()
 print(count, size)
+"""
+
+
+BARE_JSON_LOOP = """
+import base64
+import sys
+from datetime import UTC, datetime
+
+import orjson
+from confluent_kafka import Consumer, TopicPartition
+
+url, topic, total, broker = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+consumer = Consumer({"bootstrap.servers": url, "group.id": "bench-bare-json", "enable.auto.commit": False,
+                     "fetch.queue.backoff.ms": 10,
+                     "log_level": 0})
+consumer.assign([TopicPartition(topic, 0, 0)])
+out, dumps, newline = sys.stdout.buffer, orjson.dumps, orjson.OPT_APPEND_NEWLINE
+
+
+def text(data):
+    if data is None:
+        return None, "utf-8"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        return base64.b64encode(data).decode("ascii"), "base64"
+
+
+last_millis = last_time = None
+count = 0
+while count < total:
+    lines = bytearray()  # not a list to join: holding many orjson outputs makes orjson ~10x slower
+    for message in consumer.consume(2000, 1.0):
+        if message.error() is not None:
+            continue
+        millis = message.timestamp()[1]
+        if millis != last_millis:
+            last_millis = millis
+            last_time = datetime.fromtimestamp(millis / 1000, UTC).isoformat().replace("+00:00", "Z")
+        key, key_encoding = text(message.key())
+        value, value_encoding = text(message.value())
+        headers = message.headers()
+        lines += dumps({
+            "broker": broker, "destination": topic, "partition": message.partition(), "position": message.offset(),
+            "timestamp": last_time, "key": key, "key_encoding": key_encoding, "value": value,
+            "value_encoding": value_encoding,
+            "headers": {k: v.decode("utf-8", "replace") for k, v in headers if v is not None} if headers else {},
+            "redelivered": 0,
+        }, option=newline)
+        count += 1
+    out.write(lines)
+out.flush()
+consumer.close()
 """
 
 
@@ -147,6 +213,11 @@ def main() -> None:
             assert lines == TOTAL, f"kcat wrote {lines:,} lines"
             return seconds
 
+        def run_bare_json() -> float:
+            seconds, lines, _ = count_lines([PYTHON, "-c", BARE_JSON_LOOP, kafka.url, TOPIC, str(TOTAL), kafka.name])
+            assert lines == TOTAL, f"the bare JSON loop wrote {lines:,} lines"
+            return seconds
+
         def run_bare() -> float:
             started = time.perf_counter()
             done = subprocess.run([PYTHON, "-c", BARE_LOOP, kafka.url, TOPIC, str(TOTAL)], capture_output=True,
@@ -155,7 +226,7 @@ def main() -> None:
             assert done.stdout.split()[0] == str(TOTAL), done.stdout
             return seconds
 
-        samples = interleaved(RUNS, mqtui=run_mqtui, kcat=run_kcat, bare=run_bare)
+        samples = interleaved(RUNS, mqtui=run_mqtui, kcat=run_kcat, bare=run_bare, bare_json=run_bare_json)
         rate = {name: TOTAL / min(times) for name, times in samples.items()}
         for name, times in samples.items():
             note(f"{name}: runs {', '.join(f'{t:.2f}' for t in times)} s")
@@ -164,6 +235,13 @@ def main() -> None:
                ">=0.8x", rate["mqtui"] / rate["bare"] >= 0.8)  # fmt: skip
         figure("tail --json vs kcat", f"mqtui {rate['mqtui']:,.0f} msg/s", f"kcat -J {rate['kcat']:,.0f} msg/s",
                rate["mqtui"] / rate["kcat"])  # fmt: skip
+        figure("tail --json vs a bare JSON Lines loop", f"mqtui {rate['mqtui']:,.0f} msg/s",
+               f"bare loop writing the same lines {rate['bare_json']:,.0f} msg/s",
+               rate["mqtui"] / rate["bare_json"])  # fmt: skip
+        tuned = [*kcat[:-1], "-X", f"fetch.queue.backoff.ms={BACKOFF_MS}", "-q"]
+        seconds, lines, _ = count_lines(tuned, kenv)
+        note(f"kcat with -X fetch.queue.backoff.ms={BACKOFF_MS} (one run, not a figure): {TOTAL / seconds:,.0f} msg/s, "
+             f"{lines:,} lines")  # fmt: skip
 
         marks = (10_000, TOTAL)
         _, _, mine = count_lines([*mqtui, "--json"], env, marks)
