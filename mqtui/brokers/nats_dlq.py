@@ -25,9 +25,10 @@ from typing import Any
 
 import orjson
 from nats.aio.client import Client
+from nats.aio.msg import Msg
 
 from mqtui.brokers.nats_conn import JetStreamApiError
-from mqtui.brokers.nats_pipeline import Pipeline, api_answer, api_request_of
+from mqtui.brokers.nats_pipeline import Pipeline, Window, api_answer, api_request_of
 from mqtui.brokers.nats_records import parse_time, stored_message
 from mqtui.dlqnames import dlq_origin
 from mqtui.model import DeadLetter, Message
@@ -121,18 +122,30 @@ async def read_stream(
 ) -> list[Message]:
     """Up to `limit` stored messages from sequence `start` on, by STREAM.MSG.GET in pipelined windows.
 
-    Sequences that were deleted are skipped; no consumer is created, so nothing is acknowledged.
+    The next window is sent before the last one's answers are parsed, so the server works while this
+    side decodes. Sequences that were deleted are skipped; no consumer is created, so nothing is
+    acknowledged.
     """
     found: list[Message] = []
     seq = max(start, stream.first_seq, 1)
     async with Pipeline(nc) as pipeline:
-        while len(found) < limit and seq <= stream.last_seq:
-            size = min(max(READ_WINDOW // 4, limit - len(found)), READ_WINDOW)
-            window = range(seq, min(seq + size, stream.last_seq + 1))
-            for answer in await _get_window(pipeline, [(stream.name, n) for n in window], timeout):
+
+        async def send_next(in_flight: int) -> Window | None:
+            nonlocal seq
+            wanted = limit - len(found) - in_flight
+            if wanted <= 0 or seq > stream.last_seq:
+                return None
+            window = range(seq, min(seq + min(max(READ_WINDOW // 4, wanted), READ_WINDOW), stream.last_seq + 1))
+            seq = window.stop
+            return await pipeline.send([api_request_of(f"STREAM.MSG.GET.{stream.name}", {"seq": n}) for n in window])
+
+        current = await send_next(0)
+        while current is not None:
+            ahead = await send_next(len(current.replies))  # as if each request of `current` finds a message
+            for answer in _answers(await pipeline.collect(current, timeout)):
                 if answer is not None and len(found) < limit:
                     found.append(stored_message(broker, answer))
-            seq = window.stop
+            current = ahead if ahead is not None else await send_next(0)
     return found
 
 
@@ -151,9 +164,12 @@ async def get_stored(nc: Client, wanted: Sequence[tuple[str, int]], timeout: flo
 async def _get_window(
     pipeline: Pipeline, wanted: Sequence[tuple[str, int]], timeout: float
 ) -> list[dict[str, Any] | None]:
-    replies = await pipeline.window(
-        [api_request_of(f"STREAM.MSG.GET.{stream}", {"seq": seq}) for stream, seq in wanted], timeout
-    )
+    requests = [api_request_of(f"STREAM.MSG.GET.{stream}", {"seq": seq}) for stream, seq in wanted]
+    return _answers(await pipeline.window(requests, timeout))
+
+
+def _answers(replies: Sequence[Msg | None]) -> list[dict[str, Any] | None]:
+    """STREAM.MSG.GET replies as stored messages (None for one that is gone); other errors raise."""
     answers: list[dict[str, Any] | None] = []
     for reply in replies:
         try:

@@ -26,11 +26,26 @@ Request = tuple[str, bytes, dict[str, str] | None]
 _NO_RESPONDERS = "503"
 
 
-class Pipeline:
-    """Sends windows of requests over one connection and returns each window's replies in order.
+class Window:
+    """Requests sent together; `replies` fills in as they come, in the order the requests were made."""
 
-    One window at a time: a reply that comes after its window gave up waiting is dropped. nats-py
-    renews the inbox subscription after a reconnect, like its own request inbox.
+    __slots__ = ("complete", "first", "remaining", "replies")
+
+    def __init__(self, size: int, first: int, complete: asyncio.Future[None]) -> None:
+        self.replies: list[Msg | None] = [None] * size
+        self.remaining = size
+        self.first = first
+        self.complete = complete
+        if not size:
+            complete.set_result(None)
+
+
+class Pipeline:
+    """Sends windows of requests over one connection and collects each window's replies in order.
+
+    Several windows may be in flight (a reader sends the next window before it parses the last one);
+    a reply that comes after its window gave up waiting is dropped. nats-py renews the inbox
+    subscription after a reconnect, like its own request inbox.
     """
 
     def __init__(self, nc: Client) -> None:
@@ -38,10 +53,7 @@ class Pipeline:
         self.prefix = ""
         self.subscription: Subscription | None = None
         self.serial = 0
-        self.slots: dict[str, int] = {}
-        self.replies: list[Msg | None] = []
-        self.remaining = 0
-        self.complete: asyncio.Future[None] | None = None
+        self.slots: dict[str, tuple[Window, int]] = {}
 
     async def __aenter__(self) -> Pipeline:
         self.prefix = self.nc.new_inbox() + "."
@@ -53,32 +65,38 @@ class Pipeline:
             with contextlib.suppress(Exception):
                 await self.subscription.unsubscribe()
 
-    async def window(self, requests: Sequence[Request], timeout: float) -> list[Msg | None]:
-        """Send every request, then wait at most `timeout` for their replies (None where none came)."""
-        self.replies = [None] * len(requests)
-        if not requests:
-            return []
-        self.slots = {}
-        self.remaining = len(requests)
-        self.complete = complete = asyncio.get_running_loop().create_future()
-        publish, prefix = self.nc.publish, self.prefix
+    async def send(self, requests: Sequence[Request]) -> Window:
+        """Publish every request with a reply subject of this pipeline; collect the answers later."""
+        window = Window(len(requests), self.serial + 1, asyncio.get_running_loop().create_future())
+        publish, prefix, slots = self.nc.publish, self.prefix, self.slots
         for index, (subject, payload, headers) in enumerate(requests):
             self.serial += 1
             token = str(self.serial)
-            self.slots[token] = index
+            slots[token] = (window, index)
             await publish(subject, payload, reply=prefix + token, headers=headers)
-        await asyncio.wait((complete,), timeout=timeout)
-        self.slots = {}
-        return self.replies
+        return window
+
+    async def collect(self, window: Window, timeout: float) -> list[Msg | None]:
+        """Wait at most `timeout` for the window's replies (None where none came)."""
+        await asyncio.wait((window.complete,), timeout=timeout)
+        if window.remaining:  # give up on the rest: their late replies are dropped
+            for serial in range(window.first, window.first + len(window.replies)):
+                self.slots.pop(str(serial), None)
+        return window.replies
+
+    async def window(self, requests: Sequence[Request], timeout: float) -> list[Msg | None]:
+        """Send every request, then wait at most `timeout` for their replies (None where none came)."""
+        return await self.collect(await self.send(requests), timeout)
 
     async def _on_reply(self, msg: Msg) -> None:
-        index = self.slots.pop(msg.subject[len(self.prefix) :], None)
-        if index is None:  # a late reply to a window that gave up
+        found = self.slots.pop(msg.subject[len(self.prefix) :], None)
+        if found is None:  # a late reply to a window that gave up
             return
-        self.replies[index] = msg
-        self.remaining -= 1
-        if self.remaining == 0 and self.complete is not None and not self.complete.done():
-            self.complete.set_result(None)
+        window, index = found
+        window.replies[index] = msg
+        window.remaining -= 1
+        if window.remaining == 0 and not window.complete.done():
+            window.complete.set_result(None)
 
 
 def api_request_of(subject: str, body: dict[str, Any]) -> Request:

@@ -1,5 +1,6 @@
-"""How a replay removes what it replayed from a JetStream DLQ: whole windows by purge while everything
-before them was replayed, one by one after a dead letter that stays, and never an entry it did not send."""
+"""How a replay removes what it replayed from a JetStream DLQ (whole windows by purge while everything
+before them was replayed, one by one after a dead letter that stays, never an entry it did not send),
+and how the pipelined DLQ reader keeps gaps and limits exact."""
 
 from __future__ import annotations
 
@@ -68,3 +69,21 @@ async def test_a_dlq_that_denies_purges_is_emptied_one_by_one(nats_server: Local
         assert (result.sent, result.skipped, result.failed, result.errors) == (total, 0, 0, ())
         assert (await js.stream_info(dlq)).state.messages == 0
         assert len(await read_all(adapter, origin)) == total
+
+
+async def test_a_read_across_deleted_entries_stops_at_its_limit(nats_server: LocalNats) -> None:
+    """The DLQ reader sends its next window before it parses the last one: gaps and limits stay exact."""
+    origin, subject = unique("RR"), unique("rr")
+    dlq, total = f"{origin}_DLQ", 700
+    async with client_for(nats_server) as nc, adapter_for(nats_server) as adapter:
+        js = nc.jetstream()
+        await js.add_stream(name=origin, subjects=[f"{subject}.>"])
+        await js.add_stream(name=dlq, subjects=[f"{subject}dlq"])
+        await _republish(js, f"{subject}dlq", [f"{subject}.orders"] * total)
+        deleted = set(range(5, 400, 3))  # gaps all through the first windows
+        assert await adapter.delete_dead_letters(dlq, [str(n) for n in sorted(deleted)]) == len(deleted)
+        kept = [n for n in range(1, total + 1) if n not in deleted]
+        for limit in (1, 63, 300, 10_000):
+            letters = await adapter.dead_letters(dlq, limit=limit)
+            assert [int(letter.id) for letter in letters] == kept[:limit]
+            assert [letter.message.value for letter in letters] == [b"dead-%d" % n for n in kept[:limit]]
