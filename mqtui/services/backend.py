@@ -256,13 +256,21 @@ class LiveBackend(ConsoleBackend):
             thread.join(timeout=grace)
         self.session.close()
 
-    @staticmethod
-    async def _cancel_everything() -> None:
+    async def _cancel_everything(self) -> None:
+        """Pollers and tails first, so they close their adapters while the clients' own tasks (a NATS
+        connection's reader) still run; then whatever is left. Cancelled all at once, the closes would
+        wait for answers nobody reads any more."""
         current = asyncio.current_task()
-        tasks = [task for task in asyncio.all_tasks() if task is not current]
-        for task in tasks:
+        owned = [poller.task for poller in self._pollers.values()] + [stream.task for stream in self._tails]
+        first = [task for task in owned if task is not None and not task.done()]
+        for task in first:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if first:
+            await asyncio.wait(first)
+        rest = [task for task in asyncio.all_tasks() if task is not current]
+        for task in rest:
+            task.cancel()
+        await asyncio.gather(*rest, return_exceptions=True)
 
     def _schedule(self, coroutine: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
         """Run on the backend loop, from any thread."""

@@ -96,6 +96,8 @@ class BrokerPoller:
         self.polls = 0
         """Completed poll cycles (successful or not): lets tests wait for "the next poll"."""
         self._adapter: BrokerAdapter | None = None
+        self.task: asyncio.Task[None] | None = None
+        """The task running `run()` (the backend cancels it to stop polling)."""
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -103,6 +105,7 @@ class BrokerPoller:
         self._wake.set()
 
     async def run(self) -> None:
+        self.task = asyncio.current_task()
         try:
             while True:
                 delay = await self.poll_once()

@@ -84,7 +84,8 @@ class TailStream:
         self._pending: deque[Message] = deque()
         self._last: dict[int | None, Position] = {}
         self._lock = threading.Lock()
-        self._task: asyncio.Task[None] | None = None
+        self.task: asyncio.Task[None] | None = None
+        """The task running `run()`, once it runs."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._follower: asyncio.Future[None] | None = None
@@ -118,7 +119,7 @@ class TailStream:
 
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._task = asyncio.current_task()
+        self.task = asyncio.current_task()
         self._wake = asyncio.Event()
         start, failures = self.start, 0
         try:
@@ -228,7 +229,7 @@ class TailStream:
 
     def stop(self) -> None:
         """Cancel the tail; its adapter is closed on the backend loop. Safe from any thread, twice."""
-        task, loop = self._task, self._loop
+        task, loop = self.task, self._loop
         if task is None or loop is None or task.done():
             if self._state in (TailState.CONNECTING, TailState.RUNNING):
                 self._state = TailState.STOPPED
