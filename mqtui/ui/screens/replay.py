@@ -18,6 +18,7 @@ from textual.message import Message
 from textual.widgets import Button, DataTable, Label, ProgressBar
 
 from mqtui.model import ReplayItem, ReplayResult
+from mqtui.render import safe_line
 from mqtui.secrets import scrub
 from mqtui.ui.format import error_text, plain
 from mqtui.ui.screens.common import Dialog
@@ -30,7 +31,7 @@ def preview_line(plan: list[ReplayItem], verb: str) -> str:
     targets: dict[str, int] = {}
     for item in sendable:
         targets[item.target] = targets.get(item.target, 0) + 1
-    where = ", ".join(f"{n:,} to {target}" for target, n in sorted(targets.items()))
+    where = ", ".join(f"{n:,} to {safe_line(target, 80)}" for target, n in sorted(targets.items()))
     line = f"{verb} {len(sendable):,} of {len(plan):,} dead letter(s)"
     if where:
         line += f": {where}"
