@@ -27,7 +27,15 @@ class Console:
 
     async def press(self, *keys: str) -> None:
         await self.pilot.press(*keys)
-        await self.pilot.pause()
+        await self.settle()
+
+    async def settle(self) -> None:
+        """Until every widget has handled its messages and the screen is laid out again.
+
+        Cheaper than `pilot.pause()`, which then also waits for the whole process (the backend's thread
+        included) to sit idle; what the screen shows is the same.
+        """
+        await self.pilot.pause(0)
 
     async def type(self, text: str) -> None:
         await self.pilot.press(*(("space" if ch == " " else ch) for ch in text))
@@ -68,6 +76,7 @@ class Console:
 async def console(config: Path | None, profile: str, *, size: tuple[int, int] = (120, 36)) -> AsyncIterator[Console]:
     backend = LiveBackend.open(config, profile)
     app = MqtuiApp(backend)
+    app.animation_level = "none"  # a pane switch would wait 0.3 s for the tab underline to glide
     notes: list[str] = []
 
     def hook(message: Message) -> None:

@@ -73,20 +73,24 @@ async def test_hostile_messages_are_drawn_safely_in_every_pane(
             listing._move_to(listing._first + index)
             pane.view = ("auto", "text", "json", "hex")[index % 4]  # type: ignore[attr-defined]
             pane._show_preview(message)  # type: ignore[attr-defined]
-            await c.pilot.pause()
-            assert_clean(c)
+            await c.settle()
+            size = f"{len(message.value):,} bytes"
+            assert size in assert_clean(c)  # this message's preview is what was checked
             if index % 3 and index < len(names) and names[index] != "rich_markup_click_quit":
                 continue  # the detail of every third corpus entry, the click markup and the big ones
             c.app.show_message(message)
             await c.wait_screen("MessageScreen")
-            await c.pilot.pause()
-            seen_markup |= "[@click=app.quit]click[/]" in assert_clean(c)
+            await c.settle()
+            text = assert_clean(c)
+            assert size in text
+            seen_markup |= "[@click=app.quit]click[/]" in text
             c.app.screen.action_view()  # type: ignore[attr-defined]
             c.app.screen.action_view()  # type: ignore[attr-defined]
             c.app.screen.action_view()  # type: ignore[attr-defined] - hex
-            await c.pilot.pause()
-            assert_clean(c)
-            c.app.pop_screen()
+            await c.settle()
+            assert "Body · hex" in assert_clean(c)
+            await c.app.pop_screen()
+            await c.settle()  # the main screen has its focus back before the next key
         assert seen_markup  # the click markup was drawn as characters, and the console is still running
         assert c.app.is_running
 

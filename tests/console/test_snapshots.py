@@ -13,6 +13,7 @@ import pytest
 from textual.pilot import Pilot
 
 from mqtui.model import StartPosition
+from mqtui.services.static import StaticBackend
 from mqtui.ui.app import MqtuiApp
 from tests.console.fixtures import MESSAGES, static_backend
 
@@ -20,8 +21,22 @@ SIZE = (120, 36)
 THEMES = ["mqtui-dark", "mqtui-light"]
 
 
+def fixed_app(**options: object) -> MqtuiApp:
+    app = MqtuiApp(static_backend(**options))  # type: ignore[arg-type]
+    app.animation_level = "none"  # the tab underline would glide for 0.3 s after each pane switch
+    return app
+
+
 async def settle(pilot: Pilot) -> None:  # type: ignore[type-arg]
-    await pilot.pause(0.25)
+    """Until the fixed snapshots are drawn and every widget is idle (no fixed sleep: the data is fixed)."""
+    app = pilot.app
+    assert isinstance(app, MqtuiApp) and isinstance(app.backend, StaticBackend)
+    delivered = app.backend.data.snapshots
+    for _ in range(200):
+        if all(app.snapshots.get(s.name) is s for s in delivered) and not app._redraw_pending:
+            break
+        await pilot.pause(0.02)
+    await pilot.pause()
 
 
 async def start_fixed_tail(pilot: Pilot) -> None:  # type: ignore[type-arg]
@@ -60,22 +75,22 @@ PANES = {
 @pytest.mark.parametrize("theme", THEMES)
 @pytest.mark.parametrize("pane", list(PANES))
 def test_pane(snap_compare, pane: str, theme: str) -> None:  # type: ignore[no-untyped-def]
-    app = MqtuiApp(static_backend(theme=theme, notices=()))
+    app = fixed_app(theme=theme, notices=())
     assert snap_compare(app, terminal_size=SIZE, run_before=PANES[pane])
 
 
 def test_production_readonly_header_and_narrow_terminal(snap_compare) -> None:  # type: ignore[no-untyped-def]
-    app = MqtuiApp(static_backend(readonly=True, production=True))
+    app = fixed_app(readonly=True, production=True)
     assert snap_compare(app, terminal_size=(100, 30), run_before=show())
 
 
 def test_replay_preview(snap_compare) -> None:  # type: ignore[no-untyped-def]
-    app = MqtuiApp(static_backend())
+    app = fixed_app()
     assert snap_compare(app, terminal_size=SIZE, run_before=show("4", "down", "enter", after=("r",)))
 
 
 def test_message_detail_with_hostile_headers(snap_compare) -> None:  # type: ignore[no-untyped-def]
-    app = MqtuiApp(static_backend(theme="mqtui-light"))
+    app = fixed_app(theme="mqtui-light")
 
     async def run(pilot: Pilot) -> None:  # type: ignore[type-arg]
         await settle(pilot)
@@ -87,5 +102,5 @@ def test_message_detail_with_hostile_headers(snap_compare) -> None:  # type: ign
 
 
 def test_wide_terminal_shows_the_broker_tree(snap_compare) -> None:  # type: ignore[no-untyped-def]
-    app = MqtuiApp(static_backend())
+    app = fixed_app()
     assert snap_compare(app, terminal_size=(160, 40), run_before=show("2"))
