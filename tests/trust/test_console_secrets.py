@@ -161,7 +161,8 @@ async def test_no_secret_on_screen_in_screenshots_exports_or_the_log(
             await c.wait_screen("MessageScreen")
             drawn["message"] = await pictures.take("message")
             await c.press("escape")
-            await c.press("e")
+            await c.wait_screen("Screen")
+            await c.press("3", "e")
             await c.wait_screen("PromptScreen")
             c.app.screen.query_one("#prompt").value = str(export)  # type: ignore[attr-defined]
             await c.press("enter")
