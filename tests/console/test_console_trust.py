@@ -143,9 +143,14 @@ async def test_passwords_never_reach_the_screen(tmp_path: Path) -> None:
             await c.wait(lambda: all(c.app.snapshots[n].error for n in ("bad", "down")), "both errors")
             pictures = [screen_text(c.app)]
             assert "bad" in c.text("#status")
-            for keys in (("2",), ("3",), ("4",), ("1", "enter"), ("escape", "question_mark"), ("escape", "n")):
+            for keys, shown in (
+                (("2",), "lag-table"), (("3",), "tail-info"), (("4",), "dlq-table"),
+                (("1", "enter"), "summary"), (("escape", "question_mark"), "KeysScreen"), (("escape", "n"), "PublishScreen"),
+            ):  # fmt: skip
                 await c.press(*keys)
-                await c.pilot.pause(0.3)
+                await c.wait(lambda shown=shown: type(c.app.screen).__name__ == shown or c.app.screen.query(f"#{shown}"),
+                             shown)  # fmt: skip
+                await c.settle()
                 pictures.append(screen_text(c.app))
             errors = [c.app.snapshots[name].error or "" for name in ("ok", "bad", "down")]
             for secret in secrets:
@@ -168,12 +173,12 @@ async def test_a_slow_broker_is_reported_while_the_others_and_the_keys_keep_work
             tmp_path,
             [
                 {"name": "fast", "kind": "redis", "url": url},
-                {"name": "slow", "kind": "redis", "url": slow_url, "timeout": 1.0},
+                {"name": "slow", "kind": "redis", "url": slow_url, "timeout": 0.5},
             ],
         )
         async with console(config, "ops") as c:
             await c.wait(lambda: c.text("#status").startswith("2/2 brokers up"), "both up")
-            proxy.delay = 3.0  # every chunk now takes longer than the broker's timeout
+            proxy.delay = 1.8  # every chunk now takes longer than the broker's timeout (and its 1 s allowance)
             await c.wait(lambda: c.app.snapshots["slow"].failures > 0, "the slow broker noticed", 30)
             snapshot = c.app.snapshots["slow"]
             assert snapshot.error is not None and snapshot.error.startswith("slow")
