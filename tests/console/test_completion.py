@@ -40,6 +40,10 @@ async def test_tab_completes_then_cycles_and_moves_on_only_when_complete(
         await c.press("3", "t")
         await c.wait_screen("TailStartScreen")
         assert focused(c) == "destination"
+        assert not c.app.screen.query_one("#error").display  # no empty error bar
+        await c.press("enter")
+        assert c.app.screen.query_one("#error").display
+        assert c.text("#error") == "choose a broker and a destination"
 
         await c.type("or")
         await c.press("tab")  # the longest common prefix first

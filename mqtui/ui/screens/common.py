@@ -142,7 +142,8 @@ class DetailScreen(Dialog):
     DetailScreen #content { height: 1fr; }
     DetailScreen .section-title { text-style: bold; margin-top: 1; color: $primary; }
     DetailScreen DataTable.section { height: auto; max-height: 20; }
-    DetailScreen #summary { height: auto; }
+    /* min-height: a table without a header, measured before its rows are, would stay 0 lines high */
+    DetailScreen #summary { height: auto; min-height: 1; }
     """
 
     def __init__(

@@ -21,6 +21,7 @@ class TailStartScreen(Dialog):
     DEFAULT_CSS = """
     TailStartScreen #form { grid-size: 2; grid-columns: 13 1fr; grid-rows: auto; height: auto; grid-gutter: 0 1; }
     TailStartScreen #form Label { padding-top: 0; }
+    TailStartScreen #error { display: none; }
     TailStartScreen #box > #candidates { color: $text-muted; width: 1fr; height: auto; margin-left: 14; display: none; }
     """
 
@@ -52,7 +53,7 @@ class TailStartScreen(Dialog):
                 yield Label("From")
                 yield Input("end", placeholder="end | beginning | OFFSET | ISO 8601 time", id="start", compact=True)
             yield Label(id="candidates")
-            yield Label(id="error", classes="error")
+            yield Label(id="error")
             yield Label("tab: complete the name · enter: start · escape: cancel", classes="muted")
 
     def on_mount(self) -> None:
@@ -78,13 +79,16 @@ class TailStartScreen(Dialog):
     def _submit(self) -> None:
         broker = self._broker()
         destination = self.query_one("#destination", Input).value.strip()
-        error = self.query_one("#error", Label)
         if broker is None or not destination:
-            error.update("choose a broker and a destination")
-            return
+            return self._fail("choose a broker and a destination")
         try:
             start = StartPosition.parse(self.query_one("#start", Input).value or "end")
         except ValueError as exc:
-            error.update(Text(str(exc)))
-            return
+            return self._fail(str(exc))
         self.dismiss((broker, destination, start))
+
+    def _fail(self, text: str) -> None:
+        error = self.query_one("#error", Label)
+        error.update(Text(text))
+        error.add_class("error")  # shown only with something to say: an empty one is a bare red bar
+        error.display = True
