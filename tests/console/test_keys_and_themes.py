@@ -36,9 +36,11 @@ async def test_config_keys_remap_bindings_everywhere() -> None:
         await pilot.press("question_mark")
         await pilot.pause()
         table = app.screen.query_one("DataTable")
-        rows = {str(row[2]): str(row[0]) for row in (table.get_row_at(i) for i in range(table.row_count))}  # type: ignore[attr-defined]
+        rows = {str(row[3]): str(row[0]) for row in (table.get_row_at(i) for i in range(table.row_count))}  # type: ignore[attr-defined]
         assert rows["view.lag"] == "L" and rows["tail.pause"] == "p" and rows["dlq.replay"] == "r"
         assert len(rows) == len(all_commands())
+        hint = app.screen.query("Label").last()
+        assert str(hint.content).startswith("remap with [keys] in the config")  # not eaten as markup
 
 
 async def test_palette_holds_every_command_and_runs_it_on_its_pane() -> None:

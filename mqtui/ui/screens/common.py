@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import ClassVar
 
@@ -10,6 +11,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.css.query import NoMatches
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
@@ -172,19 +174,23 @@ class DetailScreen(Dialog):
             self.run_worker(self._load(), exclusive=True, exit_on_error=False)
 
     async def _load(self) -> None:
-        state = self.query_one("#state", Label)
         try:
             assert self.load is not None
             detail = await self.load()
         except Exception as exc:
+            state = self.query_one("#state", Label)
             state.update(Text(error_text(exc)))
             state.add_class("error")
             return
-        state.display = False
+        with contextlib.suppress(NoMatches):
+            self.query_one("#state", Label).display = False
         await self._show((), detail)
 
     async def _show(self, sections: Iterable[DetailSection], detail: Detail | None) -> None:
-        content = self.query_one("#content", VerticalScroll)
+        try:
+            content = self.query_one("#content", VerticalScroll)
+        except NoMatches:  # closed (or the console quitting) before the answer came
+            return
         widgets = []
         if detail is not None and detail.summary:
             summary: DataTable[Text] = DataTable(show_header=False, cursor_type="none", id="summary")
@@ -215,11 +221,14 @@ class KeysScreen(Dialog):
         with Vertical(id="box"):
             yield Label(self.dialog_title, id="title")
             table: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=True)
-            table.add_columns("Key", "Where", "Binding id", "Command")
+            # What a key does first: on a narrow terminal the binding ids are what scrolls out of view.
+            table.add_columns("Key", "Command", "Where", "Binding id")
             for where, key, help_text, binding_id in self.rows:
-                table.add_row(Text(key, style="bold"), Text(where), Text(binding_id), Text(help_text))
+                table.add_row(Text(key, style="bold"), Text(help_text), Text(where), Text(binding_id))
             yield table
-            yield Label('remap with [keys] in the config, e.g. "tail.pause" = "p" · escape: close', classes="muted")
+            yield Label(
+                Text('remap with [keys] in the config, e.g. "tail.pause" = "p" · escape: close'), classes="muted"
+            )
 
 
 class ProfilesScreen(Dialog):
