@@ -6,12 +6,13 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from mqtui import demo
 from mqtui.cli import main
 from mqtui.config import load_config, parse_config
-from mqtui.errors import ConfigError
+from mqtui.errors import ConfigError, MqtuiError
 
 KEYS = ["name", "kind", "url", "readonly", "production", "poll_interval", "brokers", "timeout", "tls", "sasl",
         "management_url", "key_patterns", "dlq_patterns", "theme", "keys", "profiles", "default_profile",
@@ -70,6 +71,10 @@ def test_generated_toml_text_never_escapes_as_a_traceback(tmp_path: Path, text: 
         pytest.fail("TOML error escaped unwrapped")
 
 
+def _no_demo(**_kwargs: object) -> None:
+    raise MqtuiError("the demo is not started by generated arguments")
+
+
 ARG_WORDS = ["ls", "lag", "tail", "publish", "dlq", "replay", "show", "purge", "reset-offsets", "--json",
              "--from", "--limit", "-n", "--count", "--to", "--yes", "--profile", "--broker", "--value", "--header",
              "--prop", "0", "-1", "x", "k=v", "=", "beginning", "2026-13-45", "--config", "/nonexistent",
@@ -78,8 +83,13 @@ ARG_WORDS = ["ls", "lag", "tail", "publish", "dlq", "replay", "show", "purge", "
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.one_of(st.sampled_from(ARG_WORDS), st.text(max_size=6)), max_size=7))
-def test_generated_arguments_exit_cleanly(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
-    # Never let a generated command start the demo's brokers or reach a real one.
+@example(["--config", "", "tail", "demo-kafka", "orders"])  # once started the demo and tailed for ever
+def test_generated_arguments_exit_cleanly(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, argv: list[str]
+) -> None:
+    # Never let a generated command start the demo's brokers or reach a real one: `--config ""` means
+    # "no config" and falls back to the demo, where a generated `tail` would then run for ever.
+    monkeypatch.setattr(demo, "ensure_running", _no_demo)
     if "demo" in argv or "--help" in argv or "-h" in argv or not argv:
         return
     if "--config" not in argv:
