@@ -262,15 +262,8 @@ class LiveBackend(ConsoleBackend):
         wait for answers nobody reads any more."""
         current = asyncio.current_task()
         owned = [poller.task for poller in self._pollers.values()] + [stream.task for stream in self._tails]
-        first = [task for task in owned if task is not None and not task.done()]
-        for task in first:
-            task.cancel()
-        if first:
-            await asyncio.wait(first)
-        rest = [task for task in asyncio.all_tasks() if task is not current]
-        for task in rest:
-            task.cancel()
-        await asyncio.gather(*rest, return_exceptions=True)
+        await _cancel([task for task in owned if task is not None])
+        await _cancel([task for task in asyncio.all_tasks() if task is not current])
 
     def _schedule(self, coroutine: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
         """Run on the backend loop, from any thread."""
@@ -367,3 +360,13 @@ class LiveBackend(ConsoleBackend):
         self, broker: str, group: str, *, to: StartPosition, destination: str | None = None
     ) -> list[BacklogRow]:
         return await self._submit(self.actions.reset_offsets(broker, group, to=to, destination=destination))
+
+
+async def _cancel(tasks: Collection[asyncio.Task[Any]]) -> None:
+    """Cancel `tasks` and wait for them, cancelling again any still running a second later: on
+    Python 3.11 a cancellation that lands as an `asyncio.wait_for` finishes can be swallowed."""
+    pending = {task for task in tasks if not task.done()}
+    while pending:
+        for task in pending:
+            task.cancel()
+        _done, pending = await asyncio.wait(pending, timeout=1.0)

@@ -53,6 +53,16 @@ def backoff_delay(failures: int, interval: float, cap: float = MAX_BACKOFF) -> f
     return min(cap, max(interval, 1.0) * 2 ** (failures - 1))
 
 
+async def wait_for_event(event: asyncio.Event, timeout: float) -> None:
+    """Until `event` is set or `timeout` passes; unlike `asyncio.wait_for` on 3.11, a cancellation
+    arriving as the timeout ends is never lost (the backend could not stop a poller then)."""
+    waiter = asyncio.ensure_future(event.wait())
+    try:
+        await asyncio.wait({waiter}, timeout=timeout)
+    finally:
+        waiter.cancel()
+
+
 async def bounded(awaitable: Awaitable[T], config: BrokerConfig, what: str) -> T:
     """An adapter call limited to the broker's timeout (plus a second for the adapter's own)."""
     try:
@@ -117,8 +127,7 @@ class BrokerPoller:
 
     async def _sleep(self, delay: float) -> None:
         self._wake.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=delay)
+        await wait_for_event(self._wake, delay)
 
     def _publish(self, snapshot: BrokerSnapshot) -> None:
         self.latest = snapshot

@@ -31,7 +31,7 @@ from mqtui import jsonl
 from mqtui.config import BrokerConfig
 from mqtui.errors import BrokerUnavailable, MqtuiError
 from mqtui.model import HeaderValue, Message, Position, StartPosition
-from mqtui.services.poller import backoff_delay, error_line
+from mqtui.services.poller import backoff_delay, error_line, wait_for_event
 from mqtui.services.resume import ResumeMode, resume_start
 from mqtui.services.session import connected
 
@@ -186,8 +186,7 @@ class TailStream:
         self._state = TailState.RECONNECTING
         self.retry_at = time.monotonic() + delay
         self._wake.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=delay)
+        await wait_for_event(self._wake, delay)
         self.retry_at = time.monotonic()
 
     def retry_now(self) -> None:

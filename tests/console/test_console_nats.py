@@ -157,8 +157,8 @@ async def test_request_reply_and_the_server_view(tmp_path: Path, nats_server: Lo
             await c.wait(lambda: c.app.screen.query("#summary"), "server summary")
             summary = dict((row[0], row[1]) for row in c.rows("#summary"))
             assert summary["connected to"] == nats_server.url
-            await c.settle()
-            assert c.app.screen.query_one("#summary").size.height == len(summary)  # every line on screen
+            table = c.app.screen.query_one("#summary")
+            await c.wait(lambda: table.size.height == len(summary), "every summary line on screen")
             await c.press("escape", "i")  # the same view from its key (and the palette)
             await c.wait_screen("DetailScreen", "the server view again")
     finally:
