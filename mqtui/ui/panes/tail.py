@@ -78,6 +78,7 @@ class TailPane(Pane):
         self.view = "auto"
         self._timer: Timer | None = None
         self._preview_timer: Timer | None = None
+        self._info_line = ""
         self.label = ""
         """What the stream is when it is not a live tail (e.g. "peeked 20 (marked redelivered)")."""
 
@@ -165,6 +166,7 @@ class TailPane(Pane):
         info = self.query_one("#tail-info", Label)
         stream = self.stream
         if stream is None:
+            self._info_line = ""
             info.update("no tail running", layout=False)
             return
         where = f"{stream.broker} / {stream.destination}"
@@ -184,7 +186,10 @@ class TailPane(Pane):
         elif stream.state is TailState.RECONNECTING:
             parts.append("ctrl+r: now")
         info.set_class(stream.state in (TailState.FAILED, TailState.RECONNECTING), "-failed")
-        info.update(plain(" · ".join(parts), None), layout=False)
+        line = " · ".join(parts)
+        if line != self._info_line:  # ten pulls a second: an idle tail costs no redraw
+            self._info_line = line
+            info.update(plain(line, None), layout=False)
 
     # -- preview -----------------------------------------------------------------------------------
     @on(MessageList.Highlighted)
