@@ -373,11 +373,12 @@ class Replayer:
             for batch in reader.raw_batches(stop):  # librdkafka's records: no `Message` needed to resend one
                 replayed_at = datetime.now(UTC).isoformat().replace("+00:00", "Z").encode()
                 for record in batch:
-                    entry = unsent.pop((record.partition(), record.offset()), None)
-                    if entry is not None:
+                    where = (record.partition(), record.offset())
+                    if where in unsent:
                         # Bound what a kill can leave sent but unrecorded to WINDOW + MAX_UNRECORDED.
+                        # Before the pop: a broker gone here leaves the dead letter counted as unsent.
                         recorder.keep_within(MAX_UNRECORDED, dlq)
-                        window.send(entry, record, replayed_at)
+                        window.send(unsent.pop(where), record, replayed_at)
                     if gone or stop.is_set():
                         break
                 if gone or stop.is_set() or not unsent:
