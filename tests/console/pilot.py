@@ -65,6 +65,16 @@ class Console:
 
         return (await self.wait(check, what, timeout))[0]
 
+    async def pick(self, selector: str, column: int, value: str, what: str, timeout: float = 20.0) -> None:
+        """Wait for the row whose `column` reads `value` and put the cursor on it.
+
+        A shared broker holds other tests' destinations too, so a row is found by its name, not its place.
+        """
+        rows = await self.wait_rows(selector, lambda r: any(row[column] == value for row in r), what, timeout)
+        index = next(i for i, row in enumerate(rows) if row[column] == value)
+        self.app.screen.query_one(selector, DataTable).move_cursor(row=index)
+        await self.settle()
+
     async def wait_screen(self, name: str, what: str | None = None) -> None:
         await self.wait(lambda: type(self.app.screen).__name__ == name, what or f"{name} on top")
 

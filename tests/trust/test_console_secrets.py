@@ -150,7 +150,7 @@ async def test_no_secret_on_screen_in_screenshots_exports_or_the_log(
             drawn["group"] = await pictures.take("group")
             await c.press("escape")
             await c.press("4")
-            await c.wait_rows("#dlq-table", lambda r: len(r) == 1, "the DLQ")
+            await c.pick("#dlq-table", 1, "orders:dlq", "the Redis DLQ")
             await c.press("enter")
             await c.wait_rows("#entries-table", lambda r: len(r) == 1, "its entry")
             drawn["dlq-entries"] = await pictures.take("dlq-entries")
