@@ -83,6 +83,29 @@ async def publish(app: MqtuiApp, pilot: Pilot) -> None:  # type: ignore[type-arg
     app.screen.query_one("#body").text = '{"order_id": {{seq}}, "id": "{{uuid}}", "at": "{{now}}"}'  # type: ignore[attr-defined]
 
 
+async def tail_start(app: MqtuiApp, pilot: Pilot) -> None:  # type: ignore[type-arg]
+    await pilot.press("3", "t")
+    await pilot.pause(0.3)
+    await pilot.press("o", "r", "d", "tab", "tab")  # the common prefix, then the first match in turn
+
+
+async def server_info(app: MqtuiApp, pilot: Pilot) -> None:  # type: ignore[type-arg]
+    await pilot.press("1")
+    await select(app, "#dest-table", 0, "demo-nats")
+    await pilot.press("i")
+    await pilot.pause(1.5)
+
+
+async def request_reply(app: MqtuiApp, pilot: Pilot) -> None:  # type: ignore[type-arg]
+    await pilot.press("1")
+    await select(app, "#dest-table", 1, "svc.echo")
+    await pilot.press("r")
+    await pilot.pause(0.3)
+    app.screen.query_one("#body").text = '{"ping": 1}'  # type: ignore[attr-defined]
+    await pilot.press("ctrl+s")
+    await pilot.pause(1.5)
+
+
 STEPS: dict[str, Step] = {
     "destinations": destinations,
     "lag": lag,
@@ -92,6 +115,9 @@ STEPS: dict[str, Step] = {
     "dead-letters": dead_letters,
     "replay-preview": replay,
     "publish": publish,
+    "tail-start": tail_start,
+    "server-info": server_info,
+    "request-reply": request_reply,
 }
 
 
