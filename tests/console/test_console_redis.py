@@ -43,6 +43,14 @@ async def test_destinations_lag_and_details_show_exact_numbers(
         lag = await c.wait_rows("#lag-table", lambda r: any(row[1] == "workers" for row in r), "workers group")
         workers = next(row for row in lag if row[1] == "workers")
         assert (workers[2], workers[3]) == ("events", "10")
+        assert len(lag) > 1
+        await c.press("slash")
+        await c.type("work")
+        await c.press("enter")  # the filter stays, the table has the keys again
+        assert [row[1] for row in c.rows("#lag-table")] == ["workers"]
+        assert "filter: work" in c.text("#lag-info")
+        await c.press("escape")
+        assert len(c.rows("#lag-table")) == len(lag)
 
         await c.press("1")
         table = c.app.query_one("#dest-table")

@@ -13,7 +13,7 @@ from mqtui.model import Capability, Destination, DestinationKind
 from mqtui.services.snapshot import BrokerSnapshot
 from mqtui.ui.format import colour, number, per_second, plain
 from mqtui.ui.keys import Command, bindings
-from mqtui.ui.panes.base import Pane
+from mqtui.ui.panes.filtered import FILTER_CLASS, FilteredTablePane
 from mqtui.ui.widgets.table import SyncTable
 
 COLUMNS = [
@@ -49,7 +49,7 @@ def filter_destinations(destinations: list[Destination], text: str) -> list[Dest
     return [d for d in destinations if all(w in f"{d.broker} {d.name} {d.kind.value}".lower() for w in words)]
 
 
-class DestinationsPane(Pane):
+class DestinationsPane(FilteredTablePane):
     TITLE = "Destinations"
     COMMANDS: ClassVar[list[Command]] = [
         Command("destinations.details", "enter", "details", "Details", "Partitions, configs, bindings, consumers"),
@@ -65,19 +65,20 @@ class DestinationsPane(Pane):
     ]  # fmt: skip
     BINDINGS: ClassVar = bindings(COMMANDS)
     DEFAULT_CSS = """
-    DestinationsPane #dest-filter { display: none; }
-    DestinationsPane.-filtering #dest-filter { display: block; }
     DestinationsPane #dest-info { height: 1; width: 100%; color: $text-muted; padding: 0 1; }
     """
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
-        self.filter_text = ""
         self.sort_index = 1
 
     def compose(self) -> ComposeResult:
         yield Label(id="dest-info")
-        yield Input(placeholder="filter: words in broker, name or kind (enter: done, escape: clear)", id="dest-filter")
+        yield Input(
+            placeholder="filter: words in broker, name or kind (enter: done, escape: clear)",
+            id="dest-filter",
+            classes=FILTER_CLASS,
+        )
         yield SyncTable(COLUMNS, id="dest-table")
 
     @property
@@ -147,31 +148,6 @@ class DestinationsPane(Pane):
         destination = self.selected()
         if destination is not None:
             self.mqtui.show_destination(destination.broker, destination.name)
-
-    def action_filter(self) -> None:
-        self.add_class("-filtering")
-        field = self.query_one("#dest-filter", Input)
-        field.value = self.filter_text
-        field.focus()
-
-    @on(Input.Changed, "#dest-filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        self.filter_text = event.value.strip()
-        self.redraw()
-
-    @on(Input.Submitted, "#dest-filter")
-    def _filter_done(self) -> None:
-        if not self.filter_text:
-            self.remove_class("-filtering")
-        self.table.focus()
-
-    def key_escape(self) -> None:
-        if self.has_class("-filtering"):
-            self.filter_text = ""
-            self.query_one("#dest-filter", Input).value = ""
-            self.remove_class("-filtering")
-            self.table.focus()
-            self.redraw()
 
     def action_sort(self) -> None:
         self.sort_index = (self.sort_index + 1) % len(SORTS)

@@ -15,7 +15,7 @@ from mqtui.services.snapshot import BrokerSnapshot, GroupLag, LagState
 from mqtui.tables import age, count
 from mqtui.ui.format import colour, lag_rate, lag_variable, number, per_second, plain, sparkline, trend_text
 from mqtui.ui.keys import Command, bindings
-from mqtui.ui.panes.base import Pane
+from mqtui.ui.panes.filtered import FILTER_CLASS, FilteredTablePane
 from mqtui.ui.widgets.table import SyncTable
 
 COLUMNS = [
@@ -51,7 +51,7 @@ def partition_section(group: GroupLag, now: object) -> DetailSection:
     )
 
 
-class LagPane(Pane):
+class LagPane(FilteredTablePane):
     TITLE = "Lag"
     COMMANDS: ClassVar[list[Command]] = [
         Command("lag.group", "enter", "group", "Group", "Drill into the group: partitions, members, assignments"),
@@ -61,18 +61,12 @@ class LagPane(Pane):
     ]  # fmt: skip
     BINDINGS: ClassVar = bindings(COMMANDS)
     DEFAULT_CSS = """
-    LagPane #lag-filter { display: none; }
-    LagPane.-filtering #lag-filter { display: block; }
     LagPane #lag-info { height: 1; width: 100%; color: $text-muted; padding: 0 1; }
     """
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
-        self.filter_text = ""
-
     def compose(self) -> ComposeResult:
         yield Label(id="lag-info")
-        yield Input(placeholder="filter: words in group, destination or broker", id="lag-filter")
+        yield Input(placeholder="filter: words in group, destination or broker", id="lag-filter", classes=FILTER_CLASS)
         yield SyncTable(COLUMNS, id="lag-table")
 
     @property
@@ -139,31 +133,6 @@ class LagPane(Pane):
         group = self.selected()
         if group is not None:
             self.mqtui.show_group(group)
-
-    def action_filter(self) -> None:
-        self.add_class("-filtering")
-        field = self.query_one("#lag-filter", Input)
-        field.value = self.filter_text
-        field.focus()
-
-    @on(Input.Changed, "#lag-filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        self.filter_text = event.value.strip()
-        self.redraw()
-
-    @on(Input.Submitted, "#lag-filter")
-    def _filter_done(self) -> None:
-        if not self.filter_text:
-            self.remove_class("-filtering")
-        self.table.focus()
-
-    def key_escape(self) -> None:
-        if self.has_class("-filtering"):
-            self.filter_text = ""
-            self.query_one("#lag-filter", Input).value = ""
-            self.remove_class("-filtering")
-            self.table.focus()
-            self.redraw()
 
     def action_reset(self) -> None:
         group = self.selected()
