@@ -22,6 +22,7 @@ from mqtui.services.actions import build_messages, parse_headers
 from mqtui.ui.format import error_text, plain
 from mqtui.ui.screens.common import Dialog
 from mqtui.ui.screens.message import header_text
+from mqtui.ui.widgets.brokerselect import BrokerSelect
 from mqtui.ui.widgets.completion import CompletingInput, candidates_text
 
 MAX_COUNT = 100_000
@@ -98,18 +99,11 @@ class PublishScreen(Dialog):
 
     def compose(self) -> ComposeResult:
         draft = self.draft
-        broker = draft.broker if draft.broker in self.brokers else (self.brokers[0] if self.brokers else None)
         with Vertical(id="box"):
             yield Label(self.dialog_title, id="title")
             with Grid(id="form"):
                 yield Label("Broker")
-                yield Select(
-                    [(Text(name), name) for name in self.brokers],
-                    value=broker if broker is not None else Select.NULL,
-                    allow_blank=broker is None,
-                    id="broker",
-                    compact=True,
-                )
+                yield BrokerSelect(self.brokers, draft.broker)
                 yield Label("Destination")
                 yield CompletingInput(
                     draft.destination,
@@ -156,8 +150,7 @@ class PublishScreen(Dialog):
         self.query_one("#destination" if not self.draft.destination else "#body").focus()
 
     def _broker(self) -> str | None:
-        value = self.query_one("#broker", Select).value
-        return value if isinstance(value, str) else None
+        return self.query_one("#broker", BrokerSelect).chosen
 
     def _update_suggestions(self) -> None:
         self.query_one("#destination", CompletingInput).set_names(self.destinations.get(self._broker() or "", []))

@@ -22,6 +22,7 @@ from textual.widgets import Button, Input, Label, Select, TextArea
 from mqtui.model import OutgoingMessage
 from mqtui.ui.format import error_text
 from mqtui.ui.screens.common import Dialog
+from mqtui.ui.widgets.brokerselect import BrokerSelect
 from mqtui.ui.widgets.completion import CompletingInput, candidates_text
 
 MAX_TIMEOUT = 300.0
@@ -63,7 +64,7 @@ class RequestScreen(Dialog):
         super().__init__("Send a request and wait for the reply")
         self.brokers = list(brokers)
         self.subjects = subjects
-        self.broker = broker if broker in self.brokers else (self.brokers[0] if self.brokers else None)
+        self.broker = broker
         self.subject = subject
         self.timeout = timeout
         self.sending = False
@@ -73,13 +74,7 @@ class RequestScreen(Dialog):
             yield Label(self.dialog_title, id="title")
             with Grid(id="form"):
                 yield Label("Broker")
-                yield Select(
-                    [(Text(name), name) for name in self.brokers],
-                    value=self.broker if self.broker is not None else Select.NULL,
-                    allow_blank=self.broker is None,
-                    id="broker",
-                    compact=True,
-                )
+                yield BrokerSelect(self.brokers, self.broker)
                 yield Label("Subject")
                 yield CompletingInput(self.subject, placeholder="service subject (tab completes)", id="subject",
                                       compact=True)  # fmt: skip
@@ -99,8 +94,7 @@ class RequestScreen(Dialog):
         self.query_one("#body" if self.subject else "#subject").focus()
 
     def _broker(self) -> str | None:
-        value = self.query_one("#broker", Select).value
-        return value if isinstance(value, str) else None
+        return self.query_one("#broker", BrokerSelect).chosen
 
     @on(Select.Changed, "#broker")
     def _update_subjects(self) -> None:

@@ -12,6 +12,7 @@ from textual.widgets import Input, Label, Select
 
 from mqtui.model import StartPosition
 from mqtui.ui.screens.common import Dialog
+from mqtui.ui.widgets.brokerselect import BrokerSelect
 from mqtui.ui.widgets.completion import CompletingInput, candidates_text
 
 
@@ -31,7 +32,7 @@ class TailStartScreen(Dialog):
         super().__init__("Tail a destination (nothing is consumed from anyone)")
         self.brokers = list(brokers)
         self.destinations = destinations
-        self.broker = broker if broker in self.brokers else (self.brokers[0] if self.brokers else None)
+        self.broker = broker
         self.destination = destination
 
     def compose(self) -> ComposeResult:
@@ -39,13 +40,7 @@ class TailStartScreen(Dialog):
             yield Label(self.dialog_title, id="title")
             with Grid(id="form"):
                 yield Label("Broker")
-                yield Select(
-                    [(Text(name), name) for name in self.brokers],
-                    value=self.broker if self.broker is not None else Select.NULL,
-                    allow_blank=self.broker is None,
-                    id="broker",
-                    compact=True,
-                )
+                yield BrokerSelect(self.brokers, self.broker)
                 yield Label("Destination")
                 yield CompletingInput(
                     self.destination, placeholder="name (tab completes)", id="destination", compact=True
@@ -61,8 +56,7 @@ class TailStartScreen(Dialog):
         self.query_one("#start" if self.destination else "#destination", Input).focus()
 
     def _broker(self) -> str | None:
-        value = self.query_one("#broker", Select).value
-        return value if isinstance(value, str) else None
+        return self.query_one("#broker", BrokerSelect).chosen
 
     @on(Select.Changed, "#broker")
     def _suggest(self) -> None:
