@@ -58,8 +58,9 @@ from mqtui.model import (
 
 T = TypeVar("T")
 
-#: Group states in which a group has (or is getting) members: offsets must not be moved under them.
-_ACTIVE_STATES = frozenset({"stable", "preparing_rebalance", "completing_rebalance", "assigning", "reconciling"})
+#: The only group states in which offsets may be moved: nobody is consuming, nor joining (an allow-list,
+#: so a rebalancing group, a state librdkafka reports as "unknown" or one it does not know yet is refused).
+_RESETTABLE_STATES = frozenset({"empty", "dead"})
 
 
 class KafkaAdapter(BrokerAdapter):
@@ -193,14 +194,7 @@ class KafkaAdapter(BrokerAdapter):
             answer = await self.clients.answer("describe topic configs", next(iter(futures.values())))
         except BrokerError as exc:
             return f"not available ({exc})"
-        if not answer:
-            return "none reported (the broker answered DescribeConfigs with no entries)"
-        rows = []
-        for name, entry in sorted(answer.items()):
-            value = "(sensitive)" if entry.is_sensitive else ("" if entry.value is None else str(entry.value))
-            source = getattr(entry.source, "name", str(entry.source)).lower().replace("_config", "")
-            rows.append((name, value, source))
-        return tuple(rows)
+        return config_rows(answer)
 
     # -- consumer groups ---------------------------------------------------------------------------
     async def _group_ids(self) -> list[str]:
@@ -212,12 +206,12 @@ class KafkaAdapter(BrokerAdapter):
         return sorted(group.group_id for group in listing.valid)
 
     async def _descriptions(self, groups: Sequence[str]) -> dict[str, Any]:
-        """DescribeConsumerGroups for every group in one request; a group that failed maps to None."""
+        """DescribeConsumerGroups for every group in one request; a group that failed maps to its error
+        (an offset reset must tell "no such group" from "could not tell", see `reset_refusal`)."""
         if not groups:
             return {}
         futures = self.clients.admin.describe_consumer_groups(list(groups), request_timeout=self.config.timeout)
-        answered = await self.clients.answers("describe consumer groups", futures)
-        return {group: (None if isinstance(answer, BaseException) else answer) for group, answer in answered.items()}
+        return await self.clients.answers("describe consumer groups", futures)
 
     async def _group_state(self, groups: Sequence[str]) -> tuple[dict[str, Any], dict[str, dict[TP, TopicPartition]]]:
         """Descriptions and committed offsets of many groups, fetched together.
@@ -299,44 +293,14 @@ class KafkaAdapter(BrokerAdapter):
         descriptions, offsets = await self._group_state([group])
         description = descriptions.get(group)
         await self._require_group(group, description, offsets[group])
-        rows = await self.backlog(group=group)
-        members = _members(description)
-        summary = [("state", _state(description) or "unknown"), ("members", str(len(members)))]
-        if description is not None:
-            if description.partition_assignor:
-                summary.append(("assignor", description.partition_assignor))
-            coordinator = description.coordinator
-            if coordinator is not None:
-                summary.append(("coordinator", f"{coordinator.host}:{coordinator.port} (id {coordinator.id})"))
-        summary.append(("total lag", str(sum(r.lag or 0 for r in rows))))
-        member_rows = tuple(
-            (m.member_id, m.client_id, m.host, _assignment_text(m))
-            for m in members
-        )  # fmt: skip
-        offset_rows = tuple(
-            (r.destination, str(r.partition), _text(r.committed), _text(r.end), _text(r.lag), ", ".join(r.members))
-            for r in rows
-        )  # fmt: skip
-        return Detail(
-            broker=self.name,
-            name=group,
-            summary=tuple(summary),
-            sections=(
-                DetailSection("Members", ("MEMBER", "CLIENT", "HOST", "ASSIGNED"), member_rows),
-                DetailSection("Offsets", ("TOPIC", "PARTITION", "COMMITTED", "END", "LAG", "MEMBER"), offset_rows),
-            ),
-        )
+        return group_detail(self.name, group, description, await self.backlog(group=group))
 
     async def reset_offsets(self, group: str, *, to: StartPosition, destination: str | None = None) -> list[BacklogRow]:
         descriptions, offsets = await self._group_state([group])
         description = descriptions.get(group)
-        members = _members(description)
-        state = _state(description)
-        if members or state in _ACTIVE_STATES:
-            raise BrokerError(
-                f"{self.name}: group {group!r} is {state or 'active'} with {len(members)} member(s) reported: "
-                "stop its consumers before resetting its offsets"
-            )
+        refusal = reset_refusal(self.name, group, description)
+        if refusal is not None:
+            raise BrokerError(refusal)
         committed = offsets[group]
         if destination is not None:
             tps = [(destination, p) for p in await self.clients.partitions(destination)]
@@ -613,15 +577,87 @@ def _time_offset(found: int | None, low: int, high: int) -> int:
     return min(max(found, low), high)
 
 
-def _state(description: Any) -> str | None:
+def group_detail(broker: str, group: str, description: Any, rows: Sequence[BacklogRow]) -> Detail:
+    """A group's detail from its description and lag rows: pure, so the member and assignment tables
+    are tested with fake answers (tansu lists no members, see test_tansu_deviations.py)."""
+    summary = [("state", _state(description) or "unknown"), ("members", str(len(_members(description))))]
+    described = _described(description)
+    if described is not None:
+        if described.partition_assignor:
+            summary.append(("assignor", described.partition_assignor))
+        coordinator = described.coordinator
+        if coordinator is not None:
+            summary.append(("coordinator", f"{coordinator.host}:{coordinator.port} (id {coordinator.id})"))
+    summary.append(("total lag", str(sum(r.lag or 0 for r in rows))))
+    member_rows = tuple((m.member_id, m.client_id, m.host, _assignment_text(m)) for m in _members(description))
+    offset_rows = tuple(
+        (r.destination, str(r.partition), _text(r.committed), _text(r.end), _text(r.lag), ", ".join(r.members))
+        for r in rows
+    )  # fmt: skip
+    return Detail(
+        broker=broker,
+        name=group,
+        summary=tuple(summary),
+        sections=(
+            DetailSection("Members", ("MEMBER", "CLIENT", "HOST", "ASSIGNED"), member_rows),
+            DetailSection("Offsets", ("TOPIC", "PARTITION", "COMMITTED", "END", "LAG", "MEMBER"), offset_rows),
+        ),
+    )
+
+
+def config_rows(answer: dict[str, Any]) -> tuple[tuple[str, str, str], ...] | str:
+    """DescribeConfigs entries as (name, value, source) rows, secrets masked, or why there are none
+    (pure: tansu answers no configs, so the table is tested with fake entries)."""
+    if not answer:
+        return "none reported (the broker answered DescribeConfigs with no entries)"
+    rows = []
+    for name, entry in sorted(answer.items()):
+        value = "(sensitive)" if entry.is_sensitive else ("" if entry.value is None else str(entry.value))
+        source = getattr(entry.source, "name", str(entry.source)).lower().replace("_config", "")
+        rows.append((name, value, source))
+    return tuple(rows)
+
+
+def reset_refusal(broker: str, group: str, description: Any) -> str | None:
+    """Why `group`'s offsets must not be moved now (one line naming its state), or None if they may.
+
+    Allowed only when the broker says the group is empty or dead with no members, or that it does not
+    exist (GROUP_ID_NOT_FOUND): a reset may create a group, as kafka-consumer-groups' does. Anything
+    else is refused, including a rebalance, librdkafka's "unknown" and a description that failed:
+    moving offsets under consumers that are running or joining would be overwritten by their next
+    commit, or would make them skip or reread messages. (Apache Kafka also rejects an admin commit
+    for a group with members; this check is what says so before anything is sent, on every broker.)
+    """
+    if isinstance(description, NotFound):
+        return None
+    if isinstance(description, BaseException):
+        return f"{description}: cannot tell whether group {group!r} has members, so its offsets were not reset"
     if description is None:
+        return f"{broker}: group {group!r} was not described, so its offsets were not reset"
+    state = _state(description)
+    members = _members(description)
+    if state in _RESETTABLE_STATES and not members:
+        return None
+    return (
+        f"{broker}: group {group!r} is {state} with {len(members)} member(s) reported: "
+        "stop its consumers before resetting its offsets (a reset needs the group empty)"
+    )
+
+
+def _described(description: Any) -> Any:
+    """The description, or None when there is none (a failed one is its error)."""
+    return None if description is None or isinstance(description, BaseException) else description
+
+
+def _state(description: Any) -> str | None:
+    if _described(description) is None:
         return None
     state = getattr(description.state, "name", str(description.state))
     return state.lower()
 
 
 def _members(description: Any) -> list[Any]:
-    return list(description.members or ()) if description is not None else []
+    return list(description.members or ()) if _described(description) is not None else []
 
 
 def _assignments(description: Any) -> set[TP]:

@@ -116,6 +116,16 @@ async def wait_until_empty(adapter: KafkaAdapter, group: str) -> None:
     raise AssertionError(f"{group} never became empty")
 
 
+async def test_reset_creates_a_group_that_does_not_exist_yet(adapter: KafkaAdapter, kafka: KafkaTools) -> None:
+    """Like kafka-consumer-groups --reset-offsets: a new group's consumers then start where it says."""
+    topic = kafka.topic("fresh", partitions=2)
+    kafka.produce(topic, [Record(b"%d" % i, partition=i % 2) for i in range(6)])  # 3 per partition
+    group = unique("fresh")
+    rows = await adapter.reset_offsets(group, to=StartPosition("offset", offset=1), destination=topic)
+    assert [(r.partition, r.committed, r.lag) for r in rows] == [(0, 1, 2), (1, 1, 2)]
+    assert kafka.committed(group, topic, 2) == {0: 1, 1: 1}
+
+
 async def test_reset_of_an_unknown_group_without_a_topic_is_not_found(adapter: KafkaAdapter) -> None:
     with pytest.raises(NotFound, match="no consumer group"):
         await adapter.reset_offsets(unique("nobody"), to=StartPosition("beginning"))
