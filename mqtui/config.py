@@ -113,6 +113,10 @@ class NatsConfig(BrokerConfig, kw_only=True, tag="nats"):
     dlq_stream: str | None = None
     """Stream that captures max-deliveries and terminated advisories."""
     create_dlq_stream: bool = False
+    """Create `dlq_stream` on connect when no stream captures the advisories (never in a readonly profile)."""
+    profile_readonly: bool = False
+    """Copied from the profile's `readonly` when the profile is built (set `readonly` there, not this):
+    the adapter then makes no write of its own, such as creating the DLQ stream."""
 
     def __repr__(self) -> str:
         return f"NatsConfig(name={self.name!r}, url={redact_url(self.url)!r})"
@@ -137,6 +141,21 @@ class Profile(_Strict, kw_only=True):
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
             raise ValueError(f"broker names must be unique: {', '.join(duplicates)}")
+        if self.readonly:  # adapters see only their broker's config, so it carries the flag (copies: shared safely)
+            brokers = [
+                msgspec.structs.replace(b, profile_readonly=True) if isinstance(b, NatsConfig) else b
+                for b in self.brokers
+            ]
+            msgspec.structs.force_setattr(self, "brokers", brokers)
+
+    def readonly_notices(self) -> list[str]:
+        """Settings that would write on their own and that the readonly flag turns off, one line each."""
+        return [
+            f"warning: broker {b.name!r}: create_dlq_stream = true is ignored in a readonly profile "
+            "(no DLQ stream is created)"
+            for b in self.brokers
+            if isinstance(b, NatsConfig) and b.create_dlq_stream and b.profile_readonly
+        ]
 
     def broker(self, name: str) -> AnyBrokerConfig:
         for broker in self.brokers:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Awaitable, Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
@@ -63,10 +64,15 @@ from mqtui.model import (
     ReplayResult,
     StartPosition,
 )
+from mqtui.render import safe_line
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 SERVER_VIEW = "$server"
 DEFAULT_DLQ_STREAM = "DLQ"
+#: Limits of the advisory DLQ stream mqtui creates, so it cannot grow without bound: an advisory is
+#: about 400 bytes, and past a limit the oldest entries go (the failed messages stay in their streams).
+DLQ_STREAM_LIMITS = {"max_age": 7 * 24 * 3600 * 10**9, "max_msgs": 1_000_000, "max_bytes": 1 << 30, "discard": "old"}
 PUBLISH_OPTIONS = ("mode", "stream")
 #: Concurrent requests when one answer needs many (consumer lists, publish acks); a replay's requests go
 #: through `nats_pipeline` instead.
@@ -94,13 +100,21 @@ class NatsAdapter(BrokerAdapter):
         self.monitor = (
             monitoring.Monitor(config.name, config.monitor_url, config.timeout) if config.monitor_url else None
         )
+        self.dlq_stream_status: str | None = None
+        """What `create_dlq_stream` did on connect (shown in the server view), None when not asked."""
 
     # -- lifecycle ---------------------------------------------------------------------------------
     async def connect(self) -> None:
         self.nc = await open_connection(self.config, self.counters)
-        if self.config.create_dlq_stream:
-            with self._errors("create the DLQ stream"):
-                await self._ensure_dlq_stream()
+        if not self.config.create_dlq_stream:
+            return
+        if self.config.profile_readonly:  # the session says so once, as a start-up notice
+            self.dlq_stream_status = "not created: the profile is readonly"
+            return
+        with self._errors("create the DLQ stream"):
+            self.dlq_stream_status, complete = await self._ensure_dlq_stream()
+        if not complete:  # on stderr when no log file is set: stream names are the broker's, so made safe
+            log.warning("%s: create_dlq_stream: %s", self.name, safe_line(self.dlq_stream_status, None))
 
     async def close(self) -> None:
         nc, self.nc = self.nc, None
@@ -254,6 +268,8 @@ class NatsAdapter(BrokerAdapter):
                 ("account memory / storage", f"{account.get('memory', 0)} / {account.get('storage', 0)}"),
                 ("account api requests / errors", f"{api.get('total', 0)} / {api.get('errors', 0)}"),
             ]
+        if self.dlq_stream_status is not None:
+            summary.append(("dlq stream (create_dlq_stream)", self.dlq_stream_status))
         if self.monitor is None:
             summary.append(("monitoring", "monitor_url not set: other clients' connections and subscriptions unseen"))
         else:
@@ -478,16 +494,26 @@ class NatsAdapter(BrokerAdapter):
         return int(answer.get("purged") or 0)
 
     # -- dead letters ------------------------------------------------------------------------------
-    async def _ensure_dlq_stream(self) -> None:
-        """Create the advisory DLQ stream unless it, or another stream capturing the advisories, exists."""
+    async def _ensure_dlq_stream(self) -> tuple[str, bool]:
+        """Create the advisory DLQ stream for the advisory families no stream captures whole; answers what
+        happened and whether every advisory is now captured. A family that a stream captures in part (one
+        stream's advisories) cannot be captured by a new stream: JetStream refuses overlapping subjects, so
+        that is reported instead."""
         name = self.config.dlq_stream or DEFAULT_DLQ_STREAM
-        streams = await self._streams()
-        if any(
-            s["config"]["name"] == name or dlqs.captures_advisories(s["config"].get("subjects") or ()) for s in streams
-        ):
-            return
-        config = {"name": name, "subjects": list(dlqs.ADVISORY_SUBJECTS), "storage": "file", "retention": "limits"}
-        await self._api(f"STREAM.CREATE.{name}", config)
+        streams = [dlqs.StreamFacts.of(info) for info in await self._streams()]
+        if any(s.name == name for s in streams):
+            return f"exists: {name}", True
+        plan = dlqs.plan_dlq_stream(streams)
+        blocked = "; ".join(f"{family} is captured in part by {', '.join(parts)}" for family, parts in plan.blocked)
+        if plan.subjects:
+            config = {"name": name, "subjects": list(plan.subjects), "storage": "file", "retention": "limits",
+                      **DLQ_STREAM_LIMITS}  # fmt: skip
+            await self._api(f"STREAM.CREATE.{name}", config)
+            created = f"created: {name} ({', '.join(plan.subjects)})"
+            return (f"{created}; not captured: {blocked}", False) if blocked else (created, True)
+        if blocked:
+            return f"not created: {blocked} (JetStream refuses overlapping stream subjects)", False
+        return "not needed: other streams capture every advisory", True
 
     async def dead_letter_queues(self) -> list[DeadLetterQueue]:
         with self._errors("list dead-letter streams"):

@@ -61,6 +61,19 @@ def subject_matches(pattern: str, subject: str) -> bool:
     return subjects_overlap(pattern, subject) and "*" not in subject and ">" not in subject
 
 
+def subject_covers(pattern: str, subjects: str) -> bool:
+    """Does `pattern` match every subject that `subjects` (itself possibly a wildcard) matches?"""
+    outer, inner = pattern.split("."), subjects.split(".")
+    for index, token in enumerate(outer):
+        if token == ">":
+            return index < len(inner)  # `>` takes one or more tokens; `inner` has at least one left
+        if index >= len(inner) or inner[index] == ">":  # shorter, or matching any depth where we match one
+            return False
+        if token not in ("*", inner[index]):
+            return False
+    return len(outer) == len(inner)
+
+
 def captures_advisories(subjects: Iterable[str]) -> bool:
     return any(s.startswith("$JS.") and subjects_overlap(s, adv) for s in subjects for adv in ADVISORY_SUBJECTS)
 
@@ -103,6 +116,36 @@ class StreamFacts:
     def literal_subject(self) -> str | None:
         literal = [s for s in self.subjects if "*" not in s and ">" not in s]
         return literal[0] if len(literal) == 1 and len(self.subjects) == 1 else None
+
+
+@dataclass(frozen=True)
+class DlqStreamPlan:
+    """What creating the account's advisory DLQ stream may capture, given the streams that exist.
+
+    JetStream refuses a stream whose subjects overlap another stream's, so an advisory family that some
+    stream captures only in part (`...MAX_DELIVERIES.ORDERS.>`) cannot be captured whole by a new one.
+    """
+
+    subjects: tuple[str, ...]
+    """Families no stream captures yet: the new stream's subjects (empty: create nothing)."""
+    blocked: tuple[tuple[str, tuple[str, ...]], ...]
+    """Families that cannot be captured whole, each with the streams holding a part of it."""
+
+
+def plan_dlq_stream(streams: Iterable[StreamFacts]) -> DlqStreamPlan:
+    """Per advisory family: already captured whole by a stream, free to capture, or blocked by a part."""
+    streams = list(streams)
+    free: list[str] = []
+    blocked: list[tuple[str, tuple[str, ...]]] = []
+    for family in ADVISORY_SUBJECTS:
+        if any(subject_covers(s, family) for stream in streams for s in stream.subjects):
+            continue
+        parts = tuple(stream.name for stream in streams if any(subjects_overlap(s, family) for s in stream.subjects))
+        if parts:
+            blocked.append((family, parts))
+        else:
+            free.append(family)
+    return DlqStreamPlan(subjects=tuple(free), blocked=tuple(blocked))
 
 
 def republish_origin(stream: StreamFacts, rules: Sequence[str], streams: Mapping[str, StreamFacts]) -> str | None:

@@ -78,6 +78,7 @@ def open_session(config_path: str | Path | None, requested: str | None, *, own_d
     if name in config.profiles:
         profile = config.profiles[name]
         notices.extend(_permission_warnings(path, profile))
+        notices.extend(profile.readonly_notices())
         demo = None
     elif name == DEMO_PROFILE:
         from mqtui import demo as demo_module
