@@ -117,9 +117,9 @@ class Progress:
         return orjson.dumps({"v": _METADATA_VERSION, "t": int(time.time() * 1000), "done": spans}).decode()
 
 
-@dataclass
+@dataclass(slots=True)
 class Entry:
-    """One dead letter in a plan."""
+    """One dead letter in a plan (one per dead letter listed: slots keep 200,000 of them small)."""
 
     partition: int
     offset: int
@@ -166,6 +166,13 @@ class Replayer:
 
     # -- planning ----------------------------------------------------------------------------------
     async def plan(self, dlq: str, *, to: str | None, ids: Collection[str] | None, limit: int | None) -> Plan:
+        """Every dead letter (or those of `ids`) with where it goes or why it is skipped.
+
+        Each partition is read from the replay group's committed floor: what lies below it was
+        replayed, so it is listed as already replayed without being read again (its target, which
+        only its record says, shows as "?"). A rerun of a replayed DLQ then reads nothing but the
+        new dead letters, and the copy search looks only for those at or above the floor.
+        """
         clients = self.clients
         wanted = _parse_ids(ids)
         partitions = await clients.partitions(dlq)
@@ -178,17 +185,22 @@ class Replayer:
         starts: dict[int, int] = {}
         ends: dict[int, int] = {}
         missing: list[Entry] = []
+        replayed: list[Entry] = []  # below the committed floor: replayed, so never read again
         for p in partitions:
             lo, hi = low.get((dlq, p)), high.get((dlq, p))
             if lo is None or hi is None:
                 raise BrokerUnavailable(f"{self.name}: no watermarks for {dlq}[{p}]")
+            floor = min(max(progress[p].floor, lo), hi)
             if wanted is None:
-                starts[p], ends[p] = lo, hi
+                replayed += [Entry(p, o, None, None, skip=ALREADY_REPLAYED) for o in range(lo, floor)]
+                starts[p], ends[p] = floor, hi
                 continue
             for offset in sorted(wanted.get(p, ())):
                 if not lo <= offset < hi:
                     missing.append(Entry(p, offset, None, to, skip=f"no such dead letter in {dlq}"))
-            inside = [o for o in wanted.get(p, ()) if lo <= o < hi]
+                elif offset < floor:
+                    replayed.append(Entry(p, offset, None, None, skip=ALREADY_REPLAYED))
+            inside = [o for o in wanted.get(p, ()) if floor <= o < hi]
             if inside:
                 starts[p], ends[p] = min(inside), max(inside) + 1
         for p in set(wanted or ()) - set(partitions):
@@ -196,7 +208,7 @@ class Replayer:
         reader = PartitionReader(self._reader_settings(), self.name, dlq, starts, ends, idle_timeout=clients.timeout)
         entries = await self._run(self._entries, reader, dlq, to, wanted, progress)
         if wanted is not None:  # asked for, inside the watermarks, yet not there (compacted away, say)
-            read = {(e.partition, e.offset) for e in entries} | {(e.partition, e.offset) for e in missing}
+            read = {(e.partition, e.offset) for e in (*entries, *missing, *replayed)}
             missing += [Entry(p, o, None, to, skip=f"no such dead letter in {dlq}")
                         for p, offsets in wanted.items() for o in sorted(offsets) if (p, o) not in read]  # fmt: skip
         topics = set(metadata.topics) if metadata is not None else set()
@@ -204,7 +216,7 @@ class Replayer:
             if entry.skip is None and entry.target not in topics:
                 entry.skip = f"target topic {entry.target} does not exist"
         await self._find_copies(dlq, entries, progress)
-        entries = _limited(sorted(entries + missing, key=lambda e: (e.partition, e.offset)), limit)
+        entries = _limited(sorted(entries + missing + replayed, key=lambda e: (e.partition, e.offset)), limit)
         return Plan(dlq, entries, progress)
 
     def _entries(
