@@ -230,7 +230,8 @@ async def cmd_lag(session: Session, args: argparse.Namespace, out: Output) -> in
     else:
         table = [
             (r.broker, r.destination, r.group, "-" if r.partition is None else r.partition,
-             "none" if r.committed is None else r.committed, "-" if r.end is None else r.end, count(r.lag),
+             "none" if r.committed is None else r.committed, "-" if r.end is None else r.end,
+             ("≥" if r.lag_at_least else "") + count(r.lag),
              count(r.in_flight), count(r.consumers), r.state or "", age(r.last_activity))
             for r in rows
         ]  # fmt: skip

@@ -119,6 +119,8 @@ class BacklogRow:
     """Committed offset / ack floor / last delivered id; None when nothing was committed yet."""
     end: Position | None = None
     lag: int | None = None
+    lag_at_least: bool = False
+    """`lag` is a lower bound: the broker could not say and the adapter stopped counting at a bound."""
     in_flight: int | None = None
     consumers: int | None = None
     state: str | None = None

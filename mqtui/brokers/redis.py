@@ -189,7 +189,8 @@ class RedisAdapter(BrokerAdapter):
             for info in stream.groups:
                 rows.append(
                     BacklogRow(self.name, stream.name, info.name, committed=info.last_delivered, end=stream.last_id,
-                               lag=info.lag, in_flight=info.pending, consumers=info.consumers,
+                               lag=info.lag, lag_at_least=info.lag_at_least, in_flight=info.pending,
+                               consumers=info.consumers,
                                state="empty" if info.consumers == 0 else None,
                                last_activity=info.last_activity(snap.taken_at),
                                members=tuple(m.name for m in info.members))

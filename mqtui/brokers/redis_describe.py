@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import humanize
 
 from mqtui.brokers.redis_client import text
+from mqtui.brokers.redis_lag import count_after
 from mqtui.model import Detail, DetailSection
 from mqtui.render import safe_line
 from mqtui.tables import duration
@@ -23,6 +24,14 @@ STREAM_FIELDS = ("length", "last-generated-id", "max-deleted-entry-id", "entries
 
 def _number(value: Any) -> str:
     return "-" if value is None else str(value)
+
+
+async def _count_missing_lag(client: Redis, key: bytes, groups: list[dict[str, Any]]) -> None:
+    """Redis answers lag nil after a deletion past a group's position: count it (see redis_lag)."""
+    for info in groups:
+        if info.get("lag") is None:
+            lag, at_least = await count_after(client, key, text(info["last-delivered-id"]))
+            info["lag"] = f"≥{lag}" if at_least else lag
 
 
 def _group_cells(info: dict[str, Any]) -> tuple[str, ...]:
@@ -64,6 +73,7 @@ async def describe_stream(client: Redis, broker: str, name: str, key: bytes) -> 
     pipe.xinfo_stream(key)
     pipe.xinfo_groups(key)
     info, groups = await pipe.execute()
+    await _count_missing_lag(client, key, groups)
     pipe = client.pipeline(transaction=False)
     for group in groups:
         pipe.xinfo_consumers(key, group["name"])
@@ -101,7 +111,9 @@ async def describe_group(
         infos, members, pending = answers[3 * index : 3 * index + 3]
         if any(isinstance(answer, Exception) for answer in (infos, members, pending)):
             continue
-        group_rows += [(stream, *_group_cells(info)) for info in infos if text(info["name"]) == group]
+        infos = [info for info in infos if text(info["name"]) == group]
+        await _count_missing_lag(client, streams[stream], infos)
+        group_rows += [(stream, *_group_cells(info)) for info in infos]
         consumer_rows += [(stream, text(c["name"]), str(c["pending"]), duration(c["idle"] / 1000)) for c in members]
         pending_rows += [
             (stream, text(p["message_id"]), text(p["consumer"]), duration(p["time_since_delivered"] / 1000),

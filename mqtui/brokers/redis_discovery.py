@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from mqtui.brokers import redis_jobs as jobs
 from mqtui.brokers.redis_client import text
+from mqtui.brokers.redis_lag import LagCounter
 from mqtui.brokers.redis_streams import id_time
 from mqtui.config import RedisConfig
 from mqtui.dlqnames import dlq_origin, rules_for
@@ -179,6 +180,8 @@ class GroupInfo:
     entries_read: int | None
     lag: int | None
     members: list[ConsumerInfo] = field(default_factory=list)
+    lag_at_least: bool = False
+    """The lag was counted (Redis said nil) and counting stopped at its bound: a lower bound."""
 
     def last_activity(self, now: float) -> datetime | None:
         idles = [m.inactive_ms if m.inactive_ms is not None else m.idle_ms for m in self.members]
@@ -255,6 +258,7 @@ class Collector:
         self.config = config
         self.rules = rules_for("redis", config.dlq_patterns)
         self.idle = IdleTracker()
+        self.lags = LagCounter()
         self._memory: dict[str, tuple[int, float]] = {}
 
     def dlq_origin(self, name: str) -> str | None:
@@ -369,6 +373,7 @@ class Collector:
         await self._fold_celery(client, snap, celery_queues, lengths, unacked)
         self._assemble_streams(snap, stream_keys, xinfo, groups, idle, read_at)
         if consumers:
+            await self.lags.fill(client, snap, stream_keys)
             await _read_consumers(client, snap, stream_keys)
         if channels:
             snap.channels = await _channels(client, patterns)

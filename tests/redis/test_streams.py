@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+import pytest
 import redis
 import redis.asyncio as aioredis
 
+from mqtui.brokers import redis_lag
 from mqtui.model import StartPosition
 from tests.redis.conftest import adapter_for
 from tests.redis.support import collect, drain, wait_until
@@ -146,3 +148,39 @@ async def test_hand_made_ids_and_binary_field_names_do_not_break_a_tail(redis_ur
     assert messages[0].headers == (("\\xff\\xfename", b"v"),) and messages[0].value == b"\x00"
     assert messages[1].timestamp is None
     assert listed["odd"].depth == 2
+
+
+def _xrange_calls(raw: redis.Redis) -> int:
+    return int(raw.info("commandstats").get("cmdstat_xrange", {}).get("calls", 0))
+
+
+async def test_lag_redis_leaves_nil_after_a_deletion_is_counted(
+    redis_url: str, raw: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = [raw.xadd("events", {"data": f"e{i}"}) for i in range(10)]
+    raw.xgroup_create("events", "ahead", "0")
+    raw.xgroup_create("events", "behind", "0")
+    raw.xreadgroup("ahead", "c", {"events": ">"}, count=8)
+    raw.xreadgroup("behind", "c", {"events": ">"}, count=2)
+    raw.xdel("events", ids[5])  # between behind's position and the end: Redis 7.0 says lag nil
+    assert {g["name"]: g["lag"] for g in raw.xinfo_groups("events")} == {b"ahead": 2, b"behind": None}
+    async with adapter_for(redis_url) as adapter:
+        rows = {r.group: r for r in await adapter.backlog()}
+        detail = await adapter.describe("events")
+        assert (rows["behind"].lag, rows["behind"].lag_at_least, rows["ahead"].lag) == (7, False, 2)
+        assert [(row[0], row[5]) for row in detail.sections[0].rows] == [("ahead", "2"), ("behind", "7")]
+        # Entries only appended since: the count grows by them without reading the stream again.
+        for index in range(10, 13):
+            raw.xadd("events", {"data": f"e{index}"})
+        before = _xrange_calls(raw)
+        assert {r.group: r.lag for r in await adapter.backlog()} == {"ahead": 5, "behind": 10}
+        assert _xrange_calls(raw) == before
+        # Another deletion past its position: counted again, exactly.
+        raw.xdel("events", ids[7])
+        assert {r.group: r.lag for r in await adapter.backlog()}["behind"] == 9
+        assert _xrange_calls(raw) > before
+    monkeypatch.setattr(redis_lag, "LIMIT", 4)
+    monkeypatch.setattr(redis_lag, "PAGE", 3)
+    async with adapter_for(redis_url) as adapter:
+        behind = (await adapter.backlog(group="behind"))[0]
+    assert (behind.lag, behind.lag_at_least) == (4, True)
