@@ -105,6 +105,44 @@ def test_publish(cli_config: Path, kafka: KafkaTools) -> None:
     assert code == 1 and err.startswith("mqtui: error: test-kafka: no topic") and len(err.strip().splitlines()) == 1
 
 
+def largest_value_with_a_one_byte_key() -> int:
+    """The longest value librdkafka's producer accepts next to a 1-byte key (its message.max.bytes,
+    1,000,000 by default, less its per-record overhead), found by asking it: produce() refuses a
+    message over the limit at once, without any broker."""
+    from confluent_kafka import KafkaException, Producer
+
+    producer = Producer({"bootstrap.servers": "127.0.0.1:1", "log_level": 0})
+    low, high = 0, 1_000_000
+    while low < high:
+        middle = (low + high + 1) // 2
+        try:
+            producer.produce("probe", b"x" * middle, key=b"1")
+            low = middle
+        except KafkaException:
+            high = middle - 1
+    producer.purge()
+    return low
+
+
+def test_publish_reports_the_one_message_that_failed(cli_config: Path, kafka: KafkaTools, tmp_path: Path) -> None:
+    """Ten messages with keys 1..10 and a value just small enough for a 1-byte key: the tenth (key
+    "10") is one byte over the producer's limit and fails alone; the other nine are delivered."""
+    topic = kafka.topic("cli-pub-bad")
+    body = tmp_path / "body"
+    body.write_bytes(b"v" * largest_value_with_a_one_byte_key())
+    args = ("publish", "test-kafka", topic, "--file", str(body), "--key", "{{seq}}", "--count", "10", "--yes")
+    code, out, err, _ = mqtui(cli_config, *args)
+    assert (code, out.strip()) == (1, "sent 9, failed 1")
+    assert err.strip().splitlines() == ["mqtui: message 10: Unable to produce message: Broker: Message size too large"]
+    as_json = run_mqtui("--config", str(cli_config), "-p", "k", *args, "--json", timeout=60)
+    assert as_json.code == 1
+    [result] = as_json.json_lines()
+    assert (result["sent"], result["failed"]) == (
+        9, [{"index": 9, "error": "Unable to produce message: Broker: Message size too large"}],
+    )  # fmt: skip
+    assert [m.key() for m in kafka.read_all(topic)] == [b"%d" % i for i in range(1, 10)] * 2  # two runs
+
+
 def test_dlq_ls_show_and_replay(cli_config: Path, kafka: KafkaTools) -> None:
     origin = kafka.topic("cli-orders", partitions=3)
     dlq = kafka.create(f"{origin}.DLQ")

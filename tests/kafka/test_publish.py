@@ -51,3 +51,16 @@ async def test_publish_refusals(adapter: KafkaAdapter, kafka: KafkaTools) -> Non
     with pytest.raises(UsageError, match="unknown Kafka publish property 'exchange'"):
         await adapter.publish(topic, [OutgoingMessage(b"x")], options={"exchange": "amq"})
     assert kafka.read_all(topic, 2) == []
+
+
+TOO_LARGE = "Unable to produce message: Broker: Message size too large"
+"""librdkafka's refusal of a message over the producer's message.max.bytes (before anything is sent)."""
+
+
+async def test_one_message_too_large_fails_alone_with_its_index(adapter: KafkaAdapter, kafka: KafkaTools) -> None:
+    topic = kafka.topic("one-bad")
+    messages = [OutgoingMessage(b"small-0"), OutgoingMessage(b"x" * 2_000_000), OutgoingMessage(b"small-2"),
+                OutgoingMessage(b"small-3", key=b"k")]  # fmt: skip
+    result = await adapter.publish(topic, messages)
+    assert (result.sent, result.failed, result.positions) == (3, ((1, TOO_LARGE),), ("0:0", "0:1", "0:2"))
+    assert [m.value() for m in kafka.read_all(topic)] == [b"small-0", b"small-2", b"small-3"]
