@@ -82,15 +82,26 @@ async def test_from_a_time_reads_what_was_written_since(adapter: KafkaAdapter, k
 
 
 async def test_tail_leaves_every_group_untouched(adapter: KafkaAdapter, kafka: KafkaTools) -> None:
+    """Every start kind, with two groups on the topic: one committed on both partitions, one on one."""
     topic = kafka.topic("untouched", partitions=2)
     spread(kafka, topic, 2, 3)
-    group = unique("app")
-    kafka.commit(group, topic, {0: 1, 1: 2})
+    app, audit = unique("app"), unique("audit")
+    kafka.commit(app, topic, {0: 1, 1: 2})
+    kafka.commit(audit, topic, {1: 3})
+    no_commit = -1001  # librdkafka's OFFSET_INVALID: the group has no committed offset there
+    assert kafka.committed(app, topic, 2) == {0: 1, 1: 2}
+    assert kafka.committed(audit, topic, 2) == {0: no_commit, 1: 3}
     groups_before = {r.group for r in await adapter.backlog()}
-    for start in (StartPosition("beginning"), StartPosition("offset", offset=1), StartPosition("end")):
-        await collect(adapter, topic, start)
-    assert kafka.committed(group, topic, 2) == {0: 1, 1: 2}
+    an_hour_ago = datetime.fromtimestamp(time.time() - 3600, UTC)
+    starts = (StartPosition("beginning"), StartPosition("offset", offset=1), StartPosition("time", time=an_hour_ago),
+              StartPosition("end"))  # fmt: skip
+    assert [len(await collect(adapter, topic, start)) for start in starts] == [6, 4, 6, 0]
+    assert kafka.committed(app, topic, 2) == {0: 1, 1: 2}
+    assert kafka.committed(audit, topic, 2) == {0: no_commit, 1: 3}
     assert {r.group for r in await adapter.backlog()} == groups_before
+    assert sorted(
+        (r.group, r.partition, r.committed) for r in await adapter.backlog() if r.destination == topic
+    ) == sorted([(app, 0, 1), (app, 1, 2), (audit, 0, None), (audit, 1, 3)])
 
 
 async def test_live_tail_from_end_sees_only_new_messages_then_closes_promptly(
