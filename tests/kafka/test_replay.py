@@ -13,7 +13,7 @@ from mqtui.brokers.kafka import KafkaAdapter
 from mqtui.brokers.kafka_replay import REPLAYED_AT, REPLAYED_FROM
 from mqtui.errors import NotFound, UsageError
 from tests.kafka.conftest import KafkaTools, Record, unique
-from tests.kafka.test_dlq import envelope, spring_headers
+from tests.kafka.test_dlq import connect_headers, envelope, spring_headers
 
 
 def replayed_copies(kafka: KafkaTools, topic: str, partitions: int = 1) -> Counter[str]:
@@ -104,6 +104,32 @@ async def test_a_copy_delivered_before_a_crash_is_found_not_sent_again(
     assert (result.sent, result.skipped, result.duplicates) == (2, 1, 0)
     assert replayed_copies(kafka, origin, 3) == {f"{dlq}/0/{o}": 1 for o in range(3)}
     assert kafka.committed("mqtui-replay", dlq, 1) == {0: 3}  # the found copy was recorded too
+
+
+async def test_kafka_connect_dead_letters_land_on_their_origin_once_also_when_run_twice(
+    adapter: KafkaAdapter, kafka: KafkaTools
+) -> None:
+    """A sink connector's DLQ: its name says nothing about the origin (its naming rule would point at a
+    topic that does not exist), the `__connect.errors.topic` header does."""
+    origin = kafka.topic("customers", partitions=2)
+    dlq = kafka.create(f"{unique('jdbc-sink')}-dlq", 2)
+    kafka.produce(dlq, [Record(b"\x00\x00\x00\x01row-%d" % i, key=b"c-%d" % i, partition=i % 2,
+                               headers=connect_headers(origin, i % 2, 40 + i)) for i in range(6)])  # fmt: skip
+    plan = await adapter.plan_replay(dlq)
+    assert [(i.id, i.target, i.skip_reason) for i in plan] == [
+        (f"{p}:{o}", origin, None) for p in (0, 1) for o in range(3)
+    ]
+    result = await adapter.replay(dlq)
+    assert (result.sent, result.failed, result.skipped, result.duplicates, result.errors) == (6, 0, 0, 0, ())
+    expected = {f"{dlq}/{i % 2}/{i // 2}": 1 for i in range(6)}
+    assert replayed_copies(kafka, origin, 2) == expected
+    again = await adapter.replay(dlq)
+    assert (again.sent, again.failed, again.skipped, again.duplicates) == (0, 0, 6, 0)
+    assert replayed_copies(kafka, origin, 2) == expected
+    copies = {m.key(): m for m in kafka.read_all(origin, 2)}
+    assert sorted(copies) == [b"c-%d" % i for i in range(6)]
+    assert copies[b"c-4"].value() == b"\x00\x00\x00\x01row-4"
+    assert copies[b"c-4"].headers()[:-2] == connect_headers(origin, 0, 44)
 
 
 async def test_envelope_replays_its_original_message(adapter: KafkaAdapter, kafka: KafkaTools) -> None:
