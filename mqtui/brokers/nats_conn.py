@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import nats.errors
 import nats.js.errors
+import nkeys
 import orjson
 from nats.aio.client import Client
 
@@ -139,6 +140,34 @@ def load_context(reference: str) -> dict[str, Any]:
     return data
 
 
+def _check_key_file(broker: str, label: str, file: str) -> Path:
+    """The key file's path, once it holds a valid user seed (and, for .creds, a JWT).
+
+    nats-py reads these files inside `connect`, where a malformed seed escapes as an nkeys exception;
+    checked here, the error names the file and never its content.
+    """
+    path = Path(file.removeprefix("file://")).expanduser()
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        raise BrokerError(f"{broker}: {label} {path}: {exc.strerror or type(exc).__name__}") from None
+    lines = [line.strip() for line in content.splitlines()]
+    if label == "creds_file":
+        found = [lines[i + 1] for i, line in enumerate(lines[:-1]) if b"BEGIN USER NKEY SEED" in line]
+        if not any(b"BEGIN NATS USER JWT" in line for line in lines) or not found:
+            raise BrokerError(f"{broker}: {label} {path} is not a NATS .creds file (user JWT and seed)")
+        seed = bytearray(found[0])
+    else:
+        seed = bytearray(content.strip())
+    try:
+        nkeys.from_seed(seed).wipe()
+    except Exception:  # nkeys raises its own errors, binascii's and nacl's for a damaged seed
+        raise BrokerError(f"{broker}: {label} {path} holds no valid NKEY user seed") from None
+    finally:
+        seed[:] = b"\0" * len(seed)
+    return path
+
+
 def _tls_context(config: NatsConfig, context: dict[str, Any]) -> ssl.SSLContext | None:
     tls = config.tls
     ca = (tls.ca_file if tls else None) or context.get("ca") or None
@@ -178,20 +207,10 @@ def connect_options(config: NatsConfig) -> dict[str, Any]:
         options["token"] = token
     creds = config.creds_file or context.get("creds") or None
     seed = config.nkey_seed_file or context.get("nkey") or None
-    if creds or seed:
-        try:
-            import nkeys  # noqa: F401 - nats-py needs it for NKEY and JWT authentication
-        except ImportError:
-            raise BrokerError(
-                f"{config.name}: NKEY/creds authentication needs the nkeys package (pip install nkeys)"
-            ) from None
-        for label, file in (("creds_file", creds), ("nkey_seed_file", seed)):
-            if file and not Path(file).expanduser().is_file():
-                raise BrokerError(f"{config.name}: {label} {file} does not exist")
-        if creds:
-            options["user_credentials"] = str(Path(creds).expanduser())
-        else:
-            options["nkeys_seed"] = str(Path(seed).expanduser())
+    if creds:
+        options["user_credentials"] = str(_check_key_file(config.name, "creds_file", creds))
+    elif seed:
+        options["nkeys_seed"] = str(_check_key_file(config.name, "nkey_seed_file", seed))
     tls = _tls_context(config, context)
     if tls is not None:
         options["tls"] = tls

@@ -1,13 +1,21 @@
-"""NATS fixtures beside the shared `nats_server`: a server that demands a password, and private
-servers for tests that kill their broker or own the account-wide advisory DLQ."""
+"""NATS fixtures beside the shared `nats_server`: servers that demand a password, a token, an NKEY or
+a JWT (.creds), one that speaks TLS only, and private servers for tests that kill their broker or own
+the account-wide advisory DLQ."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import os
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import nkeys
+import orjson
 import pytest
 
 from mqtui.localbrokers import LocalNats
@@ -86,6 +94,105 @@ def nats_auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Passw
 def private_nats(tmp_path: Path) -> Iterator[LocalNats]:
     """A server of this test's own (it may be killed, or hold an account-wide DLQ stream)."""
     broker = LocalNats(tmp_path / "nats", name="private-nats")
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+def new_key(prefix: int) -> nkeys.KeyPair:
+    """A fresh NKEY pair of a role (nkeys.PREFIX_BYTE_USER, _ACCOUNT, _OPERATOR) from 32 random bytes."""
+    return nkeys.from_seed(bytearray(nkeys.encode_seed(os.urandom(32), prefix)))
+
+
+def write_seed(path: Path, key: nkeys.KeyPair) -> Path:
+    path.write_bytes(key.seed + b"\n")
+    path.chmod(0o600)
+    return path
+
+
+class NkeyNats(LocalNats):
+    """nats-server -js whose only user is one NKEY; `seed_file` holds its seed."""
+
+    def _launch(self) -> None:
+        binary = self.binary()
+        assert binary is not None
+        user = new_key(nkeys.PREFIX_BYTE_USER)
+        self.seed_file = write_seed(self.workdir / "user.nk", user)
+        conf = self.workdir / "server.conf"
+        conf.write_text(
+            f'listen: "127.0.0.1:{self.port}"\nhttp: "127.0.0.1:{self.monitor_port}"\n'
+            f'jetstream {{ store_dir: "{self.workdir / "jetstream"}" }}\n'
+            f'authorization {{ users = [ {{ nkey: "{user.public_key.decode()}" }} ] }}\n'
+        )
+        self._spawn([binary, "-c", str(conf)])
+
+
+@pytest.fixture
+def nats_nkey_server(tmp_path: Path) -> Iterator[NkeyNats]:
+    broker = NkeyNats(tmp_path / "nats-nkey", name="nkey-nats")
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+def _jwt(signer: nkeys.KeyPair, subject: str, name: str, nats: dict[str, Any]) -> str:
+    """A NATS JWT (v2, ed25519-nkey) signed by `signer`, the way `nsc` writes one."""
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    claims = {"jti": "", "iat": int(time.time()), "iss": signer.public_key.decode(), "sub": subject, "name": name,
+              "nats": {**nats, "version": 2}}  # fmt: skip
+    claims["jti"] = base64.b32encode(hashlib.sha256(orjson.dumps(claims)).digest()).rstrip(b"=").decode()
+    signed = f"{b64(orjson.dumps({'typ': 'JWT', 'alg': 'ed25519-nkey'}))}.{b64(orjson.dumps(claims))}"
+    return f"{signed}.{b64(signer.sign(signed.encode()))}"
+
+
+def write_creds(path: Path, account: nkeys.KeyPair, name: str = "ops") -> Path:
+    """A .creds file for a new user of `account`: its JWT and its seed."""
+    user = new_key(nkeys.PREFIX_BYTE_USER)
+    user_jwt = _jwt(account, user.public_key.decode(), name, {"type": "user", "pub": {}, "sub": {}, "subs": -1,
+                                                              "data": -1, "payload": -1})  # fmt: skip
+    path.write_text(
+        f"-----BEGIN NATS USER JWT-----\n{user_jwt}\n------END NATS USER JWT------\n\n"
+        f"-----BEGIN USER NKEY SEED-----\n{user.seed.decode()}\n------END USER NKEY SEED------\n"
+    )
+    path.chmod(0o600)
+    return path
+
+
+class OperatorNats(LocalNats):
+    """nats-server -js in operator (JWT) mode: one operator, a system account and `account`, whose
+    users authenticate with .creds files (`write_creds`)."""
+
+    def _launch(self) -> None:
+        binary = self.binary()
+        assert binary is not None
+        operator = new_key(nkeys.PREFIX_BYTE_OPERATOR)
+        self.account, system = new_key(nkeys.PREFIX_BYTE_ACCOUNT), new_key(nkeys.PREFIX_BYTE_ACCOUNT)
+        limits = {"subs": -1, "conn": -1, "data": -1, "payload": -1, "imports": -1, "exports": -1,
+                  "wildcards": True, "leaf": -1}  # fmt: skip
+        js_limits = {**limits, "mem_storage": -1, "disk_storage": -1, "streams": -1, "consumer": -1}
+        accounts = {
+            self.account.public_key.decode(): _jwt(operator, self.account.public_key.decode(), "app",
+                                                   {"type": "account", "limits": js_limits}),
+            system.public_key.decode(): _jwt(operator, system.public_key.decode(), "SYS",
+                                             {"type": "account", "limits": limits}),
+        }  # fmt: skip
+        operator_jwt = _jwt(operator, operator.public_key.decode(), "op", {"type": "operator"})
+        conf = self.workdir / "server.conf"
+        conf.write_text(
+            f'listen: "127.0.0.1:{self.port}"\nhttp: "127.0.0.1:{self.monitor_port}"\n'
+            f'jetstream {{ store_dir: "{self.workdir / "jetstream"}" }}\n'
+            f"operator: {operator_jwt}\nresolver: MEMORY\nsystem_account: {system.public_key.decode()}\n"
+            "resolver_preload: { " + ", ".join(f"{k}: {v}" for k, v in accounts.items()) + " }\n"
+        )
+        self._spawn([binary, "-c", str(conf)])
+
+
+@pytest.fixture
+def nats_operator_server(tmp_path: Path) -> Iterator[OperatorNats]:
+    broker = OperatorNats(tmp_path / "nats-operator", name="operator-nats")
     broker.start()
     yield broker
     broker.stop()
