@@ -39,6 +39,7 @@ from mqtui.brokers.nats_conn import (
     _quiet_close,
     api_request,
     broker_errors,
+    monitor_tls,
     open_connection,
     paged,
 )
@@ -97,15 +98,18 @@ class NatsAdapter(BrokerAdapter):
         self.nc: Client | None = None
         self.counters: dict[str, int] = {}
         self.rules = rules_for("nats", config.dlq_patterns)
-        self.monitor = (
-            monitoring.Monitor(config.name, config.monitor_url, config.timeout) if config.monitor_url else None
-        )
+        self.monitor: monitoring.Monitor | None = None
+        """The monitoring endpoints, once connected, when `monitor_url` is set."""
         self.dlq_stream_status: str | None = None
         """What `create_dlq_stream` did on connect (shown in the server view), None when not asked."""
 
     # -- lifecycle ---------------------------------------------------------------------------------
     async def connect(self) -> None:
         self.nc = await open_connection(self.config, self.counters)
+        if self.config.monitor_url:
+            self.monitor = monitoring.Monitor(
+                self.name, self.config.monitor_url, self.config.timeout, tls=monitor_tls(self.config)
+            )
         if not self.config.create_dlq_stream:
             return
         if self.config.profile_readonly:  # the session says so once, as a start-up notice

@@ -192,6 +192,14 @@ def _tls_context(config: NatsConfig, context: dict[str, Any]) -> ssl.SSLContext 
     return ctx
 
 
+def monitor_tls(config: NatsConfig) -> ssl.SSLContext | None:
+    """TLS for an https `monitor_url`: the same CA, client certificate and verify flag as the client
+    connection (nats-server serves https monitoring with its client TLS settings); None: system CAs."""
+    if not config.monitor_url or urlsplit(config.monitor_url).scheme != "https":
+        return None
+    return _tls_context(config, load_context(config.context) if config.context else {})
+
+
 def connect_options(config: NatsConfig) -> dict[str, Any]:
     """Keyword arguments for `Client.connect`: servers, credentials and TLS, never logged."""
     context = load_context(config.context) if config.context else {}

@@ -8,8 +8,10 @@ import base64
 import hashlib
 import os
 import shutil
+import ssl
 import subprocess
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -56,6 +58,8 @@ def nats_token_server(tmp_path: Path) -> Iterator[TokenNats]:
 class TlsNats(LocalNats):
     """nats-server that speaks TLS only, with a self-signed certificate for 127.0.0.1."""
 
+    monitor_flag = "-m"  # http monitoring
+
     @property
     def url(self) -> str:
         return f"tls://127.0.0.1:{self.port}"
@@ -68,8 +72,36 @@ class TlsNats(LocalNats):
              "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
             cwd=self.workdir, check=True, capture_output=True,
         )  # fmt: skip
-        self._spawn([binary, "-a", "127.0.0.1", "-p", str(self.port), "-m", str(self.monitor_port), "--tls",
-                     "--tlscert", "cert.pem", "--tlskey", "key.pem"])  # fmt: skip
+        self._spawn([binary, "-a", "127.0.0.1", "-p", str(self.port), self.monitor_flag, str(self.monitor_port),
+                     "--tls", "--tlscert", "cert.pem", "--tlskey", "key.pem"])  # fmt: skip
+
+
+class TlsMonitorNats(TlsNats):
+    """TlsNats whose monitoring endpoints are https only, with the same self-signed certificate."""
+
+    monitor_flag = "-ms"
+
+    @property
+    def monitor_url(self) -> str:
+        return f"https://127.0.0.1:{self.monitor_port}"
+
+    def _ready(self) -> bool:
+        context = ssl.create_default_context(cafile=str(self.workdir / "cert.pem"))
+        try:
+            with urllib.request.urlopen(f"{self.monitor_url}/healthz", timeout=1.0, context=context) as answer:
+                return bool(answer.status == 200)
+        except OSError:
+            return False
+
+
+@pytest.fixture
+def nats_tls_monitor_server(tmp_path: Path) -> Iterator[TlsMonitorNats]:
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a certificate")
+    broker = TlsMonitorNats(tmp_path / "nats-tls-monitor", name="tls-monitor-nats")
+    broker.start()
+    yield broker
+    broker.stop()
 
 
 @pytest.fixture

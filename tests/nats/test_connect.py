@@ -12,7 +12,7 @@ from mqtui.config import NatsConfig, TLSConfig
 from mqtui.errors import AuthenticationFailed, BrokerUnavailable
 from mqtui.localbrokers import LocalNats
 from mqtui.model import OutgoingMessage
-from tests.nats.conftest import PASSWORD, TOKEN, USER, PasswordNats, TlsNats, TokenNats
+from tests.nats.conftest import PASSWORD, TOKEN, USER, PasswordNats, TlsMonitorNats, TlsNats, TokenNats
 from tests.nats.support import adapter_for
 
 
@@ -118,3 +118,20 @@ async def test_tls_with_a_private_ca(nats_tls_server: TlsNats) -> None:
         await untrusted.connect()  # the system CAs do not know the self-signed certificate
     assert str(caught.value).startswith("tls: ")
     await untrusted.close()
+
+
+async def test_https_monitoring_uses_the_profile_tls_settings(nats_tls_monitor_server: TlsMonitorNats) -> None:
+    server = nats_tls_monitor_server
+    ca = str(server.workdir / "cert.pem")
+    config = NatsConfig(name="tls", url=server.url, monitor_url=server.monitor_url, tls=TLSConfig(ca_file=ca),
+                        timeout=3.0)  # fmt: skip
+    adapter = NatsAdapter(config)
+    await adapter.connect()
+    try:
+        view = await adapter.describe("$server")
+        summary = dict(view.summary)
+        assert summary["connections"] == "1"  # from /varz, over https with the private CA
+        [connection] = next(s for s in view.sections if s.title.startswith("Connections")).rows
+        assert connection[1] == "mqtui"  # from /connz
+    finally:
+        await adapter.close()
