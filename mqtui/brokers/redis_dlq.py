@@ -11,11 +11,15 @@ the replay again finishes the rest:
 - list -> list: LMOVE (DLQ's oldest end to the target's newest end), one element per command;
 - list -> stream, stream -> anything, pending -> anything, RQ: a Lua script that first checks the dead
   letter is still there (so a repeated or retried call does nothing) and the target's type (so no write
-  can fail after the source was changed), then copies and removes it.
+  can fail after the source was changed), then copies and removes it;
+- a stream entry of more than about 3,500 fields, which no Lua call can pass on: one MULTI/EXEC (see
+  mqtui.brokers.redis_bigentry), moved after the rest of its batch of BATCH.
 
 A target that does not exist yet is created as the kind the dead letters come from (a list from a
-DLQ list, a stream otherwise). A stream entry sent to a list pushes its `data` field; a list element sent
-to a stream becomes the field `data`.
+DLQ list, a stream otherwise). A stream entry sent to a list pushes its `data` field, or all its fields
+as one JSON object when it has none (the value mqtui shows for it; an entry with the fields of the
+{"id","type","payload","timestamp"} shape becomes that message); a list element sent to a stream
+becomes the field `data`.
 
 Ids: a stream dead letter's id is its entry id, an RQ one's the job id. A list element has no id of its
 own: it is the `id` field of a JSON object element (the {"id","type","payload","timestamp"} shape), else
@@ -35,6 +39,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import orjson
 
 from mqtui.brokers import redis_jobs as jobs
+from mqtui.brokers.redis_bigentry import DUPLICATE, MAX_SCRIPT_VALUES, TOO_BIG, BigEntryMover
 from mqtui.brokers.redis_client import text
 from mqtui.brokers.redis_discovery import Collector, Snapshot
 from mqtui.brokers.redis_streams import (
@@ -68,9 +73,10 @@ _REASON_FIELDS = ("error", "reason", "exception", "last_error", "failure")
 _ATTEMPT_FIELDS = ("attempts", "deliveries", "delivery_count", "retries", "retry_count")
 
 #: KEYS: source stream, target. ARGV: entry id, target mode (stream|list), group ('' = DLQ stream),
-#: '1' to XDEL the source entry. Returns 1 moved, 0 no longer pending/present, -1 no `data` field for a
-#: list target, -2 entry deleted from the stream, -3 target has another type.
-_MOVE_STREAM_ENTRY = """
+#: '1' to XDEL the source entry, the value to LPUSH for a list target (read beforehand: entries never
+#: change). Returns 1 moved, 0 no longer pending/present, -2 entry deleted from the stream, -3 target
+#: has another type, TOO_BIG: too many fields for one command here (see redis_bigentry).
+_MOVE_STREAM_ENTRY = f"""
 local t = redis.call('TYPE', KEYS[2])['ok']
 if t ~= 'none' and t ~= ARGV[2] then return -3 end
 if ARGV[3] ~= '' then
@@ -83,13 +89,9 @@ if #entry == 0 then
 end
 local fields = entry[1][2]
 if ARGV[2] == 'list' then
-  local value = nil
-  for i = 1, #fields, 2 do
-    if fields[i] == 'data' then value = fields[i + 1] break end
-  end
-  if value == nil then return -1 end
-  redis.call('LPUSH', KEYS[2], value)
+  redis.call('LPUSH', KEYS[2], ARGV[5])
 else
+  if #fields > {MAX_SCRIPT_VALUES} then return {TOO_BIG} end
   redis.call('XADD', KEYS[2], '*', unpack(fields))
 end
 if ARGV[3] ~= '' then redis.call('XACK', KEYS[1], ARGV[3], ARGV[1]) end
@@ -145,9 +147,9 @@ return 1
 
 _OUTCOMES = {
     0: "already gone from the dead-letter queue",
-    -1: "the stream entry has no `data` field to push to a list",
     -2: "the message no longer exists (deleted or trimmed)",
     -3: "the target changed type",
+    -6: "the copy did not reach the target (nothing was removed)",
 }
 
 
@@ -228,6 +230,7 @@ class DeadLetters:
         self._pop_to_stream = client.register_script(_POP_LIST_TO_STREAM)
         self._rq_requeue = client.register_script(_RQ_REQUEUE)
         self._rq_delete = client.register_script(_RQ_DELETE)
+        self._big = BigEntryMover(client)
 
     # -- naming --------------------------------------------------------------------------------------
     async def resolve(self, name: str) -> DlqRef:
@@ -534,15 +537,19 @@ class DeadLetters:
         by_value = ref.kind == "list" and bool(ids)
         for start in range(0, len(todo), BATCH):
             batch = todo[start : start + BATCH]
+            values = await self._list_values(ref, batch)
             pipe = self.client.pipeline(transaction=False)
             for planned in batch:
-                await self._queue_move(pipe, ref, planned, by_value)
+                await self._queue_move(pipe, ref, planned, by_value, values)
             outcomes = await pipe.execute(raise_on_error=False)
             for planned, outcome in zip(batch, outcomes, strict=True):
                 code = _code(outcome)
-                if code == 1:
+                if code == TOO_BIG:
+                    outcome = await self._move_big(ref, planned)
+                    code = _code(outcome)
+                if code in (1, DUPLICATE):
                     sent += 1
-                    duplicates += planned.duplicate
+                    duplicates += planned.duplicate or code == DUPLICATE
                 elif code == 0:
                     skipped += 1
                 else:
@@ -554,7 +561,36 @@ class DeadLetters:
                 progress(min(start + BATCH, len(todo)), len(todo))
         return ReplayResult(sent=sent, failed=failed, skipped=skipped, duplicates=duplicates, errors=tuple(errors))
 
-    async def _queue_move(self, pipe: Any, ref: DlqRef, planned: Planned, by_value: bool) -> None:
+    async def _list_values(self, ref: DlqRef, batch: list[Planned]) -> dict[str, bytes]:
+        """What each stream entry of `batch` going to a list becomes there: its `data` field, else all its
+        fields as a JSON object (the value mqtui shows for it, so a {"id", ...} message keeps its id)."""
+        wanted = [p.entry_id for p in batch if ref.kind in ("stream", "pending") and p.mode == "list" and p.entry_id]
+        if not wanted:
+            return {}
+        pipe = self.client.pipeline(transaction=False)
+        for entry_id in wanted:
+            pipe.xrange(ref.key, entry_id, entry_id)
+        values = {}
+        for entry_id, entries in zip(wanted, await pipe.execute(raise_on_error=False), strict=True):
+            if entries and not isinstance(entries, Exception):
+                values[entry_id] = stream_message(self.broker, ref.name, entries[0]).value
+        return values
+
+    async def _move_big(self, ref: DlqRef, planned: Planned) -> int | Exception:
+        """The move of an entry the script refused as too big; a server error is an outcome, as in a pipeline."""
+        from redis.exceptions import ResponseError
+
+        assert planned.entry_id is not None
+        delete = ref.kind == "stream" or planned.item.target == ref.origin
+        target = self.raw(planned.item.target)
+        try:
+            return await self._big.move(ref.key, target, planned.entry_id, ref.group, delete)
+        except ResponseError as exc:
+            return exc
+
+    async def _queue_move(
+        self, pipe: Any, ref: DlqRef, planned: Planned, by_value: bool, values: dict[str, bytes]
+    ) -> None:
         target = self.raw(planned.item.target)
         if ref.kind == "list" and not by_value:
             if planned.mode == "list":
@@ -563,11 +599,11 @@ class DeadLetters:
                 await self._pop_to_stream(keys=[ref.key, target], client=pipe)
         elif ref.kind == "list":
             await self._move_value(keys=[ref.key, target], args=[planned.value, planned.mode], client=pipe)
-        elif ref.kind == "stream":
-            await self._move_entry(keys=[ref.key, target], args=[planned.entry_id, planned.mode, "", "1"], client=pipe)
-        elif ref.kind == "pending":
-            delete = "1" if planned.item.target == ref.origin else "0"
-            args = [planned.entry_id, planned.mode, ref.group, delete]
+        elif ref.kind in ("stream", "pending"):
+            delete = "1" if ref.kind == "stream" or planned.item.target == ref.origin else "0"
+            args = [planned.entry_id, planned.mode, ref.group or "", delete]
+            if planned.entry_id in values:  # a list target; none when the entry is gone (the script says so)
+                args.append(values[planned.entry_id])
             await self._move_entry(keys=[ref.key, target], args=args, client=pipe)
         else:
             job_key = f"{jobs.RQ_JOB_PREFIX}{planned.item.id}"

@@ -15,6 +15,7 @@ import orjson
 import pytest
 import redis
 
+from mqtui.brokers.redis_dlq import element_id
 from mqtui.errors import NotFound
 from mqtui.model import DestinationKind
 from tests.redis.conftest import adapter_for
@@ -211,3 +212,51 @@ async def test_unknown_dead_letter_queue_is_not_found(redis_url: str, raw: redis
             with pytest.raises(NotFound, match="no dead-letter queue"):
                 await adapter.dead_letters(name)
         assert await adapter.dead_letters("empty:dlq") == []
+
+
+def _wide(count: int, tag: str) -> dict[str, str]:
+    return {f"h{i}": f"{tag}{i}" for i in range(count)}
+
+
+async def test_stream_entries_with_10000_fields_requeue_once(redis_url: str, raw: redis.Redis) -> None:
+    """No Lua call can pass 20,000 arguments on: such an entry is moved by the MULTI/EXEC path."""
+    wide = _wide(10_000, "v")
+    raw.xadd("events:dlq", {"data": "small-1"})
+    big_id = raw.xadd("events:dlq", wide)
+    raw.xadd("events:dlq", {"data": "small-2"})
+    ids = [raw.xadd("orders", {"data": f"o{i}"}) for i in range(3)]
+    raw.xadd("orders", _wide(10_000, "w"))
+    raw.xgroup_create("orders", "g", "0")
+    raw.xreadgroup("g", "c", {"orders": ">"})
+    pending_big = raw.xrange("orders", "-", "+")[-1][0]
+    async with adapter_for(redis_url, max_deliveries=1) as adapter:
+        moved = await adapter.replay("events:dlq")
+        again = await adapter.replay("events:dlq")
+        pending = await adapter.replay("orders@g", ids=[pending_big.decode()])
+    assert (moved.sent, moved.failed, moved.duplicates, again.sent) == (3, 0, 0, 0), moved.errors
+    assert raw.xlen("events:dlq") == 0 and raw.xrange("events:dlq", big_id, big_id) == []
+    copies = [fields for _, fields in raw.xrange("events")]
+    assert copies == [{b"data": b"small-1"}, {b"data": b"small-2"}, {k.encode(): v.encode() for k, v in wide.items()}]
+    assert (pending.sent, pending.failed, pending.duplicates) == (1, 0, 0), pending.errors
+    assert raw.xrange("orders", pending_big, pending_big) == []
+    assert raw.xpending("orders", "g")["pending"] == 3
+    entries = raw.xrange("orders")
+    assert [e[0] for e in entries[:3]] == ids and len(entries) == 4
+    assert entries[3][1] == {f"h{i}".encode(): f"w{i}".encode() for i in range(10_000)}
+
+
+async def test_a_stream_dead_letter_without_data_goes_to_a_list_as_a_json_object(
+    redis_url: str, raw: redis.Redis
+) -> None:
+    shape = {"id": "m-7", "type": "order.created", "payload": '{"n": 7}', "timestamp": "2024-05-01T12:00:00Z"}
+    raw.xadd("jobs:dlq", shape)
+    raw.xadd("jobs:dlq", {"data": "plain", "error": "boom"})
+    raw.lpush("jobs", "live")
+    async with adapter_for(redis_url) as adapter:
+        result = await adapter.replay("jobs:dlq")
+    assert (result.sent, result.failed) == (2, 0), result.errors
+    assert raw.xlen("jobs:dlq") == 0
+    oldest_first = list(reversed(raw.lrange("jobs", 0, -1)))
+    assert oldest_first[0] == b"live" and oldest_first[2] == b"plain"
+    assert orjson.loads(oldest_first[1]) == shape
+    assert element_id(oldest_first[1]) == "m-7"
