@@ -44,6 +44,17 @@ async def test_streams_and_subjects_are_listed_with_their_state(nats_server: Loc
         assert dict(detail.summary)["messages"] == "7"
         assert [r[0] for r in detail.sections[0].rows] == ["c1"]
 
+        stored = [await js.get_msg(stream, seq) for seq in (1, 4, 7)]  # each message's own store time
+        times = [m.time for m in stored]
+        assert all(t is not None for t in times)
+        assert times[0] <= times[1] <= times[2]
+        assert (row.extra["first_time"], row.extra["last_time"]) == (times[0].isoformat(), times[2].isoformat())
+        assert row.last_activity == times[2]
+        await js.purge_stream(stream, seq=4)  # keeps 4..7: the first time moves to message 4's
+        row = next(d for d in await adapter.destinations() if d.name == stream)
+        assert (row.depth, row.extra["first_seq"], row.extra["last_seq"]) == (4, "4", "7")
+        assert (row.extra["first_time"], row.extra["last_time"]) == (times[1].isoformat(), times[2].isoformat())
+
 
 async def test_backlog_after_publishing_n_and_acking_m(nats_server: LocalNats) -> None:
     stream, subject = unique("BL"), unique("bl")
@@ -76,6 +87,82 @@ async def test_backlog_after_publishing_n_and_acking_m(nats_server: LocalNats) -
             await adapter.describe_group("no-such-consumer")
 
 
+async def test_redelivered_and_waiting_pull_requests_are_counted(nats_server: LocalNats) -> None:
+    stream, subject = unique("RW"), unique("rw")
+    async with client_for(nats_server) as nc, adapter_for(nats_server) as adapter:
+        js = nc.jetstream()
+        await js.add_stream(name=stream, subjects=[f"{subject}.>"])
+        for i in range(5):
+            await js.publish(f"{subject}.x", f"m{i}".encode())
+        sub = await js.pull_subscribe(f"{subject}.x", durable="worker", stream=stream,
+                                      config=ConsumerConfig(ack_wait=600))  # fmt: skip
+        fetched = await sub.fetch(5, timeout=5)
+        for msg in fetched[:4]:
+            await msg.ack_sync()
+        await fetched[4].nak()  # m4 is then the only message to deliver: the next pull gets it again
+        [again] = await sub.fetch(1, timeout=5)
+        assert (again.data, again.metadata.num_delivered) == (b"m4", 2)
+        for i in range(5, 10):
+            await js.publish(f"{subject}.x", f"m{i}".encode())
+        await js.add_consumer(stream, ConsumerConfig(durable_name="idle", filter_subject=f"{subject}.none"))
+        # a pull request that waits (nothing matches its filter), as a worker's long poll does
+        inbox = nc.new_inbox()
+        waiting = await nc.subscribe(inbox)  # the server drops a pull request whose reply subject nobody reads
+        await nc.publish(f"$JS.API.CONSUMER.MSG.NEXT.{stream}.idle", b'{"batch": 1, "expires": 600000000000}',
+                         reply=inbox)  # fmt: skip
+        await eventually(lambda: _waiting(js, stream, "idle", 1))
+
+        worker = dict((await adapter.describe_group(f"{stream}/worker")).summary)
+        assert (worker["pending (lag)"], worker["ack pending (in flight)"], worker["redelivered"]) == ("5", "1", "1")
+        assert (worker["waiting pulls"], worker["state"]) == ("0", "idle")
+        idle = dict((await adapter.describe_group(f"{stream}/idle")).summary)
+        assert (idle["waiting pulls"], idle["state"], idle["redelivered"], idle["pending (lag)"]) == ("1", "waiting",
+                                                                                                        "0", "0")  # fmt: skip
+        rows = {r.group: r for r in await adapter.backlog() if r.destination == stream}
+        assert (rows["worker"].lag, rows["worker"].in_flight, rows["worker"].consumers) == (5, 1, 0)
+        assert (rows["idle"].lag, rows["idle"].consumers, rows["idle"].state) == (0, 1, "waiting")
+        await waiting.unsubscribe()
+
+
+async def _waiting(js, stream: str, name: str, n: int) -> bool:  # type: ignore[no-untyped-def]
+    return (await js.consumer_info(stream, name)).num_waiting == n
+
+
+async def test_server_view_rows_name_a_known_stream_consumer_and_subscription(nats_server: LocalNats) -> None:
+    stream, subject, core = unique("SV"), unique("sv"), unique("svcore")
+    async with client_for(nats_server) as nc, client_for(nats_server) as listener, adapter_for(nats_server) as adapter:
+        js = nc.jetstream()
+        await js.add_stream(name=stream, subjects=[f"{subject}.>"])
+        for i in range(5):
+            await js.publish(f"{subject}.x", f"m{i}".encode())
+        await js.add_consumer(stream, ConsumerConfig(durable_name="viewer"))
+        await listener.subscribe(f"{core}.jobs", queue="workers")
+        await listener.flush()
+        for _ in range(2):
+            await nc.publish(f"{core}.jobs", b"job")
+        await nc.flush()
+        stream_bytes = (await js.stream_info(stream)).state.bytes
+
+        async def subscription_rows() -> list[tuple[str, ...]]:
+            view = await adapter.describe("$server")
+            subs = next(s for s in view.sections if s.title.startswith("Subscriptions"))
+            return [r for r in subs.rows if r[0] == f"{core}.jobs"]
+
+        await eventually(lambda: _delivered(subscription_rows, "2"))  # /subsz counts as the server delivers
+        [(subject_, group, cid, sid, delivered)] = await subscription_rows()
+        assert (subject_, group, delivered) == (f"{core}.jobs", "workers", "2") and cid.isdigit() and sid.isdigit()
+
+        view = await adapter.describe("$server")
+        jsz = next(s for s in view.sections if s.title.startswith("JetStream"))
+        assert jsz.columns == ("ACCOUNT", "STREAM", "MESSAGES", "BYTES", "CONSUMERS", "PENDING")
+        [row] = [r for r in jsz.rows if r[1] == stream]
+        assert row == ("$G", stream, "5", str(stream_bytes), "1", "5")  # viewer has all 5 still to deliver
+
+
+async def _delivered(rows, count: str) -> bool:  # type: ignore[no-untyped-def]
+    return [r[4] for r in await rows()] == [count]
+
+
 async def _consumer_state(js, stream: str, name: str) -> tuple:  # type: ignore[no-untyped-def]
     info = await js.consumer_info(stream, name)
     return (info.delivered.stream_seq, info.delivered.consumer_seq, info.ack_floor.stream_seq, info.num_pending,
@@ -92,12 +179,16 @@ async def test_tail_from_beginning_sequence_and_time_leaves_durables_unchanged(n
         middle = datetime.now(UTC)
         for i in range(6, 11):
             await js.publish(f"{subject}.b.c", f"m{i}".encode())
-        push = await js.subscribe(f"{subject}.>", durable="pusher", manual_ack=True, stream=stream)
+        push = await js.subscribe(
+            f"{subject}.>", durable="pusher", manual_ack=True, stream=stream, config=ConsumerConfig(ack_wait=600)
+        )  # no redelivery while the test runs
         pull = await js.pull_subscribe(f"{subject}.>", durable="puller", stream=stream)
         for msg in await pull.fetch(3, timeout=5):
             await msg.ack_sync()
         await eventually(lambda: _push_delivered(js, stream))
-        before = {n: await _consumer_state(js, stream, n) for n in ("pusher", "puller")}
+        # (delivered stream seq, delivered consumer seq, ack floor, pending, ack pending, redelivered)
+        expected = {"pusher": (10, 10, 0, 0, 10, 0), "puller": (3, 3, 3, 7, 0, 0)}
+        assert {n: await _consumer_state(js, stream, n) for n in ("pusher", "puller")} == expected
 
         everything = await read_all(adapter, stream)
         assert [m.position for m in everything] == list(range(1, 11))
@@ -110,8 +201,7 @@ async def test_tail_from_beginning_sequence_and_time_leaves_durables_unchanged(n
         assert [m.position for m in await read_all(adapter, f"{subject}.b.>")] == [6, 7, 8, 9, 10]
         assert await read_all(adapter, stream, "end") == []
 
-        after = {n: await _consumer_state(js, stream, n) for n in ("pusher", "puller")}
-        assert after == before
+        assert {n: await _consumer_state(js, stream, n) for n in ("pusher", "puller")} == expected
         await eventually(lambda: _only_durables(adapter, stream))  # the tail's own consumers are gone
         await push.unsubscribe()
 
