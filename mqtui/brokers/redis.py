@@ -34,7 +34,7 @@ from mqtui.brokers.redis_describe import describe_group, describe_list, describe
 from mqtui.brokers.redis_discovery import PROCESSING_SUFFIXES, Collector, KeyScanner, Snapshot
 from mqtui.brokers.redis_dlq import DeadLetters
 from mqtui.brokers.redis_streams import entry_fields, use_raw_entries
-from mqtui.brokers.redis_tail import is_pattern, tail_channel, tail_list, tail_stream
+from mqtui.brokers.redis_tail import is_pattern, peek_list, peek_stream, tail_channel, tail_list, tail_stream
 from mqtui.config import RedisConfig
 from mqtui.dlqnames import dlq_names_for
 from mqtui.errors import BrokerError, BrokerUnavailable, NotFound, Unsupported
@@ -65,7 +65,13 @@ PUBLISH_OPTIONS = ("type", "fields", "maxlen")
 class RedisAdapter(BrokerAdapter):
     kind = "redis"
     capabilities = (
-        Capability.TAIL | Capability.PUBLISH | Capability.REPLAY | Capability.DELETE_DEAD_LETTER | Capability.PURGE
+        Capability.TAIL
+        | Capability.PEEK
+        | Capability.PEEK_ONLY_READS
+        | Capability.PUBLISH
+        | Capability.REPLAY
+        | Capability.DELETE_DEAD_LETTER
+        | Capability.PURGE
     )
     replay_verb = "requeue"
 
@@ -267,6 +273,20 @@ class RedisAdapter(BrokerAdapter):
                     yield batch
             finally:
                 await source.aclose()
+
+    async def peek(self, destination: str, *, limit: int = 10) -> list[Message]:
+        """The oldest `limit` messages of a list (LRANGE) or stream (XRANGE); nothing changes, so this needs
+        no confirmation and runs in a readonly profile (Capability.PEEK_ONLY_READS)."""
+        with translated(self.config):
+            key, kind = self._raw(destination), await self._type(destination)
+            if kind in ("list", "none"):  # an emptied list has no key
+                newest_at_right = destination.startswith(jobs.RQ_QUEUE_PREFIX)
+                return await peek_list(self.client, self.name, destination, key, limit, newest_at_right=newest_at_right)
+            if kind == "stream":
+                return await peek_stream(self.client, self.name, destination, key, limit)
+            raise Unsupported(
+                f"{self.name}: {destination} is a {kind}; only lists and streams hold messages to peek at"
+            )
 
     # -- writing -----------------------------------------------------------------------------------
     async def publish(

@@ -11,6 +11,8 @@ the values, which Redis does not offer); pushes of a value equal to the newest e
 are taken for them. Positions count from the consuming end (0 = next to be consumed) at read time.
 The LPUSH/BRPOP convention is assumed (newest at the left); RQ queues (RPUSH/LPOP) are read mirrored.
 
+`peek_list` and `peek_stream` read what a list or stream holds, oldest first, in one call each.
+
 Channels hold nothing: a channel tail only sees what is published while it listens, so `--end` ends
 it at once and `--from` has no meaning. A name with glob characters is a PSUBSCRIBE pattern.
 """
@@ -158,6 +160,19 @@ async def tail_list(
 
 def _list_message(broker: str, name: str, position: int, value: bytes) -> Message:
     return Message(broker, name, None, position, None, None, value)
+
+
+async def peek_list(
+    client: Redis, broker: str, name: str, key: bytes, limit: int, *, newest_at_right: bool
+) -> list[Message]:
+    """The `limit` elements next to be consumed, oldest first, by one LRANGE: the list stays as it was."""
+    chunk = await _ListView(client, key, newest_at_right).oldest(0, limit)
+    return [_list_message(broker, name, position, value) for position, value in enumerate(chunk)]
+
+
+async def peek_stream(client: Redis, broker: str, name: str, key: bytes, limit: int) -> list[Message]:
+    """The `limit` oldest entries, by one XRANGE: no group is joined, nothing is delivered or acked."""
+    return [stream_message(broker, name, entry) for entry in await client.xrange(key, "-", "+", count=limit)]
 
 
 async def tail_channel(client: Redis, broker: str, name: str, *, stop_at_end: bool) -> AsyncIterator[list[Message]]:

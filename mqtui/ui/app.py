@@ -614,6 +614,10 @@ class MqtuiApp(App[int]):
         self.push_screen(ConfirmScreen("Purge", body, confirm="Purge", expect=expect), confirmed)
 
     def ask_peek(self, destination: Destination, limit: int = 20) -> None:
+        snapshot = self.snapshots.get(destination.broker)
+        if snapshot is not None and snapshot.can(Capability.PEEK_ONLY_READS):  # nothing changes: no question
+            self._peek(destination.broker, destination.name, limit, label="peeked {}")
+            return
         refusal = self.backend.refusal("peek")
         if refusal:
             self.notify(refusal, severity="warning")
@@ -631,7 +635,9 @@ class MqtuiApp(App[int]):
         self.push_screen(ConfirmScreen("Peek", body, confirm="Peek"), confirmed)
 
     @work(exclusive=False, exit_on_error=False)
-    async def _peek(self, broker: str, destination: str, limit: int) -> None:
+    async def _peek(
+        self, broker: str, destination: str, limit: int, label: str = "peeked {} (marked redelivered)"
+    ) -> None:
         try:
             messages = await self.backend.peek(broker, destination, limit=limit)
         except Exception as exc:
@@ -641,7 +647,7 @@ class MqtuiApp(App[int]):
         assert isinstance(pane, TailPane)
         config = self.backend.profile.broker(broker)
         stream = TailStream.fixed(config, destination, messages, ended=True)
-        pane.start(stream, label=f"peeked {len(messages)} (marked redelivered)")
+        pane.start(stream, label=label.format(len(messages)))
         self.action_pane("tail")
 
     @work(exclusive=False, exit_on_error=False)

@@ -172,3 +172,21 @@ def test_stream_requeue_killed_midway_loses_and_doubles_nothing(cli_config: Path
     assert pending() == 0 and raw.xinfo_groups("events")[0]["lag"] == total
     assert sorted(fields[b"data"] for _, fields in raw.xrange("events")) == originals
     assert raw.xrange("events", "-", ids[-1]) == []  # every original replaced by its single copy
+
+
+def test_peek_reads_a_list_and_a_stream_in_a_readonly_profile_without_yes(
+    redis_url: str, tmp_path: Path, raw: redis.Redis
+) -> None:
+    """LRANGE and XRANGE change nothing, so a Redis peek is no write action: no question, no refusal."""
+    config = write_config(tmp_path / "ro.toml", {"ro": {"readonly": True, "brokers": [
+        {"name": "cache", "kind": "redis", "url": redis_url, "timeout": 3.0}]}})  # fmt: skip
+    raw.lpush("jobs", *[f"j{i}" for i in range(5)])  # j0 is the oldest, next to be consumed
+    ids = [raw.xadd("events", {"data": f"e{i}"}) for i in range(3)]
+    raw.xgroup_create("events", "g", "0")
+    before = (raw.lrange("jobs", 0, -1), raw.xinfo_groups("events"))
+    peeked = run_mqtui("--config", str(config), "-p", "ro", "peek", "cache", "jobs", "--json")
+    limited = run_mqtui("--config", str(config), "-p", "ro", "peek", "cache", "events", "--limit", "2", "--json")
+    assert peeked.code == 0 and peeked.err == "", peeked
+    assert [(m["position"], m["value"]) for m in peeked.json_lines()] == [(i, f"j{i}") for i in range(5)]
+    assert [(m["position"], m["value"]) for m in limited.json_lines()] == [(ids[i].decode(), f"e{i}") for i in (0, 1)]
+    assert (raw.lrange("jobs", 0, -1), raw.xinfo_groups("events")) == before

@@ -183,3 +183,18 @@ async def test_purge_a_list_and_a_stream_keeping_its_groups(redis_url: str, raw:
     assert raw.xlen("events") == 0
     assert [g["name"] for g in raw.xinfo_groups("events")] == [b"g"]
     assert (rows[0].lag, rows[0].in_flight) == (0, 0)
+
+
+async def test_peek_reads_oldest_first_in_each_convention_and_changes_nothing(redis_url: str, raw: redis.Redis) -> None:
+    raw.rpush("rq:queue:default", "job-1", "job-2", "job-3")  # RQ: RPUSH, LPOP
+    raw.lpush("jobs", "a", "b", "c")  # LPUSH, BRPOP
+    raw.hset("a-hash", "f", "v")
+    async with adapter_for(redis_url) as adapter:
+        rq = await adapter.peek("rq:queue:default", limit=2)
+        plain = await adapter.peek("jobs")
+        assert await adapter.peek("no-such-list") == []
+        with pytest.raises(Unsupported, match="a-hash is a hash"):
+            await adapter.peek("a-hash")
+    assert [(m.position, m.value) for m in rq] == [(0, b"job-1"), (1, b"job-2")]
+    assert [m.value for m in plain] == [b"a", b"b", b"c"]
+    assert raw.lrange("rq:queue:default", 0, -1) == [b"job-1", b"job-2", b"job-3"] and raw.llen("jobs") == 3
