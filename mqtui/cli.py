@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -117,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("destination")
     p.add_argument("--value", default="", metavar="TEXT")
     p.add_argument("--header", action="append", default=[], metavar="K=V")
-    p.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS")
+    p.add_argument("--timeout", type=_seconds, default=5.0, metavar="SECONDS", help="at most 3600 (default: 5)")
     yes_flag(p)
     json_flag(p)
 
@@ -171,6 +172,17 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive integer, not {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, not {text!r}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    """A wait in seconds: above 0, finite (float() takes "nan" and "inf") and at most an hour."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and 0 < value <= 3600):  # NaN fails every comparison
+        raise argparse.ArgumentTypeError(f"expected seconds above 0 and at most 3600, not {text!r}")
     return value
 
 

@@ -15,13 +15,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from mqtui import jsonl, templates
-from mqtui.brokers import create_adapter
 from mqtui.brokers.base import BrokerAdapter
 from mqtui.config import BrokerConfig
-from mqtui.errors import Aborted, MqtuiError, UsageError
+from mqtui.errors import Aborted, MqtuiError, NotFound, UsageError
 from mqtui.model import (
     BacklogRow,
-    Capability,
     Detail,
     Message,
     OutgoingMessage,
@@ -82,9 +80,9 @@ def parse_pairs(pairs: Sequence[str], what: str) -> list[tuple[str, str]]:
     return parsed
 
 
-def parse_start(text: str) -> StartPosition:
+def parse_start(text: str, option: str) -> StartPosition:
     try:
-        return StartPosition.parse(text)
+        return StartPosition.parse(text, option)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
 
@@ -115,9 +113,12 @@ async def for_each_broker(
 
 # -- commands that need no broker ------------------------------------------------------------------
 def cmd_profiles(args: argparse.Namespace) -> int:
-    from mqtui.config import load_config
+    from mqtui.config import load_config, permission_warning
 
     config, path = load_config(args.config)
+    notice = permission_warning(path)
+    if notice:
+        warn(notice)
     out = Output(args.json)
     rows = []
     for name in profile_names(config):
@@ -262,9 +263,15 @@ def print_messages(messages: Sequence[Message], out: Output) -> None:
 
 
 async def cmd_tail(session: Session, args: argparse.Namespace, out: Output) -> int:
-    start = parse_start(args.start)
+    start = parse_start(args.start, "--from")
     remaining = args.limit
-    async with connected(session.broker(args.broker)) as adapter:
+    config = session.broker(args.broker)
+    async with connected(config) as adapter:
+        if await waits_for_missing(adapter, config.kind, args.destination, start):
+            missing = f"no such destination {args.destination!r} on broker {args.broker}"
+            if args.end:
+                raise UsageError(f"{missing}: nothing to read to its end")
+            warn(f"{missing} (waiting for it to appear)")
         stream = adapter.tail(args.destination, start=start, stop_at_end=args.end)
         try:
             async for batch in stream:
@@ -280,12 +287,29 @@ async def cmd_tail(session: Session, args: argparse.Namespace, out: Output) -> i
     return 0
 
 
+async def waits_for_missing(adapter: BrokerAdapter, kind: str, destination: str, start: StartPosition) -> bool:
+    """Whether a tail would wait in silence for a destination that does not exist (yet).
+
+    Redis tails a missing key as an empty list (an idle queue has no key) and NATS tails a subject no
+    stream stores as core traffic from the end: both are right to wait, but an on-call engineer who
+    mistyped the name must be told. Kafka and RabbitMQ tails (and NATS ones from a position) end with
+    NotFound by themselves. The adapter's `describe` answers NotFound for the same names its tail waits on.
+    """
+    if not (kind == "redis" or (kind == "nats" and start.kind == "end")):
+        return False
+    try:
+        await adapter.describe(destination)
+    except NotFound:
+        return True
+    except MqtuiError:
+        return False  # could not tell; the tail itself reports what is wrong
+    return False
+
+
 async def cmd_peek(session: Session, args: argparse.Namespace, out: Output) -> int:
-    config = session.broker(args.broker)
-    if not create_adapter(config).can(Capability.PEEK_ONLY_READS):  # asked before any connection
-        session.require_writable("peek")
-        confirm(f"peek at {args.limit} messages in {args.destination} (they will be marked redelivered)?", args.yes)
-    async with connected(config) as adapter:
+    session.require_writable("peek")
+    confirm(f"peek at {args.limit} messages in {args.destination} (they will be marked redelivered)?", args.yes)
+    async with connected(session.broker(args.broker)) as adapter:
         messages = await adapter.peek(args.destination, limit=args.limit)
     print_messages(messages, out)
     return 0
@@ -353,7 +377,7 @@ async def cmd_purge(session: Session, args: argparse.Namespace, out: Output) -> 
 
 async def cmd_reset_offsets(session: Session, args: argparse.Namespace, out: Output) -> int:
     session.require_writable("offset reset")
-    target = parse_start(args.to)
+    target = parse_start(args.to, "--to")
     scope = f" on {args.topic}" if args.topic else ""
     confirm(f"reset group {args.group}{scope} to {target}?", args.yes)
     async with connected(session.broker(args.broker)) as adapter:

@@ -6,20 +6,33 @@ at the worst moment. Every error is one line naming the file, the profile and th
 
 from __future__ import annotations
 
+import math
 import os
 import re
+import ssl
+import stat
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import msgspec
 
+from mqtui import secrets
 from mqtui.errors import ConfigError
 
 DEMO_PROFILE = "demo"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_SECRET_KEYS = frozenset({"password", "token", "nkey_seed", "sasl_password"})
+_SECRET_KEYS = frozenset({"password", "token"})
+"""Keys whose string value is a secret wherever they appear (`sasl.password` included)."""
+_URL_KEYS = frozenset({"url", "management_url", "monitor_url"})
+"""Keys holding URLs, whose user-info may carry a password (or, for NATS, a token)."""
+_NATS_SCHEMES = ("nats", "tls", "ws", "wss")
+_SCHEMES = {"rabbitmq": ("amqp", "amqps"), "redis": ("redis", "rediss", "unix"), "nats": _NATS_SCHEMES}
+_HTTP = ("http", "https")
+_MAX_TIMEOUT = 3600.0
+_MAX_POLL_INTERVAL = 86400.0
 
 
 class _Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
@@ -59,13 +72,13 @@ class BrokerConfig(_Strict, kw_only=True, tag_field="kind"):
 
     def __post_init__(self) -> None:
         if not self.name or not self.name.strip():
-            raise ValueError("broker name must not be empty")
-        if self.timeout <= 0:
-            raise ValueError("timeout must be positive")
+            raise _invalid("name", "must not be empty")
+        if not (math.isfinite(self.timeout) and 0 < self.timeout <= _MAX_TIMEOUT):  # NaN fails every comparison
+            raise _invalid("timeout", f"must be a number of seconds above 0 and at most {_MAX_TIMEOUT:g}")
         _check_url(self)
-        for pattern in self.dlq_patterns or ():
+        for index, pattern in enumerate(self.dlq_patterns or ()):
             if "{name}" not in pattern:
-                raise ValueError(f"dlq pattern {pattern!r} must contain {{name}}")
+                raise _invalid(f"dlq_patterns[{index}]", f"{pattern!r} must contain {{name}}")
 
     @property
     def kind(self) -> str:
@@ -91,8 +104,8 @@ class RabbitMQConfig(BrokerConfig, kw_only=True, tag="rabbitmq"):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.management_url is not None and urlsplit(self.management_url).scheme not in ("http", "https"):
-            raise ValueError("management_url must be an http:// or https:// URL")
+        if self.management_url is not None:
+            _check_one_url("management_url", self.management_url, _HTTP)
 
 
 class RedisConfig(BrokerConfig, kw_only=True, tag="redis"):
@@ -101,6 +114,11 @@ class RedisConfig(BrokerConfig, kw_only=True, tag="redis"):
     """Keys examined per poll: bounds the work on databases with millions of keys."""
     max_deliveries: int = 5
     """Stream entries delivered this many times or more are shown as dead letters."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_count("scan_limit", self.scan_limit)
+        _check_count("max_deliveries", self.max_deliveries)
 
 
 class NatsConfig(BrokerConfig, kw_only=True, tag="nats"):
@@ -121,6 +139,11 @@ class NatsConfig(BrokerConfig, kw_only=True, tag="nats"):
     def __repr__(self) -> str:
         return f"NatsConfig(name={self.name!r}, url={redact_url(self.url)!r})"
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.monitor_url is not None:
+            _check_one_url("monitor_url", self.monitor_url, _HTTP)
+
 
 AnyBrokerConfig = KafkaConfig | RabbitMQConfig | RedisConfig | NatsConfig
 
@@ -135,12 +158,13 @@ class Profile(_Strict, kw_only=True):
     """Polls without progress while lag > 0 before a consumer is called stalled."""
 
     def __post_init__(self) -> None:
-        if self.poll_interval < 0.1:
-            raise ValueError("poll_interval must be at least 0.1 seconds")
+        if not (math.isfinite(self.poll_interval) and 0.1 <= self.poll_interval <= _MAX_POLL_INTERVAL):
+            raise _invalid("poll_interval", f"must be a number of seconds from 0.1 to {_MAX_POLL_INTERVAL:g}")
+        _check_count("stall_polls", self.stall_polls)
         names = [broker.name for broker in self.brokers]
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
-            raise ValueError(f"broker names must be unique: {', '.join(duplicates)}")
+            raise _invalid("brokers", f"names must be unique: {', '.join(duplicates)}")
         if self.readonly:  # adapters see only their broker's config, so it carries the flag (copies: shared safely)
             brokers = [
                 msgspec.structs.replace(b, profile_readonly=True) if isinstance(b, NatsConfig) else b
@@ -173,51 +197,200 @@ class Config(_Strict, kw_only=True):
     profiles: dict[str, Profile] = msgspec.field(default_factory=dict)
 
 
+def _invalid(key: str, problem: str) -> ValueError:
+    """A validation error about one key: `_describe_validation_error` moves the key into the line's path,
+    so the line says `brokers[0].url: ...`, not just `brokers[0]: ...`."""
+    return ValueError(f"`{key}` {problem}")
+
+
+def _check_count(key: str, value: int) -> None:
+    if value < 1:
+        raise _invalid(key, "must be a whole number of at least 1")
+
+
 def _check_url(broker: BrokerConfig) -> None:
-    url = broker.url.strip()
-    if not url:
-        raise ValueError("url must not be empty")
-    kind = broker.kind
+    """The broker's URL, checked at load so a mistake is one line naming the key, not a failure at run time.
+
+    No message quotes the URL or a piece of it: a password with an unescaped '/', '#' or '?' is cut by
+    URL parsing into a "port", a "path" or a "fragment", so any quoted piece could be part of a secret.
+    """
+    url, kind = broker.url, broker.kind
+    _check_text("url", url)
     if kind == "kafka":
-        for server in url.split(","):
-            host, _, port = server.strip().rpartition(":")
-            if not host or not port.isdigit():
-                raise ValueError(f"kafka url must be host:port[,host:port...], not {server.strip()!r}")
+        for index, server in enumerate(url.split(","), 1):
+            if "@" in server:
+                raise _invalid("url", "is host:port[,host:port...] and holds no credentials (use sasl = {...})")
+            host, _, port = server.rpartition(":")
+            if not host:
+                raise _invalid("url", f"must be host:port[,host:port...]: server {index} is not host:port")
+            if not _is_port(port):
+                raise _invalid("url", f"server {index}: the port must be a number from 1 to 65535")
         return
-    schemes = {
-        "rabbitmq": ("amqp", "amqps"),
-        "redis": ("redis", "rediss", "unix"),
-        "nats": ("nats", "tls", "ws", "wss"),
-    }[kind]
-    for part in url.split(",") if kind == "nats" else [url]:
-        try:
-            parsed = urlsplit(part.strip())
-            parsed.port  # noqa: B018 - raises ValueError on a bad port
-        except ValueError as exc:
-            raise ValueError(f"bad url: {exc}") from None
-        if parsed.scheme not in schemes or (parsed.scheme != "unix" and not parsed.hostname):
-            raise ValueError(f"{kind} url must look like {schemes[0]}://host:port, not {redact_url(part)!r}")
+    pieces = url.split(",") if kind == "nats" else [url]
+    for piece in pieces:
+        _check_one_url("url", piece, _SCHEMES[kind])
+    if kind == "redis":
+        _check_redis_url(url)
+
+
+def _check_text(key: str, url: str) -> None:
+    if not url:
+        raise _invalid(key, "must not be empty")
+    if any(char.isspace() for char in url):
+        raise _invalid(key, "must not contain spaces or line breaks (around it or inside)")
+
+
+def _is_port(text: str) -> bool:
+    return text.isascii() and text.isdigit() and 1 <= int(text) <= 65535
+
+
+def _check_one_url(key: str, url: str, schemes: tuple[str, ...]) -> None:
+    _check_text(key, url)
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.lower() not in schemes:
+        raise _invalid(key, f"must start with {' or '.join(f'{s}://' for s in schemes)}")
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    if "@" in rest[len(authority) :]:
+        raise _invalid(
+            key,
+            "has an '@' after its host: percent-encode '/', '?', '#' and '@' in a user name or password "
+            "(e.g. '/' as %2F)",
+        )
+    try:
+        split = urlsplit(url)
+        port = split.port
+    except ValueError as exc:  # its text may quote a piece of a password: not shown
+        if "port" in str(exc).lower():
+            raise _invalid(key, "has a port that is not a number from 1 to 65535") from None
+        raise _invalid(key, "has a malformed host (an IPv6 address goes in [brackets])") from None
+    if port == 0:
+        raise _invalid(key, "has a port that is not a number from 1 to 65535")
+    if scheme.lower() != "unix" and not split.hostname:
+        raise _invalid(key, "has no host")
+
+
+def _whole_number(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
+def _seconds(text: str) -> bool:
+    try:
+        value = float(text)
+    except ValueError:
+        return False
+    return math.isfinite(value) and value > 0
+
+
+def _verify_flags(text: str) -> bool:
+    names = [name.strip() for name in text.replace("[", "").replace("]", "").split(",")]
+    return all(name in ssl.VerifyFlags.__members__ for name in names)
+
+
+_REDIS_OPTIONS: dict[str, tuple[Callable[[str], bool], str]] = {
+    # The query options redis-py's `parse_url` knows (redis.asyncio.connection.URL_QUERY_ARGUMENT_PARSERS;
+    # a test keeps this list in step). redis-py passes any other one on to the connection, which fails.
+    **dict.fromkeys(("db", "socket_read_size", "max_connections", "health_check_interval", "ssl_min_version",
+                     "protocol"), (_whole_number, "a whole number")),
+    **dict.fromkeys(("socket_timeout", "socket_connect_timeout", "timeout"), (_seconds, "a number above 0")),
+    **dict.fromkeys(("socket_keepalive", "retry_on_timeout", "ssl_check_hostname", "legacy_responses"),
+                    (lambda _text: True, "")),
+    **dict.fromkeys(("ssl_include_verify_flags", "ssl_exclude_verify_flags"),
+                    (_verify_flags, "a list of ssl.VerifyFlags names")),
+}  # fmt: skip
+
+
+def _check_redis_url(url: str) -> None:
+    """The database and the query options, which redis-py would otherwise ignore or fail on at connect."""
+    split = urlsplit(url)
+    if split.scheme.lower() != "unix" and split.path not in ("", "/") and not re.fullmatch(r"/[0-9]+", split.path):
+        raise _invalid("url", "has a database that is not a number (redis://host:port/DB)")
+    for index, (name, value) in enumerate(parse_qsl(split.query, keep_blank_values=True), 1):
+        known = _REDIS_OPTIONS.get(name)
+        if known is None:  # the name is not quoted: it may be a piece of a password
+            raise _invalid("url", f"option {index} is not one redis-py knows ({', '.join(_REDIS_OPTIONS)})")
+        check, expected = known
+        if not check(value):
+            raise _invalid("url", f"option {name} must be {expected}")
+
+
+def _url_pieces(url: str) -> list[str]:
+    """The URLs of a comma-separated list, cut only where a new `scheme://` starts, so that a comma in a
+    password (legal in a URL) does not split it; a scheme-less list (Kafka) is cut at every comma."""
+    if "://" not in url:
+        return url.split(",")
+    return re.split(r",(?=[A-Za-z][A-Za-z0-9+.-]*://)", url)
+
+
+def _userinfo(piece: str) -> tuple[str, str, str, str | None, str] | None:
+    """(scheme, separator, user, password or None, host and the rest) of a URL with an '@', read leniently:
+    the user-info runs to the last '@', wherever an unescaped '/', '?' or '#' in a password put it."""
+    scheme, sep, rest = piece.strip().partition("://")
+    if not sep:
+        scheme, rest = "", piece.strip()
+    userinfo, at, host = rest.rpartition("@")
+    if not at:
+        return None
+    user, colon, password = userinfo.partition(":")
+    return scheme, sep, user, password if colon else None, host
+
+
+def url_credentials(url: str) -> list[str]:
+    """Every secret in a URL's user-info, as written and percent-decoded: the password, or for NATS a
+    token given alone (`nats://TOKEN@host`). Works on URLs too broken to parse, so a bad one can be
+    masked before the error about it is shown."""
+    found: list[str] = []
+    pieces = _url_pieces(url)
+    if "://" not in url:  # a Kafka list is cut at every comma, so also read it whole
+        pieces.append(url)
+    for piece in pieces:
+        info = _userinfo(piece)
+        if info is None:
+            continue
+        scheme, _sep, user, password, _host = info
+        secret = password if password is not None else (user if scheme.lower() in _NATS_SCHEMES else None)
+        if secret:
+            found += [secret, unquote(secret)]
+    return found
 
 
 def redact_url(url: str) -> str:
-    """The URL with any password replaced, fit for screens, logs and errors."""
+    """The URL with any password (or NATS token) replaced, fit for screens, logs and errors."""
     parts = []
-    for piece in url.split(","):
-        try:
-            split = urlsplit(piece.strip())
-        except ValueError:
-            parts.append(piece)
-            continue
-        if split.password is None and not (split.username and "@" in split.netloc and split.scheme == "nats"):
+    for piece in _url_pieces(url):
+        info = _userinfo(piece)
+        if info is None:
             parts.append(piece.strip())
             continue
-        host = split.hostname or ""
-        if split.port:
-            host = f"{host}:{split.port}"
-        user = split.username or ""
-        netloc = f"{user}:***@{host}" if split.password is not None else f"***@{host}"
-        parts.append(urlunsplit((split.scheme, netloc, split.path, split.query, split.fragment)))
+        scheme, sep, user, password, host = info
+        if password is not None:
+            parts.append(f"{scheme}{sep}{user}:***@{host}")
+        elif scheme.lower() in _NATS_SCHEMES:
+            parts.append(f"{scheme}{sep}***@{host}")
+        else:
+            parts.append(piece.strip())
     return ",".join(parts)
+
+
+def credentials_in(raw: Any) -> list[str]:
+    """Every credential in a raw (parsed, not yet validated) config: the values of password and token
+    keys at any depth, and the secrets in the user-info of every URL key. Read before validation, so
+    they are masked before any error about them can be printed."""
+    found: list[str] = []
+
+    def walk(value: Any, key: str | None) -> None:
+        if isinstance(value, dict):
+            for name, item in value.items():
+                walk(item, str(name))
+        elif isinstance(value, list):
+            for item in value:
+                walk(item, key)
+        elif isinstance(value, str) and key in _SECRET_KEYS:
+            found.append(value)
+        elif isinstance(value, str) and key in _URL_KEYS:
+            found.extend(url_credentials(value))
+
+    walk(raw, None)
+    return found
 
 
 def secrets_of(broker: BrokerConfig) -> list[str]:
@@ -230,15 +403,26 @@ def secrets_of(broker: BrokerConfig) -> list[str]:
     sasl = getattr(broker, "sasl", None)
     if sasl is not None:
         found.append(sasl.password)
-    for url in broker.url.split(","):
-        try:
-            password = urlsplit(url.strip()).password
-        except ValueError:
-            password = None
-        if password:
-            found.append(password)
-            found.append(unquote(password))  # what the client sends, and a server may quote back
+    for key in sorted(_URL_KEYS):
+        url = getattr(broker, key, None)
+        if url:
+            found.extend(url_credentials(url))  # what the client sends, and a server may quote back
     return found
+
+
+def permission_warning(path: Path) -> str | None:
+    """A warning when the config file is readable by other users and holds a secret written in it.
+
+    A secret that only comes from `${ENV}` is not in the file, so such a file gets no warning."""
+    try:
+        if not path.stat().st_mode & (stat.S_IRGRP | stat.S_IROTH):
+            return None
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    if any(_ENV_REF.sub("", secret) for secret in credentials_in(raw)):
+        return f"warning: {path} holds credentials and is readable by other users (chmod 600 {path})"
+    return None
 
 
 def config_search_path(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -271,8 +455,11 @@ def load_config(path: str | os.PathLike[str] | None = None) -> tuple[Config, Pat
 
 
 def parse_config(raw: dict[str, Any], location: Path) -> Config:
-    """Validate the top level, then each profile on its own so an error can name its profile."""
+    """Validate the top level, then each profile on its own so an error can name its profile.
+
+    Every credential is registered for masking first, so no error line below can show one."""
     expanded = _expand_env(raw, location, ())
+    secrets.register(*credentials_in(expanded))
     profiles_raw = expanded.pop("profiles", {})
     try:
         top = msgspec.convert(expanded, Config)
@@ -337,9 +524,9 @@ def _describe_validation_error(location: Path, prefix: tuple[str, ...], message:
         if key:
             pieces = (*pieces, key.group(1))
         text = "required key is missing"
+    keyed = re.fullmatch(r"`(?P<key>[A-Za-z_][\w\[\]]*)` (?P<problem>.*)", text)
+    if keyed:  # one of ours (`_invalid`): the key joins the path
+        pieces = (*pieces, *(p for p in re.split(r"(?=\[)", keyed.group("key")) if p))
+        text = keyed.group("problem")
     text = text[0].lower() + text[1:] if text else text
     return f"{location}: {_describe_path(pieces)}: {text}"
-
-
-def is_secret_key(name: str) -> bool:
-    return name in _SECRET_KEYS

@@ -48,9 +48,6 @@ class Capability(enum.Flag):
     RESET_OFFSETS = enum.auto()
     REQUEST = enum.auto()
     """Request/reply with a timeout, for testing a service."""
-    PEEK_ONLY_READS = enum.auto()
-    """Declared beside PEEK when the adapter's peek changes nothing (Redis LRANGE/XRANGE): such a peek is no
-    write action, so it asks no confirmation and runs in a readonly profile."""
 
 
 #: Actions that change a broker's state: they ask for confirmation and are refused in a readonly profile.
@@ -232,7 +229,10 @@ ProgressCallback = Callable[[int, int], None]
 """Called with (done, total) while a long action runs; must be cheap and thread-safe."""
 
 
-_STREAM_ID = re.compile(r"^\d+-\d+$")
+_STREAM_ID = re.compile(r"[0-9]+-[0-9]+")
+_MAX_OFFSET = 2**63 - 1
+"""Kafka offsets are signed 64-bit; no broker has a larger position, so a larger one is a typo."""
+_MAX_STREAM_ID_PART = 2**64 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,22 +247,27 @@ class StartPosition:
     broker resumes just after the last message it showed on each partition (Kafka)."""
 
     @classmethod
-    def parse(cls, text: str) -> StartPosition:
-        """Read the CLI's `--from` value: beginning | end | an integer | a stream id | an ISO 8601 time."""
+    def parse(cls, text: str, option: str = "--from") -> StartPosition:
+        """Read the CLI's `--from` (or `--to`, named by `option`) value: beginning | end | an integer | a
+        stream id | an ISO 8601 time. Out-of-range positions are refused here rather than by a broker."""
         value = text.strip()
         lowered = value.lower()
         if lowered in ("end", "latest", "now"):
             return cls("end")
         if lowered in ("beginning", "earliest", "start"):
             return cls("beginning")
-        if value.isdigit():
+        if value.isascii() and value.isdigit():
+            if int(value) > _MAX_OFFSET:
+                raise ValueError(f"{option}: offset {value} is larger than any broker's ({_MAX_OFFSET})")
             return cls("offset", offset=int(value))
-        if _STREAM_ID.match(value):
+        if _STREAM_ID.fullmatch(value):
+            if any(int(part) > _MAX_STREAM_ID_PART for part in value.split("-")):
+                raise ValueError(f"{option}: each part of a stream id is at most {_MAX_STREAM_ID_PART}, not {value}")
             return cls("offset", offset=value)
         try:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
-            raise ValueError(f"--from must be beginning, end, an offset or an ISO 8601 time, not {text!r}") from None
+            raise ValueError(f"{option} must be beginning, end, an offset or an ISO 8601 time, not {text!r}") from None
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
         return cls("time", time=moment)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
 
+from mqtui.localbrokers import LocalNats, LocalRedis
 from tests.helpers import run_mqtui, write_config
 
 CLIENTS = ("confluent_kafka", "pika", "redis", "nats", "textual")
@@ -143,10 +145,94 @@ def test_profiles_lists_config_profiles_and_the_builtin_demo(tmp_path: Path) -> 
     assert rows["demo"]["builtin"] is True
 
 
-def test_world_readable_config_with_secrets_warns(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", [("ls",), ("profiles",)])
+def test_world_readable_config_with_secrets_warns(tmp_path: Path, command: tuple[str, ...]) -> None:
     config = write_config(tmp_path / "c.toml", {"p": {"brokers": [
         {"name": "b", "kind": "redis", "url": "redis://127.0.0.1:1/0", "password": "hunter2", "timeout": 0.5}]}})  # fmt: skip
     config.chmod(0o644)
-    result = run_mqtui("--config", str(config), "-p", "p", "ls")
-    assert "readable by other users" in result.err
+    result = run_mqtui("--config", str(config), "-p", "p", *command)
+    assert f"mqtui: warning: {config} holds credentials and is readable by other users" in result.err
     assert "hunter2" not in result.err + result.out
+
+
+def test_world_readable_config_with_secrets_only_from_the_environment_does_not_warn(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "c.toml", {"p": {"brokers": [
+        {"name": "b", "kind": "redis", "url": "redis://:${MQTUI_TEST_PW}@127.0.0.1:1/0",
+         "password": "${MQTUI_TEST_PW}"}]}})  # fmt: skip
+    config.chmod(0o644)
+    result = run_mqtui("--config", str(config), "profiles", env={"MQTUI_TEST_PW": "from-the-env"})
+    assert result.code == 0 and result.err == "", result
+
+
+def closed_redis(tmp_path: Path) -> Path:
+    return write_config(tmp_path / "c.toml", {"p": {"brokers": [
+        {"name": "r", "kind": "redis", "url": "redis://127.0.0.1:1/0", "timeout": 0.5}]}})  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (("reset-offsets", "r", "g", "--to", "bogus", "--yes"), ("--to must be beginning, end",)),
+        (("tail", "r", "s", "--from", "999999999999999999999-0"), ("--from: each part of a stream id is at most",)),
+        (("tail", "r", "s", "--from", "99999999999999999999"), ("--from: offset", "larger than any broker's")),
+        (("tail", "r", "s", "--from", "\u0663"), ("--from must be",)),
+        (("request", "r", "svc", "--timeout", "-1", "--yes"), ("argument --timeout", "not '-1'")),
+        (("request", "r", "svc", "--timeout", "nan", "--yes"), ("argument --timeout", "not 'nan'")),
+        (("request", "r", "svc", "--timeout", "inf", "--yes"), ("argument --timeout",)),
+        (("publish", "r", "q", "--value", "x", "--header", "novalue", "--yes"),
+         ("--header must look like KEY=VALUE, not 'novalue'",)),
+        (("publish", "r", "q", "--value", "x", "--header", "=v", "--yes"), ("--header must look like KEY=VALUE",)),
+        (("request", "r", "svc", "--header", "novalue", "--yes"), ("--header must look like KEY=VALUE",)),
+    ],
+)  # fmt: skip
+def test_bad_argument_values_exit_2_before_reaching_the_broker(
+    tmp_path: Path, args: tuple[str, ...], fragments: tuple[str, ...]
+) -> None:
+    """The broker is down: an exit 1 would mean the value was only refused by trying it on the broker."""
+    result = run_mqtui("--config", str(closed_redis(tmp_path)), "-p", "p", *args)
+    assert_one_line_error(result, 2, *fragments)
+
+
+def test_tail_of_a_missing_redis_key_says_so(tmp_path: Path, redis_server: LocalRedis) -> None:
+    """Redis tails a missing key as the empty list it may become: with --end that is pointless (exit 2);
+    without, the tail says it waits, and shows the first message once the key appears."""
+    import redis
+
+    key = f"nosuch-{uuid.uuid4().hex[:8]}"
+    config = write_config(tmp_path / "c.toml", {"p": {"brokers": [redis_server.broker_config()]}})
+    base = ["--config", str(config), "-p", "p", "tail", redis_server.name, key]
+    ended = run_mqtui(*base, "--end")
+    assert_one_line_error(ended, 2, f"no such destination '{key}' on broker {redis_server.name}: nothing to read")
+    tail = subprocess.Popen([sys.executable, "-m", "mqtui", *base, "--from", "beginning", "--limit", "1", "--json"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert tail.stderr is not None
+        notice = tail.stderr.readline()  # printed before the tail starts reading
+        assert (
+            notice == f"mqtui: no such destination '{key}' on broker {redis_server.name} (waiting for it to appear)\n"
+        )
+        redis.Redis.from_url(redis_server.url).rpush(key, b"arrived")
+        out, err = tail.communicate(timeout=60)
+    finally:
+        tail.kill()
+        tail.wait()
+    assert tail.returncode == 0 and err == "", err
+    assert '"value":"arrived"' in out.replace(" ", "")
+
+
+def test_tail_of_an_existing_redis_key_gives_no_notice(tmp_path: Path, redis_server: LocalRedis) -> None:
+    import redis
+
+    key = f"present-{uuid.uuid4().hex[:8]}"
+    redis.Redis.from_url(redis_server.url).rpush(key, b"here")
+    config = write_config(tmp_path / "c.toml", {"p": {"brokers": [redis_server.broker_config()]}})
+    result = run_mqtui("--config", str(config), "-p", "p", "tail", redis_server.name, key, "--from", "beginning",
+                       "--end")  # fmt: skip
+    assert result.code == 0 and result.err == "" and "here" in result.out, result
+
+
+def test_tail_to_the_end_of_a_nats_subject_nobody_uses_exits_2(tmp_path: Path, nats_server: LocalNats) -> None:
+    subject = f"nosuch.{uuid.uuid4().hex[:8]}"
+    config = write_config(tmp_path / "c.toml", {"p": {"brokers": [nats_server.broker_config()]}})
+    result = run_mqtui("--config", str(config), "-p", "p", "tail", nats_server.name, subject, "--end")
+    assert_one_line_error(result, 2, f"no such destination '{subject}' on broker {nats_server.name}")

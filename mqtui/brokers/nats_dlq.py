@@ -5,13 +5,14 @@ Two patterns are recognised:
 (a) **advisory DLQ**: a stream capturing `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.>` and/or
     `...MSG_TERMINATED.>`. Each entry is an advisory naming a stream and a sequence; the failed message
     itself stays in its stream until limits remove it, so every entry is resolved with STREAM.MSG.GET
-    and marked `gone` once it has aged out. The replay id is `mqtui-replay:<stream>:<seq>` of the
-    original, so two advisories for one message (two consumers gave up) still replay it once.
+    and marked `gone` once it has aged out. The replay id is `mqtui-replay:<stream>:<seq>:<stored time>`
+    of the original, so two advisories for one message (two consumers gave up) still replay it once.
 (b) **republish DLQ**: a stream an application copies failed messages into, found by the naming rules
     (`{name}_DLQ` names the origin stream, `DLQ.{name}` the origin subject in each message's subject).
     The origin subject of an entry is, in order: an `Original-Subject`, `X-Original-Subject` or
     `Nats-Original-Subject` header; the subject rule applied to the entry's subject; the origin stream's
-    only literal subject; the origin stream's name.
+    only literal subject; the origin stream's name. The replay id is `mqtui-replay:<dlq>:<seq>:<stored
+    time>` of the entry.
 
 Entries are read with STREAM.MSG.GET (never a consumer), so listing dead letters has no side effects
 even on work-queue streams.
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -38,6 +40,8 @@ MSG_TERMINATED = "$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED"
 ADVISORY_SUBJECTS = (f"{MAX_DELIVERIES}.>", f"{MSG_TERMINATED}.>")
 ORIGIN_HEADERS = ("Original-Subject", "X-Original-Subject", "Nats-Original-Subject")
 REPLAY_ID_PREFIX = "mqtui-replay"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 #: STREAM.MSG.GET requests in flight while reading a DLQ: enough to hide round trips, not a flood.
 READ_WINDOW = 256
 
@@ -319,11 +323,21 @@ def entry_origin(
 
 
 def replay_id(letter: DeadLetter, dlq: str) -> str:
-    """The Nats-Msg-Id of a replay: the original's stream and sequence where known, else the DLQ entry's."""
+    """The Nats-Msg-Id of a replay: the original's stream and sequence where known, else the DLQ entry's,
+    with the stored message's time in microseconds.
+
+    A sequence alone names a different message once its stream is deleted and made again: within the
+    target's duplicate window that message would be dropped as a duplicate of the first one's copy, and
+    its dead letter then deleted, lost. The store time is the same on every rerun for one message and
+    differs for the next one to get that sequence.
+    """
     stream = letter.extra.get("stream")
     if stream and letter.origin_position is not None:
-        return f"{REPLAY_ID_PREFIX}:{stream}:{letter.origin_position}"
-    return f"{REPLAY_ID_PREFIX}:{dlq}:{letter.id}"
+        where = f"{stream}:{letter.origin_position}"
+    else:
+        where = f"{dlq}:{letter.id}"
+    stored = letter.message.timestamp
+    return f"{REPLAY_ID_PREFIX}:{where}:{(stored - _EPOCH) // _MICROSECOND if stored else '-'}"
 
 
 def replay_headers(message: Message, msg_id: str) -> dict[str, str]:

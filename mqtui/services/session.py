@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import stat
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 from mqtui import secrets
 from mqtui.brokers import create_adapter
 from mqtui.brokers.base import BrokerAdapter
-from mqtui.config import DEMO_PROFILE, BrokerConfig, Config, Profile, load_config, secrets_of
+from mqtui.config import DEMO_PROFILE, BrokerConfig, Config, Profile, load_config, permission_warning, secrets_of
 from mqtui.errors import BrokerUnavailable, ConfigError, ReadonlyError
 
 
@@ -77,7 +76,7 @@ def open_session(config_path: str | Path | None, requested: str | None, *, own_d
     notices: list[str] = []
     if name in config.profiles:
         profile = config.profiles[name]
-        notices.extend(_permission_warnings(path, profile))
+        notices.extend(filter(None, [permission_warning(path)]))
         notices.extend(profile.readonly_notices())
         demo = None
     elif name == DEMO_PROFILE:
@@ -92,17 +91,6 @@ def open_session(config_path: str | Path | None, requested: str | None, *, own_d
     for broker in profile.brokers:
         secrets.register(*secrets_of(broker))
     return Session(name, profile, config, path, tuple(notices), demo)
-
-
-def _permission_warnings(path: Path, profile: Profile) -> list[str]:
-    try:
-        mode = path.stat().st_mode
-    except OSError:
-        return []
-    holds_secrets = any(secrets_of(broker) for broker in profile.brokers)
-    if holds_secrets and mode & (stat.S_IRGRP | stat.S_IROTH):
-        return [f"warning: {path} holds credentials and is readable by other users (chmod 600 {path})"]
-    return []
 
 
 @contextlib.asynccontextmanager

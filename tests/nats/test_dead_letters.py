@@ -6,6 +6,7 @@ import orjson
 import pytest
 from nats.js.api import ConsumerConfig
 
+from mqtui.brokers.nats_dlq import replay_id
 from mqtui.errors import NotFound
 from mqtui.localbrokers import LocalNats
 from tests.nats.support import adapter_for, client_for, eventually, read_all, unique
@@ -165,3 +166,29 @@ async def test_create_dlq_stream_on_connect_captures_advisories(private_nats: Lo
 
 async def _count(js, stream: str, n: int) -> bool:  # type: ignore[no-untyped-def]
     return (await js.stream_info(stream)).state.messages == n
+
+
+async def test_a_recreated_dlq_stream_replays_its_new_entries(nats_server: LocalNats) -> None:
+    """The new stream numbers from 1 again: its first entry must not pass for the old first entry's copy."""
+    origin, subject = unique("RC"), unique("rc")
+    dlq = f"{origin}_DLQ"
+    async with client_for(nats_server) as nc, adapter_for(nats_server) as adapter:
+        js = nc.jetstream()
+        await js.add_stream(name=origin, subjects=[f"{subject}.>"], duplicate_window=600)
+        await js.add_stream(name=dlq, subjects=[f"{subject}dlq"])
+        await js.publish(f"{subject}dlq", b"first", headers={"Original-Subject": f"{subject}.orders"})
+        [first] = await adapter.dead_letters(dlq)
+        assert (await adapter.replay(dlq)).sent == 1
+
+        await js.delete_stream(dlq)
+        await js.add_stream(name=dlq, subjects=[f"{subject}dlq"])
+        await js.publish(f"{subject}dlq", b"second", headers={"Original-Subject": f"{subject}.orders"})
+        [second] = await adapter.dead_letters(dlq)
+        assert (second.id, second.message.value) == (first.id, b"second")  # the same sequence, 1
+        assert replay_id(second, dlq) != replay_id(first, dlq)
+        [reread] = await adapter.dead_letters(dlq)
+        assert replay_id(reread, dlq) == replay_id(second, dlq)  # a rerun sends the same id: dropped there
+        again = await adapter.replay(dlq)
+        assert (again.sent, again.skipped, again.failed) == (1, 0, 0)
+        assert await _stored_values(adapter, origin) == [b"first", b"second"]
+        assert await adapter.dead_letters(dlq) == []

@@ -264,3 +264,41 @@ def test_kafka_sasl_refused_and_unreachable(tmp_path: Path, kafka_server: LocalK
     assert_refused(refused[14:21], "down: ")
     assert_refused(refused[21:], "authentication failed")
     assert_secret_free(refused, tmp_path / "debug.log")
+
+
+# -- secrets in URLs a config cannot load --------------------------------------------------------------
+UNESCAPED = "Zq8Kx/3vWp"
+BAD_URLS = {
+    "redis-slash": ({"kind": "redis", "url": f"redis://:{UNESCAPED}@127.0.0.1:6379/0"}, UNESCAPED),
+    "redis-hash": ({"kind": "redis", "url": "redis://:Zq8Kx#3vWp@127.0.0.1:6379/0"}, "Zq8Kx#3vWp"),
+    "redis-question": ({"kind": "redis", "url": "redis://:Zq8Kx?3vWp@127.0.0.1/0"}, "Zq8Kx?3vWp"),
+    "redis-digits": ({"kind": "redis", "url": "redis://ops:4711/93528@127.0.0.1/0"}, "4711/93528"),
+    "amqp-slash": ({"kind": "rabbitmq", "url": f"amqp://ops:{UNESCAPED}@127.0.0.1/"}, UNESCAPED),
+    "nats-hash": ({"kind": "nats", "url": "nats://ops:Zq8Kx#3vWp@127.0.0.1:4222"}, "Zq8Kx#3vWp"),
+    "nats-token": ({"kind": "nats", "url": "nats://Zq8Kx3vWpTok#en@127.0.0.1:4222"}, "Zq8Kx3vWpTok#en"),
+    "kafka-userinfo": ({"kind": "kafka", "url": "ops:Zq8Kx3vWpKfk@127.0.0.1:9092"}, "Zq8Kx3vWpKfk"),
+    "management": ({"kind": "rabbitmq", "url": "amqp://127.0.0.1/",
+                    "management_url": f"http://ops:{UNESCAPED}@127.0.0.1:15672"}, UNESCAPED),
+    "monitor": ({"kind": "nats", "url": "nats://127.0.0.1:4222",
+                 "monitor_url": "http://ops:Zq8Kx?3vWp@127.0.0.1:8222"}, "Zq8Kx?3vWp"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("shape", list(BAD_URLS))
+def test_a_secret_in_a_url_that_cannot_load_is_never_shown(tmp_path: Path, shape: str) -> None:
+    """A password with an unescaped '/', '#' or '?' is cut by URL parsing into a "port" or a "path"
+    (the error once quoted 's3cr' of 's3cr/etpass'): neither it nor any 4-character piece of it is shown."""
+    broker, secret = BAD_URLS[shape]
+    config = write_config(tmp_path / "c.toml", {"p": {"brokers": [{"name": "b", **broker}]}})
+    env = {"MQTUI_LOG": str(tmp_path / "debug.log")}
+    results = run_many(config, [["ls"], ["profiles"], ["tail", "b", "orders", "--end"]], env)
+    pieces = {secret[i : i + 4] for i in range(len(secret) - 3)}
+    for result in results:
+        assert_terminal_safe(result)
+        assert result.code == 2, result
+        [line] = result.err.splitlines()
+        assert "profile 'p': brokers[0]." in line and "url: " in line, line
+        for piece in pieces:
+            assert piece not in result.err + result.out, (piece, line)
+    log = (tmp_path / "debug.log").read_text(encoding="utf-8") if (tmp_path / "debug.log").exists() else ""
+    assert not any(piece in log for piece in pieces)
