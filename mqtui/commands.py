@@ -15,11 +15,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from mqtui import jsonl, templates
+from mqtui.brokers import create_adapter
 from mqtui.brokers.base import BrokerAdapter
 from mqtui.config import BrokerConfig
 from mqtui.errors import Aborted, MqtuiError, NotFound, UsageError
 from mqtui.model import (
     BacklogRow,
+    Capability,
     Detail,
     Message,
     OutgoingMessage,
@@ -307,9 +309,11 @@ async def waits_for_missing(adapter: BrokerAdapter, kind: str, destination: str,
 
 
 async def cmd_peek(session: Session, args: argparse.Namespace, out: Output) -> int:
-    session.require_writable("peek")
-    confirm(f"peek at {args.limit} messages in {args.destination} (they will be marked redelivered)?", args.yes)
-    async with connected(session.broker(args.broker)) as adapter:
+    config = session.broker(args.broker)
+    if not create_adapter(config).can(Capability.PEEK_ONLY_READS):  # asked before any connection
+        session.require_writable("peek")
+        confirm(f"peek at {args.limit} messages in {args.destination} (they will be marked redelivered)?", args.yes)
+    async with connected(config) as adapter:
         messages = await adapter.peek(args.destination, limit=args.limit)
     print_messages(messages, out)
     return 0

@@ -48,6 +48,9 @@ class Capability(enum.Flag):
     RESET_OFFSETS = enum.auto()
     REQUEST = enum.auto()
     """Request/reply with a timeout, for testing a service."""
+    PEEK_ONLY_READS = enum.auto()
+    """Declared beside PEEK when the adapter's peek changes nothing (Redis LRANGE/XRANGE): such a peek is no
+    write action, so it asks no confirmation and runs in a readonly profile."""
 
 
 #: Actions that change a broker's state: they ask for confirmation and are refused in a readonly profile.
