@@ -177,7 +177,24 @@ class _Hints:
     id: str | None = None
     reason: str | None = None
     attempts: int | None = None
+    time: datetime | None = None
     extra: dict[str, str] = field(default_factory=dict)
+
+
+def _json_time(value: Any) -> datetime | None:
+    """A message's `timestamp`: ISO 8601 text, or epoch seconds or milliseconds."""
+    if isinstance(value, bool):
+        return None
+    try:
+        if isinstance(value, int | float):
+            seconds = value / 1000 if value > 1e11 else value
+            return datetime.fromtimestamp(seconds, tz=UTC) if seconds > 0 else None
+        if isinstance(value, str):
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+    return None
 
 
 def _json_hints(value: bytes) -> _Hints:
@@ -208,6 +225,7 @@ def _hints_from(fields: dict[str, Any]) -> _Hints:
             break
         except (KeyError, TypeError, ValueError):
             continue
+    hints.time = _json_time(fields.get("timestamp"))
     return hints
 
 
@@ -259,9 +277,13 @@ class DeadLetters:
     # -- listing -------------------------------------------------------------------------------------
     async def queues(self, snap: Snapshot, stream_keys: dict[str, bytes]) -> list[DeadLetterQueue]:
         found: list[DeadLetterQueue] = []
-        for item in snap.lists.values():
-            if item.is_dlq:
-                found.append(DeadLetterQueue(self.broker, item.name, DestinationKind.LIST, item.origin, item.depth))
+        list_dlqs = [item for item in snap.lists.values() if item.is_dlq]
+        oldest = await self._oldest_elements([self.raw(item.name) for item in list_dlqs])
+        for item, element in zip(list_dlqs, oldest, strict=True):
+            found.append(
+                DeadLetterQueue(self.broker, item.name, DestinationKind.LIST, item.origin, item.depth,
+                                oldest=_json_hints(element).time if element else None)
+            )  # fmt: skip
         for stream in snap.streams.values():
             if stream.is_dlq:
                 found.append(
@@ -269,13 +291,45 @@ class DeadLetters:
                                     oldest=id_time(stream.first_id))
                 )  # fmt: skip
         found += await self._pending_queues(snap, stream_keys)
-        for key, count in sorted(snap.rq_failed.items()):
+        registries = sorted(snap.rq_failed.items())
+        failed_at = await self._rq_oldest_failures([key for key, _ in registries])
+        for (key, count), oldest_failure in zip(registries, failed_at, strict=True):
             queue = jobs.rq_failed_queue(key)
             found.append(
                 DeadLetterQueue(self.broker, key, DestinationKind.QUEUE, jobs.rq_queue_key(queue or ""), count,
-                                detected_by="rq failed registry")
+                                oldest=oldest_failure, detected_by="rq failed registry")
             )  # fmt: skip
         return found
+
+    async def _oldest_elements(self, keys: list[bytes]) -> list[bytes | None]:
+        """The element next to be requeued from each DLQ list (its oldest), in one pipeline of LINDEX."""
+        if not keys:
+            return []
+        pipe = self.client.pipeline(transaction=False)
+        for key in keys:
+            pipe.lindex(key, -1)
+        return [
+            None if isinstance(answer, Exception) else answer for answer in await pipe.execute(raise_on_error=False)
+        ]
+
+    async def _rq_oldest_failures(self, registries: list[str]) -> list[datetime | None]:
+        """When the oldest job of each failed registry failed: RQ scores the registry by expiry, failure
+        time plus the same failure_ttl for every job, so the lowest score is the oldest failure, and
+        its job hash has `ended_at`. Two pipelines whatever the number of registries."""
+        if not registries:
+            return []
+        pipe = self.client.pipeline(transaction=False)
+        for key in registries:
+            pipe.zrange(key, 0, 0)
+        firsts = [[] if isinstance(a, Exception) else a for a in await pipe.execute(raise_on_error=False)]
+        pipe = self.client.pipeline(transaction=False)
+        for first in firsts:
+            pipe.hget(f"{jobs.RQ_JOB_PREFIX}{text(first[0]) if first else ''}", "ended_at")
+        ended = await pipe.execute(raise_on_error=False)
+        return [
+            jobs.rq_time(end) if first and isinstance(end, bytes) else None
+            for first, end in zip(firsts, ended, strict=True)
+        ]
 
     async def _pending_queues(self, snap: Snapshot, stream_keys: dict[str, bytes]) -> list[DeadLetterQueue]:
         """One pipeline for every group's first page of XPENDING; longer pending lists page on alone."""

@@ -10,6 +10,7 @@ import base64
 import hashlib
 import time
 import zlib
+from datetime import UTC, datetime
 
 import orjson
 import pytest
@@ -260,3 +261,36 @@ async def test_a_stream_dead_letter_without_data_goes_to_a_list_as_a_json_object
     assert oldest_first[0] == b"live" and oldest_first[2] == b"plain"
     assert orjson.loads(oldest_first[1]) == shape
     assert element_id(oldest_first[1]) == "m-7"
+
+
+async def test_an_entry_is_dead_once_its_delivery_count_reaches_max_deliveries(
+    redis_url: str, raw: redis.Redis
+) -> None:
+    ids = [raw.xadd("events", {"data": f"e{i}"}) for i in range(3)]
+    raw.xgroup_create("events", "g", "0")
+    raw.xreadgroup("g", "c", {"events": ">"})
+    for entry_id, deliveries in zip(ids, (2, 3, 4), strict=True):
+        raw.xclaim("events", "g", "c", 0, [entry_id], retrycount=deliveries)
+    async with adapter_for(redis_url, max_deliveries=3) as adapter:
+        queues = {q.name: q for q in await adapter.dead_letter_queues()}
+        letters = await adapter.dead_letters("events@g")
+    assert (queues["events@g"].count, queues["events@g"].detected_by) == (2, "max deliveries (3)")
+    assert [(letter.id, letter.attempts) for letter in letters] == [(ids[1].decode(), 3), (ids[2].decode(), 4)]
+
+
+async def test_dlq_oldest_from_a_json_timestamp_and_from_rq_failure_times(redis_url: str, raw: redis.Redis) -> None:
+    raw.lpush("jobs:dlq", orjson.dumps({"id": "m1", "timestamp": "2024-05-01T12:00:00Z"}),
+              orjson.dumps({"id": "m2", "timestamp": "2024-06-01T00:00:00Z"}))  # fmt: skip
+    raw.lpush("mail:dead", orjson.dumps({"id": "x", "timestamp": 1714564800123}))  # epoch milliseconds
+    raw.lpush("opaque:dlq", b"\x00 not json")
+    _rq_failed_job(raw, "job-new", "ValueError: x\n", new_style=True)
+    _rq_failed_job(raw, "job-old", "ValueError: x\n", new_style=True)
+    raw.hset("rq:job:job-old", "ended_at", "2024-04-30T08:15:00.000000Z")
+    raw.zadd("rq:failed:default", {"job-old": 1000.0, "job-new": 2000.0})  # RQ scores by expiry
+    async with adapter_for(redis_url) as adapter:
+        queues = {q.name: q for q in await adapter.dead_letter_queues()}
+    assert queues["jobs:dlq"].oldest == datetime(2024, 5, 1, 12, tzinfo=UTC)
+    assert (queues["mail:dead"].origin, queues["mail:dead"].detected_by) == ("mail", "naming rule")
+    assert queues["mail:dead"].oldest == datetime(2024, 5, 1, 12, 0, 0, 123000, tzinfo=UTC)
+    assert queues["opaque:dlq"].oldest is None
+    assert queues["rq:failed:default"].oldest == datetime(2024, 4, 30, 8, 15, tzinfo=UTC)
