@@ -96,7 +96,10 @@ async def for_each_broker(
 
     async def one(config: BrokerConfig) -> T:
         async with connected(config) as adapter:
-            return await action(adapter)
+            answer = await action(adapter)
+            for notice in getattr(adapter, "notices", ()):  # what a bounded answer left out (Redis scans)
+                warn(notice)
+            return answer
 
     results = await asyncio.gather(*(one(config) for config in brokers), return_exceptions=True)
     answers: list[T] = []

@@ -84,6 +84,7 @@ class RedisAdapter(BrokerAdapter):
         self._dead: DeadLetters | None = None
         self._raw_names: dict[str, bytes] = {}
         self._added: dict[str, tuple[int, float]] = {}
+        self._scan_notices: list[str] = []
 
     # -- lifecycle ---------------------------------------------------------------------------------
     async def connect(self) -> None:
@@ -119,12 +120,19 @@ class RedisAdapter(BrokerAdapter):
             raise BrokerUnavailable(f"{self.name}: not connected")
         return self._dead
 
+    @property
+    def notices(self) -> list[str]:
+        """What the last answers left out, one line each: keys a bounded scan has not reached or kept,
+        dead letters past the pending entries examined. The CLI prints them after its output."""
+        return self._scan_notices + (self._dead.notices if self._dead is not None else [])
+
     def _raw(self, name: str) -> bytes:
         """The key bytes behind a name we showed (keys that are not UTF-8 are shown with \\x escapes)."""
         return self._raw_names.get(name) or name.encode("utf-8")
 
     async def _snapshot(self, **options: bool) -> Snapshot:
         known = await self._scanner.step(self.client)
+        await self._note_scan_limits()
         for key in known:
             name = text(key)
             if name.encode("utf-8") != key:
@@ -133,6 +141,18 @@ class RedisAdapter(BrokerAdapter):
         for key in snap.gone:
             self._scanner.forget(key)
         return snap
+
+    async def _note_scan_limits(self) -> None:
+        scanner, notices = self._scanner, []
+        advice = "narrow key_patterns or raise scan_limit"
+        if not scanner.scanned_all:
+            size = int(await self.client.dbsize())
+            notices.append(f"{self.name}: scanned about {scanner.scanned:,} of ~{size:,} keys so far, "
+                           f"{scanner.limit:,} per poll; keys not reached yet are not shown ({advice})")  # fmt: skip
+        if scanner.found > scanner.limit:
+            notices.append(f"{self.name}: {scanner.found:,} lists, streams and job keys found; only the first "
+                           f"{scanner.limit:,} by name are shown ({advice})")  # fmt: skip
+        self._scan_notices = notices
 
     async def _type(self, name: str) -> str:
         return text(await self.client.type(self._raw(name)))

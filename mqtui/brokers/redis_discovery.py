@@ -6,7 +6,8 @@ keyspace completes, the keys found so far are merged with the last complete pass
 never shrinks mid-pass; when a pass completes, keys it did not see are dropped. On a database with
 millions of keys a new list shows up within (keys / scan_limit) polls, and every poll costs the same.
 `TYPE` of the keys a SCAN returned goes in one pipeline; only lists, streams and the few sets and
-sorted sets that RQ and Celery use are remembered, and at most `scan_limit` of those.
+sorted sets that RQ and Celery use are remembered, and at most `scan_limit` of those. Neither limit is
+silent: the adapter's `notices` say when a pass is still going round or keys past the limit were left out.
 
 `Collector.snapshot` then reads every remembered key's numbers in one pipeline (plus one for stream
 consumers and one for pub/sub), never one round trip per key.
@@ -79,6 +80,10 @@ class KeyScanner:
         self._cursor = dict.fromkeys(self.patterns, 0)
         self._partial: dict[str, dict[bytes, str]] = {p: {} for p in self.patterns}
         self._complete: dict[str, dict[bytes, str]] = {p: {} for p in self.patterns}
+        self._passes = dict.fromkeys(self.patterns, 0)
+        self._scanned = dict.fromkeys(self.patterns, 0)
+        self.found = 0
+        """Interesting keys known at the last step, before `known` kept the first `limit` of them."""
         self._lock = asyncio.Lock()
 
     async def step(self, client: Redis) -> dict[bytes, str]:
@@ -95,6 +100,7 @@ class KeyScanner:
             count = min(budget, SCAN_BATCH)
             cursor, keys = await client.scan(self._cursor[pattern], match=pattern, count=count)
             budget -= count
+            self._scanned[pattern] += count
             if keys:
                 pipe = client.pipeline(transaction=False)
                 for key in keys:
@@ -109,7 +115,19 @@ class KeyScanner:
             if int(cursor) == 0:
                 self._complete[pattern] = partial
                 self._partial[pattern] = {}
+                self._passes[pattern] += 1
+                self._scanned[pattern] = 0
                 return
+
+    @property
+    def scanned_all(self) -> bool:
+        """Every pattern's SCAN went round the whole keyspace at least once."""
+        return all(self._passes.values())
+
+    @property
+    def scanned(self) -> int:
+        """Keys examined (SCAN COUNT hints, so about) by the passes not complete yet."""
+        return sum(n for pattern, n in self._scanned.items() if not self._passes[pattern])
 
     def known(self) -> dict[bytes, str]:
         """Every interesting key found; past `limit` of them, the first `limit` by name (bounded polls)."""
@@ -117,6 +135,7 @@ class KeyScanner:
         for pattern in self.patterns:
             merged.update(self._complete[pattern])
             merged.update(self._partial[pattern])
+        self.found = len(merged)
         if len(merged) > self.limit:
             merged = dict(sorted(merged.items())[: self.limit])
         return merged

@@ -249,6 +249,8 @@ class DeadLetters:
         self._rq_requeue = client.register_script(_RQ_REQUEUE)
         self._rq_delete = client.register_script(_RQ_DELETE)
         self._big = BigEntryMover(client)
+        self.notices: list[str] = []
+        """Groups whose dead letters were counted in their oldest pending entries only (last `queues`)."""
 
     # -- naming --------------------------------------------------------------------------------------
     async def resolve(self, name: str) -> DlqRef:
@@ -276,6 +278,7 @@ class DeadLetters:
 
     # -- listing -------------------------------------------------------------------------------------
     async def queues(self, snap: Snapshot, stream_keys: dict[str, bytes]) -> list[DeadLetterQueue]:
+        self.notices = []
         found: list[DeadLetterQueue] = []
         list_dlqs = [item for item in snap.lists.values() if item.is_dlq]
         oldest = await self._oldest_elements([self.raw(item.name) for item in list_dlqs])
@@ -346,17 +349,24 @@ class DeadLetters:
             if isinstance(page, Exception):
                 continue
             dead = [e for e in page if int(e["times_delivered"]) >= limit]
-            if len(page) == PENDING_PAGE:
-                more, _ = await dead_pending(
+            complete = len(page) < PENDING_PAGE
+            if not complete:
+                more, complete = await dead_pending(
                     self.client, stream_keys[stream.name], group.name, limit,
                     scan_limit=PENDING_SCAN_LIMIT - PENDING_PAGE, start=next_after(page[-1]["message_id"]),
                 )  # fmt: skip
                 dead += more
+            name, detected_by = f"{stream.name}@{group.name}", f"max deliveries ({limit})"
+            if not complete:
+                detected_by += f", in the oldest {PENDING_SCAN_LIMIT:,} pending"
+                self.notices.append(
+                    f"{self.broker}: {name} has {group.pending:,} pending entries; its dead letters were counted in "
+                    f"the oldest {PENDING_SCAN_LIMIT:,} only (at least {len(dead):,}; `dlq show` reads them all)"
+                )
             if dead:
                 found.append(
-                    DeadLetterQueue(self.broker, f"{stream.name}@{group.name}", DestinationKind.STREAM, stream.name,
-                                    len(dead), oldest=id_time(dead[0]["message_id"]),
-                                    detected_by=f"max deliveries ({limit})")
+                    DeadLetterQueue(self.broker, name, DestinationKind.STREAM, stream.name, len(dead),
+                                    oldest=id_time(dead[0]["message_id"]), detected_by=detected_by)
                 )  # fmt: skip
         return found
 

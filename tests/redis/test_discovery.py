@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import orjson
 import pytest
 import redis
 
+from mqtui.brokers.redis_streams import PENDING_SCAN_LIMIT
 from mqtui.errors import NotFound
 from mqtui.model import DestinationKind
+from tests.helpers import run_mqtui, write_config
 from tests.redis.conftest import adapter_for
 
 
@@ -174,3 +177,50 @@ async def test_rq_queue_depth_and_in_flight(redis_url: str, raw: redis.Redis) ->
     assert (found["rq:queue:idle"].depth, found["rq:queue:idle"].in_flight) == (0, 0)
     assert rows["rq:queue:default", "(rq)"].lag == 3
     assert "rq:queue:default:intermediate" not in found
+
+
+async def test_keys_past_the_scan_limit_are_announced_not_dropped_silently(redis_url: str, raw: redis.Redis) -> None:
+    for index in range(30):
+        raw.lpush(f"q:{index:02d}", "x")
+    raw.set("filler", "x")
+    async with adapter_for(redis_url, scan_limit=10) as adapter:
+        first = set(_by_name(await adapter.destinations()))
+        assert len(first) <= 10
+        assert adapter.notices[0].startswith("r: scanned about 10 of ~31 keys so far, 10 per poll")
+        shown = first
+        while adapter.notices[0].startswith("r: scanned about"):  # until one pass went round the keyspace
+            shown = set(_by_name(await adapter.destinations()))
+    assert shown == {f"q:{index:02d}" for index in range(10)}  # the first 10 by name
+    assert adapter.notices == [
+        "r: 30 lists, streams and job keys found; only the first 10 by name are shown "
+        "(narrow key_patterns or raise scan_limit)"
+    ]
+
+
+def test_the_cli_prints_what_a_bounded_scan_left_out(redis_url: str, raw: redis.Redis, tmp_path: Path) -> None:
+    for index in range(30):
+        raw.lpush(f"q:{index:02d}", "x")
+    config = write_config(tmp_path / "c.toml", {"p": {"brokers": [
+        {"name": "r", "kind": "redis", "url": redis_url, "scan_limit": 10}]}})  # fmt: skip
+    result = run_mqtui("--config", str(config), "-p", "p", "ls", "--json")
+    assert result.code == 0 and len(result.json_lines()) <= 10
+    assert result.err.startswith("mqtui: r: scanned about 10 of ~30 keys so far"), result.err
+
+
+async def test_dead_letters_counted_in_the_oldest_pending_entries_say_so(redis_url: str, raw: redis.Redis) -> None:
+    total = PENDING_SCAN_LIMIT + 500
+    pipe = raw.pipeline(transaction=False)
+    for index in range(total):
+        pipe.xadd("events", {"data": str(index)})
+    pipe.execute()
+    raw.xgroup_create("events", "g", "0")
+    raw.xreadgroup("g", "c", {"events": ">"})
+    async with adapter_for(redis_url, max_deliveries=1) as adapter:
+        queues = {q.name: q for q in await adapter.dead_letter_queues()}
+        notices = adapter.notices
+    dlq = queues["events@g"]
+    assert (dlq.count, dlq.detected_by) == (PENDING_SCAN_LIMIT, "max deliveries (1), in the oldest 10,000 pending")
+    assert notices == [
+        "r: events@g has 10,500 pending entries; its dead letters were counted in the oldest 10,000 only "
+        "(at least 10,000; `dlq show` reads them all)"
+    ]
