@@ -101,13 +101,14 @@ def test_bad_from_value(tmp_path: Path) -> None:
         ("reset-offsets", "b", "g", "--to", "earliest", "--yes"),
         ("dlq", "replay", "b", "q.DLQ", "--yes"),
         ("dlq", "delete", "b", "q.DLQ", "--id", "1", "--yes"),
-        ("peek", "b", "q", "--yes"),
+        ("peek", "rb", "q", "--yes"),  # a RabbitMQ peek marks messages redelivered; a Redis one only reads
         ("request", "b", "svc", "--yes"),
     ],
 )
 def test_readonly_profile_refuses_every_write_with_exit_3(tmp_path: Path, args: tuple[str, ...]) -> None:
     config = write_config(tmp_path / "c.toml", {"prod": {"readonly": True, "brokers": [
-        {"name": "b", "kind": "redis", "url": "redis://127.0.0.1:1/0"}]}})  # fmt: skip
+        {"name": "b", "kind": "redis", "url": "redis://127.0.0.1:1/0"},
+        {"name": "rb", "kind": "rabbitmq", "url": "amqp://127.0.0.1:1/"}]}})  # fmt: skip
     result = run_mqtui("--config", str(config), "--profile", "prod", *args)
     assert_one_line_error(result, 3, "readonly")
 
