@@ -9,7 +9,8 @@ What each kind of destination shows:
 
 Publishing (`--prop` keys): `type=list|stream|channel` picks the kind when the key does not exist
 (default: the key's type, else list). Lists get LPUSH, channels PUBLISH; both carry bare values, so a
-key or headers are refused. A stream entry gets the value as field `data`, the key as field `key` and
+key or headers are refused, and so is a Celery queue, whose workers only decode kombu envelopes (purge
+and requeue move whole envelopes, as `celery purge` does, and stay allowed). A stream entry gets the value as field `data`, the key as field `key` and
 each header as a field of its own; `fields=json` takes the fields from the value, a JSON object, instead;
 `maxlen=N` trims the stream to about N entries.
 
@@ -332,6 +333,11 @@ class RedisAdapter(BrokerAdapter):
                 raise Unsupported(f"{self.name}: --prop type must be list, stream or channel, not {mode!r}")
             if mode != "channel" and existing not in ("none", mode):
                 raise BrokerError(f"{self.name}: {destination} is a {existing}, not a {mode}")
+            if mode == "list" and await self._is_celery_queue(destination):
+                raise Unsupported(
+                    f"{self.name}: {destination} is a Celery queue, which mqtui only reads: a Celery worker cannot "
+                    "decode a bare value (its messages are kombu envelopes); send tasks through Celery"
+                )
             if mode != "stream" and any(m.key is not None or m.headers for m in messages):
                 raise Unsupported(
                     f"{self.name}: a Redis {mode} carries bare values; --key and --header need a stream "
@@ -369,6 +375,17 @@ class RedisAdapter(BrokerAdapter):
             if mode != "channel" and sent:
                 self._scanner.note(key, mode)
         return PublishResult(sent=sent, failed=tuple(sorted(failed)), positions=tuple(positions), unroutable=unroutable)
+
+    async def _is_celery_queue(self, destination: str) -> bool:
+        """Whether Celery's default routing binds a queue of this name (`_kombu.binding.<name>`); an ACL user
+        that may not read that key cannot tell, and is not stopped by this check."""
+        from redis.exceptions import NoPermissionError
+
+        try:
+            members = await self.client.smembers(f"{jobs.KOMBU_BINDING_PREFIX}{destination}")
+        except NoPermissionError:
+            return False
+        return destination in jobs.celery_binding_queues(sorted(members))
 
     async def purge(self, destination: str) -> int:
         with translated(self.config):

@@ -198,3 +198,15 @@ async def test_peek_reads_oldest_first_in_each_convention_and_changes_nothing(re
     assert [(m.position, m.value) for m in rq] == [(0, b"job-1"), (1, b"job-2")]
     assert [m.value for m in plain] == [b"a", b"b", b"c"]
     assert raw.lrange("rq:queue:default", 0, -1) == [b"job-1", b"job-2", b"job-3"] and raw.llen("jobs") == 3
+
+
+async def test_publish_to_a_celery_queue_is_refused_and_purge_is_not(redis_url: str, raw: redis.Redis) -> None:
+    raw.sadd("_kombu.binding.celery", "celery\x06\x16\x06\x16celery")
+    raw.lpush("celery", b'{"body": "W10=", "headers": {"task": "tasks.add"}}')
+    async with adapter_for(redis_url) as adapter:
+        with pytest.raises(Unsupported, match="celery is a Celery queue, which mqtui only reads"):
+            await adapter.publish("celery", [OutgoingMessage(b"x")])
+        assert raw.llen("celery") == 1
+        plain = await adapter.publish("not-celery", [OutgoingMessage(b"x")])
+        assert await adapter.purge("celery") == 1
+    assert plain.sent == 1 and raw.exists("celery") == 0

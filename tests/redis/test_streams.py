@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis
@@ -184,3 +184,20 @@ async def test_lag_redis_leaves_nil_after_a_deletion_is_counted(
     async with adapter_for(redis_url) as adapter:
         behind = (await adapter.backlog(group="behind"))[0]
     assert (behind.lag, behind.lag_at_least) == (4, True)
+
+
+async def test_consumer_and_pending_idle_times_grow_from_the_delivery(redis_url: str, raw: redis.Redis) -> None:
+    """Bounds that time can only widen: after a known sleep, the idle time is at least that long, and the
+    last activity derived from it is no later than the delivery (plus Redis's millisecond rounding)."""
+    ids = [raw.xadd("events", {"data": f"e{i}"}) for i in range(2)]
+    raw.xgroup_create("events", "g", "0")
+    raw.xreadgroup("g", "c", {"events": ">"})
+    raw.xclaim("events", "g", "c", 0, [ids[0]], retrycount=5)
+    delivered = datetime.now(UTC)
+    await asyncio.sleep(0.3)
+    async with adapter_for(redis_url) as adapter:
+        row = (await adapter.backlog(group="g"))[0]
+        letters = await adapter.dead_letters("events@g")
+    assert row.last_activity is not None and row.last_activity <= delivered + timedelta(milliseconds=2)
+    assert [letter.id for letter in letters] == [ids[0].decode()]
+    assert int(letters[0].extra["idle_ms"]) >= 300
