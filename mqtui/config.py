@@ -122,12 +122,15 @@ class RedisConfig(BrokerConfig, kw_only=True, tag="redis"):
 
 
 class NatsConfig(BrokerConfig, kw_only=True, tag="nats"):
+    url: str = ""
+    """Comma-separated servers; may be left out when `context` names them."""
     monitor_url: str | None = None
     token: str | None = None
     creds_file: str | None = None
     nkey_seed_file: str | None = None
     context: str | None = None
-    """A natscli context file (or context name) to take the connection settings from."""
+    """A natscli context to fill in what these keys leave unset: its JSON file, its name, or "" for the
+    one `nats context select` chose."""
     dlq_stream: str | None = None
     """Stream that captures max-deliveries and terminated advisories."""
     create_dlq_stream: bool = False
@@ -215,6 +218,10 @@ def _check_url(broker: BrokerConfig) -> None:
     URL parsing into a "port", a "path" or a "fragment", so any quoted piece could be part of a secret.
     """
     url, kind = broker.url, broker.kind
+    if kind == "nats" and not url:
+        if getattr(broker, "context", None) is None:
+            raise _invalid("url", "is required unless `context` names a natscli context")
+        return
     _check_text("url", url)
     if kind == "kafka":
         for index, server in enumerate(url.split(","), 1):

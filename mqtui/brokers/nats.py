@@ -39,11 +39,11 @@ from mqtui.brokers.nats_conn import (
     _quiet_close,
     api_request,
     broker_errors,
-    monitor_tls,
     open_connection,
     paged,
 )
 from mqtui.brokers.nats_replay import replay_planned
+from mqtui.brokers.nats_settings import connection_settings
 from mqtui.brokers.nats_tail import core_tail, stream_tail, workqueue_tail
 from mqtui.config import NatsConfig, redact_url
 from mqtui.dlqnames import rules_for
@@ -105,11 +105,10 @@ class NatsAdapter(BrokerAdapter):
 
     # -- lifecycle ---------------------------------------------------------------------------------
     async def connect(self) -> None:
-        self.nc = await open_connection(self.config, self.counters)
-        if self.config.monitor_url:
-            self.monitor = monitoring.Monitor(
-                self.name, self.config.monitor_url, self.config.timeout, tls=monitor_tls(self.config)
-            )
+        settings = connection_settings(self.config)
+        self.nc = await open_connection(self.config, settings, self.counters)
+        if self.config.monitor_url:  # an https monitor is served with the client port's TLS settings
+            self.monitor = monitoring.Monitor(self.name, self.config.monitor_url, self.config.timeout, tls=settings.tls)
         if not self.config.create_dlq_stream:
             return
         if self.config.profile_readonly:  # the session says so once, as a start-up notice

@@ -30,7 +30,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 
 from mqtui.brokers.nats_conn import JetStreamApiError
-from mqtui.brokers.nats_pipeline import Pipeline, Window, api_answer, api_request_of
+from mqtui.brokers.nats_pipeline import Pipeline, Window, api_answer
 from mqtui.brokers.nats_records import parse_time, stored_message
 from mqtui.dlqnames import dlq_origin
 from mqtui.model import DeadLetter, Message
@@ -184,7 +184,9 @@ async def read_stream(
                 return None
             window = range(seq, min(seq + min(max(READ_WINDOW // 4, wanted), READ_WINDOW), stream.last_seq + 1))
             seq = window.stop
-            return await pipeline.send([api_request_of(f"STREAM.MSG.GET.{stream.name}", {"seq": n}) for n in window])
+            return await pipeline.send(
+                [pipeline.api_request(f"STREAM.MSG.GET.{stream.name}", {"seq": n}) for n in window]
+            )
 
         current = await send_next(0)
         while current is not None:
@@ -211,7 +213,7 @@ async def get_stored(nc: Client, wanted: Sequence[tuple[str, int]], timeout: flo
 async def _get_window(
     pipeline: Pipeline, wanted: Sequence[tuple[str, int]], timeout: float
 ) -> list[dict[str, Any] | None]:
-    requests = [api_request_of(f"STREAM.MSG.GET.{stream}", {"seq": seq}) for stream, seq in wanted]
+    requests = [pipeline.api_request(f"STREAM.MSG.GET.{stream}", {"seq": seq}) for stream, seq in wanted]
     return _answers(await pipeline.window(requests, timeout))
 
 

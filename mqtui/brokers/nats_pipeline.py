@@ -19,7 +19,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
-from mqtui.brokers.nats_conn import JetStreamApiError, JetStreamDisabled
+from mqtui.brokers.nats_conn import JetStreamApiError, JetStreamDisabled, api_subject
 
 #: A request: subject, payload, headers (or None).
 Request = tuple[str, bytes, dict[str, str] | None]
@@ -65,6 +65,10 @@ class Pipeline:
             with contextlib.suppress(Exception):
                 await self.subscription.unsubscribe()
 
+    def api_request(self, subject: str, body: dict[str, Any]) -> Request:
+        """A JetStream JSON API request (`nats_conn.api_subject`) for `send` and `window`."""
+        return api_subject(self.nc, subject), orjson.dumps(body), None
+
     async def send(self, requests: Sequence[Request]) -> Window:
         """Publish every request with a reply subject of this pipeline; collect the answers later."""
         window = Window(len(requests), self.serial + 1, asyncio.get_running_loop().create_future())
@@ -97,11 +101,6 @@ class Pipeline:
         window.remaining -= 1
         if window.remaining == 0 and not window.complete.done():
             window.complete.set_result(None)
-
-
-def api_request_of(subject: str, body: dict[str, Any]) -> Request:
-    """A JetStream JSON API request ($JS.API.<subject>) for `Pipeline.window`."""
-    return f"$JS.API.{subject}", orjson.dumps(body), None
 
 
 def api_answer(reply: Msg | None) -> dict[str, Any]:

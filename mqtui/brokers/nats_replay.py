@@ -24,7 +24,7 @@ from nats.aio.msg import Msg
 
 from mqtui.brokers.nats_conn import JetStreamApiError, JetStreamDisabled
 from mqtui.brokers.nats_dlq import replay_headers, replay_id
-from mqtui.brokers.nats_pipeline import Pipeline, api_answer, api_request_of
+from mqtui.brokers.nats_pipeline import Pipeline, api_answer
 from mqtui.errors import BrokerUnavailable
 from mqtui.model import DeadLetter, ProgressCallback, ReplayItem, ReplayResult
 
@@ -107,7 +107,7 @@ def _settle(tally: _Tally, broker: str, dlq: str, item: ReplayItem, reply: Msg |
 
 async def _purge(pipeline: Pipeline, dlq: str, last: int, timeout: float) -> bool:
     """Remove every entry of the DLQ up to `last` at once; False when the stream refuses purges."""
-    [reply] = await pipeline.window([api_request_of(f"STREAM.PURGE.{dlq}", {"seq": last + 1})], timeout)
+    [reply] = await pipeline.window([pipeline.api_request(f"STREAM.PURGE.{dlq}", {"seq": last + 1})], timeout)
     try:
         return bool(api_answer(reply).get("success"))
     except JetStreamApiError:  # deny_purge, say: delete one by one instead
@@ -117,7 +117,7 @@ async def _purge(pipeline: Pipeline, dlq: str, last: int, timeout: float) -> boo
 async def _delete(pipeline: Pipeline, dlq: str, seqs: Sequence[int], timeout: float) -> list[bool]:
     """Delete DLQ entries side by side; False for one that was already gone."""
     replies = await pipeline.window(
-        [api_request_of(f"STREAM.MSG.DELETE.{dlq}", {"seq": seq, "no_erase": True}) for seq in seqs], timeout
+        [pipeline.api_request(f"STREAM.MSG.DELETE.{dlq}", {"seq": seq, "no_erase": True}) for seq in seqs], timeout
     )
     deleted = []
     for reply in replies:

@@ -28,7 +28,7 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.nuid import NUID
 
-from mqtui.brokers.nats_conn import JetStreamApiError, api_request
+from mqtui.brokers.nats_conn import JetStreamApiError, api_request, api_subject
 from mqtui.brokers.nats_records import TAIL_CONSUMER_PREFIX, headers_from_client, stored_message
 from mqtui.errors import BrokerUnavailable, Unsupported
 from mqtui.model import Message, StartPosition
@@ -153,7 +153,9 @@ class OrderedPull:
         assert self.sub is not None
         request = {"batch": BATCH, "expires": int(EXPIRES * _NS), "idle_heartbeat": int(HEARTBEAT * _NS)}
         await self.nc.publish(
-            f"$JS.API.CONSUMER.MSG.NEXT.{self.stream}.{self.name}", orjson.dumps(request), reply=self.sub.subject
+            api_subject(self.nc, f"CONSUMER.MSG.NEXT.{self.stream}.{self.name}"),
+            orjson.dumps(request),
+            reply=self.sub.subject,
         )
         self.outstanding = BATCH
 

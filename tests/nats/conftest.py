@@ -228,3 +228,25 @@ def nats_operator_server(tmp_path: Path) -> Iterator[OperatorNats]:
     broker.start()
     yield broker
     broker.stop()
+
+
+class DomainNats(LocalNats):
+    """nats-server whose JetStream has the domain `hub` (its API also answers on `$JS.hub.API`)."""
+
+    def _launch(self) -> None:
+        binary = self.binary()
+        assert binary is not None
+        conf = self.workdir / "server.conf"
+        conf.write_text(
+            f'listen: "127.0.0.1:{self.port}"\nhttp: "127.0.0.1:{self.monitor_port}"\n'
+            f'jetstream {{ store_dir: "{self.workdir / "jetstream"}", domain: "hub" }}\n'
+        )
+        self._spawn([binary, "-c", str(conf)])
+
+
+@pytest.fixture
+def nats_domain_server(tmp_path: Path) -> Iterator[DomainNats]:
+    broker = DomainNats(tmp_path / "nats-domain", name="domain-nats")
+    broker.start()
+    yield broker
+    broker.stop()
