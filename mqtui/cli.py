@@ -144,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("broker")
     p.add_argument("dlq")
     p.add_argument("--limit", "-n", type=_positive_int, default=100, metavar="N")
+    yes_flag(p)  # reading a RabbitMQ quorum DLQ with a delivery limit counts as a delivery
     json_flag(p)
     p = dlq_sub.add_parser("replay", help="send dead letters back to their origin (or --to)")
     p.add_argument("broker")

@@ -415,8 +415,18 @@ async def cmd_dlq_ls(session: Session, args: argparse.Namespace, out: Output) ->
     return 1 if failures else 0
 
 
+async def confirm_reading(session: Session, adapter: BrokerAdapter, dlq: str, assume_yes: bool) -> None:
+    """Reading a DLQ whose reads count as deliveries (`read_hazard`) is a write action: confirmed, never readonly."""
+    hazard = await adapter.read_hazard(dlq)
+    if hazard is not None:
+        hazard = safe_line(hazard)
+        session.require_writable(f"reading {dlq} ({hazard})")
+        confirm(f"read the dead letters of {dlq} ({hazard})?", assume_yes)
+
+
 async def cmd_dlq_show(session: Session, args: argparse.Namespace, out: Output) -> int:
     async with connected(session.broker(args.broker)) as adapter:
+        await confirm_reading(session, adapter, args.dlq, args.yes)
         letters = await adapter.dead_letters(args.dlq, limit=args.limit)
     if out.as_json:
         out.records(jsonl.dead_letter_record(letter) for letter in letters)
@@ -435,6 +445,7 @@ async def cmd_dlq_replay(session: Session, args: argparse.Namespace, out: Output
     if not args.dry_run:
         session.require_writable("dlq replay")
     async with connected(session.broker(args.broker)) as adapter:
+        await confirm_reading(session, adapter, args.dlq, args.yes)
         plan = await adapter.plan_replay(args.dlq, to=args.to, ids=args.ids, limit=args.limit)
         sendable = [item for item in plan if item.skip_reason is None]
         targets: dict[str, int] = {}

@@ -207,6 +207,10 @@ class DeadLetterQueue:
     oldest: datetime | None = None
     detected_by: str = "naming rule"
     """Why this is a DLQ: naming rule, dead-letter exchange, advisories, max deliveries."""
+    read_hazard: str | None = None
+    """Why reading this DLQ's entries changes them, or None when reading is harmless. RabbitMQ reads with
+    get + requeue, which counts as a delivery on a quorum queue with a delivery limit: a message read past
+    it is dropped or dead-lettered on. Reading such a DLQ is then confirmed and refused when readonly."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -131,6 +131,10 @@ class BrokerAdapter(abc.ABC):
     async def dead_letter_queues(self) -> list[DeadLetterQueue]:
         return []
 
+    async def read_hazard(self, dlq: str) -> str | None:
+        """`DeadLetterQueue.read_hazard` for any queue named by the user (it may not be a known DLQ)."""
+        return None
+
     async def dead_letters(self, dlq: str, *, limit: int = 100) -> list[DeadLetter]:
         raise self._unsupported("read dead letters")
 

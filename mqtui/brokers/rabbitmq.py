@@ -18,13 +18,18 @@ Reading without consuming:
 - `peek` is basic.get + requeue: it marks messages redelivered and counts against a quorum queue's
   delivery-limit, hence Capability.PEEK and its confirmation.
 
-Dead letters: a queue is a DLQ when a queue's dead-letter exchange (argument or policy) routes to it
-(followed through the exchange's bindings and type), when it is named by a dead-letter routing key on
-the default exchange, or by the profile's naming rules. Requeue sends a dead letter to the queue named
+Dead letters: which queues are DLQs is worked out in `rabbitmq_topology` (dead-letter exchanges followed
+through bindings, exchange-to-exchange bindings too; dead-letter routing keys; naming rules). Reading a
+DLQ is get + requeue, so on a quorum queue with a delivery limit it costs each message a delivery:
+`DeadLetterQueue.read_hazard` says so, and the CLI and console confirm first. Requeue sends a dead letter to the queue named
 in its newest `x-death` entry, through the default exchange, so only the queue that failed it gets it
 again (republishing to the original exchange could deliver it a second time to every other queue bound
 there); `to="exchange:NAME"` republishes through NAME with the original routing key instead
 (`exchange:` alone means the exchange recorded in `x-death`), and `to=QUEUE` sends to another queue.
+
+One poll asks for destinations, backlog and DLQs at once; they share one listing of /api/queues (and one
+dead-letter map) instead of paging through it three times. `/api/overview` is read once at connect
+(version, cluster); `describe("$server")` is the server view (`rabbitmq_server`).
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ import functools
 import time
 from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
 
@@ -52,7 +57,16 @@ from mqtui.brokers.rabbitmq_deaths import first_death
 from mqtui.brokers.rabbitmq_http import QUEUE_COLUMNS, ManagementAPI, quote_segment
 from mqtui.brokers.rabbitmq_journal import RequeueJournal, journal_path
 from mqtui.brokers.rabbitmq_names import Naming, QueueRef
+from mqtui.brokers.rabbitmq_server import IDENTITY_COLUMNS, NODE_COLUMNS, OVERVIEW_COLUMNS, SERVER_VIEW, server_detail
 from mqtui.brokers.rabbitmq_tail import END, TRACE_EXCHANGE, Binding, TailSource, TailThread
+from mqtui.brokers.rabbitmq_topology import (
+    DlqInfo,
+    dead_letter_map,
+    dead_letter_sources,
+    parse_version,
+    read_hazard,
+    routes_by_source,
+)
 from mqtui.config import BrokerConfig, RabbitMQConfig
 from mqtui.dlqnames import dlq_origin, rules_for
 from mqtui.errors import BrokerUnavailable, NotFound, Unsupported, UsageError
@@ -113,9 +127,11 @@ PUBLISH_OPTIONS = (
 
 
 @dataclass
-class _DlqInfo:
-    origins: set[str] = field(default_factory=set)
-    detected_by: str = "naming rule"
+class _QueueListing:
+    """One listing of every queue, shared by the calls of one poll; its dead-letter map is worked out once."""
+
+    rows: list[dict[str, Any]]
+    dlqs: asyncio.Future[dict[tuple[str, str], DlqInfo]] | None = None
 
 
 class RabbitMQAdapter(BrokerAdapter):
@@ -147,11 +163,21 @@ class RabbitMQAdapter(BrokerAdapter):
         self._http_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix=f"mqtui-rabbitmq-http-{config.name}")
         self._session: AmqpSession | None = None
         self._tails: set[TailThread] = set()
+        self._listing_task: asyncio.Future[_QueueListing] | None = None
+        self.overview: Mapping[str, Any] = {}
+        """What /api/overview said at connect: version, cluster and node names (IDENTITY_COLUMNS)."""
+        self.version: tuple[int, ...] = ()
         self._closed = False
 
     # -- lifecycle ---------------------------------------------------------------------------------
     async def connect(self) -> None:
-        vhosts = {text(v.get("name")) for v in await self._get("/api/vhosts", {"columns": "name"}) or ()}
+        listed, overview = await asyncio.gather(
+            self._get("/api/vhosts", {"columns": "name"}),
+            self._get("/api/overview", {"columns": ",".join(IDENTITY_COLUMNS)}),
+        )
+        self.overview = overview if isinstance(overview, Mapping) else {}
+        self.version = parse_version(self.overview.get("rabbitmq_version"))
+        vhosts = {text(v.get("name")) for v in listed or ()}
         if self.naming.home not in vhosts:
             raise NotFound(
                 f"{self.name}: vhost {self.naming.home!r} not found or not open to user {self.endpoint.username!r}"
@@ -162,6 +188,8 @@ class RabbitMQAdapter(BrokerAdapter):
         if self._closed:
             return
         self._closed = True
+        if self._listing_task is not None:
+            self._listing_task.cancel()
         for tail in list(self._tails):
             tail.stop()
         session, self._session = self._session, None
@@ -207,6 +235,28 @@ class RabbitMQAdapter(BrokerAdapter):
                 rows.setdefault((text(row.get("vhost")), text(row.get("name"))), row)
         self.naming.update({vhost for vhost, _ in rows})
         return list(rows.values())
+
+    async def _queue_listing(self) -> _QueueListing:
+        """Every queue (QUEUE_COLUMNS), one listing shared by the callers that ask while it runs.
+
+        The poller asks for destinations, backlog and DLQs at the same moment; they wait for the same
+        pages. A caller arriving after a listing ended starts a new one: no answer is cached beyond it.
+        """
+        task = self._listing_task
+        if task is None or task.done():
+
+            async def list_queues() -> _QueueListing:
+                return _QueueListing(await self._listing("/api/queues", QUEUE_COLUMNS))
+
+            task = self._listing_task = asyncio.ensure_future(list_queues())
+            task.add_done_callback(_retrieve)
+        return await asyncio.shield(task)
+
+    async def _listing_dlqs(self, listing: _QueueListing) -> dict[tuple[str, str], DlqInfo]:
+        if listing.dlqs is None:
+            listing.dlqs = asyncio.ensure_future(self._dead_letter_map(listing.rows))
+            listing.dlqs.add_done_callback(_retrieve)
+        return await asyncio.shield(listing.dlqs)
 
     def _control(self) -> AmqpSession:
         if self._closed:
@@ -266,10 +316,10 @@ class RabbitMQAdapter(BrokerAdapter):
 
     # -- reading -----------------------------------------------------------------------------------
     async def destinations(self, *, include_internal: bool = False) -> list[Destination]:
-        rows = await self._listing("/api/queues", QUEUE_COLUMNS)
-        dlqs = await self._dead_letter_map(rows)
+        listing = await self._queue_listing()
+        dlqs = await self._listing_dlqs(listing)
         found = []
-        for row in rows:
+        for row in listing.rows:
             vhost, name = text(row.get("vhost")), text(row.get("name"))
             if name.startswith("amq.") and not include_internal:
                 continue
@@ -278,7 +328,7 @@ class RabbitMQAdapter(BrokerAdapter):
             found.extend(await self._exchanges())
         return sorted(found, key=lambda d: (d.kind != DestinationKind.EXCHANGE, d.name))
 
-    def _destination(self, row: Mapping[str, Any], dlq: _DlqInfo | None) -> Destination:
+    def _destination(self, row: Mapping[str, Any], dlq: DlqInfo | None) -> Destination:
         vhost, name = text(row.get("vhost")), text(row.get("name"))
         queue_type = text(row.get("type")) or "classic"
         stats = row.get("message_stats") or {}
@@ -340,6 +390,9 @@ class RabbitMQAdapter(BrokerAdapter):
         return found
 
     async def describe(self, destination: str) -> Detail:
+        """A queue's details, or with `$server` the server view (a queue of that name is shadowed)."""
+        if destination == SERVER_VIEW:
+            return await self.server_view()
         ref = self.naming.parse(destination)
         row, bindings = await asyncio.gather(self._queue(ref), self._queue_bindings(ref))
         stats = row.get("message_stats") or {}
@@ -397,6 +450,23 @@ class RabbitMQAdapter(BrokerAdapter):
         ]
         return Detail(self.name, self._display(ref.vhost, ref.name), tuple(summary), tuple(sections))
 
+    async def server_view(self) -> Detail:
+        """Version, cluster, rates, totals, nodes and listeners (see `rabbitmq_server`)."""
+        overview, nodes, shovel = await asyncio.gather(
+            self._get("/api/overview", {"columns": ",".join(OVERVIEW_COLUMNS)}),
+            self._get("/api/nodes", {"columns": ",".join(NODE_COLUMNS)}),
+            self.shovel_enabled(),
+        )
+        return server_detail(self.name, overview or {}, nodes or [], shovel)
+
+    async def shovel_enabled(self) -> bool:
+        """Whether the shovel plugin answers (its management part lists shovels at /api/shovels)."""
+        try:
+            await self._get("/api/shovels", {"columns": "name"})
+        except NotFound:
+            return False
+        return True
+
     async def backlog(self, *, group: str | None = None) -> list[BacklogRow]:
         """One row per queue: lag = ready, in flight = unacked, members = its consumers with prefetch.
 
@@ -410,18 +480,8 @@ class RabbitMQAdapter(BrokerAdapter):
             except NotFound:
                 return []
             return [self._backlog_row(row, row.get("consumer_details") or [])]
-        columns = (
-            "name",
-            "vhost",
-            "type",
-            "messages",
-            "messages_ready",
-            "messages_unacknowledged",
-            "consumers",
-            "idle_since",
-        )
-        rows, consumers = await asyncio.gather(
-            self._listing("/api/queues", columns),
+        listing, consumers = await asyncio.gather(
+            self._queue_listing(),
             self._get(
                 "/api/consumers", {"columns": "queue,consumer_tag,prefetch_count,ack_required,channel_details.name"}
             ),
@@ -432,7 +492,7 @@ class RabbitMQAdapter(BrokerAdapter):
             by_queue.setdefault((text(queue.get("vhost")), text(queue.get("name"))), []).append(consumer)
         return [
             self._backlog_row(row, by_queue.get((text(row.get("vhost")), text(row.get("name"))), []))
-            for row in rows
+            for row in listing.rows
             if not text(row.get("name")).startswith("amq.")
         ]
 
@@ -652,59 +712,32 @@ class RabbitMQAdapter(BrokerAdapter):
         return await self._amqp(ref.vhost, job, patience=max(self.config.timeout, 120.0))
 
     # -- dead letters ------------------------------------------------------------------------------
-    async def _dead_letter_map(self, rows: Sequence[Mapping[str, Any]]) -> dict[tuple[str, str], _DlqInfo]:
-        """Which queues receive dead letters, and from which queues (see the module docstring)."""
-        found: dict[tuple[str, str], _DlqInfo] = {}
-        users: dict[tuple[str, str], list[tuple[str, str | None]]] = {}
-        for row in rows:
-            vhost, name = text(row.get("vhost")), text(row.get("name"))
-            arguments = row.get("arguments") or {}
-            policy = row.get("effective_policy_definition") or {}
-            dlx = arguments.get("x-dead-letter-exchange", policy.get("dead-letter-exchange"))
-            key = arguments.get("x-dead-letter-routing-key", policy.get("dead-letter-routing-key"))
-            if not isinstance(dlx, str):
-                continue
-            key = key if isinstance(key, str) else None
-            if dlx == "":
-                if key and key != name:
-                    info = found.setdefault((vhost, key), _DlqInfo(detected_by="dead-letter routing key"))
-                    info.origins.add(self._display(vhost, name))
-                continue
-            users.setdefault((vhost, dlx), []).append((name, key))
+    async def _dead_letter_map(self, rows: Sequence[Mapping[str, Any]]) -> dict[tuple[str, str], DlqInfo]:
+        """Which queues receive dead letters: every exchange and binding of each vhost with a DLX, read once."""
+        vhosts = sorted({vhost for vhost, _, dlx, _ in dead_letter_sources(rows) if dlx})
 
-        async def follow(vhost: str, exchange: str, origins: list[tuple[str, str | None]]) -> None:
-            base = f"/api/exchanges/{quote_segment(vhost)}/{quote_segment(exchange)}"
+        async def topology(vhost: str) -> tuple[dict[str, str], dict[str, Any]]:
+            segment = quote_segment(vhost)
             try:
-                info, bindings = await asyncio.gather(self._get(base), self._get(f"{base}/bindings/source"))
-            except NotFound:
-                return  # the queues dead-letter into an exchange that does not exist: messages are dropped
-            exchange_type = text((info or {}).get("type"))
-            for binding in bindings or ():
-                if binding.get("destination_type") != "queue":
-                    continue
-                target = text(binding.get("destination"))
-                for origin, key in origins:
-                    if origin != target and _routes(exchange_type, text(binding.get("routing_key")), key):
-                        entry = found.setdefault((vhost, target), _DlqInfo())
-                        entry.detected_by = f"dead-letter exchange {exchange}"
-                        entry.origins.add(self._display(vhost, origin))
+                exchanges, bindings = await asyncio.gather(
+                    self._get(f"/api/exchanges/{segment}", {"columns": "name,type"}),
+                    self._get(f"/api/bindings/{segment}", {"columns": BINDING_COLUMNS}),
+                )
+            except NotFound:  # the vhost went away since the listing
+                return {}, {}
+            types = {text(e.get("name")): text(e.get("type")) for e in exchanges or ()}
+            return types, routes_by_source(bindings or ())
 
-        await asyncio.gather(*(follow(vhost, dlx, origins) for (vhost, dlx), origins in users.items()))
-        for row in rows:
-            vhost, name = text(row.get("vhost")), text(row.get("name"))
-            if (vhost, name) in found:
-                continue
-            origin = dlq_origin(name, self._rules)
-            if origin is not None:
-                found[(vhost, name)] = _DlqInfo({self._display(vhost, origin)}, "naming rule")
-        return found
+        answers = await asyncio.gather(*(topology(vhost) for vhost in vhosts))
+        types = {vhost: answer[0] for vhost, answer in zip(vhosts, answers, strict=True)}
+        routes = {vhost: answer[1] for vhost, answer in zip(vhosts, answers, strict=True)}
+        return dead_letter_map(rows, types, routes, display=self._display, rules=self._rules)
 
     async def dead_letter_queues(self) -> list[DeadLetterQueue]:
-        columns = ("name", "vhost", "type", "messages", "arguments", "effective_policy_definition")
-        rows = await self._listing("/api/queues", columns)
-        dlqs = await self._dead_letter_map(rows)
+        listing = await self._queue_listing()
+        dlqs = await self._listing_dlqs(listing)
         found = []
-        for row in rows:
+        for row in listing.rows:
             vhost, name = text(row.get("vhost")), text(row.get("name"))
             info = dlqs.get((vhost, name))
             if info is None:
@@ -717,9 +750,18 @@ class RabbitMQAdapter(BrokerAdapter):
                     origin=", ".join(sorted(info.origins)) or None,
                     count=_int(row.get("messages")),
                     detected_by=info.detected_by,
+                    read_hazard=read_hazard(row, self.version),
                 )
             )
         return sorted(found, key=lambda q: q.name)
+
+    async def read_hazard(self, dlq: str) -> str | None:
+        """Whether reading `dlq` costs its messages a delivery (see `rabbitmq_topology.read_hazard`)."""
+        ref = self.naming.parse(dlq)
+        path = f"/api/queues/{quote_segment(ref.vhost)}/{quote_segment(ref.name)}"
+        columns = {"columns": "type,arguments,effective_policy_definition"}
+        row = await self._get(path, columns, what=f"queue {self._display(ref.vhost, ref.name)!r}")
+        return read_hazard(row or {}, self.version)
 
     async def dead_letters(self, dlq: str, *, limit: int = 100) -> list[DeadLetter]:
         """The first `limit` dead letters, read with manual ack and all nacked back (depth unchanged).
@@ -889,6 +931,15 @@ class RabbitMQAdapter(BrokerAdapter):
 
 
 # -- helpers ---------------------------------------------------------------------------------------
+BINDING_COLUMNS = "source,destination,destination_type,routing_key"
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    """Mark a shared future's failure as seen: every caller may have been cancelled before it ended."""
+    if not future.cancelled():
+        future.exception()
+
+
 def _int(value: object) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
@@ -928,28 +979,6 @@ def _last_activity(row: Mapping[str, Any], queue_type: str) -> datetime | None:
     if queue_type == "stream":
         return None
     return datetime.now(UTC)
-
-
-def _routes(exchange_type: str, binding_key: str, routing_key: str | None) -> bool:
-    """Whether a dead letter with `routing_key` (None: its original key, unknown here) can take a binding."""
-    if routing_key is None or exchange_type in ("fanout", "headers"):
-        return True
-    if exchange_type == "direct":
-        return binding_key == routing_key
-    if exchange_type == "topic":
-        return _topic_match(binding_key.split("."), routing_key.split("."))
-    return True  # plugin exchange types: assume it may
-
-
-def _topic_match(pattern: list[str], words: list[str]) -> bool:
-    if not pattern:
-        return not words
-    head, rest = pattern[0], pattern[1:]
-    if head == "#":
-        return any(_topic_match(rest, words[i:]) for i in range(len(words) + 1))
-    if not words:
-        return False
-    return (head == "*" or head == words[0]) and _topic_match(rest, words[1:])
 
 
 def _publish_settings(broker: str, options: Mapping[str, str]) -> dict[str, Any]:

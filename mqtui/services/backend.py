@@ -46,7 +46,7 @@ T = TypeVar("T")
 SnapshotListener = Callable[[BrokerSnapshot], None]
 
 #: Broker kinds whose adapter describes the server itself under a reserved name.
-SERVER_VIEWS = {"nats": "$server"}
+SERVER_VIEWS = {"nats": "$server", "rabbitmq": "$server"}
 
 
 class ConsoleBackend(abc.ABC):

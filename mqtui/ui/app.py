@@ -71,7 +71,12 @@ GLOBAL_COMMANDS: list[Command] = [
     Command("app.refresh", "ctrl+r", "refresh", "Refresh", "Poll every broker now", show=False),
     Command("app.theme", "T", "toggle_theme", "Theme", "Switch between the dark and light theme", show=False),
     Command(
-        "app.server", "i", "server", "Server info", "The NATS server: identity, connections, slow consumers", show=False
+        "app.server",
+        "i",
+        "server",
+        "Server info",
+        "The NATS or RabbitMQ server: identity, connections, load",
+        show=False,
     ),
     *(
         Command(f"view.{pane_id}", title[0], f"pane('{pane_id}')", title[2:], f"Show the {title[2:]} pane", show=False)
@@ -371,7 +376,7 @@ class MqtuiApp(App[int]):
         if action == "publish":
             return self.backend.refusal("publish") or self._no_publisher()
         if action == "server" and not self.backend.server_view_brokers():
-            return "no broker of this profile has a server view (NATS has)"
+            return "no broker of this profile has a server view (NATS and RabbitMQ have)"
         return None
 
     def request_refusal(self) -> str | None:
@@ -667,6 +672,27 @@ class MqtuiApp(App[int]):
 
         self.push_screen(ResetOffsetsScreen(group.broker, group.group, group.destination), done)
 
+    def ask_read_dlq(self, dlq: DeadLetterQueue, then: Callable[[], None]) -> None:
+        """Run `then`, which reads `dlq`; when reading costs its messages a delivery (`read_hazard`), only
+        after a confirmation that says so, and never in a readonly profile."""
+        if dlq.read_hazard is None:
+            then()
+            return
+        refusal = self.backend.refusal(f"reading {dlq.name}")
+        if refusal:
+            self.notify(f"{refusal}: {dlq.read_hazard}", severity="warning")
+            return
+        body = Text.assemble(
+            "Read the dead letters of ", plain(dlq.name, 100), " on ", plain(dlq.broker, 40), "? ",
+            plain(dlq.read_hazard, 300), ".",
+        )  # fmt: skip
+
+        def confirmed(yes: object) -> None:
+            if yes:
+                then()
+
+        self.push_screen(ConfirmScreen("Read dead letters", body, confirm="Read"), confirmed)
+
     def ask_replay(
         self, dlq: DeadLetterQueue, ids: Collection[str] | None, verb: str, *, done: Callable[[], None]
     ) -> None:
@@ -679,7 +705,8 @@ class MqtuiApp(App[int]):
             if result is not None:
                 done()
 
-        self.push_screen(ReplayScreen(dlq.broker, dlq.name, ids, verb=verb), finished)
+        # The preview reads every dead letter it plans to move.
+        self.ask_read_dlq(dlq, lambda: self.push_screen(ReplayScreen(dlq.broker, dlq.name, ids, verb=verb), finished))
 
     def ask_delete(self, dlq: DeadLetterQueue, ids: Collection[str], *, done: Callable[[], None]) -> None:
         refusal = self.backend.refusal("dlq delete")
@@ -690,6 +717,8 @@ class MqtuiApp(App[int]):
             f"Delete {len(ids):,} dead letter(s) from ", plain(dlq.name, 100), " on ", plain(dlq.broker, 40),
             "? They will not be replayed.",
         )  # fmt: skip
+        if dlq.read_hazard is not None:  # finding them reads the others
+            body.append_text(Text.assemble(" Finding them reads the others: ", plain(dlq.read_hazard, 300), "."))
 
         def confirmed(yes: object) -> None:
             if yes:

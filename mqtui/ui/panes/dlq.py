@@ -174,7 +174,7 @@ class DeadLettersPane(Pane):
             return
         dlq = self.queues.selected()
         if dlq is not None:
-            self.load(dlq)
+            self.mqtui.ask_read_dlq(dlq, lambda: self.load(dlq))
 
     def load(self, dlq: DeadLetterQueue) -> None:
         if self.open_dlq is None or (self.open_dlq.broker, self.open_dlq.name) != (dlq.broker, dlq.name):
@@ -200,8 +200,9 @@ class DeadLettersPane(Pane):
             self.table.focus()
 
     def action_reload(self) -> None:
-        if self.open_dlq is not None:
-            self.load(self.open_dlq)
+        dlq = self.open_dlq
+        if dlq is not None:
+            self.mqtui.ask_read_dlq(dlq, lambda: self.load(dlq))
 
     def _show_entry(self) -> None:
         letter = self.entry()
@@ -249,5 +250,9 @@ class DeadLettersPane(Pane):
     def _after_action(self) -> None:
         self.marked.clear()
         self.mqtui.backend.refresh()
-        if self.open_dlq is not None:
+        if self.open_dlq is not None and self.open_dlq.read_hazard is None:
             self.load(self.open_dlq)
+        elif self.open_dlq is not None:  # reading again would cost each message a delivery: only on request
+            self.entries = []
+            self.error = "done; l reads the entries again"
+            self._draw_entries()
