@@ -89,7 +89,7 @@ class LagHistory:
         if last.lag == 0:
             state = LagState.OK
             eta = 0.0
-        elif self._stalled(samples):
+        elif self._stalled(samples) or _unconsumed(samples):
             state = LagState.STALLED
             eta = None
         elif rate is not None and rate > GROWTH_NOISE * (consume_rate or 0.0) and rate > 0:
@@ -118,6 +118,23 @@ class LagHistory:
             elif consumed > 0:
                 return False
         return True
+
+
+def _unconsumed(samples: deque[Sample]) -> bool:
+    """A queue or list nobody reads: no consumer attached and nothing consumed since the last poll.
+
+    Stalled from the first poll rather than after `stall_polls`: with no consumer the backlog cannot
+    drain, and "draining" would rank it below every group that is merely slow. Only where the broker
+    keeps no committed position (queues, lists, stream groups): a log's group shows progress by its
+    commits, and tansu lists no members for a group that commits, so there the stall rule decides.
+    """
+    last = samples[-1]
+    if last.consumers != 0 or last.committed is not None or not last.lag or last.rate_out:
+        return False
+    if len(samples) < 2:
+        return True
+    consumed = _consumed(samples[-2], last)
+    return not consumed
 
 
 def _slope(points: list[tuple[float, int]]) -> float | None:

@@ -42,9 +42,9 @@ from mqtui.ui.keys import Command, action_name, bindings
 from mqtui.ui.panes.base import CAPABILITY_VERBS, Pane
 from mqtui.ui.panes.destinations import DestinationsPane
 from mqtui.ui.panes.dlq import DeadLettersPane
-from mqtui.ui.panes.lag import LagPane, partition_section
+from mqtui.ui.panes.lag import LagPane, partition_section, pseudo_group
 from mqtui.ui.panes.tail import TailPane
-from mqtui.ui.screens.common import ConfirmScreen, DetailScreen, KeysScreen, ProfilesScreen, PromptScreen
+from mqtui.ui.screens.common import ConfirmScreen, DetailScreen, Dialog, KeysScreen, ProfilesScreen, PromptScreen
 from mqtui.ui.screens.message import MessageScreen
 from mqtui.ui.screens.publish import PublishDraft, PublishScreen
 from mqtui.ui.screens.replay import ReplayScreen
@@ -53,6 +53,7 @@ from mqtui.ui.screens.reset import ResetOffsetsScreen
 from mqtui.ui.screens.tailstart import TailStartScreen
 from mqtui.ui.widgets.bars import ProfileBar, StatusBar
 from mqtui.ui.widgets.brokertree import BrokerTree, TreeTarget
+from mqtui.ui.widgets.completion import CompletingInput
 
 PANES: list[tuple[str, str, type[Pane]]] = [
     ("destinations", "1 Destinations", DestinationsPane),
@@ -83,6 +84,18 @@ GLOBAL_COMMANDS: list[Command] = [
         for pane_id, title, _cls in PANES
     ),
 ]
+
+
+#: Dialogs and dialog widgets whose keys `?` lists and `[keys]` remaps (their ids are unique).
+DIALOGS: list[type[Dialog] | type[CompletingInput]] = [
+    Dialog, ConfirmScreen, MessageScreen, PublishScreen, RequestScreen, ReplayScreen, ResetOffsetsScreen,
+    CompletingInput,
+]  # fmt: skip
+
+
+def dialog_commands() -> list[tuple[str, Command]]:
+    """(where, command) for every dialog key: remappable and listed by `?`, but not in the palette."""
+    return [(owner.KEYS_TITLE, command) for owner in DIALOGS for command in owner.__dict__.get("COMMANDS", ())]
 
 
 SIDEBAR_MIN_WIDTH = 150
@@ -199,6 +212,7 @@ class MqtuiApp(App[int]):
 
     def _apply_keymap(self, keymap: dict[str, str]) -> None:
         known = {command.id for _owner, command in self.all_commands()}
+        known |= {command.id for _where, command in dialog_commands()}
         unknown = sorted(set(keymap) - known)
         if unknown:
             self.notify(f"[keys] has unknown binding ids: {', '.join(unknown)} (see ? for the ids)", severity="warning")
@@ -437,10 +451,11 @@ class MqtuiApp(App[int]):
                 pane.focus_main()
 
     def action_keys(self) -> None:
-        rows = []
-        for owner, command in self.all_commands():
-            rows.append(("global" if owner is None else owner.TITLE, self.key_for(command), command.help, command.id))
-        self.push_screen(KeysScreen(rows))
+        groups: dict[str, list[tuple[str, str, str]]] = {}
+        commands = [("Everywhere" if owner is None else owner.TITLE, c) for owner, c in self.all_commands()]
+        for where, command in [*commands, *dialog_commands()]:
+            groups.setdefault(where, []).append((self.key_for(command), command.help, command.id))
+        self.push_screen(KeysScreen(list(groups.items())))
 
     def action_refresh(self) -> None:
         self.backend.refresh()
@@ -545,12 +560,18 @@ class MqtuiApp(App[int]):
         self.push_screen(RequestScreen(brokers, subjects, broker, subject, timeout=timeout), replied)
 
     def show_group(self, group: GroupLag) -> None:
-        title = Text.assemble("group ", plain(group.group, 60), " on ", plain(group.broker, 40), " / ",
-                              plain(group.destination, 60))  # fmt: skip
+        """A group's partitions, then its members; for a queue's or list's backlog (no group), the
+        destination's details, whose consumers are the closest thing to members."""
         before = [partition_section(group, self.backend.now())]
-        self.push_screen(
-            DetailScreen(title, lambda: self.backend.describe_group(group.broker, group.group), before=before)
-        )
+        if pseudo_group(group.group):
+            title = Text.assemble("backlog ", plain(group.group, 20), " of ", plain(group.destination, 80), " on ",
+                                  plain(group.broker, 40))  # fmt: skip
+            load = lambda: self.backend.describe(group.broker, group.destination)  # noqa: E731
+        else:
+            title = Text.assemble("group ", plain(group.group, 60), " on ", plain(group.broker, 40), " / ",
+                                  plain(group.destination, 60))  # fmt: skip
+            load = lambda: self.backend.describe_group(group.broker, group.group)  # noqa: E731
+        self.push_screen(DetailScreen(title, load, before=before))
 
     def show_message(self, message: Message, *, letter: DeadLetter | None = None, title: str = "") -> None:
         def closed(result: object) -> None:

@@ -88,10 +88,11 @@ def colour(variables: dict[str, str], name: str, *, bold: bool = False) -> Style
         return Style(bold=bold)
 
 
-def trend_text(trend: LagTrend) -> str:
-    """ETA, or the state that means it will not drain: growing, stalled."""
+def trend_text(trend: LagTrend, consumers: int | None = None) -> str:
+    """ETA, or the state that means it will not drain: growing, stalled, or stalled because the broker
+    says nobody is attached ("no consumers": the first thing to check when paged)."""
     if trend.state is LagState.STALLED:
-        return "STALLED"
+        return "no consumers" if consumers == 0 else "STALLED"
     if trend.state is LagState.GROWING:
         return "growing"
     if trend.state is LagState.OK:

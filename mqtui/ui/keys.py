@@ -2,7 +2,8 @@
 
 Bindings, the `?` key list and the command palette are all built from these, so a command that has a
 key is always in the palette, and a user's remapping (`[keys]` in the config, by binding id) reaches
-all three.
+all three. Dialogs declare theirs the same way: remappable and listed by `?` (not in the palette,
+whose commands run on the main screen).
 """
 
 from __future__ import annotations
@@ -30,11 +31,13 @@ class Command:
     """The capability this command uses to change a broker (refused in a readonly profile)."""
     show: bool = True
     """Shown in the footer (everything is in `?` and the palette regardless)."""
+    priority: bool = False
+    """Checked before the focused widget's own keys (ctrl+s in a form whose text area has focus)."""
 
 
 def bindings(commands: Iterable[Command]) -> list[Binding]:
     return [
-        Binding(c.key, c.action, c.label, show=c.show, id=c.id, tooltip=c.help)
+        Binding(c.key, c.action, c.label, show=c.show, id=c.id, tooltip=c.help, priority=c.priority)
         for c in commands
     ]  # fmt: skip
 

@@ -41,7 +41,10 @@ class Console:
         await self.pilot.press(*(("space" if ch == " " else ch) for ch in text))
 
     def rows(self, selector: str) -> list[list[str]]:
-        table = self.app.screen.query_one(selector, DataTable)
+        return self.rows_of(self.app.screen.query_one(selector, DataTable))
+
+    @staticmethod
+    def rows_of(table: DataTable[Any]) -> list[list[str]]:
         return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
 
     def text(self, selector: str) -> str:
@@ -83,9 +86,11 @@ class Console:
 
 
 @contextlib.asynccontextmanager
-async def console(config: Path | None, profile: str, *, size: tuple[int, int] = (120, 36)) -> AsyncIterator[Console]:
+async def console(
+    config: Path | None, profile: str, *, size: tuple[int, int] = (120, 36), tail_capacity: int = 10_000
+) -> AsyncIterator[Console]:
     backend = LiveBackend.open(config, profile)
-    app = MqtuiApp(backend)
+    app = MqtuiApp(backend, tail_capacity=tail_capacity)
     app.animation_level = "none"  # a pane switch would wait 0.3 s for the tab underline to glide
     notes: list[str] = []
 

@@ -3,7 +3,9 @@ something true to show, and closing the console stops everything it started."""
 
 from __future__ import annotations
 
-from mqtui.localbrokers import installed_kinds, pid_alive
+import pytest
+
+from mqtui.localbrokers import LocalRabbitMQ, installed_kinds, pid_alive
 from mqtui.services.backend import LiveBackend
 from tests.console.pilot import console
 
@@ -25,3 +27,15 @@ async def test_demo_profile_fills_every_pane_and_stops_its_brokers() -> None:
         for kind in missing:
             assert any(f"demo runs without {kind}" in note for note in c.notes)
     assert processes and not any(pid_alive(pid) for pid in processes)
+
+
+async def test_demo_without_rabbitmq_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A machine without rabbitmq-server: only the lookup of its binary is faked, the rest is real."""
+    monkeypatch.setattr(LocalRabbitMQ, "binary", staticmethod(lambda: None))
+    async with console(None, "demo") as c:
+        note = await c.wait_note("demo runs without rabbitmq")
+        assert note == "demo runs without rabbitmq: install rabbitmq-server (apt) to add it"
+        assert "demo runs without rabbitmq" in c.text("#status")  # and it stays on the status line
+        assert "demo-rabbitmq" not in c.app.snapshots
+        expected = len(installed_kinds())
+        await c.wait(lambda: c.text("#status").startswith(f"{expected}/{expected} brokers up"), "the others up", 60)

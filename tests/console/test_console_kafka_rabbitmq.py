@@ -119,6 +119,7 @@ async def test_rabbitmq_requeue_purge_and_peek(tmp_path: Path, rabbitmq_server: 
             await c.press("4")
             queues = await c.wait_rows("#dlq-table", lambda r: any(x[1] == dead and x[3] == "3" for x in r), "DLQ 3")
             assert next(x for x in queues if x[1] == dead)[2] == queue
+            assert next(x for x in queues if x[1] == dead)[4] == "unknown"  # RabbitMQ cannot tell without reading
             await select_row(c, "#dlq-table", 1, dead)
             await c.press("enter")
             entries = await c.wait_rows("#entries-table", lambda r: len(r) == 3, "three dead letters")

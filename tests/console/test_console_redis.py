@@ -8,6 +8,7 @@ from pathlib import Path
 import redis
 
 from mqtui.localbrokers import LocalRedis
+from mqtui.model import StartPosition
 from tests.console.conftest import profile_file
 from tests.console.pilot import console
 
@@ -31,7 +32,15 @@ async def test_destinations_lag_and_details_show_exact_numbers(
         assert by_name["orders"][2:4] == ["list", "5"]
         assert by_name["events"][2:4] == ["stream", "10"]
         assert by_name["orders:dlq"][3] == "2" and by_name["orders:dlq"][-1] == "DLQ"
-        assert c.text("#dest-info").startswith("3 of 3 · sorted by depth")
+        assert c.text("#dest-info").startswith("3 of 3 · sorted by depth ↓")
+        assert [row[1] for row in rows] == ["events", "orders", "orders:dlq"]
+        await c.press(*["s"] * 5)  # in-flight, consumers, in rate, out rate, then kind
+        assert c.text("#dest-info").startswith("3 of 3 · sorted by kind ↑")
+        assert [row[1] for row in c.rows("#dest-table")] == ["orders", "orders:dlq", "events"]  # lists, then streams
+        await c.press("s")
+        assert c.text("#dest-info").startswith("3 of 3 · sorted by name ↑")
+        assert [row[1] for row in c.rows("#dest-table")] == ["events", "orders", "orders:dlq"]
+        await c.press("s")  # and round to depth again
 
         await c.press("slash")
         await c.type("orders")
@@ -174,6 +183,10 @@ async def test_tail_pane_pauses_filters_exports_and_shows_details(
         assert len(pane.messages) == 10  # type: ignore[attr-defined]
         assert "shown 10" in c.text("#tail-info")
 
+        await c.press("c")
+        assert c.app.clipboard == '{"n": 37}'  # the newest shown message's value, as it is
+        assert c.notes[-1] == "copied 9 bytes as text"
+
         await c.press("enter")
         await c.wait_screen("MessageScreen")
         headers = c.rows("#headers")
@@ -183,12 +196,16 @@ async def test_tail_pane_pauses_filters_exports_and_shows_details(
         export = tmp_path / "tail.jsonl"
         await c.press("e")
         await c.wait_screen("PromptScreen")
+        # The whole buffer, and the prompt says so while a filter narrows the view.
+        assert str(c.app.screen.dialog_title) == (  # type: ignore[attr-defined]
+            "Export the buffer: 41 messages to JSON Lines (the filter shows 10; it does not apply)"
+        )
         c.app.screen.query_one("#prompt").value = str(export)  # type: ignore[attr-defined]
         await c.press("enter")
-        await c.wait_note("exported 10 messages")
+        await c.wait_note("exported 41 messages")
         lines = [json.loads(line) for line in export.read_text().splitlines()]
-        assert [json.loads(line["value"])["n"] for line in lines] == [1, 5, 9, 13, 17, 21, 25, 29, 33, 37]
-        assert {line["key"] for line in lines} == {"k1"} and lines[0]["broker"] == "r"
+        assert [json.loads(line["value"])["n"] for line in lines] == list(range(41))
+        assert lines[1]["key"] == "k1" and lines[0]["broker"] == "r"
 
 
 async def test_broker_killed_mid_session_shows_unreachable_then_recovers(tmp_path: Path) -> None:
@@ -273,3 +290,118 @@ async def test_readonly_profile_refuses_every_write_key_and_palette_command(
         await c.press("enter")
         await c.wait_note("profile 'ops' is readonly: purge refused")
         assert client.llen("q") == 1 and client.llen("q:dlq") == 1
+
+
+async def test_enter_on_a_lists_backlog_shows_the_list_not_a_group_error(
+    tmp_path: Path, redis_db: tuple[str, redis.Redis]
+) -> None:
+    url, client = redis_db
+    client.rpush("emails", b"first", b"second", b"third")
+    async with console(redis_profile(tmp_path, url), "ops") as c:
+        await c.press("2")
+        await c.pick("#lag-table", 2, "emails", "the list's backlog")
+        assert c.rows("#lag-table")[c.app.query_one("#lag-table").cursor_row][1] == "(list)"  # type: ignore[attr-defined]
+        await c.press("enter")
+        await c.wait_screen("DetailScreen")
+        await c.wait(lambda: c.app.screen.query("#summary"), "the list's details")
+        assert "backlog (list) of emails on r" in str(c.app.screen.dialog_title)  # type: ignore[attr-defined]
+        assert ["length", "3"] in c.rows("#summary")
+        sections = [str(label.content) for label in c.app.screen.query(".section-title")]
+        assert sections == ["Partitions", "Next to be consumed"]  # the backlog row (lag 3), then the list
+        backlog, entries = (c.rows_of(table) for table in c.app.screen.query("DataTable.section"))
+        assert backlog[0][3] == "3" and [row[1] for row in entries] == ["third", "second", "first"]
+        assert not c.app.screen.query_one("#state").display  # loaded, no "cannot describe" error
+
+
+async def test_a_small_tail_buffer_counts_what_fell_out_of_view(
+    tmp_path: Path, redis_db: tuple[str, redis.Redis]
+) -> None:
+    url, client = redis_db
+    for i in range(12):
+        client.xadd("events", {"data": str(i).encode()})
+    async with console(redis_profile(tmp_path, url), "ops", tail_capacity=5) as c:
+        await c.wait_rows("#dest-table", lambda r: len(r) == 1, "the stream")
+        c.app.start_tail("r", "events", StartPosition.parse("beginning"))
+        pane = c.app.query_one("#tail")
+        await c.wait(lambda: "received 12" in c.text("#tail-info"), "every message received")
+        await c.wait(lambda: "dropped from view 7" in c.text("#tail-info"), "the drop count")
+        assert "shown 5" in c.text("#tail-info")
+        assert [m.value for m in pane.messages.messages] == [b"7", b"8", b"9", b"10", b"11"]  # type: ignore[attr-defined]
+        await c.press("e")
+        await c.wait_screen("PromptScreen")
+        assert "7 older messages were dropped from the buffer" in c.text("PromptScreen .muted")
+
+
+async def test_select_all_replays_every_entry_and_says_how_many(
+    tmp_path: Path, redis_db: tuple[str, redis.Redis]
+) -> None:
+    url, client = redis_db
+    client.rpush("jobs:dlq", *[json.dumps({"id": f"j{i}"}).encode() for i in range(4)])
+    async with console(redis_profile(tmp_path, url), "ops") as c:
+        await c.press("4")
+        await c.wait_rows("#dlq-table", lambda r: len(r) == 1, "the DLQ")
+        await c.press("enter")
+        await c.wait_rows("#entries-table", lambda r: len(r) == 4, "four entries")
+        await c.press("a")
+        assert [row[0] for row in c.rows("#entries-table")] == ["✓"] * 4
+        assert "4 selected · r: requeue selected" in c.text("#entries-info")
+        await c.press("a")  # again: none
+        assert "0 selected" in c.text("#entries-info")
+        await c.press("a", "r")
+        await c.wait_screen("ReplayScreen")
+        assert str(c.app.screen.dialog_title) == "Requeue 4 selected from r / jobs:dlq"  # type: ignore[attr-defined]
+        await c.wait(lambda: "4 of 4" in c.text("#preview"), "the preview")
+        assert c.text("#preview") == "requeue 4 of 4 dead letter(s): 4 to jobs"
+        await c.press("y")
+        await c.wait(lambda: c.text("#summary").startswith("sent"), "summary")
+        assert c.text("#summary") == "sent 4, failed 0, skipped 0"
+        assert sorted(json.loads(v)["id"] for v in client.lrange("jobs", 0, -1)) == ["j0", "j1", "j2", "j3"]
+
+
+async def test_delete_of_selected_dead_letters_removes_only_those(
+    tmp_path: Path, redis_db: tuple[str, redis.Redis]
+) -> None:
+    url, client = redis_db
+    client.rpush("mail:dlq", *[json.dumps({"id": f"m{i}"}).encode() for i in range(4)])
+    async with console(redis_profile(tmp_path, url), "ops") as c:
+        await c.press("4")
+        await c.wait_rows("#dlq-table", lambda r: len(r) == 1, "the DLQ")
+        await c.press("enter")
+        await c.wait_rows("#entries-table", lambda r: len(r) == 4, "four entries")
+        await c.press("space", "space")  # the first two shown (the oldest: m0, m1)
+        chosen = sorted(row[1] for row in c.rows("#entries-table") if row[0] == "✓")
+        await c.press("d")
+        await c.wait_screen("ConfirmScreen")
+        assert client.llen("mail:dlq") == 4  # nothing before the confirmation
+        await c.press("y")
+        await c.wait_note("deleted 2 of 2 dead letter(s) from mail:dlq")
+        left = sorted(json.loads(v)["id"] for v in client.lrange("mail:dlq", 0, -1))
+        assert len(chosen) == 2 and left == sorted({"m0", "m1", "m2", "m3"} - set(chosen))
+        await c.wait_rows("#entries-table", lambda r: sorted(row[1] for row in r) == left, "the entries reloaded")
+        assert client.llen("mail") == 0  # deleted, not requeued
+
+
+async def test_duplicate_from_the_message_detail_prefills_the_form_and_arrives(
+    tmp_path: Path, redis_db: tuple[str, redis.Redis]
+) -> None:
+    url, client = redis_db
+    client.xadd("events", {"data": b'{"order": 7}', "key": b"k7", "trace": b"t-7"})
+    async with console(redis_profile(tmp_path, url), "ops") as c:
+        await c.wait(lambda: c.app.snapshots["r"].capabilities, "capabilities")
+        c.app.start_tail("r", "events", StartPosition.parse("beginning"))
+        pane = c.app.query_one("#tail")
+        await c.wait(lambda: len(pane.messages) == 1, "the message")  # type: ignore[attr-defined]
+        await c.press("enter")
+        await c.wait_screen("MessageScreen")
+        await c.press("d")
+        await c.wait_screen("PublishScreen")
+        form = c.app.screen
+        assert form.query_one("#destination").value == "events"  # type: ignore[attr-defined]
+        assert form.query_one("#key").value == "k7"  # type: ignore[attr-defined]
+        assert form.query_one("#headers").text == "trace=t-7"  # type: ignore[attr-defined]
+        assert form.query_one("#body").text == '{"order": 7}'  # type: ignore[attr-defined]
+        await c.press("ctrl+s")
+        await c.wait_note("sent 1 message(s) to r / events")
+        entries = client.xrange("events")
+        assert len(entries) == 2
+        assert entries[1][1] == {b"data": b'{"order": 7}', b"key": b"k7", b"trace": b"t-7"}

@@ -5,7 +5,9 @@ from __future__ import annotations
 from mqtui.model import BacklogRow, Destination, DestinationKind
 from mqtui.services.history import LagHistory, RateHistory
 from mqtui.services.snapshot import GroupLag, LagState, group_backlog
+from mqtui.ui.format import lag_variable, trend_text
 from mqtui.ui.panes.destinations import flow_rate
+from mqtui.ui.panes.lag import rank
 
 
 def group(
@@ -194,3 +196,23 @@ def test_stream_group_consumption_from_the_counter_and_the_lag() -> None:
         row = BacklogRow("k", "events", "workers", committed="0-0", lag=10 + 10 * i, consumers=1)
         result = stalled.observe("k", group_backlog([row], appended={"events": 10 * i}), at=2.0 * i)[0]
     assert result.trend.state is LagState.STALLED
+
+
+def test_a_queue_nobody_consumes_is_stalled_from_the_first_poll() -> None:
+    history = LagHistory(stall_polls=5)
+    row = history.observe("k", [group(120, consumers=0)], at=0.0)[0]
+    assert row.trend.state is LagState.STALLED  # not "draining" with no ETA while 5 polls go by
+    row = history.observe("k", [group(120, consumers=0)], at=2.0)[0]
+    assert row.trend.state is LagState.STALLED
+    assert trend_text(row.trend, row.consumers) == "no consumers"
+    assert lag_variable(row.trend.state) == "lag-critical"  # the theme's stalled colour
+    assert rank([row, feed(LagHistory(), [group(5000 - 100 * i, committed=100 * i) for i in range(3)])])[0] is row
+    # Something took messages (a basic.get poller counts as no consumer): not stalled.
+    row = history.observe("k", [group(90, consumers=0)], at=4.0)[0]
+    assert row.trend.state is LagState.DRAINING
+    polled = LagHistory(stall_polls=5).observe("k", [group(120, consumers=0, rate_out=3.0)], at=0.0)[0]
+    assert polled.trend.state is not LagState.STALLED
+    # A log's group keeps the stall rule: tansu lists no members for a group that commits.
+    kafka = feed(LagHistory(stall_polls=5), [group(500, committed=10, consumers=0) for _ in range(3)])
+    assert kafka.trend.state is not LagState.STALLED
+    assert trend_text(kafka.trend, kafka.consumers) != "no consumers"

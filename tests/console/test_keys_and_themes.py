@@ -7,7 +7,7 @@ from pathlib import Path
 from textual.notifications import Notify
 
 from mqtui.ui import themes
-from mqtui.ui.app import GLOBAL_COMMANDS, PANES, MqtuiApp, MqtuiCommands
+from mqtui.ui.app import GLOBAL_COMMANDS, PANES, MqtuiApp, MqtuiCommands, dialog_commands
 from tests.console.fixtures import static_backend
 
 
@@ -16,8 +16,8 @@ def all_commands() -> list[str]:
 
 
 def test_every_binding_has_a_unique_id() -> None:
-    ids = all_commands()
-    assert len(ids) == len(set(ids)) == 40
+    ids = all_commands() + [command.id for _where, command in dialog_commands()]
+    assert len(ids) == len(set(ids)) == 40 + 15
 
 
 async def test_config_keys_remap_bindings_everywhere() -> None:
@@ -36,9 +36,9 @@ async def test_config_keys_remap_bindings_everywhere() -> None:
         await pilot.press("question_mark")
         await pilot.pause()
         table = app.screen.query_one("DataTable")
-        rows = {str(row[3]): str(row[0]) for row in (table.get_row_at(i) for i in range(table.row_count))}  # type: ignore[attr-defined]
+        rows = {str(row[2]): str(row[0]) for row in (table.get_row_at(i) for i in range(table.row_count))}  # type: ignore[attr-defined]
         assert rows["view.lag"] == "L" and rows["tail.pause"] == "p" and rows["dlq.replay"] == "r"
-        assert len(rows) == len(all_commands())
+        assert len(rows) - 1 == len(all_commands()) + len(dialog_commands())  # less the group titles' ""
         hint = app.screen.query("Label").last()
         assert str(hint.content).startswith("remap with [keys] in the config")  # not eaten as markup
 

@@ -21,14 +21,14 @@ COLUMNS = [
     ("Cons", "consumers"), ("Parts", "partitions"), ("In/s", "rate_in"), ("Out/s", "rate_out"), ("", "dlq"),
 ]  # fmt: skip
 
-#: (label, sort key, descending first)
+#: (label, sort key, whether biggest first); ties go by name, A to Z, either way.
 SORTS = [
     ("name", lambda d: (d.broker, d.name), False),
-    ("depth", lambda d: (d.depth or 0, d.name), True),
-    ("in-flight", lambda d: (d.in_flight or 0, d.name), True),
-    ("consumers", lambda d: (d.consumers or 0, d.name), True),
-    ("in rate", lambda d: (d.rate_in or 0.0, d.name), True),
-    ("out rate", lambda d: (d.rate_out or 0.0, d.name), True),
+    ("depth", lambda d: (-(d.depth or 0), d.name), True),
+    ("in-flight", lambda d: (-(d.in_flight or 0), d.name), True),
+    ("consumers", lambda d: (-(d.consumers or 0), d.name), True),
+    ("in rate", lambda d: (-(d.rate_in or 0.0), d.name), True),
+    ("out rate", lambda d: (-(d.rate_out or 0.0), d.name), True),
     ("kind", lambda d: (d.kind.value, d.name), False),
 ]
 
@@ -79,7 +79,7 @@ class DestinationsPane(FilteredTablePane):
             id="dest-filter",
             classes=FILTER_CLASS,
         )
-        yield SyncTable(COLUMNS, id="dest-table")
+        yield SyncTable(COLUMNS, flexible={"broker": 8, "name": 12}, id="dest-table")
 
     @property
     def table(self) -> SyncTable:
@@ -111,7 +111,7 @@ class DestinationsPane(FilteredTablePane):
         everything = [d for s in snapshots for d in s.destinations if not d.internal]
         shown = filter_destinations(everything, self.filter_text)
         label, key, descending = SORTS[self.sort_index]
-        shown.sort(key=key, reverse=descending)
+        shown.sort(key=key)
         variables = self.app.theme_variables
         dlq_style = colour(variables, "lag-critical", bold=True)
         floors = {(s.name, name, way) for s in snapshots for name, way in s.rate_floors}

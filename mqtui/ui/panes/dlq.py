@@ -6,6 +6,7 @@ preview says how many go where before anything is sent.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import ClassVar
 
 from rich.text import Text
@@ -26,6 +27,14 @@ DLQ_COLUMNS = [("Broker", "broker"), ("DLQ", "name"), ("Origin", "origin"), ("Co
 ENTRY_COLUMNS = [("✓", "mark"), ("ID", "id"), ("Origin", "origin"), ("Reason", "reason"), ("Tries", "attempts"),
                  ("First", "first"), ("Last", "last"), ("Value", "value")]  # fmt: skip
 ENTRY_LIMIT = 500
+
+
+def oldest_cell(dlq: DeadLetterQueue, now: datetime) -> Text:
+    """The oldest dead letter's age; "unknown" where the broker cannot tell without reading the entries
+    (RabbitMQ: a read is a delivery), "-" only for an empty DLQ."""
+    if dlq.oldest is not None:
+        return ago(dlq.oldest, now)
+    return Text("-" if dlq.count == 0 else "unknown", justify="right")
 
 
 class DeadLettersPane(Pane):
@@ -60,9 +69,9 @@ class DeadLettersPane(Pane):
 
     def compose(self) -> ComposeResult:
         yield Label(id="dlq-info")
-        yield SyncTable(DLQ_COLUMNS, id="dlq-table")
+        yield SyncTable(DLQ_COLUMNS, flexible={"broker": 8, "name": 12, "origin": 8, "detected_by": 8}, id="dlq-table")
         yield Label("enter on a DLQ shows its entries", id="entries-info")
-        yield SyncTable(ENTRY_COLUMNS, id="entries-table")
+        yield SyncTable(ENTRY_COLUMNS, flexible={"id": 8, "origin": 8, "reason": 10, "value": 10}, id="entries-table")
 
     @property
     def queues(self) -> SyncTable:
@@ -108,7 +117,7 @@ class DeadLettersPane(Pane):
         rows = []
         for q in queues:
             count_text = Text(count(q.count), justify="right", style=alert if q.count else "")
-            cells = [plain(q.broker, 30), plain(q.name, 80), plain(q.origin, 80), count_text, ago(q.oldest, now),
+            cells = [plain(q.broker, 30), plain(q.name, 80), plain(q.origin, 80), count_text, oldest_cell(q, now),
                      plain(q.detected_by, 40)]  # fmt: skip
             rows.append(((q.broker, q.name), cells, q))
         self.queues.sync(rows, rebuild=rebuild)

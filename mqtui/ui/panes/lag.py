@@ -20,9 +20,13 @@ from mqtui.ui.widgets.table import SyncTable
 
 COLUMNS = [
     ("Broker", "broker"), ("Group", "group"), ("Destination", "destination"), ("Lag", "lag"),
-    ("History", "history"), ("ETA / state", "eta"), ("Rate", "rate"), ("Cons/s", "consume"), ("Pts", "partitions"),
-    ("Members", "consumers"),
+    ("History", "history"), ("ETA / state", "eta"), ("Rate", "rate"), ("Out/s", "consume"), ("Pts", "partitions"),
+    ("Cons", "consumers"),
 ]  # fmt: skip
+#: The names give way on a narrow terminal (cut with "…"; enter shows them whole), the numbers never.
+FLEXIBLE = {"broker": 8, "group": 10, "destination": 10}
+#: Below this width the sparkline shows fewer polls, leaving the names more room.
+WIDE = 120
 
 #: Stalled first (page someone), then growing, then by lag.
 _URGENCY = {LagState.STALLED: 0, LagState.GROWING: 1, LagState.DRAINING: 2, LagState.UNKNOWN: 3, LagState.OK: 4}
@@ -35,6 +39,12 @@ def rank(groups: list[GroupLag], dlqs: Collection[tuple[str, str]] = ()) -> list
         return _URGENCY[LagState.UNKNOWN if (group.broker, group.destination) in dlqs else group.trend.state]
 
     return sorted(groups, key=lambda g: (urgency(g), -(g.lag or 0), g.broker, g.group, g.destination))
+
+
+def pseudo_group(name: str) -> bool:
+    """Whether a backlog row's group is a stand-in: adapters name the backlog of a queue or list that
+    has no consumer groups after what reads it, in parentheses ("(consumers)", "(list)", "(rq)")."""
+    return name.startswith("(") and name.endswith(")")
 
 
 def partition_section(group: GroupLag, now: object) -> DetailSection:
@@ -67,7 +77,7 @@ class LagPane(FilteredTablePane):
     def compose(self) -> ComposeResult:
         yield Label(id="lag-info")
         yield Input(placeholder="filter: words in group, destination or broker", id="lag-filter", classes=FILTER_CLASS)
-        yield SyncTable(COLUMNS, id="lag-table")
+        yield SyncTable(COLUMNS, flexible=FLEXIBLE, id="lag-table")
 
     @property
     def table(self) -> SyncTable:
@@ -97,6 +107,7 @@ class LagPane(FilteredTablePane):
         dlqs = {(q.broker, q.name) for s in self.mqtui.visible_snapshots() for q in s.dlqs}
         rows = []
         counts = dict.fromkeys(LagState, 0)
+        spark_width = 12 if self.size.width >= WIDE else 8
         for group in rank(groups, dlqs):
             trend = group.trend
             dead_letters = (group.broker, group.destination) in dlqs
@@ -106,8 +117,9 @@ class LagPane(FilteredTablePane):
             style = colour(variables, lag_variable(state), bold=state is LagState.STALLED)
             cells = [
                 plain(group.broker, 20), plain(group.group, 28), plain(group.destination, 28),
-                Text(count(group.lag), justify="right", style=style), Text(sparkline(trend.history), style=style),
-                Text("dead letters" if dead_letters else trend_text(trend), style=style),
+                Text(count(group.lag), justify="right", style=style),
+                Text(sparkline(trend.history, spark_width), style=style),
+                Text("dead letters" if dead_letters else trend_text(trend, group.consumers), style=style),
                 Text(lag_rate(trend), justify="right"),
                 per_second(trend.consume_rate),
                 Text(str(group.partitions) if group.partitions else "-", justify="right"), number(group.consumers),

@@ -24,7 +24,7 @@ from mqtui.services.tailer import MessageFilter, TailState, TailStream, export_j
 from mqtui.ui.format import error_text, plain
 from mqtui.ui.keys import Command, bindings
 from mqtui.ui.panes.base import Pane
-from mqtui.ui.screens.message import VIEWS, body_text
+from mqtui.ui.screens.message import VIEWS, body_text, clipboard_text
 from mqtui.ui.widgets.messagelist import MessageList
 
 PULL_INTERVAL = 0.1
@@ -48,8 +48,8 @@ class TailPane(Pane):
         Command("tail.filter", "slash", "filter", "Filter", "Filter by text, key:K or header:NAME=VALUE"),
         Command("tail.detail", "enter", "detail", "Detail", "The selected message with headers"),
         Command("tail.view", "v", "view", "View", "Body preview: auto, text, JSON, hex", show=False),
-        Command("tail.copy", "c", "copy", "Copy", "Copy the selected message's body to the clipboard", show=False),
-        Command("tail.export", "e", "export", "Export", "Write the messages shown to a JSON Lines file"),
+        Command("tail.copy", "c", "copy", "Copy", "Copy the selected message's value to the clipboard", show=False),
+        Command("tail.export", "e", "export", "Export", "Write the buffer (every message kept, filter or not) to JSON Lines"),
         Command("tail.duplicate", "d", "duplicate", "Duplicate", "Publish a copy of the selected message",
                 writes=Capability.PUBLISH, show=False),
         Command("tail.stop", "x", "stop", "Stop", "Stop the tail", show=False),
@@ -115,7 +115,7 @@ class TailPane(Pane):
             return "no tail is running: press t to start one"
         if action in ("detail", "copy", "duplicate") and self.selected() is None:
             return "select a message first"
-        if action == "export" and not len(self.messages):
+        if action == "export" and not self.buffer:
             return "nothing to export yet"
         return super().refusal(action)
 
@@ -290,9 +290,9 @@ class TailPane(Pane):
         message = self.selected()
         if message is None:
             return
-        _used, text = body_text(message, "text" if self.view == "auto" else self.view)
+        text, note = clipboard_text(message, self.view)
         self.app.copy_to_clipboard(text)
-        self.notify(f"copied {len(text):,} characters")
+        self.notify(note)
 
     def action_duplicate(self) -> None:
         message = self.selected()
@@ -305,16 +305,19 @@ class TailPane(Pane):
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:60]
         default = str(Path.cwd() / f"mqtui-{safe}-{datetime.now():%Y%m%d-%H%M%S}.jsonl")
 
+        messages = list(self.buffer)  # what is kept now, not what arrives while the path is typed
+        title = f"Export the buffer: {len(messages):,} messages to JSON Lines"
+        if self.filter_text:
+            title += f" (the filter shows {len(self.messages):,}; it does not apply)"
+        hint = "same shape as tail --json"
+        if self.dropped:
+            hint = f"{self.dropped:,} older messages were dropped from the buffer and are not in it · " + hint
+
         def chosen(path: object) -> None:
             if isinstance(path, str) and path.strip():
-                self._export(path.strip(), list(self.messages.messages))
+                self._export(path.strip(), messages)
 
-        self.app.push_screen(
-            self.mqtui.prompt(
-                "Export the messages shown to JSON Lines", value=default, hint="same shape as tail --json"
-            ),
-            chosen,
-        )
+        self.app.push_screen(self.mqtui.prompt(title, value=default, hint=hint), chosen)
 
     @work(thread=True, exit_on_error=False)
     def _export(self, path: str, messages: list[Message]) -> None:

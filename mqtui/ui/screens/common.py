@@ -9,19 +9,26 @@ from typing import ClassVar
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.css.query import NoMatches
 from textual.screen import ModalScreen
-from textual.widgets import Button, DataTable, Input, Label, OptionList, Static
+from textual.widgets import Button, DataTable, Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from mqtui.model import Detail, DetailSection
 from mqtui.ui.format import error_text, plain
+from mqtui.ui.keys import Command, bindings
 
 
 class Dialog(ModalScreen[object]):
-    """A centred box with a title; escape closes it."""
+    """A centred box with a title and a footer of its own keys; escape closes it.
+
+    Each dialog lists its keys as `COMMANDS`, like the panes: they have binding ids the config's
+    `[keys]` can remap, `?` lists them under `KEYS_TITLE`, and `key()` names the key now bound to one
+    (for a button's label). The main screen's footer would show the pane's keys, which a modal dialog
+    does not answer, so each dialog has its own footer over it.
+    """
 
     DEFAULT_CSS = """
     Dialog { align: center middle; }
@@ -37,11 +44,26 @@ class Dialog(ModalScreen[object]):
     Dialog .error { color: $error; }
     Dialog .muted { color: $text-muted; }
     """
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Close", id="dialog.close")]
+    KEYS_TITLE: ClassVar[str] = "Any dialog"
+    COMMANDS: ClassVar[list[Command]] = [Command("dialog.close", "escape", "close", "Close", "Close the dialog")]
+    BINDINGS: ClassVar[list[BindingType]] = bindings(COMMANDS)
 
     def __init__(self, title: str | Text) -> None:
         super().__init__()
         self.dialog_title = title if isinstance(title, Text) else Text(title)
+
+    def on_mount(self) -> None:
+        self.mount(Footer(compact=True))
+
+    def key(self, command_id: str, owner: type | None = None) -> str:
+        """The key bound now (after the user's remapping) to a command of this dialog, or of `owner`
+        (a widget class in it), for a label."""
+        for cls in (owner or type(self)).__mro__:
+            for command in getattr(cls, "COMMANDS", ()):
+                if command.id == command_id:
+                    key_for = getattr(self.app, "key_for", None)
+                    return key_for(command) if callable(key_for) else command.key.split(",")[0]
+        raise KeyError(command_id)
 
     def action_close(self) -> None:
         self.dismiss(None)
@@ -50,10 +72,12 @@ class Dialog(ModalScreen[object]):
 class ConfirmScreen(Dialog):
     """Yes or no for a write action; with `expect`, the operator must type it (production profiles)."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,n", "close", "Cancel", id="confirm.cancel"),
-        Binding("y", "confirm", "Yes", id="confirm.yes"),
+    KEYS_TITLE = "Confirmation"
+    COMMANDS: ClassVar[list[Command]] = [
+        Command("confirm.cancel", "escape,n", "close", "Cancel", "Cancel the action: nothing changes"),
+        Command("confirm.yes", "y", "confirm", "Yes", "Go ahead with the action"),
     ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings(COMMANDS)
 
     def __init__(self, title: str | Text, body: Text, *, confirm: str = "Yes", expect: str | None = None) -> None:
         super().__init__(title)
@@ -69,9 +93,9 @@ class ConfirmScreen(Dialog):
                 yield Label(Text.assemble("Type ", Text(self.expect, style="bold"), " to confirm:"))
                 yield Input(id="expect", compact=True)
             with Horizontal(classes="buttons"):
-                yield Button("Cancel (n)", id="cancel", compact=True)
+                yield Button(f"Cancel ({self.key('confirm.cancel')})", id="cancel", compact=True)
                 yield Button(
-                    f"{self.confirm_label} (y)",
+                    f"{self.confirm_label} ({self.key('confirm.yes')})",
                     id="confirm",
                     variant="error",
                     disabled=self.expect is not None,
@@ -166,7 +190,6 @@ class DetailScreen(Dialog):
             yield Label(self.dialog_title, id="title")
             with VerticalScroll(id="content"):
                 yield Label("loading…" if self.load else "", id="state", classes="muted")
-            yield Label("escape: close", classes="muted")
 
     async def on_mount(self) -> None:
         await self._show(self.before, self.detail)
@@ -205,30 +228,45 @@ class DetailScreen(Dialog):
             await content.mount_all(widgets)
 
 
+KeyGroup = tuple[str, Sequence[tuple[str, str, str]]]
+"""(where: "Tail", "Publish form"…, [(key, what it does, binding id)])."""
+
+
 class KeysScreen(Dialog):
-    """Every key of the console: global ones, then the current pane's (after any remapping)."""
+    """Every key of the console after any remapping: global ones, each pane's, then each dialog's.
+
+    Grouped under a title row rather than by a "where" column, and the description column is sized to
+    what is left and wraps, so the binding ids (what `[keys]` needs) fit at 100 columns too.
+    """
 
     DEFAULT_CSS = """
     KeysScreen > #box { height: 90%; }
     KeysScreen DataTable { height: 1fr; }
     """
 
-    def __init__(self, rows: Sequence[tuple[str, str, str, str]]) -> None:
+    def __init__(self, groups: Sequence[KeyGroup]) -> None:
         super().__init__("Keys")
-        self.rows = rows
+        self.groups = groups
 
     def compose(self) -> ComposeResult:
         with Vertical(id="box"):
             yield Label(self.dialog_title, id="title")
             table: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=True)
-            # What a key does first: on a narrow terminal the binding ids are what scrolls out of view.
-            table.add_columns("Key", "Command", "Where", "Binding id")
-            for where, key, help_text, binding_id in self.rows:
-                table.add_row(Text(key, style="bold"), Text(help_text), Text(where), Text(binding_id))
+            rows = [row for _where, group in self.groups for row in group]
+            key_width = max([len("Key"), *(len(key) for key, _help, _id in rows)])
+            id_width = max([len("Binding id"), *(len(binding_id) for _key, _help, binding_id in rows)])
+            # The box: 90% of the screen up to 110, less its border and padding, the scrollbar, 3 paddings.
+            box = min(self.app.size.width * 9 // 10, 110) - 4
+            help_width = max(20, box - 2 - key_width - id_width - 6)
+            table.add_column("Key", width=key_width)
+            table.add_column("Command", width=help_width)
+            table.add_column("Binding id", width=id_width)
+            for where, group in self.groups:
+                table.add_row(Text(""), Text(where, style="bold underline"), Text(""))
+                for key, help_text, binding_id in group:
+                    table.add_row(Text(key, style="bold"), Text(help_text), Text(binding_id), height=None)
             yield table
-            yield Label(
-                Text('remap with [keys] in the config, e.g. "tail.pause" = "p" · escape: close'), classes="muted"
-            )
+            yield Label(Text('remap with [keys] in the config, e.g. "tail.pause" = "p"'), classes="muted")
 
 
 class ProfilesScreen(Dialog):
@@ -251,7 +289,7 @@ class ProfilesScreen(Dialog):
                 for name in self.names
             ]
             yield OptionList(*options, id="profiles")
-            yield Label("enter: switch · escape: stay", classes="muted")
+            yield Label(f"enter: switch · {self.key('dialog.close')}: stay", classes="muted")
 
     def on_mount(self) -> None:
         option_list = self.query_one(OptionList)

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Label, Static
 
 from mqtui import jsonl
-from mqtui.model import DeadLetter, Message
+from mqtui.model import Capability, DeadLetter, Message
 from mqtui.render import hexdump, is_utf8, pretty_json, safe_block
 from mqtui.ui.format import plain
+from mqtui.ui.keys import Command, bindings
 from mqtui.ui.screens.common import Dialog
 
 VIEWS = ("auto", "text", "json", "hex")
 BODY_LIMIT = 256 * 1024
+HEX_COPY_LIMIT = 64 * 1024
 
 
 def body_text(message: Message, view: str) -> tuple[str, str]:
@@ -37,6 +40,31 @@ def body_text(message: Message, view: str) -> tuple[str, str]:
     return "text", safe_block(value) + suffix
 
 
+def clipboard_text(message: Message, view: str) -> tuple[str, str]:
+    """(what `c` copies, a note saying what that is) for a message's value.
+
+    The value itself rather than what the view draws: the whole text when it is UTF-8 without control
+    characters (past the view's 256 KB cut too); else its exact bytes as base64, since an ESC or a
+    bidi override put on the clipboard would act wherever it is pasted (a terminal, a shell); the hex
+    dump only when the hex view was chosen with `v`. The clipboard is written with OSC 52, whose
+    payload is itself base64, so none of it reaches the terminal as characters.
+    """
+    value = message.value
+    size = f"{len(value):,} bytes"
+    if view == "hex":
+        cut = len(value) > HEX_COPY_LIMIT
+        scope = f"the first {HEX_COPY_LIMIT:,} of {size}" if cut else size
+        return hexdump(value, HEX_COPY_LIMIT), f"copied the hex dump of {scope}"
+    if is_utf8(value):
+        text = value.decode("utf-8")
+        if safe_block(text, None) == text.replace("\r\n", "\n"):
+            return text, f"copied {size} as text"
+        why = "it holds control characters"
+    else:
+        why = "not UTF-8"
+    return base64.b64encode(value).decode("ascii"), f"copied {size} as base64 ({why})"
+
+
 def header_text(value: object) -> str:
     """A header value as text: UTF-8 as is, anything else as JSON (bytes that are not UTF-8: base64)."""
     converted = jsonl.header_value(value)  # type: ignore[arg-type]
@@ -44,7 +72,7 @@ def header_text(value: object) -> str:
 
 
 class MessageScreen(Dialog):
-    """A message with headers; `v` cycles the body view, `c` copies it, `d` duplicates it."""
+    """A message with headers; `v` cycles the body view, `c` copies the value, `d` duplicates it."""
 
     DEFAULT_CSS = """
     MessageScreen > #box { height: 90%; }
@@ -53,14 +81,15 @@ class MessageScreen(Dialog):
     MessageScreen #body-scroll { height: 1fr; border-top: solid $panel; }
     MessageScreen .section-title { text-style: bold; color: $primary; }
     """
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Close", id="message.close"),
-        Binding("v", "view", "View", id="message.view", tooltip="Cycle the body view: auto, text, JSON, hex"),
-        Binding("c", "copy", "Copy", id="message.copy", tooltip="Copy the body to the clipboard"),
-        Binding(
-            "d", "duplicate", "Duplicate", id="message.duplicate", tooltip="Open the publish form with this message"
-        ),
-    ]
+    KEYS_TITLE = "Message"
+    COMMANDS: ClassVar[list[Command]] = [
+        Command("message.close", "escape", "close", "Close", "Close the message"),
+        Command("message.view", "v", "view", "View", "Cycle the body view: auto, text, JSON, hex"),
+        Command("message.copy", "c", "copy", "Copy", "Copy the value (as text, base64, or the hex dump in hex view)"),
+        Command("message.duplicate", "d", "duplicate", "Duplicate", "Open the publish form with this message",
+                writes=Capability.PUBLISH),
+    ]  # fmt: skip
+    BINDINGS: ClassVar[list[BindingType]] = bindings(COMMANDS)
 
     def __init__(
         self, message: Message, *, letter: DeadLetter | None = None, view: str = "auto", title: str = ""
@@ -114,7 +143,6 @@ class MessageScreen(Dialog):
             yield Label(id="body-title", classes="section-title")
             with VerticalScroll(id="body-scroll"):
                 yield Static(id="body")
-            yield Label("v: view · c: copy · d: duplicate · escape: close", classes="muted")
 
     def on_mount(self) -> None:
         self._render_body()
@@ -129,9 +157,9 @@ class MessageScreen(Dialog):
         self._render_body()
 
     def action_copy(self) -> None:
-        _used, text = body_text(self.message, "text" if self.view == "auto" else self.view)
+        text, note = clipboard_text(self.message, self.view)
         self.app.copy_to_clipboard(text)
-        self.notify(f"copied {len(text):,} characters")
+        self.notify(note)
 
     def action_duplicate(self) -> None:
         self.dismiss(("duplicate", self.message))

@@ -11,7 +11,7 @@ import orjson
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Grid, Horizontal, Vertical
 from textual.widgets import Button, Checkbox, Input, Label, Select, TextArea
 
@@ -20,6 +20,7 @@ from mqtui.model import Message
 from mqtui.render import is_utf8
 from mqtui.services.actions import build_messages, parse_headers
 from mqtui.ui.format import error_text, plain
+from mqtui.ui.keys import Command, bindings
 from mqtui.ui.screens.common import Dialog
 from mqtui.ui.screens.message import header_text
 from mqtui.ui.widgets.brokerselect import BrokerSelect
@@ -82,10 +83,12 @@ class PublishScreen(Dialog):
     PublishScreen #checks { height: 1; }
     PublishScreen #checks Checkbox { border: none; padding: 0; height: 1; margin-right: 2; }
     """
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Cancel", id="publish.cancel"),
-        Binding("ctrl+s", "send", "Send", id="publish.send", priority=True),
+    KEYS_TITLE = "Publish form"
+    COMMANDS: ClassVar[list[Command]] = [
+        Command("publish.cancel", "escape", "close", "Cancel", "Close the form without sending"),
+        Command("publish.send", "ctrl+s", "send", "Send", "Send the messages", priority=True),
     ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings(COMMANDS)
 
     def __init__(self, brokers: Sequence[str], destinations: dict[str, list[str]], draft: PublishDraft) -> None:
         super().__init__("Publish test messages")
@@ -137,8 +140,8 @@ class PublishScreen(Dialog):
                 yield Label(id="json-state")
             yield Label(id="result")
             with Horizontal(classes="buttons"):
-                yield Button("Cancel (esc)", id="cancel", compact=True)
-                yield Button("Send (ctrl+s)", id="send", variant="primary", compact=True)
+                yield Button(f"Cancel ({self.key('publish.cancel')})", id="cancel", compact=True)
+                yield Button(f"Send ({self.key('publish.send')})", id="send", variant="primary", compact=True)
 
     def _looks_json(self) -> bool:
         body = self.draft.body

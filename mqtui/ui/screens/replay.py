@@ -12,7 +12,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, DataTable, Label, ProgressBar
@@ -21,6 +21,7 @@ from mqtui.model import ReplayItem, ReplayResult
 from mqtui.render import safe_line
 from mqtui.secrets import scrub
 from mqtui.ui.format import error_text, plain
+from mqtui.ui.keys import Command, bindings
 from mqtui.ui.screens.common import Dialog
 
 PREVIEW_ROWS = 500
@@ -57,10 +58,12 @@ class ReplayScreen(Dialog):
     ReplayScreen ProgressBar { width: 100%; }
     ReplayScreen #summary { text-style: bold; }
     """
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,n", "close", "Cancel", id="replay.cancel"),
-        Binding("y", "confirm", "Confirm", id="replay.confirm"),
+    KEYS_TITLE = "Replay preview"
+    COMMANDS: ClassVar[list[Command]] = [
+        Command("replay.cancel", "escape,n", "close", "Cancel", "Close the preview (nothing is sent until confirmed)"),
+        Command("replay.confirm", "y", "confirm", "Confirm", "Replay / requeue what the preview shows"),
     ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings(COMMANDS)
 
     class Progress(Message):
         def __init__(self, done: int, total: int) -> None:
@@ -92,9 +95,13 @@ class ReplayScreen(Dialog):
             yield ProgressBar(total=None, show_eta=False, id="progress")
             yield Label(id="summary")
             with Horizontal(classes="buttons"):
-                yield Button("Cancel (n)", id="cancel", compact=True)
+                yield Button(f"Cancel ({self.key('replay.cancel')})", id="cancel", compact=True)
                 yield Button(
-                    f"{self.verb.capitalize()} (y)", id="confirm", variant="error", disabled=True, compact=True
+                    f"{self.verb.capitalize()} ({self.key('replay.confirm')})",
+                    id="confirm",
+                    variant="error",
+                    disabled=True,
+                    compact=True,
                 )
 
     def on_mount(self) -> None:

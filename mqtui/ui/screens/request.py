@@ -15,12 +15,13 @@ from typing import ClassVar
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Grid, Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Select, TextArea
 
 from mqtui.model import OutgoingMessage
 from mqtui.ui.format import error_text
+from mqtui.ui.keys import Command, bindings
 from mqtui.ui.screens.common import Dialog
 from mqtui.ui.widgets.brokerselect import BrokerSelect
 from mqtui.ui.widgets.completion import CompletingInput, candidates_text
@@ -47,10 +48,12 @@ class RequestScreen(Dialog):
     RequestScreen #body { height: 6; }
     RequestScreen #result { height: auto; }
     """
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Cancel", id="request.cancel"),
-        Binding("ctrl+s", "send", "Send", id="request.send", priority=True),
+    KEYS_TITLE = "Request form"
+    COMMANDS: ClassVar[list[Command]] = [
+        Command("request.cancel", "escape", "close", "Cancel", "Close the form"),
+        Command("request.send", "ctrl+s", "send", "Send", "Send the request and wait for the reply", priority=True),
     ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings(COMMANDS)
 
     def __init__(
         self,
@@ -86,8 +89,8 @@ class RequestScreen(Dialog):
             yield TextArea(id="body", compact=True)
             yield Label(id="result")
             with Horizontal(classes="buttons"):
-                yield Button("Cancel (esc)", id="cancel", compact=True)
-                yield Button("Send (ctrl+s)", id="send", variant="primary", compact=True)
+                yield Button(f"Cancel ({self.key('request.cancel')})", id="cancel", compact=True)
+                yield Button(f"Send ({self.key('request.send')})", id="send", variant="primary", compact=True)
 
     def on_mount(self) -> None:
         self._update_subjects()

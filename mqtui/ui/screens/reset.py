@@ -7,13 +7,14 @@ from typing import ClassVar
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Checkbox, DataTable, Input, Label
 
 from mqtui.model import StartPosition
 from mqtui.tables import count
 from mqtui.ui.format import error_text, plain
+from mqtui.ui.keys import Command, bindings
 from mqtui.ui.screens.common import Dialog
 
 
@@ -24,7 +25,9 @@ class ResetOffsetsScreen(Dialog):
     ResetOffsetsScreen #result { height: auto; max-height: 16; }
     ResetOffsetsScreen Input { width: 40; }
     """
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Cancel", id="reset.cancel")]
+    KEYS_TITLE = "Offset reset"
+    COMMANDS: ClassVar[list[Command]] = [Command("reset.cancel", "escape", "close", "Cancel", "Close the form")]
+    BINDINGS: ClassVar[list[BindingType]] = bindings(COMMANDS)
 
     def __init__(self, broker: str, group: str, destination: str | None) -> None:
         super().__init__(Text.assemble("Reset offsets of ", plain(group, 60), " on ", plain(broker, 40)))
@@ -50,7 +53,7 @@ class ResetOffsetsScreen(Dialog):
             result.add_columns("destination", "partition", "committed", "end", "lag")
             yield result
             with Horizontal(classes="buttons"):
-                yield Button("Cancel (esc)", id="cancel", compact=True)
+                yield Button(f"Cancel ({self.key('reset.cancel')})", id="cancel", compact=True)
                 yield Button("Reset…", id="reset", variant="error", compact=True)
 
     def on_mount(self) -> None:

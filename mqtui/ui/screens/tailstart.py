@@ -49,7 +49,11 @@ class TailStartScreen(Dialog):
                 yield Input("end", placeholder="end | beginning | OFFSET | ISO 8601 time", id="start", compact=True)
             yield Label(id="candidates")
             yield Label(id="error")
-            yield Label("tab: complete the name · enter: start · escape: cancel", classes="muted")
+            yield Label(
+                f"{self.key('input.complete', CompletingInput)}: complete the name · enter: start · "
+                f"{self.key('dialog.close')}: cancel",
+                classes="muted",
+            )
 
     def on_mount(self) -> None:
         self._suggest()

@@ -11,7 +11,7 @@ from textual.widgets import Label, Static
 
 from mqtui.services.snapshot import BrokerSnapshot, BrokerStatus
 from mqtui.tables import age
-from mqtui.ui.format import plain
+from mqtui.ui.format import plain, short_status
 
 
 class ProfileBar(Horizontal):
@@ -49,7 +49,12 @@ class ProfileBar(Horizontal):
 
 
 class StatusBar(Static):
-    """Connected count, age of the oldest data, the first error, and any notices from start-up."""
+    """Connected count, the first broker that is down with its retry countdown, age of the oldest data,
+    the first error, and any notices from start-up.
+
+    The countdown is here, near the start of the line, because below 150 columns the broker tree (which
+    also shows it) is hidden, and at 26 columns wide it has little room for it.
+    """
 
     DEFAULT_CSS = """
     StatusBar {
@@ -67,6 +72,10 @@ class StatusBar(Static):
         up = sum(1 for s in snapshots if s.status in (BrokerStatus.CONNECTED, BrokerStatus.DEGRADED))
         polled = [s.polled_at for s in snapshots if s.polled_at is not None]
         parts = [f"{up}/{total} brokers up"]
+        down = [s for s in snapshots if s.status is BrokerStatus.UNREACHABLE]
+        if down:
+            first = f"{plain(down[0].name, 40).plain} {short_status(down[0], now)}"
+            parts.append(first + (f" (+{len(down) - 1} more down)" if len(down) > 1 else ""))
         if polled:
             parts.append(f"data {age(min(polled), now)} old")
         errors = [s.error for s in snapshots if s.error]

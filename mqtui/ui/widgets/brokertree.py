@@ -1,4 +1,4 @@
-"""The left column: brokers with a health badge, and their destinations beneath.
+"""The left column: brokers with a health badge and state, and their destinations beneath.
 
 Labels are built as `Text` (a Tree would read a plain string as markup). The tree is rebuilt only
 when the set of destinations changes; a poll that only changes depths or health updates labels.
@@ -18,6 +18,8 @@ from mqtui.services.snapshot import BrokerSnapshot
 from mqtui.ui.format import badge, colour, plain, short_status
 
 MAX_CHILDREN = 200
+NODE_INDENT = 3
+"""Columns before a broker's label: the expand arrow and its gap."""
 
 
 @dataclass(frozen=True)
@@ -53,13 +55,24 @@ class BrokerTree(Tree[TreeTarget]):
             node = self.root.add(Text(name), data=TreeTarget(name), expand=True)
             self._brokers[name] = node
 
+    def _name_room(self, state: str) -> int:
+        """Columns left for a broker's name after its badge and state: the state comes first, so a
+        narrow tree (26 columns below 150) cuts the name, never the retry countdown."""
+        width = self.scrollable_content_region.width
+        if width <= 0:  # hidden: drawn again within a second of being shown (the console's tick)
+            return 40
+        return max(6, min(40, width - NODE_INDENT - 2 - len(state)))
+
     def show(self, snapshot: BrokerSnapshot, now: datetime) -> None:
         node = self._brokers.get(snapshot.name)
         if node is None:
             return
         variables = self.app.theme_variables
-        label = Text.assemble(badge(snapshot, variables), " ", plain(snapshot.name, 40))
-        label.append(f" {short_status(snapshot, now)}", style=colour(variables, "muted"))
+        state = short_status(snapshot, now)
+        label = Text.assemble(
+            badge(snapshot, variables), " ", Text(state, style=colour(variables, "muted")), " ",
+            plain(snapshot.name, self._name_room(state)),
+        )  # fmt: skip
         node.set_label(label)
         names = tuple(d.name for d in snapshot.destinations if not d.internal)
         if names != self._names.get(snapshot.name):

@@ -13,12 +13,13 @@ from collections.abc import Iterable, Sequence
 from typing import ClassVar
 
 from rich.text import Text
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.message import Message
 from textual.suggester import SuggestFromList
 from textual.widgets import Input
 
 from mqtui.ui.format import plain
+from mqtui.ui.keys import Command, bindings
 
 SHOWN_CANDIDATES = 8
 """Matches listed at once; a longer list shows a window around the current one."""
@@ -48,9 +49,12 @@ def common_prefix(names: Sequence[str]) -> str:
 class CompletingInput(Input):
     """An Input with shell-style Tab completion over `names`; posts `Candidates` as it completes."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("tab", "complete", "Complete", show=False, id="input.complete"),
-    ]
+    KEYS_TITLE = "Destination field (tail, publish)"
+    COMMANDS: ClassVar[list[Command]] = [
+        Command("input.complete", "tab", "complete", "Complete", "Complete the name, then step through the matches",
+                show=False),
+    ]  # fmt: skip
+    BINDINGS: ClassVar[list[BindingType]] = bindings(COMMANDS)
 
     class Candidates(Message):
         """The matches of the text as Tab left it (empty: nothing to list), and which one is shown."""

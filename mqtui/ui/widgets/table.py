@@ -4,6 +4,10 @@ Each poll hands over the full list of rows; cells that changed are updated in pl
 the same and in the same order (the common case), and the table is rebuilt only when rows appear,
 vanish or reorder. Either way the cursor stays on the row it was on, found again by key (and in view);
 when that row is gone it stays at the same height rather than jumping to the top.
+
+Columns named `flexible` give way when the rows would be wider than the table: the widest of them are
+narrowed (down to their minimum, cells cut with "…") until every column fits, so at 100 columns the
+numbers on the right are seen without scrolling sideways, and the names are cut instead.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from typing import Any
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
@@ -23,15 +28,61 @@ class SyncTable(DataTable[Text]):
     SyncTable { height: 1fr; }
     """
 
-    def __init__(self, columns: Sequence[tuple[str, str]], **kwargs: Any) -> None:
+    def __init__(
+        self, columns: Sequence[tuple[str, str]], *, flexible: dict[str, int] | None = None, **kwargs: Any
+    ) -> None:
+        """`flexible`: column key -> the narrowest that column may be made to fit the table's width."""
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self._spec = list(columns)
+        self._flexible = dict(flexible or {})
+        self._widths: list[int | None] = [None] * len(self._spec)
         self._order: list[str] = []
         self._row_data: dict[str, object] = {}
+        self._last_rows: Sequence[tuple[Hashable, Sequence[Text], object]] = ()
 
     def on_mount(self) -> None:
-        for label, key in self._spec:
-            self.add_column(label, key=key)
+        self._add_columns()
+
+    def _add_columns(self) -> None:
+        for (label, key), width in zip(self._spec, self._widths, strict=True):
+            self.add_column(label, key=key, width=width)
+
+    def on_resize(self) -> None:
+        if self._flexible and self._last_rows:
+            self.sync(self._last_rows)
+
+    def _fit(self, rows: Sequence[tuple[Hashable, Sequence[Text], object]]) -> list[int | None]:
+        """Widths for the flexible columns that make every column fit (None: as wide as its cells)."""
+        room = self.size.width - 2 * self.cell_padding * len(self._spec)
+        if len(rows) + 1 > self.size.height:
+            room -= 2  # the vertical scrollbar
+        if not self._flexible or self.size.width <= 0:
+            return [None] * len(self._spec)
+        natural = [cell_len(label) for label, _key in self._spec]
+        for _key, cells, _data in rows:
+            natural = [max(width, cell_len(cell.plain)) for width, cell in zip(natural, cells, strict=True)]
+        keys = [key for _label, key in self._spec]
+        flexible = {index: self._flexible[key] for index, key in enumerate(keys) if key in self._flexible}
+        fixed = sum(width for index, width in enumerate(natural) if index not in flexible)
+
+        def fitted(cap: int) -> dict[int, int]:
+            return {index: min(natural[index], max(cap, least)) for index, least in flexible.items()}
+
+        cap = max(natural[index] for index in flexible)
+        while cap > 1 and fixed + sum(fitted(cap).values()) > room:
+            cap -= 1
+        widths = fitted(cap)
+        return [widths[i] if i in widths and widths[i] < natural[i] else None for i in range(len(self._spec))]
+
+    @staticmethod
+    def _cut(cells: Sequence[Text], widths: Sequence[int | None]) -> list[Text]:
+        result = []
+        for cell, width in zip(cells, widths, strict=True):
+            if width is not None and cell_len(cell.plain) > width:
+                cell = cell.copy()
+                cell.truncate(width, overflow="ellipsis")
+            result.append(cell)
+        return result
 
     @staticmethod
     def row_id(key: Hashable) -> str:
@@ -42,11 +93,16 @@ class SyncTable(DataTable[Text]):
 
         `rebuild` redraws every cell (after a theme change, when only colours differ).
         """
+        self._last_rows = rows
+        widths = self._fit(rows)
+        if widths != self._widths:
+            self._widths = widths
+            rebuild = True
         if rebuild:
             self._order = []
         unique: dict[str, tuple[Sequence[Text], object]] = {}
         for key, cells, data in rows:
-            unique.setdefault(self.row_id(key), (cells, data))
+            unique.setdefault(self.row_id(key), (self._cut(cells, widths), data))
         ids = list(unique)
         column_keys = [key for _label, key in self._spec]
         current = self.selected_id()
@@ -58,7 +114,9 @@ class SyncTable(DataTable[Text]):
                             self.update_cell(row_id, column_key, cell, update_width=True)
             else:
                 scroll_y, index = self.scroll_y, self.cursor_row
-                self.clear()
+                self.clear(columns=rebuild)
+                if rebuild:
+                    self._add_columns()
                 for row_id, (cells, _data) in unique.items():
                     self.add_row(*cells, key=row_id)
                 self._order = ids
