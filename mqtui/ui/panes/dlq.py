@@ -71,7 +71,14 @@ class DeadLettersPane(Pane):
         yield Label(id="dlq-info")
         yield SyncTable(DLQ_COLUMNS, flexible={"broker": 8, "name": 12, "origin": 8, "detected_by": 8}, id="dlq-table")
         yield Label("enter on a DLQ shows its entries", id="entries-info")
-        yield SyncTable(ENTRY_COLUMNS, flexible={"id": 8, "origin": 8, "reason": 10, "value": 10}, id="entries-table")
+        # The reason is what a dead-letter list is read for; the value is whole in the entry's detail, the
+        # origin mostly the DLQ's own (in the table above).
+        yield SyncTable(
+            ENTRY_COLUMNS,
+            flexible={"id": 8, "origin": 8, "reason": 10, "value": 10},
+            give_first=("value", "origin"),
+            id="entries-table",
+        )
 
     @property
     def queues(self) -> SyncTable:

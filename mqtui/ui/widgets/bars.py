@@ -49,11 +49,12 @@ class ProfileBar(Horizontal):
 
 
 class StatusBar(Static):
-    """Connected count, the first broker that is down with its retry countdown, age of the oldest data,
-    the first error, and any notices from start-up.
+    """How many brokers are up, the first one in trouble (a broker that is down first, with its retry
+    countdown, then its reason), notices from start-up, and the age of the oldest data.
 
-    The countdown is here, near the start of the line, because below 150 columns the broker tree (which
-    also shows it) is hidden, and at 26 columns wide it has little room for it.
+    The countdown is near the start of the line because below 150 columns the broker tree (which also
+    shows it) is hidden, and at 26 columns wide it has little room for it; the down broker's own error
+    shares its part ("dead-kafka: down, retry 8s, connection refused"), so its name is not said twice.
     """
 
     DEFAULT_CSS = """
@@ -63,6 +64,8 @@ class StatusBar(Static):
         background: $panel;
         color: $text-muted;
         padding: 0 1;
+        text-wrap: nowrap;  /* cut at the edge, not wrapped onto a second line nobody sees */
+        text-overflow: ellipsis;
         &.-error { color: $error; }
     }
     """
@@ -72,15 +75,25 @@ class StatusBar(Static):
         up = sum(1 for s in snapshots if s.status in (BrokerStatus.CONNECTED, BrokerStatus.DEGRADED))
         polled = [s.polled_at for s in snapshots if s.polled_at is not None]
         parts = [f"{up}/{total} brokers up"]
-        down = [s for s in snapshots if s.status is BrokerStatus.UNREACHABLE]
-        if down:
-            first = f"{plain(down[0].name, 40).plain} {short_status(down[0], now)}"
-            parts.append(first + (f" (+{len(down) - 1} more down)" if len(down) > 1 else ""))
+        troubled = [s for s in snapshots if s.status is BrokerStatus.UNREACHABLE or s.error]
+        troubled.sort(key=lambda s: s.status is not BrokerStatus.UNREACHABLE)  # stable: profile order within
+        if troubled:
+            parts.append(
+                trouble_text(troubled[0], now) + (f" (+{len(troubled) - 1} more)" if len(troubled) > 1 else "")
+            )
+        parts.extend(notices)
         if polled:
             parts.append(f"data {age(min(polled), now)} old")
-        errors = [s.error for s in snapshots if s.error]
-        if errors:
-            parts.append(errors[0] + (f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""))
-        parts.extend(notices)
-        self.set_class(bool(errors), "-error")
+        self.set_class(bool(troubled), "-error")
         self.update(plain(" · ".join(parts), None), layout=False)
+
+
+def trouble_text(snapshot: BrokerSnapshot, now: datetime) -> str:
+    """ "name: down, retry 8s, reason" for a broker that is down, else its error ("name: reason")."""
+    name = plain(snapshot.name, 40).plain
+    if snapshot.status is not BrokerStatus.UNREACHABLE:
+        return snapshot.error or name
+    text = f"{name}: {short_status(snapshot, now)}"
+    if snapshot.error:
+        text += ", " + snapshot.error.removeprefix(f"{snapshot.name}: ")
+    return text

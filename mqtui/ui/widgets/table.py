@@ -7,7 +7,9 @@ when that row is gone it stays at the same height rather than jumping to the top
 
 Columns named `flexible` give way when the rows would be wider than the table: the widest of them are
 narrowed (down to their minimum, cells cut with "…") until every column fits, so at 100 columns the
-numbers on the right are seen without scrolling sideways, and the names are cut instead.
+numbers on the right are seen without scrolling sideways, and the names are cut instead. Columns named
+in `give_first` (a dead letter's value, shown whole in its detail) go down to their minimum before the
+others give anything.
 """
 
 from __future__ import annotations
@@ -21,6 +23,20 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
 
+def _water_fill(widths: list[int], flexible: dict[int, int], room: int) -> list[int]:
+    """`widths` with the widest `flexible` columns (index -> minimum) narrowed, to fit `room` if they can."""
+    if not flexible:
+        return widths
+
+    def fitted(cap: int) -> list[int]:
+        return [min(width, max(cap, flexible[i])) if i in flexible else width for i, width in enumerate(widths)]
+
+    cap = max(widths[index] for index in flexible)
+    while cap > 1 and sum(fitted(cap)) > room:
+        cap -= 1
+    return fitted(cap)
+
+
 class SyncTable(DataTable[Text]):
     """Rows are (key, cells); `sync` makes the table show exactly those, keeping the cursor's row."""
 
@@ -29,12 +45,18 @@ class SyncTable(DataTable[Text]):
     """
 
     def __init__(
-        self, columns: Sequence[tuple[str, str]], *, flexible: dict[str, int] | None = None, **kwargs: Any
+        self,
+        columns: Sequence[tuple[str, str]],
+        *,
+        flexible: dict[str, int] | None = None,
+        give_first: Sequence[str] = (),
+        **kwargs: Any,
     ) -> None:
         """`flexible`: column key -> the narrowest that column may be made to fit the table's width."""
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self._spec = list(columns)
         self._flexible = dict(flexible or {})
+        self._give_first = set(give_first)
         self._widths: list[int | None] = [None] * len(self._spec)
         self._order: list[str] = []
         self._row_data: dict[str, object] = {}
@@ -62,17 +84,14 @@ class SyncTable(DataTable[Text]):
         for _key, cells, _data in rows:
             natural = [max(width, cell_len(cell.plain)) for width, cell in zip(natural, cells, strict=True)]
         keys = [key for _label, key in self._spec]
-        flexible = {index: self._flexible[key] for index, key in enumerate(keys) if key in self._flexible}
-        fixed = sum(width for index, width in enumerate(natural) if index not in flexible)
-
-        def fitted(cap: int) -> dict[int, int]:
-            return {index: min(natural[index], max(cap, least)) for index, least in flexible.items()}
-
-        cap = max(natural[index] for index in flexible)
-        while cap > 1 and fixed + sum(fitted(cap).values()) > room:
-            cap -= 1
-        widths = fitted(cap)
-        return [widths[i] if i in widths and widths[i] < natural[i] else None for i in range(len(self._spec))]
+        first = {
+            i: self._flexible[key] for i, key in enumerate(keys) if key in self._flexible and key in self._give_first
+        }
+        rest = {i: self._flexible[key] for i, key in enumerate(keys) if key in self._flexible and i not in first}
+        widths = _water_fill(natural, first, room)
+        if sum(widths) > room:
+            widths = _water_fill(widths, rest, room)
+        return [width if width < natural[i] else None for i, width in enumerate(widths)]
 
     @staticmethod
     def _cut(cells: Sequence[Text], widths: Sequence[int | None]) -> list[Text]:
