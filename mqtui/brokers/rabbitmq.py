@@ -835,6 +835,10 @@ class RabbitMQAdapter(BrokerAdapter):
                 )
 
             def to_exchange(letter: requeue_ops.Delivery) -> requeue_ops.Target | str:
+                # x-death's first routing key is the one the message was published with; the others
+                # are its CC keys. Publishing once with the first and the message's own CC header
+                # (RabbitMQ keeps it) routes it as the original publish did; once per key would send
+                # duplicates. BCC keys are recorded nowhere, so those queues get no copy.
                 newest = letter.deaths[0] if letter.deaths else None
                 if newest is None or not newest.routing_keys:
                     return "no x-death header gives its routing key"
@@ -898,13 +902,18 @@ class RabbitMQAdapter(BrokerAdapter):
     ) -> ReplayResult:
         """Requeue: publish with confirms, then ack; see `rabbitmq_requeue` for what survives a crash.
 
+        Dead letters are consumed with a prefetch, except from a DLQ whose reads count as deliveries
+        (`read_hazard`): there each is one basic.get, so none is sent ahead and handed back for nothing.
+
         Headers `x-mqtui-requeue-count` and `x-mqtui-requeued-at` record each requeue on the message.
         `duplicates` counts messages published again after an interrupted run had published them
         without getting the confirm: the first copy may have reached the target.
         """
         ref = self.naming.parse(dlq)
-        resolve = await self._resolver(ref, to)
+        resolve, hazard = await asyncio.gather(self._resolver(ref, to), self.read_hazard(dlq))
         path = journal_path(self.name, self.endpoint.host, self.endpoint.port, ref.vhost, ref.name)
+        prefetch = 0 if hazard else requeue_ops.PREFETCH
+        idle = min(self.config.timeout, 2.0)
 
         def job(channel: BlockingChannel, watch: Progress) -> ReplayResult:
             journal = RequeueJournal(path)
@@ -917,6 +926,8 @@ class RabbitMQAdapter(BrokerAdapter):
                 journal=journal,
                 progress=watch,
                 report=progress,
+                prefetch=prefetch,
+                idle=idle,
             )
 
         return await self._amqp(ref.vhost, job, dedicated=True)

@@ -4,18 +4,21 @@ Reading never loses a message: the DLQ is consumed with manual acks and a prefet
 read, then the consumer is cancelled and everything read is nacked with requeue, so each message goes
 back to its place (marked redelivered; on a quorum DLQ with a delivery-limit that counts as a delivery).
 
-A requeue takes one dead letter at a time with basic.get, publishes it to its target with publisher
-confirms and `mandatory`, and acks it only after the confirm; the journal (`rabbitmq_journal`) covers
-a death between the two. One at a time keeps a kill -9 from duplicating more than the one message in
-flight. Dead letters left in place (not selected, skipped, unroutable) stay unacked until the end and
-are then nacked back together; a count taken at the start bounds the scan, so messages dead-lettered
-again while the requeue runs are not picked up twice.
+A requeue consumes the DLQ with manual acks and a prefetch of PREFETCH (the broker pushes the next
+dead letters while one is being published, where basic.get cost a round trip each), publishes one dead
+letter at a time to its target with publisher confirms and `mandatory`, and acks it only after the
+confirm; the journal (`rabbitmq_journal`) covers a death between the two. One publish at a time keeps
+a kill -9 from duplicating more than the one message in flight; the prefetched ones were never
+published and go back to the DLQ with the connection. Dead letters left in place (not selected,
+skipped, unroutable) stay unacked until the end and are then nacked back together; a count taken at
+the start bounds the scan, so messages dead-lettered again while the requeue runs are not picked up
+twice (those prefetched past it are handed back unread when the consumer is cancelled).
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -31,6 +34,8 @@ from mqtui.model import ProgressCallback, ReplayResult
 
 #: The most messages one read holds at once (AMQP's prefetch count is a 16-bit number).
 MAX_BROWSE = 65_535
+#: Dead letters a requeue has delivered ahead of the one it is publishing.
+PREFETCH = 50
 REQUEUE_COUNT = "x-mqtui-requeue-count"
 REQUEUED_AT = "x-mqtui-requeued-at"
 
@@ -124,25 +129,51 @@ def requeued_properties(properties: pika.BasicProperties) -> pika.BasicPropertie
 
 
 class _Scan:
-    """One pass over a DLQ with basic.get, holding back (unacked) what it leaves in place."""
+    """One pass over a DLQ, holding back (unacked) what it leaves in place.
 
-    def __init__(self, channel: BlockingChannel, queue: str) -> None:
+    With `prefetch`, the DLQ is consumed: the broker sends up to `prefetch` unacked dead letters ahead,
+    and an `idle` wait with nothing delivered ends the scan (another consumer took the rest). Held dead
+    letters stay unacked and so use up the prefetch: once half of it is held, the scan hands back what
+    was sent ahead and goes on with basic.get, which no prefetch limits. Without `prefetch`, each dead
+    letter is one basic.get from the start.
+    """
+
+    def __init__(self, channel: BlockingChannel, queue: str, *, prefetch: int = 0, idle: float = 2.0) -> None:
         self.channel = channel
         self.queue = queue
         self.held: set[str] = set()
+        self.holds = 0
         self.last_held_tag = 0
         """Nacking with `multiple` must name a tag still outstanding: the newest held one."""
+        self._switch_at = max(1, prefetch // 2)
+        self._deliveries: Iterator[tuple[Any, Any, Any]] | None = None
+        if prefetch:
+            channel.basic_qos(prefetch_count=prefetch)
+            self._deliveries = channel.consume(queue, inactivity_timeout=idle)
 
     def next(self) -> Delivery | None:
-        method, properties, body = self.channel.basic_get(self.queue, auto_ack=False)
+        if self._deliveries is not None and self.holds >= self._switch_at:
+            self._stop_consuming()
+        if self._deliveries is None:
+            method, properties, body = self.channel.basic_get(self.queue, auto_ack=False)
+        else:  # the generator ends when the broker cancels the consumer (the DLQ was deleted)
+            method, properties, body = next(self._deliveries, (None, None, None))
         return None if method is None else delivery(method, properties, body)
 
     def hold(self, letter: Delivery) -> None:
         self.held.add(letter.id)
+        self.holds += 1
         self.last_held_tag = letter.tag
 
+    def _stop_consuming(self) -> None:
+        """Cancel the consumer; pika rejects (requeues) one by one what was sent ahead and not yet read."""
+        self._deliveries = None
+        self.channel.cancel()
+
     def finish(self) -> None:
-        """Return every held dead letter to the DLQ, all at once."""
+        """Hand back what was sent ahead and not read, then every held dead letter, all at once."""
+        if self._deliveries is not None:
+            self._stop_consuming()
         if self.last_held_tag:
             self.channel.basic_nack(self.last_held_tag, multiple=True, requeue=True)
 
@@ -157,15 +188,23 @@ def requeue(
     journal: RequeueJournal,
     progress: Progress,
     report: ProgressCallback | None,
+    prefetch: int = PREFETCH,
+    idle: float = 2.0,
 ) -> ReplayResult:
-    """Move dead letters of `queue` to their targets; see the module docstring for the guarantees."""
+    """Move dead letters of `queue` to their targets; see the module docstring for the guarantees.
+
+    `prefetch=0` takes each dead letter with basic.get: on a quorum DLQ with a delivery limit, a dead
+    letter sent ahead and handed back unread would lose a delivery for nothing.
+    """
     channel.confirm_delivery()
     total = channel.queue_declare(queue, passive=True).method.message_count
     wanted = set(ids) if ids else None
     planned = min(total, limit) if limit is not None else total
     if wanted is not None:
         planned = min(planned, len(wanted))
-    scan = _Scan(channel, queue)
+    # No more is sent ahead than the scan may look at: the DLQ's count, or what a limit lets through.
+    ahead = min(prefetch, total if wanted is not None or limit is None else max(planned, 1))
+    scan = _Scan(channel, queue, prefetch=ahead, idle=idle)
     sent = failed = skipped = duplicates = 0
     errors: list[str] = []
     found: set[str] = set()
@@ -223,6 +262,13 @@ def requeue(
             journal.compact(scan.held)
     finally:
         journal.close()
+    return _result(sent, failed, skipped, duplicates, errors, wanted, found)
+
+
+def _result(
+    sent: int, failed: int, skipped: int, duplicates: int, errors: list[str], wanted: set[str] | None, found: set[str]
+) -> ReplayResult:
+    """The requeue's counts, with each selected id that was not in the DLQ skipped."""
     if wanted is not None:
         for ident in sorted(wanted - found):
             skipped += 1
