@@ -13,6 +13,7 @@ from mqtui import templates
 from mqtui.config import BrokerConfig
 from mqtui.model import (
     BacklogRow,
+    Capability,
     DeadLetter,
     Detail,
     Message,
@@ -104,8 +105,10 @@ class Actions:
             return await adapter.request(subject, message, timeout=timeout)
 
     async def peek(self, broker: str, destination: str, *, limit: int = 10) -> list[Message]:
-        self.session.require_writable("peek")
+        """A peek that changes nothing (Redis LRANGE/XRANGE) is a read, allowed in a readonly profile."""
         async with connected(self._config(broker)) as adapter:
+            if not adapter.can(Capability.PEEK_ONLY_READS):
+                self.session.require_writable("peek")
             return await adapter.peek(destination, limit=limit)
 
 

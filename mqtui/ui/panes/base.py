@@ -28,6 +28,11 @@ CAPABILITY_VERBS = {
 }
 
 
+def only_reads(writes: Capability, target: BrokerSnapshot | None) -> bool:
+    """A peek that changes nothing on its broker (Redis LRANGE/XRANGE) is a read: a readonly profile allows it."""
+    return writes is Capability.PEEK and target is not None and target.can(Capability.PEEK_ONLY_READS)
+
+
 class Pane(Vertical):
     """A tab of the console. Subclasses list their COMMANDS and implement `redraw`."""
 
@@ -76,10 +81,10 @@ class Pane(Vertical):
         command = self.command(action)
         if command is None or command.writes is None:
             return None
-        readonly = self.mqtui.backend.refusal(command.label.lower())
+        target = self.target_broker()
+        readonly = None if only_reads(command.writes, target) else self.mqtui.backend.refusal(command.label.lower())
         if readonly:
             return readonly
-        target = self.target_broker()
         if target is not None and not target.can(command.writes):
             return f"{target.name} ({target.kind}) cannot {CAPABILITY_VERBS[command.writes]}"
         return None
