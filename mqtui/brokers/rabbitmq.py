@@ -153,8 +153,8 @@ class RabbitMQAdapter(BrokerAdapter):
         self.api = ManagementAPI(
             config.name,
             self.endpoint.management_url,
-            self.endpoint.username,
-            self.endpoint.password,
+            self.endpoint.management_username,
+            self.endpoint.management_password,
             timeout=config.timeout,
             ssl_context=self.endpoint.ssl_context,
         )
@@ -180,7 +180,7 @@ class RabbitMQAdapter(BrokerAdapter):
         vhosts = {text(v.get("name")) for v in listed or ()}
         if self.naming.home not in vhosts:
             raise NotFound(
-                f"{self.name}: vhost {self.naming.home!r} not found or not open to user {self.endpoint.username!r}"
+                f"{self.name}: vhost {self.naming.home!r} not found or not open to user {self.api.username!r}"
             )
         self.naming.update(vhosts)
 

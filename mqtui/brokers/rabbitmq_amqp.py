@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import pika
 import pika.exceptions
@@ -60,12 +60,19 @@ class Endpoint:
     tls: bool
     ssl_context: ssl.SSLContext | None
     management_url: str
+    """Without user-info: urllib would take `user:password@host` for the host name."""
+    management_username: str
+    management_password: str
     timeout: float
     redacted_url: str
 
     @classmethod
     def from_config(cls, config: RabbitMQConfig) -> Endpoint:
-        """Credentials: config.username/password win over the URL's, then RabbitMQ's guest default."""
+        """Credentials: config.username/password win over the URL's, then RabbitMQ's guest default.
+
+        The management API takes the user and password written in management_url when it has them (a
+        monitoring user apart from the AMQP one is common), else the AMQP credentials above.
+        """
         url = urlsplit(config.url)
         tls = url.scheme == "amqps"
         host = url.hostname or "localhost"
@@ -75,6 +82,7 @@ class Endpoint:
         username = config.username or (unquote(url.username) if url.username else "guest")
         password = config.password or (unquote(url.password) if url.password else "guest")
         management = config.management_url or f"{'https' if tls else 'http'}://{host}:{15671 if tls else 15672}"
+        management, management_username, management_password = _split_userinfo(management, username, password)
         try:
             context = _ssl_context(config) if tls or management.startswith("https") else None
         except (OSError, ssl.SSLError) as exc:
@@ -89,6 +97,8 @@ class Endpoint:
             tls=tls,
             ssl_context=context,
             management_url=management,
+            management_username=management_username,
+            management_password=management_password,
             timeout=config.timeout,
             redacted_url=redact_url(config.url),
         )
@@ -144,6 +154,17 @@ class Endpoint:
         if isinstance(exc, pika.exceptions.AMQPError):
             return BrokerError(f"{name}: AMQP error: {_pika_text(exc)}")
         return BrokerError(f"{name}: {type(exc).__name__}: {' '.join(str(exc).split())}")
+
+
+def _split_userinfo(url: str, username: str, password: str) -> tuple[str, str, str]:
+    """(the URL without user-info, its decoded user and password); the given ones for what it lacks."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, username, password
+    bare = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+    user = unquote(parts.username) if parts.username else username
+    secret = unquote(parts.password) if parts.password is not None else password
+    return bare, user, secret
 
 
 def _ssl_context(config: RabbitMQConfig) -> ssl.SSLContext:
