@@ -104,6 +104,14 @@ class ReplayScreen(Dialog):
                     compact=True,
                 )
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The footer offers confirm only while it can do something: greyed while planning, gone once sent."""
+        if action != "confirm":
+            return True
+        if self.running or self.result is not None:
+            return False
+        return True if self.plan is not None and any(i.skip_reason is None for i in self.plan) else None
+
     def on_mount(self) -> None:
         self.query_one("#cancel", Button).focus()
         self.run_worker(self._plan(), exclusive=True, exit_on_error=False, group="plan")
@@ -127,6 +135,7 @@ class ReplayScreen(Dialog):
         self.query_one("#confirm", Button).disabled = not sendable
         if sendable:
             self.query_one("#progress", ProgressBar).update(total=sum(1 for i in plan if i.skip_reason is None))
+        self.refresh_bindings()
 
     @on(Button.Pressed, "#confirm")
     def action_confirm(self) -> None:
@@ -137,8 +146,11 @@ class ReplayScreen(Dialog):
         self.running = True
         # Exactly what the preview showed: dead letters that arrived since are left for the next replay.
         self.ids = [item.id for item in self.plan if item.skip_reason is None]
-        self.query_one("#confirm", Button).disabled = True
-        self.query_one("#cancel", Button).label = "Close"
+        confirm = self.query_one("#confirm", Button)
+        confirm.disabled = True
+        confirm.display = False  # sent once: a second press would replay what the preview no longer shows
+        self.query_one("#cancel", Button).label = f"Close ({self.key('replay.cancel')})"
+        self.refresh_bindings()
         self.run_worker(self._replay(), exclusive=True, exit_on_error=False, group="replay")
 
     def _progress_callback(self):  # type: ignore[no-untyped-def]
