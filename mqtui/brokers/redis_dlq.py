@@ -12,7 +12,8 @@ the replay again finishes the rest:
 - list -> stream, stream -> anything, pending -> anything, RQ: a Lua script that first checks the dead
   letter is still there (so a repeated or retried call does nothing) and the target's type (so no write
   can fail after the source was changed), then copies and removes it;
-- a stream entry of more than about 3,500 fields, which no Lua call can pass on: one MULTI/EXEC (see
+- a stream entry of more than about 3,500 fields, which no Lua call can pass on: one MULTI/EXEC whose
+  closing script keeps the copy only if the original was still a dead letter (see
   mqtui.brokers.redis_bigentry), moved after the rest of its batch of BATCH.
 
 A target that does not exist yet is created as the kind the dead letters come from (a list from a
@@ -39,7 +40,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import orjson
 
 from mqtui.brokers import redis_jobs as jobs
-from mqtui.brokers.redis_bigentry import DUPLICATE, MAX_SCRIPT_VALUES, TOO_BIG, BigEntryMover
+from mqtui.brokers.redis_bigentry import MAX_SCRIPT_VALUES, TOO_BIG, BigEntryMover
 from mqtui.brokers.redis_client import text
 from mqtui.brokers.redis_discovery import Collector, Snapshot
 from mqtui.brokers.redis_streams import (
@@ -611,9 +612,9 @@ class DeadLetters:
                 if code == TOO_BIG:
                     outcome = await self._move_big(ref, planned)
                     code = _code(outcome)
-                if code in (1, DUPLICATE):
+                if code == 1:
                     sent += 1
-                    duplicates += planned.duplicate or code == DUPLICATE
+                    duplicates += planned.duplicate
                 elif code == 0:
                     skipped += 1
                 else:

@@ -16,6 +16,7 @@ import orjson
 import pytest
 import redis
 
+from mqtui.brokers.redis_bigentry import BigEntryMover
 from mqtui.brokers.redis_dlq import element_id
 from mqtui.errors import NotFound
 from mqtui.model import DestinationKind
@@ -244,6 +245,39 @@ async def test_stream_entries_with_10000_fields_requeue_once(redis_url: str, raw
     entries = raw.xrange("orders")
     assert [e[0] for e in entries[:3]] == ids and len(entries) == 4
     assert entries[3][1] == {f"h{i}".encode(): f"w{i}".encode() for i in range(10_000)}
+
+
+async def test_a_10000_field_dead_letter_taken_meanwhile_leaves_no_copy(
+    redis_url: str, raw: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race the closing script settles: between the client's read of a wide entry and its MULTI/EXEC,
+    someone deletes it from the DLQ stream, or its consumer acks it. The copy is removed inside the
+    transaction (with the target it created) and the move counts as skipped."""
+    dlq_id = raw.xadd("events:dlq", _wide(10_000, "v")).decode()
+    for i in range(3):
+        raw.xadd("orders", {"data": f"o{i}"})
+    big_id = raw.xadd("orders", _wide(10_000, "w")).decode()
+    raw.xgroup_create("orders", "g", "0")
+    raw.xreadgroup("g", "c", {"orders": ">"})
+    meanwhile = {dlq_id: lambda: raw.xdel("events:dlq", dlq_id), big_id: lambda: raw.xack("orders", "g", big_id)}
+    read, seen = BigEntryMover.read, []
+
+    async def read_then_lose(self: BigEntryMover, source: bytes, entry_id: str, group: str | None) -> object:
+        values = await read(self, source, entry_id, group)
+        seen.append((entry_id, meanwhile[entry_id]()))
+        return values
+
+    monkeypatch.setattr(BigEntryMover, "read", read_then_lose)
+    async with adapter_for(redis_url, max_deliveries=1) as adapter:
+        from_dlq = await adapter.replay("events:dlq")
+        from_group = await adapter.replay("orders@g", ids=[big_id])
+    assert seen == [(dlq_id, 1), (big_id, 1)]
+    assert (from_dlq.sent, from_dlq.skipped, from_dlq.failed, from_dlq.duplicates) == (0, 1, 0, 0), from_dlq.errors
+    assert raw.exists("events") == 0 and raw.xlen("events:dlq") == 0
+    assert (from_group.sent, from_group.skipped, from_group.failed, from_group.duplicates) == (0, 1, 0, 0)
+    entries = raw.xrange("orders")
+    assert len(entries) == 4 and entries[3][0].decode() == big_id  # the acked original, and no copy after it
+    assert raw.xpending("orders", "g")["pending"] == 3
 
 
 async def test_a_stream_dead_letter_without_data_goes_to_a_list_as_a_json_object(
