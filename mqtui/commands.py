@@ -503,8 +503,11 @@ def _progress_printer(verb: str) -> Callable[[int, int], None]:
 
 async def cmd_dlq_delete(session: Session, args: argparse.Namespace, out: Output) -> int:
     session.require_writable("dlq delete")
-    confirm(f"delete {len(args.ids)} dead letter(s) from {args.dlq}?", args.yes)
     async with connected(session.broker(args.broker)) as adapter:
+        # Asked once connected: finding the ids reads the other dead letters, which can cost them a delivery.
+        hazard = await adapter.read_hazard(args.dlq)
+        reads = f" (finding them reads the others: {safe_line(hazard)})" if hazard is not None else ""
+        confirm(f"delete {len(args.ids)} dead letter(s) from {args.dlq}{reads}?", args.yes)
         deleted = await adapter.delete_dead_letters(args.dlq, args.ids)
     out.text(f"deleted {deleted} dead letter(s)")
     return 0 if deleted == len(args.ids) else 1

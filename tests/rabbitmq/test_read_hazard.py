@@ -84,30 +84,62 @@ def test_dlq_show_and_dry_run_of_a_quorum_dlq_with_a_delivery_limit_read_nothing
         assert [line["message"]["value"] for line in plain.json_lines()] == ["classic"]
 
 
+def on_terminal(config: Path, reply: bytes, *args: str) -> tuple[int, str]:
+    """Exit code and stdout (where input() writes its question) of the CLI answering `reply` on a terminal."""
+    leader, follower = os.openpty()
+    try:
+        os.write(leader, reply + b"\n")
+        done = subprocess.run(
+            [sys.executable, "-m", "mqtui", "--config", str(config), "--profile", "ops", *args],
+            stdin=follower, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    finally:
+        os.close(follower)
+        os.close(leader)
+    return done.returncode, done.stdout
+
+
 def test_on_a_terminal_dlq_show_asks_with_the_reason_and_no_reads_nothing(
     config: Path, rabbitmq_server: LocalRabbitMQ, amqp: BlockingChannel, unique: Callable[[str], str]
 ) -> None:
     setup = quorum_dlq(amqp, unique)
-
-    def answer(reply: bytes) -> tuple[int, str]:
-        leader, follower = os.openpty()
-        try:
-            os.write(leader, reply + b"\n")
-            done = subprocess.run(
-                [sys.executable, "-m", "mqtui", "--config", str(config), "--profile", "ops",
-                 "dlq", "show", "rabbit", setup.dlq, "--json"],
-                stdin=follower, capture_output=True, text=True, timeout=60,
-            )  # fmt: skip
-        finally:
-            os.close(follower)
-            os.close(leader)
-        return done.returncode, done.stdout
-
-    code, out = answer(b"n")
+    code, out = on_terminal(config, b"n", "dlq", "show", "rabbit", setup.dlq, "--json")
     assert code == 1 and "delivery limit 2" in out and "[y/N]" in out and '"message"' not in out
     assert queue_counts(rabbitmq_server, setup.dlq)[0] == 3
-    code, out = answer(b"y")
+    code, out = on_terminal(config, b"y", "dlq", "show", "rabbit", setup.dlq, "--json")
     assert code == 0 and out.count('"message"') == 3
+
+
+def test_dlq_delete_asks_with_the_reason_since_finding_the_ids_reads_the_others(
+    config: Path, rabbitmq_server: LocalRabbitMQ, amqp: BlockingChannel, unique: Callable[[str], str]
+) -> None:
+    """The question used to be asked before connecting, so it never said that the others are read too."""
+    setup = quorum_dlq(amqp, unique, limit=5)  # read 3 times here
+    shown = mqtui(config, "ops", "dlq", "show", "rabbit", setup.dlq, "--yes", "--json")
+    assert shown.code == 0, shown.err
+    ids = {line["message"]["value"]: line["id"] for line in shown.json_lines()}
+    delete = ("dlq", "delete", "rabbit", setup.dlq, "--id", ids["b"])
+
+    refused = mqtui(config, "ops", *delete)
+    assert (refused.code, refused.out) == (1, ""), refused.err
+    [line] = refused.err.splitlines()
+    assert "refused without --yes" in line and "reads the others" in line
+    assert "delivery limit 5" in line and "counts as a delivery" in line
+    readonly = mqtui(config, "ro", *delete, "--yes")
+    assert (readonly.code, readonly.out) == (3, ""), readonly.err
+    assert len(readonly.err.splitlines()) == 1 and "readonly" in readonly.err
+    code, out = on_terminal(config, b"n", *delete)
+    assert code == 1 and "delivery limit 5" in out and "[y/N]" in out and "deleted" not in out
+    assert queue_counts(rabbitmq_server, setup.dlq)[0] == 3
+
+    code, out = on_terminal(config, b"y", *delete)
+    assert code == 0 and "deleted 1 dead letter(s)" in out
+    left = mqtui(config, "ops", "dlq", "show", "rabbit", setup.dlq, "--yes", "--json")
+    assert sorted(line["message"]["value"] for line in left.json_lines()) == ["a", "c"]
+
+    classic = dead_letter(amqp, lambda name: unique(f"classic-{name}"), [b"classic"])
+    plain = mqtui(config, "ops", "dlq", "delete", "rabbit", classic.dlq, "--id", "x")
+    assert plain.code == 1 and "reads the others" not in plain.err and "refused without --yes" in plain.err
 
 
 async def test_read_hazard_follows_the_argument_and_a_delivery_limit_policy(
