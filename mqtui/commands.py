@@ -97,7 +97,7 @@ async def for_each_broker(
     async def one(config: BrokerConfig) -> T:
         async with connected(config) as adapter:
             answer = await action(adapter)
-            for notice in getattr(adapter, "notices", ()):  # what a bounded answer left out (Redis scans)
+            for notice in adapter.notices:  # what a bounded answer left out (Redis scans)
                 warn(notice)
             return answer
 

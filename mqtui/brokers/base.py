@@ -50,6 +50,14 @@ class BrokerAdapter(abc.ABC):
     def can(self, capability: Capability) -> bool:
         return bool(self.capabilities & capability)
 
+    @property
+    def notices(self) -> Sequence[str]:
+        """What the last answers left out or what the adapter could not do on its own, one line each
+        naming the broker ("r: scanned about 10 of ~31 keys so far ..."). Not errors: the answers are
+        right as far as they go, so the CLI prints these on stderr after its output and the console
+        shows them on its status line. Read after an answer; empty by default."""
+        return ()
+
     def _unsupported(self, action: str) -> Unsupported:
         return Unsupported(f"{self.name}: {self.kind} cannot {action}")
 

@@ -102,6 +102,7 @@ class NatsAdapter(BrokerAdapter):
         """The monitoring endpoints, once connected, when `monitor_url` is set."""
         self.dlq_stream_status: str | None = None
         """What `create_dlq_stream` did on connect (shown in the server view), None when not asked."""
+        self._notices: list[str] = []
 
     # -- lifecycle ---------------------------------------------------------------------------------
     async def connect(self) -> None:
@@ -116,8 +117,15 @@ class NatsAdapter(BrokerAdapter):
             return
         with self._errors("create the DLQ stream"):
             self.dlq_stream_status, complete = await self._ensure_dlq_stream()
-        if not complete:  # on stderr when no log file is set: stream names are the broker's, so made safe
-            log.warning("%s: create_dlq_stream: %s", self.name, safe_line(self.dlq_stream_status, None))
+        if not complete:  # stream names are the broker's: the CLI and the console make notices safe
+            self._notices = [f"{self.name}: create_dlq_stream: {self.dlq_stream_status}"]
+            log.info("%s", safe_line(self._notices[0], None))
+
+    @property
+    def notices(self) -> list[str]:
+        """Advisories `create_dlq_stream` could not capture (a readonly profile's skipped creation is said
+        once at start-up by the session instead: it is known before connecting)."""
+        return self._notices
 
     async def close(self) -> None:
         nc, self.nc = self.nc, None

@@ -124,7 +124,7 @@ class RedisAdapter(BrokerAdapter):
     @property
     def notices(self) -> list[str]:
         """What the last answers left out, one line each: keys a bounded scan has not reached or kept,
-        dead letters past the pending entries examined. The CLI prints them after its output."""
+        dead letters past the pending entries examined (see `BrokerAdapter.notices`)."""
         return self._scan_notices + (self._dead.notices if self._dead is not None else [])
 
     def _raw(self, name: str) -> bytes:

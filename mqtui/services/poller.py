@@ -46,6 +46,11 @@ def error_line(broker: str, exc: BaseException) -> str:
     return text if text.startswith(broker) else f"{broker}: {text}"
 
 
+def notice_lines(adapter: BrokerAdapter) -> tuple[str, ...]:
+    """The adapter's notices after a poll, each one scrubbed line (they may quote what the broker said)."""
+    return tuple(" ".join(scrub(notice).split()) for notice in adapter.notices)
+
+
 def backoff_delay(failures: int, interval: float, cap: float = MAX_BACKOFF) -> float:
     """1x, 2x, 4x ... the poll interval (at least one second), capped."""
     if failures <= 0:
@@ -178,6 +183,7 @@ class BrokerPoller:
             backlog=previous.backlog if backlog is None else backlog,
             lag=lag,
             dlqs=previous.dlqs if dlqs is None else dlqs,
+            notices=notice_lines(adapter),
             polled_at=self.wall_clock(),
             next_retry_at=None,
             failures=failures,

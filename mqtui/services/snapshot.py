@@ -58,6 +58,8 @@ class GroupLag:
     group: str
     rows: tuple[BacklogRow, ...]
     lag: int | None
+    lag_at_least: bool
+    """`lag` is a lower bound: a row's adapter stopped counting (`BacklogRow.lag_at_least`)."""
     committed: int | None
     """Sum of numeric committed positions (None unless every row has one): the consume-rate source."""
     end: int | None
@@ -121,6 +123,7 @@ def group_backlog(
                 group=group,
                 rows=tuple(sorted(members, key=lambda r: -1 if r.partition is None else r.partition)),
                 lag=sum(known_lags) if known_lags else None,
+                lag_at_least=any(r.lag_at_least for r in members if r.lag is not None),
                 committed=_sum([_numeric(r.committed) for r in members]),
                 end=_sum([_numeric(r.end) for r in members]),
                 in_flight=sum(in_flight) if in_flight else None,
@@ -159,6 +162,9 @@ class BrokerSnapshot:
     rate_floors: frozenset[tuple[str, str]] = frozenset()
     """(destination, "in" or "out") for rates that are lower bounds: derived from the change of the
     depth, which is what arrived minus what left (a Redis list keeps no counter of either)."""
+    notices: tuple[str, ...] = ()
+    """The adapter's notices after the last poll that reached it (`BrokerAdapter.notices`): what its
+    answers left out, such as keys a bounded Redis scan has not reached. One scrubbed line each."""
 
     def can(self, capability: Capability) -> bool:
         return bool(self.capabilities & capability)

@@ -50,7 +50,8 @@ def profile(readonly: bool = False, production: bool = False) -> Profile:
 
 
 def _lag() -> list:  # type: ignore[type-arg]
-    """Groups after six polls: one draining, one growing, one stalled, one caught up."""
+    """Groups after six polls: one draining, one growing, one stalled, one caught up, and one draining
+    whose lag is a lower bound (Redis said nil and the count stopped at its limit)."""
     history = LagHistory(stall_polls=3)
     result = []
     for poll in range(6):
@@ -66,6 +67,8 @@ def _lag() -> list:  # type: ignore[type-arg]
             BacklogRow("cache-redis", "jobs", "workers", None, committed=f"{poll}-0", end=f"{poll}-0", lag=0,
                        consumers=4, in_flight=3),
             BacklogRow("cache-redis", HOSTILE, "grp", None, lag=12, consumers=1),
+            BacklogRow("cache-redis", "audit", "archiver", None, committed=f"{poll}-0", end="99-0",
+                       lag=12_000 - 100 * poll, lag_at_least=True, consumers=1),
         ]  # fmt: skip
         groups = group_backlog(rows)
         result = history.observe("orders-kafka", [g for g in groups if g.broker == "orders-kafka"], poll * 2.0)
@@ -110,7 +113,15 @@ LETTERS = [
 ]
 
 
-def snapshots() -> list[BrokerSnapshot]:
+#: What a Redis adapter says when its bounded key scan has not gone round the keyspace yet.
+SCAN_NOTICE = (
+    "cache-redis: scanned about 10,000 of ~2,400,000 keys so far, 10,000 per poll; keys not reached yet are "
+    "not shown (narrow key_patterns or raise scan_limit)"
+)
+
+
+def snapshots(broker_notices: tuple[str, ...] = ()) -> list[BrokerSnapshot]:
+    """`broker_notices` go to the Redis broker's snapshot, as its poller would put its adapter's."""
     lag = _lag()
     kafka = BrokerSnapshot(
         name="orders-kafka", kind="kafka", status=BrokerStatus.CONNECTED, capabilities=KAFKA_CAPS,
@@ -141,6 +152,7 @@ def snapshots() -> list[BrokerSnapshot]:
                               oldest=NOW - timedelta(days=3)),),
         polled_at=NOW - timedelta(seconds=7),
         failures=1,
+        notices=broker_notices,
     )  # fmt: skip
     nats = BrokerSnapshot(
         name="events-nats", kind="nats", status=BrokerStatus.UNREACHABLE,
@@ -155,12 +167,13 @@ def static_backend(
     readonly: bool = False,
     production: bool = False,
     notices: tuple[str, ...] = (),
+    broker_notices: tuple[str, ...] = (),
     theme: str = "mqtui-dark",
     keys: dict[str, str] | None = None,
 ) -> StaticBackend:
     prof = profile(readonly=readonly, production=production)
     data = StaticData(
-        snapshots=snapshots(),
+        snapshots=snapshots(broker_notices),
         now=NOW,
         details={
             ("orders-kafka", "orders"): Detail(

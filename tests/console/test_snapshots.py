@@ -15,7 +15,7 @@ from textual.pilot import Pilot
 from mqtui.model import StartPosition
 from mqtui.services.static import StaticBackend
 from mqtui.ui.app import MqtuiApp
-from tests.console.fixtures import MESSAGES, static_backend
+from tests.console.fixtures import MESSAGES, SCAN_NOTICE, static_backend
 
 SIZE = (120, 36)
 THEMES = ["mqtui-dark", "mqtui-light"]
@@ -104,3 +104,9 @@ def test_message_detail_with_hostile_headers(snap_compare) -> None:  # type: ign
 def test_wide_terminal_shows_the_broker_tree(snap_compare) -> None:  # type: ignore[no-untyped-def]
     app = fixed_app()
     assert snap_compare(app, terminal_size=(160, 40), run_before=show("2"))
+
+
+def test_a_broker_notice_on_the_status_line(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    """A Redis scan that has not gone round the keyspace yet: said after the broker that is down."""
+    app = fixed_app(broker_notices=(SCAN_NOTICE,))
+    assert snap_compare(app, terminal_size=(200, 40), run_before=show("2"))

@@ -54,6 +54,7 @@ async def test_the_created_stream_is_bounded(private_nats: LocalNats) -> None:
         assert (info.config.max_age, info.config.max_msgs, info.config.max_bytes) == (7 * 24 * 3600, 1_000_000, 1 << 30)
         summary = dict((await adapter.describe("$server")).summary)
         assert summary["dlq stream (create_dlq_stream)"] == adapter.dlq_stream_status
+        assert adapter.notices == []  # every advisory is captured: nothing to say
 
 
 async def test_a_stream_capturing_one_streams_advisories_does_not_stop_the_creation(private_nats: LocalNats) -> None:
@@ -70,6 +71,7 @@ async def test_a_stream_capturing_one_streams_advisories_does_not_stop_the_creat
                 status
                 == f"created: DLQ ({MSG_TERMINATED}); not captured: {MAX_DELIVERIES} is captured in part by S1DLQ"
             )
+            assert adapter.notices == [f"{adapter.name}: create_dlq_stream: {status}"]  # CLI stderr, console status
         info = await js.stream_info("DLQ")
         assert info.config.subjects == [MSG_TERMINATED]
 

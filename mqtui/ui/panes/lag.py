@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Input, Label
 
 from mqtui.model import Capability, DetailSection
 from mqtui.services.snapshot import BrokerSnapshot, GroupLag, LagState
-from mqtui.tables import age, count
+from mqtui.tables import age, count, duration
 from mqtui.ui.format import colour, lag_rate, lag_variable, number, per_second, plain, sparkline, trend_text
 from mqtui.ui.keys import Command, bindings
 from mqtui.ui.panes.filtered import FILTER_CLASS, FilteredTablePane
@@ -33,12 +33,29 @@ _URGENCY = {LagState.STALLED: 0, LagState.GROWING: 1, LagState.DRAINING: 2, LagS
 
 
 def rank(groups: list[GroupLag], dlqs: Collection[tuple[str, str]] = ()) -> list[GroupLag]:
-    """Worst first; a DLQ's own backlog (nobody consumes it by design) is never paging material."""
+    """Worst first; a DLQ's own backlog (nobody consumes it by design) is never paging material. A lag
+    that is a lower bound ranks by its bound, before an exact lag of the same number (it may be more)."""
 
     def urgency(group: GroupLag) -> int:
         return _URGENCY[LagState.UNKNOWN if (group.broker, group.destination) in dlqs else group.trend.state]
 
-    return sorted(groups, key=lambda g: (urgency(g), -(g.lag or 0), g.broker, g.group, g.destination))
+    return sorted(
+        groups, key=lambda g: (urgency(g), -(g.lag or 0), not g.lag_at_least, g.broker, g.group, g.destination)
+    )
+
+
+def lag_text(lag: int | None, at_least: bool) -> str:
+    """A lag, "≥1,234" where it is a lower bound (the adapter stopped counting: `BacklogRow.lag_at_least`)."""
+    return ("≥" if at_least and lag is not None else "") + count(lag)
+
+
+def eta_text(group: GroupLag) -> str:
+    """The ETA or state (`trend_text`). The ETA drains the lag as counted at the consume rate, so for a
+    lower bound it is a lower bound too: "≥5m" rather than "~5m"."""
+    trend = group.trend
+    if group.lag_at_least and trend.state is LagState.DRAINING and trend.eta is not None:
+        return f"≥{duration(trend.eta)}"
+    return trend_text(trend, group.consumers)
 
 
 def pseudo_group(name: str) -> bool:
@@ -51,7 +68,8 @@ def partition_section(group: GroupLag, now: object) -> DetailSection:
     rows = tuple(
         (
             "-" if r.partition is None else str(r.partition), "none" if r.committed is None else str(r.committed),
-            "-" if r.end is None else str(r.end), count(r.lag), count(r.in_flight), count(r.consumers),
+            "-" if r.end is None else str(r.end), lag_text(r.lag, r.lag_at_least), count(r.in_flight),
+            count(r.consumers),
             r.state or "", age(r.last_activity, now),  # type: ignore[arg-type]
         )
         for r in group.rows
@@ -117,9 +135,9 @@ class LagPane(FilteredTablePane):
             style = colour(variables, lag_variable(state), bold=state is LagState.STALLED)
             cells = [
                 plain(group.broker, 20), plain(group.group, 28), plain(group.destination, 28),
-                Text(count(group.lag), justify="right", style=style),
+                Text(lag_text(group.lag, group.lag_at_least), justify="right", style=style),
                 Text(sparkline(trend.history, spark_width), style=style),
-                Text("dead letters" if dead_letters else trend_text(trend, group.consumers), style=style),
+                Text("dead letters" if dead_letters else eta_text(group), style=style),
                 Text(lag_rate(trend), justify="right"),
                 per_second(trend.consume_rate),
                 Text(str(group.partitions) if group.partitions else "-", justify="right"), number(group.consumers),

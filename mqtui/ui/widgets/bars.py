@@ -11,7 +11,7 @@ from textual.widgets import Label, Static
 
 from mqtui.services.snapshot import BrokerSnapshot, BrokerStatus
 from mqtui.tables import age
-from mqtui.ui.format import plain, short_status
+from mqtui.ui.format import colour, plain, short_status
 
 
 class ProfileBar(Horizontal):
@@ -50,11 +50,15 @@ class ProfileBar(Horizontal):
 
 class StatusBar(Static):
     """How many brokers are up, the first one in trouble (a broker that is down first, with its retry
-    countdown, then its reason), notices from start-up, and the age of the oldest data.
+    countdown, then its reason), notices from start-up, the age of the oldest data, and last the first
+    broker notice (what an answer left out, such as keys a bounded Redis scan has not reached).
 
     The countdown is near the start of the line because below 150 columns the broker tree (which also
     shows it) is hidden, and at 26 columns wide it has little room for it; the down broker's own error
     shares its part ("dead-kafka: down, retry 8s, connection refused"), so its name is not said twice.
+    A broker notice is not an error: it stays muted on a red line, and it comes after the data age
+    because it is long (a Redis scan notice is over 100 characters) and may be cut where the age is
+    short and always wanted; the tooltip holds every broker notice whole.
     """
 
     DEFAULT_CSS = """
@@ -69,6 +73,7 @@ class StatusBar(Static):
         &.-error { color: $error; }
     }
     """
+    _tooltip_text = ""
 
     def show_state(self, snapshots: list[BrokerSnapshot], now: datetime, notices: tuple[str, ...] = ()) -> None:
         total = len(snapshots)
@@ -84,8 +89,18 @@ class StatusBar(Static):
         parts.extend(notices)
         if polled:
             parts.append(f"data {age(min(polled), now)} old")
+        line = plain(" · ".join(parts), None)
+        said = [notice for s in snapshots for notice in s.notices]
+        if said:
+            first = said[0] + (f" (+{len(said) - 1} more)" if len(said) > 1 else "")
+            line.append(" · ")
+            line.append(plain(first, None).plain, style=colour(self.app.theme_variables, "muted"))
         self.set_class(bool(troubled), "-error")
-        self.update(plain(" · ".join(parts), None), layout=False)
+        self.update(line, layout=False)
+        tooltip = "\n".join(plain(notice, None).plain for notice in said)
+        if tooltip != self._tooltip_text:  # set only on a change: a new tooltip is laid out again
+            self._tooltip_text = tooltip
+            self.tooltip = Text(tooltip) if tooltip else None
 
 
 def trouble_text(snapshot: BrokerSnapshot, now: datetime) -> str:
