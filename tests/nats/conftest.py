@@ -14,7 +14,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import nkeys
 import orjson
@@ -24,6 +24,14 @@ from mqtui.localbrokers import LocalNats
 
 USER, PASSWORD = "ops", "s3cret-pass"
 TOKEN = "t0ken-value"
+B = TypeVar("B", bound=LocalNats)
+
+
+def running(broker: B) -> Iterator[B]:
+    """A fixture's body: the broker started for the test, stopped after it."""
+    broker.start()
+    yield broker
+    broker.stop()
 
 
 class PasswordNats(LocalNats):
@@ -49,10 +57,7 @@ class TokenNats(LocalNats):
 
 @pytest.fixture
 def nats_token_server(tmp_path: Path) -> Iterator[TokenNats]:
-    broker = TokenNats(tmp_path / "nats-token", name="token-nats")
-    broker.start()
-    yield broker
-    broker.stop()
+    yield from running(TokenNats(tmp_path / "nats-token", name="token-nats"))
 
 
 class TlsNats(LocalNats):
@@ -98,20 +103,14 @@ class TlsMonitorNats(TlsNats):
 def nats_tls_monitor_server(tmp_path: Path) -> Iterator[TlsMonitorNats]:
     if shutil.which("openssl") is None:
         pytest.skip("openssl is needed to make a certificate")
-    broker = TlsMonitorNats(tmp_path / "nats-tls-monitor", name="tls-monitor-nats")
-    broker.start()
-    yield broker
-    broker.stop()
+    yield from running(TlsMonitorNats(tmp_path / "nats-tls-monitor", name="tls-monitor-nats"))
 
 
 @pytest.fixture
 def nats_tls_server(tmp_path: Path) -> Iterator[TlsNats]:
     if shutil.which("openssl") is None:
         pytest.skip("openssl is needed to make a certificate")
-    broker = TlsNats(tmp_path / "nats-tls", name="tls-nats")
-    broker.start()
-    yield broker
-    broker.stop()
+    yield from running(TlsNats(tmp_path / "nats-tls", name="tls-nats"))
 
 
 @pytest.fixture(scope="session")
@@ -125,10 +124,7 @@ def nats_auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Passw
 @pytest.fixture
 def private_nats(tmp_path: Path) -> Iterator[LocalNats]:
     """A server of this test's own (it may be killed, or hold an account-wide DLQ stream)."""
-    broker = LocalNats(tmp_path / "nats", name="private-nats")
-    broker.start()
-    yield broker
-    broker.stop()
+    yield from running(LocalNats(tmp_path / "nats", name="private-nats"))
 
 
 def new_key(prefix: int) -> nkeys.KeyPair:
@@ -142,29 +138,38 @@ def write_seed(path: Path, key: nkeys.KeyPair) -> Path:
     return path
 
 
-class NkeyNats(LocalNats):
-    """nats-server -js whose only user is one NKEY; `seed_file` holds its seed."""
+class ConfiguredNats(LocalNats):
+    """nats-server -js run from a config file: what the flags cannot say (NKEY users, operator mode, a
+    JetStream domain) comes from `settings`, below the listen, monitor and store lines every one needs."""
+
+    jetstream_options = ""
+
+    def settings(self) -> str:
+        return ""
 
     def _launch(self) -> None:
         binary = self.binary()
         assert binary is not None
-        user = new_key(nkeys.PREFIX_BYTE_USER)
-        self.seed_file = write_seed(self.workdir / "user.nk", user)
         conf = self.workdir / "server.conf"
         conf.write_text(
             f'listen: "127.0.0.1:{self.port}"\nhttp: "127.0.0.1:{self.monitor_port}"\n'
-            f'jetstream {{ store_dir: "{self.workdir / "jetstream"}" }}\n'
-            f'authorization {{ users = [ {{ nkey: "{user.public_key.decode()}" }} ] }}\n'
+            f'jetstream {{ store_dir: "{self.workdir / "jetstream"}"{self.jetstream_options} }}\n' + self.settings()
         )
         self._spawn([binary, "-c", str(conf)])
 
 
+class NkeyNats(ConfiguredNats):
+    """nats-server -js whose only user is one NKEY; `seed_file` holds its seed."""
+
+    def settings(self) -> str:
+        user = new_key(nkeys.PREFIX_BYTE_USER)
+        self.seed_file = write_seed(self.workdir / "user.nk", user)
+        return f'authorization {{ users = [ {{ nkey: "{user.public_key.decode()}" }} ] }}\n'
+
+
 @pytest.fixture
 def nats_nkey_server(tmp_path: Path) -> Iterator[NkeyNats]:
-    broker = NkeyNats(tmp_path / "nats-nkey", name="nkey-nats")
-    broker.start()
-    yield broker
-    broker.stop()
+    yield from running(NkeyNats(tmp_path / "nats-nkey", name="nkey-nats"))
 
 
 def _jwt(signer: nkeys.KeyPair, subject: str, name: str, nats: dict[str, Any]) -> str:
@@ -193,13 +198,11 @@ def write_creds(path: Path, account: nkeys.KeyPair, name: str = "ops") -> Path:
     return path
 
 
-class OperatorNats(LocalNats):
+class OperatorNats(ConfiguredNats):
     """nats-server -js in operator (JWT) mode: one operator, a system account and `account`, whose
     users authenticate with .creds files (`write_creds`)."""
 
-    def _launch(self) -> None:
-        binary = self.binary()
-        assert binary is not None
+    def settings(self) -> str:
         operator = new_key(nkeys.PREFIX_BYTE_OPERATOR)
         self.account, system = new_key(nkeys.PREFIX_BYTE_ACCOUNT), new_key(nkeys.PREFIX_BYTE_ACCOUNT)
         limits = {"subs": -1, "conn": -1, "data": -1, "payload": -1, "imports": -1, "exports": -1,
@@ -212,41 +215,23 @@ class OperatorNats(LocalNats):
                                              {"type": "account", "limits": limits}),
         }  # fmt: skip
         operator_jwt = _jwt(operator, operator.public_key.decode(), "op", {"type": "operator"})
-        conf = self.workdir / "server.conf"
-        conf.write_text(
-            f'listen: "127.0.0.1:{self.port}"\nhttp: "127.0.0.1:{self.monitor_port}"\n'
-            f'jetstream {{ store_dir: "{self.workdir / "jetstream"}" }}\n'
+        return (
             f"operator: {operator_jwt}\nresolver: MEMORY\nsystem_account: {system.public_key.decode()}\n"
             "resolver_preload: { " + ", ".join(f"{k}: {v}" for k, v in accounts.items()) + " }\n"
         )
-        self._spawn([binary, "-c", str(conf)])
 
 
 @pytest.fixture
 def nats_operator_server(tmp_path: Path) -> Iterator[OperatorNats]:
-    broker = OperatorNats(tmp_path / "nats-operator", name="operator-nats")
-    broker.start()
-    yield broker
-    broker.stop()
+    yield from running(OperatorNats(tmp_path / "nats-operator", name="operator-nats"))
 
 
-class DomainNats(LocalNats):
+class DomainNats(ConfiguredNats):
     """nats-server whose JetStream has the domain `hub` (its API also answers on `$JS.hub.API`)."""
 
-    def _launch(self) -> None:
-        binary = self.binary()
-        assert binary is not None
-        conf = self.workdir / "server.conf"
-        conf.write_text(
-            f'listen: "127.0.0.1:{self.port}"\nhttp: "127.0.0.1:{self.monitor_port}"\n'
-            f'jetstream {{ store_dir: "{self.workdir / "jetstream"}", domain: "hub" }}\n'
-        )
-        self._spawn([binary, "-c", str(conf)])
+    jetstream_options = ', domain: "hub"'
 
 
 @pytest.fixture
 def nats_domain_server(tmp_path: Path) -> Iterator[DomainNats]:
-    broker = DomainNats(tmp_path / "nats-domain", name="domain-nats")
-    broker.start()
-    yield broker
-    broker.stop()
+    yield from running(DomainNats(tmp_path / "nats-domain", name="domain-nats"))
