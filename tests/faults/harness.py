@@ -6,7 +6,8 @@ a probe the broker's test supplies (a count from a client of the test's own, nev
 point of 0 is a time offset instead: the kill lands that long after the process started, while mqtui
 is still starting, connecting or planning, unless a message moves first. Every point must land while
 the replay is still running; one that comes after the replay finished fails its test, since it would
-show nothing.
+show nothing. Between two counts the replay either runs one short slice (stopped with SIGSTOP while
+the probe counts) or, when it reaches its broker through a `link.GatedLink`, sends one chunk.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from tests.faults.link import GatedLink
 from tests.helpers import run_mqtui, write_config
 
 Victim = Literal["mqtui", "broker"]
@@ -31,6 +33,8 @@ PROFILE = "faults"
 WAIT = 60.0
 #: How long the replay runs between two probes.
 STEP = 0.002
+#: How long a metered link waits for mqtui's next chunk before counting again.
+LINK_WAIT = 0.005
 #: Seconds a replay process may take to exit after giving up (interpreter and client shutdown).
 GRACE = 3.0
 
@@ -124,11 +128,15 @@ def interrupt(
     timeout: float,
     step: float = STEP,
     late: bool = False,
+    link: GatedLink | None = None,
 ) -> Interrupted:
     """Step the replay until the kill point, kill -9 the victim, and wait for the replay process to end.
 
-    The replay runs in slices of `step` seconds and is stopped (SIGSTOP) while the probe counts, so a fast
-    replay cannot run past its kill point between two probes; it does not notice, beyond the lost time.
+    Without a `link`, the replay runs in slices of `step` seconds and is stopped (SIGSTOP) while the probe
+    counts, so it cannot run past its kill point between two probes; it does not notice, beyond the lost
+    time. A slice bounds CPU time, not progress, so a replay that moves many messages per round trip
+    goes through a held `link` instead: it runs freely and the link passes one chunk of what it sends
+    between two probes; the link is released after the kill.
     A replay whose broker was killed must give up within the broker's `timeout` (plus GRACE to exit).
     With `late`, a kill after every message moved still counts if the replay had not printed its result:
     for Kafka, whose replay records its progress after the last delivery, that is a point of its own.
@@ -139,7 +147,8 @@ def interrupt(
         if process.poll() is not None:
             raise AssertionError(f"{point}: the replay ended (code {process.returncode}) before the kill point, "
                                  f"with {moved} of {total} moved: {(logs / 'err').read_text()[-500:]}")  # fmt: skip
-        os.kill(process.pid, signal.SIGSTOP)
+        if link is None:
+            os.kill(process.pid, signal.SIGSTOP)
         moved = probe()
         elapsed = time.monotonic() - started
         if (point.after and moved >= point.after) or (not point.after and (moved > 0 or elapsed >= point.delay)):
@@ -147,13 +156,19 @@ def interrupt(
         if elapsed > WAIT:
             process.kill()
             raise AssertionError(f"{point}: only {moved} of {total} moved in {WAIT:.0f}s")
-        os.kill(process.pid, signal.SIGCONT)
-        time.sleep(step)
+        if link is None:
+            os.kill(process.pid, signal.SIGCONT)
+            time.sleep(step)
+        else:
+            link.step(LINK_WAIT)
     if point.victim == "mqtui":
         os.kill(process.pid, signal.SIGKILL)
     else:
         kill_broker()
-        os.kill(process.pid, signal.SIGCONT)
+        if link is None:
+            os.kill(process.pid, signal.SIGCONT)
+    if link is not None:
+        link.release()
     killed = time.monotonic()
     try:
         process.wait(timeout=timeout + GRACE)

@@ -7,6 +7,10 @@ replay publishes each original again with `Nats-Msg-Id: mqtui-replay:<stream>:<s
 advisory once the copy is acknowledged; a rerun after a kill republishes with the same id, which the
 stream drops as a duplicate within its duplicate window (2 minutes here, far longer than a seed). So
 afterwards each dead letter has exactly one copy in the origin stream: lost 0, duplicates 0.
+
+The replay publishes windows of 64 and moves 1,000 in well under a second, two windows within one
+2 ms slice of the harness at times: mqtui reaches the server through a `GatedLink` that passes one
+chunk of what it sends (at most one window) between two counts.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import pytest
 from nats.js.api import ConsumerConfig
 
 from mqtui.brokers.nats import NatsAdapter
+from mqtui.brokers.nats_replay import WINDOW
 from mqtui.config import NatsConfig
 from mqtui.errors import BrokerUnavailable
 from mqtui.localbrokers import LocalNats
@@ -36,6 +41,7 @@ from tests.faults.harness import (
     rerun,
     spawn_replay,
 )
+from tests.faults.link import GatedLink, gated_link
 
 pytestmark = pytest.mark.fault
 
@@ -43,7 +49,10 @@ TOTAL = 1000
 BYSTANDERS = 50
 SEEDS = range(20)
 TIMEOUT = 2.0
-MOST = 900
+#: A window is sent once the one before it was stored, and one chunk (at most one window) passes the link
+#: between two counts, so a point up to the start of the second to last window (896) is counted before
+#: the last window is sent: the kill never comes after the last move.
+MOST = (TOTAL - 1) // WINDOW * WINDOW - WINDOW
 MAX_DELIVERIES = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES"
 REPLAY_ID = "mqtui-replay:"
 
@@ -55,6 +64,13 @@ def file_nats(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNats]:
     broker.start()
     yield broker
     broker.stop()
+
+
+@pytest.fixture
+def link(file_nats: LocalNats) -> Iterator[GatedLink]:
+    """mqtui's way to the server for one seed, held from the start so the harness meters the replay."""
+    with gated_link(file_nats.port) as each:
+        yield each
 
 
 def order(index: int) -> bytes:
@@ -133,15 +149,18 @@ async def ready(broker: LocalNats, stream: str) -> None:
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_advisory_dlq_replay_killed_at_a_seeded_point(seed: int, file_nats: LocalNats, tmp_path: Path) -> None:
+def test_advisory_dlq_replay_killed_at_a_seeded_point(
+    seed: int, file_nats: LocalNats, link: GatedLink, tmp_path: Path
+) -> None:
     point = FaultPoint.draw("nats", "max-deliveries advisories", seed, victims=("mqtui", "broker"), most=MOST)
     origin, dlq, subject = f"ORDERS{seed}", f"DEADORDERS{seed}", f"orders{seed}"
     asyncio.run(seed_dead_letters(file_nats, origin, dlq, subject))
-    config = profile(tmp_path / "config.toml", {**file_nats.broker_config(), "name": "events", "timeout": TIMEOUT})
+    entry = {**file_nats.broker_config(), "name": "events", "url": f"nats://127.0.0.1:{link.port}", "timeout": TIMEOUT}
+    config = profile(tmp_path / "config.toml", entry)
 
     process = spawn_replay(config, "events", dlq, tmp_path / "first")
     first = interrupt(process, point, lambda: stream_messages(file_nats, origin) - TOTAL - BYSTANDERS, file_nats.kill,
-                      TOTAL, tmp_path / "first", TIMEOUT)  # fmt: skip
+                      TOTAL, tmp_path / "first", TIMEOUT, link=link)  # fmt: skip
     if point.victim == "broker":
         file_nats.start()
         asyncio.run(ready(file_nats, dlq))
