@@ -9,9 +9,12 @@ Every move is one atomic server-side step, so a crash of mqtui or of Redis at an
 message either still a dead letter or at its destination, never both and never neither, and running
 the replay again finishes the rest:
 - list -> list: LMOVE (DLQ's oldest end to the target's newest end), one element per command;
-- list -> stream, stream -> anything, pending -> anything, RQ: a Lua script that first checks the dead
-  letter is still there (so a repeated or retried call does nothing) and the target's type (so no write
-  can fail after the source was changed), then copies and removes it;
+- list -> stream, list by id, RQ: a Lua script per dead letter that first checks it is still there
+  (so a repeated or retried call does nothing) and the target's type (so no write can fail after the
+  source was changed), then copies and removes it;
+- stream -> anything, pending -> anything: the same checks and moves, for a whole batch of BATCH
+  entries in one script call (one call per entry cost more than the moves, on the client and on the
+  server); the batch is atomic as a whole, and each entry gets its own answer;
 - a stream entry of more than about 3,500 fields, which no Lua call can pass on: one MULTI/EXEC whose
   closing script keeps the copy only if the original was still a dead letter (see
   mqtui.brokers.redis_bigentry), moved after the rest of its batch of BATCH.
@@ -35,6 +38,7 @@ import time
 from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import groupby
 from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
@@ -73,31 +77,49 @@ _HINT_LIMIT = 1 << 20
 _REASON_FIELDS = ("error", "reason", "exception", "last_error", "failure")
 _ATTEMPT_FIELDS = ("attempts", "deliveries", "delivery_count", "retries", "retry_count")
 
-#: KEYS: source stream, target. ARGV: entry id, target mode (stream|list), group ('' = DLQ stream),
-#: '1' to XDEL the source entry, the value to LPUSH for a list target (read beforehand: entries never
-#: change). Returns 1 moved, 0 no longer pending/present, -2 entry deleted from the stream, -3 target
-#: has another type, TOO_BIG: too many fields for one command here (see redis_bigentry).
-_MOVE_STREAM_ENTRY = f"""
+#: KEYS: source stream, target. ARGV: target mode (stream|list), group ('' = DLQ stream), '1' to XDEL
+#: the source entries, then per entry its id, and for a list target also '1' and the value to LPUSH
+#: (read beforehand: entries never change), or '0' and '' when that read found no entry. Each entry is
+#: checked and moved as if alone (nothing else runs during a script, so the batch is atomic as a whole).
+#: The errors a check can raise (NOGROUP, WRONGTYPE) would come alike for every entry, so at the first,
+#: before any write; and no write of an entry follows a check that could fail, so even an error midway
+#: would leave the entries before it moved and the rest untouched. Returns one code per entry: 1 moved,
+#: 0 no longer pending/present, -2 entry deleted from the stream, -3 target has another type, -5 the
+#: entry was not there when its value was read (left alone), TOO_BIG: too many fields for one command
+#: here (see redis_bigentry).
+_MOVE_STREAM_ENTRIES = f"""
+local mode, group, delete = ARGV[1], ARGV[2], ARGV[3]
 local t = redis.call('TYPE', KEYS[2])['ok']
-if t ~= 'none' and t ~= ARGV[2] then return -3 end
-if ARGV[3] ~= '' then
-  if #redis.call('XPENDING', KEYS[1], ARGV[3], ARGV[1], ARGV[1], 1) == 0 then return 0 end
+local wrong_type = t ~= 'none' and t ~= mode
+local stride = 1
+if mode == 'list' then stride = 3 end
+local codes = {{}}
+for i = 4, #ARGV, stride do
+  local id = ARGV[i]
+  local code = 1
+  if wrong_type then
+    code = -3
+  elseif group ~= '' and #redis.call('XPENDING', KEYS[1], group, id, id, 1) == 0 then
+    code = 0
+  else
+    local entry = redis.call('XRANGE', KEYS[1], id, id)
+    if #entry == 0 then
+      if group == '' then code = 0 else code = -2 end
+    elseif mode == 'list' then
+      if ARGV[i + 1] == '1' then redis.call('LPUSH', KEYS[2], ARGV[i + 2]) else code = -5 end
+    elseif #entry[1][2] > {MAX_SCRIPT_VALUES} then
+      code = {TOO_BIG}
+    else
+      redis.call('XADD', KEYS[2], '*', unpack(entry[1][2]))
+    end
+  end
+  if code == 1 then
+    if group ~= '' then redis.call('XACK', KEYS[1], group, id) end
+    if delete == '1' then redis.call('XDEL', KEYS[1], id) end
+  end
+  codes[#codes + 1] = code
 end
-local entry = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1])
-if #entry == 0 then
-  if ARGV[3] == '' then return 0 end
-  return -2
-end
-local fields = entry[1][2]
-if ARGV[2] == 'list' then
-  redis.call('LPUSH', KEYS[2], ARGV[5])
-else
-  if #fields > {MAX_SCRIPT_VALUES} then return {TOO_BIG} end
-  redis.call('XADD', KEYS[2], '*', unpack(fields))
-end
-if ARGV[3] ~= '' then redis.call('XACK', KEYS[1], ARGV[3], ARGV[1]) end
-if ARGV[4] == '1' then redis.call('XDEL', KEYS[1], ARGV[1]) end
-return 1
+return codes
 """
 
 #: KEYS: DLQ list, target. ARGV: element, target mode. Moves the oldest occurrence of that element.
@@ -150,6 +172,7 @@ _OUTCOMES = {
     0: "already gone from the dead-letter queue",
     -2: "the message no longer exists (deleted or trimmed)",
     -3: "the target changed type",
+    -5: "the message changed while it was read (left in place)",
     -6: "the copy did not reach the target (nothing was removed)",
 }
 
@@ -244,7 +267,7 @@ class DeadLetters:
         self.broker = config.name
         self.collector = collector
         self.raw = raw
-        self._move_entry = client.register_script(_MOVE_STREAM_ENTRY)
+        self._move_entries = client.register_script(_MOVE_STREAM_ENTRIES)
         self._move_value = client.register_script(_MOVE_LIST_VALUE)
         self._pop_to_stream = client.register_script(_POP_LIST_TO_STREAM)
         self._rq_requeue = client.register_script(_RQ_REQUEUE)
@@ -602,11 +625,13 @@ class DeadLetters:
         by_value = ref.kind == "list" and bool(ids)
         for start in range(0, len(todo), BATCH):
             batch = todo[start : start + BATCH]
-            values = await self._list_values(ref, batch)
-            pipe = self.client.pipeline(transaction=False)
-            for planned in batch:
-                await self._queue_move(pipe, ref, planned, by_value, values)
-            outcomes = await pipe.execute(raise_on_error=False)
+            if ref.kind in ("stream", "pending"):
+                outcomes = await self._move_stream_entries(ref, batch)
+            else:
+                pipe = self.client.pipeline(transaction=False)
+                for planned in batch:
+                    await self._queue_move(pipe, ref, planned, by_value)
+                outcomes = await pipe.execute(raise_on_error=False)
             for planned, outcome in zip(batch, outcomes, strict=True):
                 code = _code(outcome)
                 if code == TOO_BIG:
@@ -626,10 +651,34 @@ class DeadLetters:
                 progress(min(start + BATCH, len(todo)), len(todo))
         return ReplayResult(sent=sent, failed=failed, skipped=skipped, duplicates=duplicates, errors=tuple(errors))
 
+    async def _move_stream_entries(self, ref: DlqRef, batch: list[Planned]) -> list[Any]:
+        """One script call per run of entries with the same target (a plan has one): one outcome per
+        entry, a code or the server's error. One call moves a whole batch, instead of one per entry: the
+        per-call cost on both sides (packing, a reply, the script's set-up) was most of a move's time."""
+        from redis.exceptions import ResponseError
+
+        outcomes: list[Any] = []
+        for (target, mode), entries in groupby(batch, key=lambda planned: (planned.item.target, planned.mode)):
+            run = list(entries)
+            values = await self._list_values(ref, run) if mode == "list" else {}
+            delete = "1" if ref.kind == "stream" or target == ref.origin else "0"
+            args: list[str | bytes] = [mode, ref.group or "", delete]
+            for planned in run:
+                assert planned.entry_id is not None
+                args.append(planned.entry_id)
+                if mode == "list":
+                    value = values.get(planned.entry_id)
+                    args += ["0", b""] if value is None else ["1", value]
+            try:
+                outcomes += await self._move_entries(keys=[ref.key, self.raw(target)], args=args)
+            except ResponseError as exc:
+                outcomes += [exc] * len(run)
+        return outcomes
+
     async def _list_values(self, ref: DlqRef, batch: list[Planned]) -> dict[str, bytes]:
         """What each stream entry of `batch` going to a list becomes there: its `data` field, else all its
         fields as a JSON object (the value mqtui shows for it, so a {"id", ...} message keeps its id)."""
-        wanted = [p.entry_id for p in batch if ref.kind in ("stream", "pending") and p.mode == "list" and p.entry_id]
+        wanted = [p.entry_id for p in batch if p.entry_id]
         if not wanted:
             return {}
         pipe = self.client.pipeline(transaction=False)
@@ -653,9 +702,7 @@ class DeadLetters:
         except ResponseError as exc:
             return exc
 
-    async def _queue_move(
-        self, pipe: Any, ref: DlqRef, planned: Planned, by_value: bool, values: dict[str, bytes]
-    ) -> None:
+    async def _queue_move(self, pipe: Any, ref: DlqRef, planned: Planned, by_value: bool) -> None:
         target = self.raw(planned.item.target)
         if ref.kind == "list" and not by_value:
             if planned.mode == "list":
@@ -664,12 +711,6 @@ class DeadLetters:
                 await self._pop_to_stream(keys=[ref.key, target], client=pipe)
         elif ref.kind == "list":
             await self._move_value(keys=[ref.key, target], args=[planned.value, planned.mode], client=pipe)
-        elif ref.kind in ("stream", "pending"):
-            delete = "1" if ref.kind == "stream" or planned.item.target == ref.origin else "0"
-            args = [planned.entry_id, planned.mode, ref.group or "", delete]
-            if planned.entry_id in values:  # a list target; none when the entry is gone (the script says so)
-                args.append(values[planned.entry_id])
-            await self._move_entry(keys=[ref.key, target], args=args, client=pipe)
         else:
             job_key = f"{jobs.RQ_JOB_PREFIX}{planned.item.id}"
             keys = [ref.key, job_key, planned.item.target, jobs.RQ_QUEUES_SET]

@@ -17,7 +17,7 @@ import pytest
 import redis
 
 from mqtui.brokers.redis_bigentry import BigEntryMover
-from mqtui.brokers.redis_dlq import element_id
+from mqtui.brokers.redis_dlq import BATCH, DeadLetters, DlqRef, Planned, element_id
 from mqtui.errors import NotFound
 from mqtui.model import DestinationKind
 from tests.redis.conftest import adapter_for
@@ -278,6 +278,46 @@ async def test_a_10000_field_dead_letter_taken_meanwhile_leaves_no_copy(
     entries = raw.xrange("orders")
     assert len(entries) == 4 and entries[3][0].decode() == big_id  # the acked original, and no copy after it
     assert raw.xpending("orders", "g")["pending"] == 3
+
+
+async def test_each_entry_of_a_batch_is_settled_on_its_own(
+    redis_url: str, raw: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One script call moves a batch of BATCH entries: entries taken between the plan and the move
+    (deleted from the DLQ stream, acked, deleted while still pending) get their own code inside it,
+    and the others of their batch and of the next batches move, in order."""
+    dlq_ids = [raw.xadd("events:dlq", {"data": f"d{i}"}).decode() for i in range(BATCH * 2 + 50)]
+    group_ids = [raw.xadd("orders", {"data": f"o{i}"}).decode() for i in range(BATCH * 2 + 50)]
+    raw.xgroup_create("orders", "g", "0")
+    raw.xreadgroup("g", "c", {"orders": ">"})
+    raw.lpush("parked", "live")
+    meanwhile = {
+        "events:dlq": lambda: raw.xdel("events:dlq", dlq_ids[5], dlq_ids[BATCH + 1]),
+        "orders@g": lambda: (raw.xack("orders", "g", group_ids[3]), raw.xdel("orders", group_ids[BATCH])),
+    }
+    plan = DeadLetters.plan
+
+    async def plan_then_lose(self: DeadLetters, ref: DlqRef, **options: object) -> list[Planned]:
+        plans = await plan(self, ref, **options)  # type: ignore[arg-type]
+        meanwhile[ref.name]()
+        return plans
+
+    monkeypatch.setattr(DeadLetters, "plan", plan_then_lose)
+    async with adapter_for(redis_url, max_deliveries=1) as adapter:
+        from_dlq = await adapter.replay("events:dlq")
+        from_group = await adapter.replay("orders@g", to="parked")
+    assert (from_dlq.sent, from_dlq.skipped, from_dlq.failed) == (BATCH * 2 + 48, 2, 0), from_dlq.errors
+    gone = {5, BATCH + 1}
+    assert [f[b"data"].decode() for _, f in raw.xrange("events")] == [
+        f"d{i}" for i in range(BATCH * 2 + 50) if i not in gone
+    ]
+    assert raw.xlen("events:dlq") == 0
+    assert (from_group.sent, from_group.skipped, from_group.failed) == (BATCH * 2 + 48, 1, 1)
+    assert from_group.errors == (f"{group_ids[BATCH]}: the message no longer exists (deleted or trimmed)",)
+    moved = [f"o{i}".encode() for i in range(BATCH * 2 + 50) if i not in (3, BATCH)]
+    assert list(reversed(raw.lrange("parked", 0, -1))) == [b"live", *moved]
+    assert [p["message_id"].decode() for p in raw.xpending_range("orders", "g", "-", "+", 10)] == [group_ids[BATCH]]
+    assert raw.xlen("orders") == BATCH * 2 + 49  # moved elsewhere, the originals stay for other groups
 
 
 async def test_a_stream_dead_letter_without_data_goes_to_a_list_as_a_json_object(
