@@ -7,7 +7,8 @@ point of 0 is a time offset instead: the kill lands that long after the process 
 is still starting, connecting or planning, unless a message moves first. Every point must land while
 the replay is still running; one that comes after the replay finished fails its test, since it would
 show nothing. Between two counts the replay either runs one short slice (stopped with SIGSTOP while
-the probe counts) or, when it reaches its broker through a `link.GatedLink`, sends one chunk.
+the probe counts) or, when it reaches its broker through a `link.GatedLink`, sends one chunk (Kafka:
+one request, answered before the count).
 """
 
 from __future__ import annotations
@@ -126,20 +127,16 @@ def interrupt(
     total: int,
     logs: Path,
     timeout: float,
-    step: float = STEP,
-    late: bool = False,
     link: GatedLink | None = None,
 ) -> Interrupted:
     """Step the replay until the kill point, kill -9 the victim, and wait for the replay process to end.
 
-    Without a `link`, the replay runs in slices of `step` seconds and is stopped (SIGSTOP) while the probe
+    Without a `link`, the replay runs in slices of STEP seconds and is stopped (SIGSTOP) while the probe
     counts, so it cannot run past its kill point between two probes; it does not notice, beyond the lost
     time. A slice bounds CPU time, not progress, so a replay that moves many messages per round trip
-    goes through a held `link` instead: it runs freely and the link passes one chunk of what it sends
-    between two probes; the link is released after the kill.
+    goes through a held `link` instead: it runs freely and the link passes one chunk (or one request) of
+    what it sends between two probes; the link is released after the kill.
     A replay whose broker was killed must give up within the broker's `timeout` (plus GRACE to exit).
-    With `late`, a kill after every message moved still counts if the replay had not printed its result:
-    for Kafka, whose replay records its progress after the last delivery, that is a point of its own.
     """
     started = time.monotonic()
     moved = 0
@@ -158,7 +155,7 @@ def interrupt(
             raise AssertionError(f"{point}: only {moved} of {total} moved in {WAIT:.0f}s")
         if link is None:
             os.kill(process.pid, signal.SIGCONT)
-            time.sleep(step)
+            time.sleep(STEP)
         else:
             link.step(LINK_WAIT)
     if point.victim == "mqtui":
@@ -179,7 +176,7 @@ def interrupt(
     gave_up = time.monotonic() - killed
     out = (logs / "out").read_text(errors="replace")
     err = (logs / "err").read_text(errors="replace")
-    assert moved < total or (late and not out.strip()), f"{point}: the kill came after all {total} had moved"
+    assert moved < total, f"{point}: the kill came after all {total} had moved"
     if point.victim == "mqtui":
         assert process.returncode == -signal.SIGKILL, f"{point}: exit {process.returncode}: {err[-500:]}"
     else:
