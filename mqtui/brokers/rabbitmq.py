@@ -126,6 +126,14 @@ PUBLISH_OPTIONS = (
 )
 
 
+def _seen(outcome: asyncio.Future[Any]) -> None:
+    """Mark a job's outcome as retrieved. A job given up on (the broker hung) still ends later with
+    Cancelled() or the connection's error; unread, asyncio logs it with its traceback when the future
+    is collected, from whatever thread collects it ("Future exception was never retrieved")."""
+    if not outcome.cancelled():
+        outcome.exception()
+
+
 @dataclass
 class _QueueListing:
     """One listing of every queue, shared by the calls of one poll; its dead-letter map is worked out once."""
@@ -283,6 +291,7 @@ class RabbitMQAdapter(BrokerAdapter):
         progress = Progress()
         future = session.worker.submit(lambda: session.run(vhost, lambda channel: job(channel, progress), progress))
         waiter = asyncio.wrap_future(future)
+        waiter.add_done_callback(_seen)  # an abandoned job's Cancelled() must not be logged when collected
         limit = (patience or self.config.timeout) + 1.0
         try:
             while True:
