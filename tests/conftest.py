@@ -2,12 +2,51 @@
 
 from __future__ import annotations
 
+import ast
+import functools
+import gc
+import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from mqtui.localbrokers import LocalKafka, LocalNats, LocalRabbitMQ, LocalRedis
+
+
+def _serialise_ast_parse() -> None:
+    """Every `ast.parse` alone, on CPython 3.11.0-3.11.7.
+
+    Those keep the AST constructor's recursion count in interpreter-wide state, and a garbage collection
+    inside one parse can run a finalizer or another thread that parses too and resets it: the first then
+    fails with `SystemError: AST constructor recursion depth mismatch` (python/cpython#106905, fixed in
+    3.11.8). Here the other parsers are threads formatting a traceback (3.11's caret anchors parse the
+    source line; pika's I/O threads do it each time a broker the tests killed drops their connection)
+    and asyncio logging an unread future's error when it is collected, while pytest's main thread parses
+    to rewrite assertions on import and to show a failure: CI runs ended in an INTERNALERROR that way.
+    With collection off, a parse never runs Python code and so never lets another thread in.
+    """
+    if sys.version_info[:2] != (3, 11) or sys.version_info >= (3, 11, 8):
+        return
+    lock = threading.RLock()
+    parse = ast.parse
+
+    @functools.wraps(parse)
+    def alone(*args, **kwargs):  # type: ignore[no-untyped-def]
+        with lock:
+            collecting = gc.isenabled()
+            gc.disable()
+            try:
+                return parse(*args, **kwargs)
+            finally:
+                if collecting:
+                    gc.enable()
+
+    ast.parse = alone  # type: ignore[assignment]
+
+
+_serialise_ast_parse()
 
 
 @pytest.fixture(autouse=True)
