@@ -18,10 +18,11 @@ from mqtui import jsonl, templates
 from mqtui.brokers import create_adapter
 from mqtui.brokers.base import BrokerAdapter
 from mqtui.config import BrokerConfig
-from mqtui.errors import Aborted, MqtuiError, NotFound, UsageError
+from mqtui.errors import Aborted, MqtuiError, NotFound, Unsupported, UsageError
 from mqtui.model import (
     BacklogRow,
     Capability,
+    Destination,
     Detail,
     Message,
     OutgoingMessage,
@@ -186,14 +187,19 @@ async def cmd_ls(session: Session, args: argparse.Namespace, out: Output) -> int
     else:
         rows = [
             (d.broker, d.name, d.kind.value, count(d.depth), count(d.in_flight), count(d.consumers),
-             count(d.partitions), rate(d.rate_in), rate(d.rate_out), "DLQ" if d.is_dlq else "")
+             count(d.partitions), _replicas(d), rate(d.rate_in), rate(d.rate_out), "DLQ" if d.is_dlq else "")
             for d in destinations
         ]  # fmt: skip
         out.text(format_table(
-            ("BROKER", "NAME", "KIND", "DEPTH", "IN-FLIGHT", "CONSUMERS", "PARTS", "IN", "OUT", ""),
-            rows, numeric=(3, 4, 5, 6, 7, 8),
+            ("BROKER", "NAME", "KIND", "DEPTH", "IN-FLIGHT", "CONSUMERS", "PARTS", "REPL", "IN", "OUT", ""),
+            rows, numeric=(3, 4, 5, 6, 7, 8, 9),
         ))  # fmt: skip
     return 1 if failures else 0
+
+
+def _replicas(destination: Destination) -> str:
+    """Copies kept of each message: a topic under-replicated at 1 is worth seeing next to its depth."""
+    return destination.extra.get("replication") or destination.extra.get("replicas") or "-"
 
 
 async def cmd_describe(session: Session, args: argparse.Namespace, out: Output) -> int:
@@ -493,6 +499,37 @@ async def cmd_dlq_replay(session: Session, args: argparse.Namespace, out: Output
     return 1 if result.failed else 0
 
 
+async def cmd_dlq_move(session: Session, args: argparse.Namespace, out: Output) -> int:
+    if not args.dry_run:
+        session.require_writable("dlq move")
+    async with connected(session.broker(args.broker)) as adapter:
+        if not adapter.can(Capability.MOVE_QUEUE):
+            raise Unsupported(f"{adapter.name}: {adapter.kind} cannot move a whole queue; use dlq replay")
+        ready = await adapter.plan_move(args.queue, to=args.to)
+        plan = f"{ready:,} message(s) ready in {safe_line(args.queue)} to {safe_line(args.to)}"
+        if args.dry_run:
+            if out.as_json:
+                out.records([{"source": args.queue, "target": args.to, "ready": ready}])
+            else:
+                out.text(f"would move {plan} with a shovel on the broker")
+            return 0
+        progress = None
+        if ready:
+            confirm(f"move {plan} with a shovel? It runs on the broker and finishes even if mqtui stops; "
+                    "messages keep their headers and get no requeue headers", args.yes)  # fmt: skip
+            progress = _progress_printer("move") if sys.stderr.isatty() else None
+        result = await adapter.move_queue(args.queue, to=args.to, progress=progress) if ready else ReplayResult()
+    if progress is not None:
+        print(file=sys.stderr)
+    if out.as_json:
+        out.records([{"moved": result.sent, "not_moved": result.failed, "errors": list(result.errors)}])
+    else:
+        out.text(f"moved {result.sent:,} of {ready:,}" if ready else f"nothing to move in {safe_line(args.queue)}")
+        for error in result.errors:
+            warn(error)
+    return 1 if result.failed else 0
+
+
 def _progress_printer(verb: str) -> Callable[[int, int], None]:
     def show(done: int, total: int) -> None:
         sys.stderr.write(f"\r{verb}: {done:,}/{total:,}")
@@ -529,6 +566,7 @@ BROKER_COMMANDS: dict[str, BrokerCommand] = {
     "dlq show": cmd_dlq_show,
     "dlq replay": cmd_dlq_replay,
     "dlq delete": cmd_dlq_delete,
+    "dlq move": cmd_dlq_move,
 }
 
 

@@ -48,6 +48,9 @@ class Capability(enum.Flag):
     RESET_OFFSETS = enum.auto()
     REQUEST = enum.auto()
     """Request/reply with a timeout, for testing a service."""
+    MOVE_QUEUE = enum.auto()
+    """Move every message of a queue to another inside the broker (a RabbitMQ shovel): much faster than a
+    requeue through the client, but it adds no requeue headers and sends everything to one queue."""
     PEEK_ONLY_READS = enum.auto()
     """Declared beside PEEK when the adapter's peek changes nothing (Redis LRANGE/XRANGE): such a peek is no
     write action, so it asks no confirmation and runs in a readonly profile."""
@@ -62,6 +65,7 @@ WRITE_ACTIONS = (
     | Capability.PURGE
     | Capability.RESET_OFFSETS
     | Capability.REQUEST
+    | Capability.MOVE_QUEUE
 )
 
 

@@ -174,3 +174,11 @@ class BrokerAdapter(abc.ABC):
 
     async def delete_dead_letters(self, dlq: str, ids: Collection[str]) -> int:
         raise self._unsupported("delete dead letters")
+
+    async def plan_move(self, source: str, *, to: str) -> int:
+        """How many messages `move_queue` would move now, after checking it can (both queues, the plugin)."""
+        raise self._unsupported("move a whole queue")
+
+    async def move_queue(self, source: str, *, to: str, progress: ProgressCallback | None = None) -> ReplayResult:
+        """Move every message ready in `source` to the queue `to` inside the broker (Capability.MOVE_QUEUE)."""
+        raise self._unsupported("move a whole queue")

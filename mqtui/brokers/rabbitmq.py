@@ -58,6 +58,7 @@ from mqtui.brokers.rabbitmq_http import QUEUE_COLUMNS, ManagementAPI, quote_segm
 from mqtui.brokers.rabbitmq_journal import RequeueJournal, journal_path
 from mqtui.brokers.rabbitmq_names import Naming, QueueRef
 from mqtui.brokers.rabbitmq_server import IDENTITY_COLUMNS, NODE_COLUMNS, OVERVIEW_COLUMNS, SERVER_VIEW, server_detail
+from mqtui.brokers.rabbitmq_shovel import ShovelStatus, definition, parse_status, shovel_name
 from mqtui.brokers.rabbitmq_tail import END, TRACE_EXCHANGE, Binding, TailSource, TailThread
 from mqtui.brokers.rabbitmq_topology import (
     DlqInfo,
@@ -69,7 +70,7 @@ from mqtui.brokers.rabbitmq_topology import (
 )
 from mqtui.config import BrokerConfig, RabbitMQConfig
 from mqtui.dlqnames import dlq_origin, rules_for
-from mqtui.errors import BrokerUnavailable, NotFound, Unsupported, UsageError
+from mqtui.errors import BrokerError, BrokerUnavailable, NotFound, Unsupported, UsageError
 from mqtui.model import (
     BacklogRow,
     Capability,
@@ -93,6 +94,9 @@ T = TypeVar("T")
 #: Seconds without a message after which a tail with `stop_at_end` ends.
 STOP_AT_END_IDLE = 1.0
 CONSUMERS_GROUP = "(consumers)"
+#: Seconds between looks at a moving shovel, and without progress after which mqtui stops following it.
+MOVE_POLL = 0.25
+MOVE_STALL = 60.0
 FIREHOSE = "firehose:"
 EXCHANGE_TARGET = "exchange:"
 DEFAULT_EXCHANGE_NAME = "(AMQP default)"
@@ -151,6 +155,7 @@ class RabbitMQAdapter(BrokerAdapter):
         | Capability.REPLAY
         | Capability.DELETE_DEAD_LETTER
         | Capability.PURGE
+        | Capability.MOVE_QUEUE
     )
     replay_verb = "requeue"
 
@@ -214,6 +219,14 @@ class RabbitMQAdapter(BrokerAdapter):
         try:
             return await loop.run_in_executor(self._http_pool, functools.partial(self.api.get, path, params, what=what))
         except RuntimeError:  # the pool was shut down by close()
+            raise BrokerUnavailable(f"{self.name}: the connection was closed") from None
+
+    async def _send(self, method: str, path: str, body: Any = None, *, what: str | None = None) -> Any:
+        loop = asyncio.get_running_loop()
+        call = functools.partial(self.api.request, method, path, body=body, what=what)
+        try:
+            return await loop.run_in_executor(self._http_pool, call)
+        except RuntimeError:
             raise BrokerUnavailable(f"{self.name}: the connection was closed") from None
 
     async def _queue(self, ref: QueueRef) -> dict[str, Any]:
@@ -948,6 +961,119 @@ class RabbitMQAdapter(BrokerAdapter):
             return requeue_ops.delete(channel, ref.name, ids, progress)
 
         return await self._amqp(ref.vhost, job, dedicated=True)
+
+    # -- whole-queue move (rabbitmq_shovel) --------------------------------------------------------
+    async def plan_move(self, source: str, *, to: str) -> int:
+        ref = await self._check_move(source, to)
+        ready, _consumers = await self._declared(ref)
+        return ready
+
+    async def _check_move(self, source: str, to: str) -> QueueRef:
+        """The source queue, once the move is known to be possible; the source's existence is checked
+        by the passive declare that counts it."""
+        ref, target = self.naming.parse(source), self.naming.parse(to)
+        if target.vhost != ref.vhost:
+            raise Unsupported(f"{self.name}: a move stays within the queue's vhost {ref.vhost!r}")
+        if target.name == ref.name:
+            raise UsageError(f"{self.name}: {to!r} is the queue being moved")
+        if not await self.shovel_enabled():
+            raise Unsupported(
+                f"{self.name}: the shovel plugin is not enabled (rabbitmq-plugins enable rabbitmq_shovel "
+                "rabbitmq_shovel_management); dlq replay --to moves messages through mqtui instead"
+            )
+        await self._queue(target)  # the shovel would declare a missing one, as a plain classic queue
+        return ref
+
+    async def move_queue(self, source: str, *, to: str, progress: ProgressCallback | None = None) -> ReplayResult:
+        """Start a shovel that moves what `source` holds now to `to`, and follow it until it deletes itself.
+
+        The shovel runs on the broker: when mqtui stops following it (stopped, or no progress for
+        `MOVE_STALL` seconds) it goes on, and the result says so. See `rabbitmq_shovel` for what a move
+        keeps and what it does not.
+        """
+        ref, target = await self._check_move(source, to), self.naming.parse(to)
+        total, consumers = await self._declared(ref)
+        if total == 0:
+            return ReplayResult()
+        name = shovel_name(ref.name, time.time())
+        path = f"{quote_segment(ref.vhost)}/{quote_segment(name)}"
+        what = "shovel parameters (creating one needs the policymaker tag)"
+        await self._send("PUT", f"/api/parameters/shovel/{path}", {"value": definition(ref.vhost, ref.name, target.name)},
+                         what=what)  # fmt: skip
+        try:
+            return await self._follow_move(ref, name, total, consumers, progress)
+        except BrokerError as exc:
+            raise type(exc)(f"{exc}; shovel {name} was started and goes on moving on the broker") from None
+
+    async def _follow_move(
+        self, ref: QueueRef, name: str, total: int, consumers: int, progress: ProgressCallback | None
+    ) -> ReplayResult:
+        path = f"{quote_segment(ref.vhost)}/{quote_segment(name)}"
+        moved, last_change = 0, time.monotonic()
+        while True:
+            await asyncio.sleep(MOVE_POLL)
+            try:
+                await self._get(f"/api/parameters/shovel/{path}", what=f"shovel {name!r}")
+            except NotFound:  # src-delete-after reached: the shovel deleted itself
+                return await self._moved(ref, name, total, consumers, progress)
+            status, row = await asyncio.gather(self._shovel_status(path), self._queue(ref))
+            sampled = row.get("messages_ready")  # absent until the statistics have a first sample
+            now_moved = moved if sampled is None else max(0, min(total, total - _int(sampled)))
+            if now_moved != moved:
+                moved, last_change = now_moved, time.monotonic()
+                if progress is not None:
+                    progress(moved, total)
+            if status.state == "terminated":
+                with contextlib.suppress(NotFound):
+                    await self._send("DELETE", f"/api/parameters/shovel/{path}", what=f"shovel {name!r}")
+                left = min(total, (await self._declared(ref))[0])
+                reason = f": {status.reason}" if status.reason else ""
+                return ReplayResult(sent=total - left, failed=left, errors=(
+                    f"{self.name}: shovel {name} stopped{reason}; it was deleted, {left:,} message(s) stay in "
+                    f"{self.naming.display(ref.vhost, ref.name)}",
+                ))  # fmt: skip
+            if time.monotonic() - last_change > MOVE_STALL:
+                return ReplayResult(sent=moved, failed=total - moved, errors=(
+                    f"{self.name}: shovel {name} moved nothing for {MOVE_STALL:g}s; it is still on the broker "
+                    "(management UI: Admin > Shovel Status) and moves the rest when it can",
+                ))  # fmt: skip
+
+    async def _moved(
+        self, ref: QueueRef, name: str, total: int, consumers: int, progress: ProgressCallback | None
+    ) -> ReplayResult:
+        """What a finished shovel moved: its count includes messages the destination refused (a full
+        queue with reject-publish), which it leaves in the source, so the source is looked at again,
+        once the shovel's consumer is gone and what it held unacked is back."""
+        deadline = time.monotonic() + self.config.timeout
+        left, now_consumers = await self._declared(ref)
+        while now_consumers > consumers and time.monotonic() < deadline:
+            await asyncio.sleep(MOVE_POLL)
+            left, now_consumers = await self._declared(ref)
+        left = min(total, left)
+        if progress is not None:
+            progress(total - left, total)
+        if not left:
+            return ReplayResult(sent=total)
+        return ReplayResult(sent=total - left, failed=left, errors=(
+            f"{self.name}: shovel {name} ended with {left:,} message(s) still in "
+            f"{self.naming.display(ref.vhost, ref.name)}: refused by the destination (full?) or dead-lettered "
+            "during the move; nothing was lost, move again to retry",
+        ))  # fmt: skip
+
+    async def _declared(self, ref: QueueRef) -> tuple[int, int]:
+        """(messages ready, consumers) now, exactly (a passive declare; the management API samples)."""
+
+        def counts(channel: BlockingChannel, _progress: Progress) -> tuple[int, int]:
+            method = channel.queue_declare(ref.name, passive=True).method
+            return int(method.message_count), int(method.consumer_count)
+
+        return await self._amqp(ref.vhost, counts)
+
+    async def _shovel_status(self, path: str) -> ShovelStatus:
+        try:
+            return parse_status(await self._get(f"/api/shovels/vhost/{path}"))
+        except NotFound:  # defined, not started yet
+            return ShovelStatus("")
 
 
 # -- helpers ---------------------------------------------------------------------------------------

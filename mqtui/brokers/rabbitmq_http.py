@@ -100,7 +100,7 @@ class ManagementAPI:
         except urllib.error.HTTPError as exc:
             if exc.code == 400 and empty_on_bad_request:
                 return {"items": []}
-            raise self._http_error(exc.code, path, what) from None
+            raise self._http_error(exc.code, method, path, what) from None
         except TimeoutError:
             raise self._unavailable(f"no answer within {self.timeout:g}s") from None
         except urllib.error.URLError as exc:
@@ -125,13 +125,14 @@ class ManagementAPI:
         params.update(extra or {})
         return self.request("GET", path, params, empty_on_bad_request=page > 1)
 
-    def _http_error(self, code: int, path: str, what: str | None) -> BrokerError:
+    def _http_error(self, code: int, method: str, path: str, what: str | None) -> BrokerError:
         if code == 401:
             return AuthenticationFailed(
                 f"{self.broker}: management API rejected the credentials of user {self.username!r}"
             )
         if code == 403:
-            return BrokerError(f"{self.broker}: user {self.username!r} may not read {path} (HTTP 403)")
+            verb = "read" if method == "GET" else "change"
+            return BrokerError(f"{self.broker}: user {self.username!r} may not {verb} {what or path} (HTTP 403)")
         if code == 404:
             return NotFound(f"{self.broker}: {what or path} not found")
         if code in (502, 503, 504):

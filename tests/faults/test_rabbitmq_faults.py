@@ -46,7 +46,7 @@ from tests.faults.harness import (
     rerun,
     spawn_replay,
 )
-from tests.rabbitmq.conftest import dead_letter_in_bulk, drain_all, management
+from tests.rabbitmq.conftest import dead_letter_in_bulk, declarations_on_disk, drain_all, management
 
 pytestmark = pytest.mark.fault
 
@@ -89,11 +89,6 @@ def flush_marker(channel: pika.adapters.blocking_connection.BlockingChannel, dlq
              "exchange": "", "routing-keys": [sink]}  # fmt: skip
     properties = pika.BasicProperties(delivery_mode=2, headers={"x-death": [death]})
     channel.basic_publish("", dlq, MARKER, properties, mandatory=True)
-
-
-def declarations_on_disk(broker: LocalRabbitMQ) -> None:
-    """Sync Mnesia's transaction log, so the queues just declared survive a kill -9 (see the docstring)."""
-    assert broker.ctl("eval", "mnesia:sync_log().").strip() == "ok"
 
 
 def ready(channel: pika.adapters.blocking_connection.BlockingChannel, queue: str) -> int:

@@ -30,7 +30,11 @@ def test_ls_and_describe(cli_config: Path, kafka: KafkaTools) -> None:
     )  # fmt: skip
     assert rows[dlq]["is_dlq"] is True and rows[topic]["is_dlq"] is False
     code, out, err, _ = mqtui(cli_config, "ls")
-    assert code == 0 and topic in out and "DLQ" in out
+    assert code == 0 and "REPL" in out.splitlines()[0]
+    [topic_row] = [line.split() for line in out.splitlines() if f" {topic} " in line]
+    assert topic_row[1:] == [topic, "topic", "3", "-", "-", "2", "1", "-", "-"]  # tansu keeps one replica
+    [dlq_row] = [line.split() for line in out.splitlines() if f" {dlq} " in line]
+    assert dlq_row[-1] == "DLQ"
     code, _out, err, [detail] = mqtui(cli_config, "describe", "test-kafka", topic, "--json")
     assert code == 0, err
     assert detail["summary"]["messages"] == "3"

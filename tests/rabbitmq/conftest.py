@@ -162,6 +162,12 @@ def dead_letter_in_bulk(
     return setup
 
 
+def declarations_on_disk(broker: LocalRabbitMQ) -> None:
+    """Sync Mnesia's transaction log, so queues just declared survive a kill -9: RabbitMQ 3.x logs a
+    declaration's commit before the log reaches the disk (tests/faults/test_rabbitmq_faults.py says more)."""
+    assert broker.ctl("eval", "mnesia:sync_log().").strip() == "ok"
+
+
 def drain_all(channel: BlockingChannel, queue: str) -> list[bytes]:
     found = []
     while True:

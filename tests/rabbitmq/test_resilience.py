@@ -19,7 +19,15 @@ import pytest
 from mqtui.errors import BrokerUnavailable
 from mqtui.localbrokers import LocalRabbitMQ
 from mqtui.model import OutgoingMessage, StartPosition
-from tests.rabbitmq.conftest import dead_letter_in_bulk, drain_all, make_adapter, management, queue_counts, wait_for
+from tests.rabbitmq.conftest import (
+    dead_letter_in_bulk,
+    declarations_on_disk,
+    drain_all,
+    make_adapter,
+    management,
+    queue_counts,
+    wait_for,
+)
 
 
 @pytest.fixture
@@ -78,6 +86,7 @@ async def test_hung_then_killed_mid_requeue_then_restarted_broker(
         total = 2000
         bulk = dead_letter_in_bulk(channel, lambda name: name, total, by_broker=False)
         setup_connection.close()
+        declarations_on_disk(private_rabbit)  # else a kill -9 can take the queues with it (CI saw it once)
         tail = adapter.tail("watched", start=StartPosition("end"))
         waiting = asyncio.ensure_future(tail.__anext__())
         await asyncio.to_thread(
