@@ -86,6 +86,11 @@ class Actions:
         async with connected(self._config(broker)) as adapter:
             return await adapter.delete_dead_letters(dlq, ids)
 
+    async def move_queue(self, broker: str, source: str, *, to: str) -> ReplayResult:
+        self.session.require_writable("dlq move")
+        async with connected(self._config(broker)) as adapter:
+            return await adapter.move_queue(source, to=to)
+
     async def purge(self, broker: str, destination: str) -> int:
         self.session.require_writable("purge")
         async with connected(self._config(broker)) as adapter:

@@ -168,6 +168,9 @@ class ConsoleBackend(abc.ABC):
     async def purge(self, broker: str, destination: str) -> int: ...
 
     @abc.abstractmethod
+    async def move_queue(self, broker: str, source: str, *, to: str) -> ReplayResult: ...
+
+    @abc.abstractmethod
     async def peek(self, broker: str, destination: str, *, limit: int = 20) -> list[Message]: ...
 
     @abc.abstractmethod
@@ -349,6 +352,9 @@ class LiveBackend(ConsoleBackend):
 
     async def purge(self, broker: str, destination: str) -> int:
         return await self._submit(self.actions.purge(broker, destination))
+
+    async def move_queue(self, broker: str, source: str, *, to: str) -> ReplayResult:
+        return await self._submit(self.actions.move_queue(broker, source, to=to))
 
     async def peek(self, broker: str, destination: str, *, limit: int = 20) -> list[Message]:
         return await self._submit(self.actions.peek(broker, destination, limit=limit))

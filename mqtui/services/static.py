@@ -142,6 +142,10 @@ class StaticBackend(ConsoleBackend):
         self._write("purge", broker, destination)
         return 0
 
+    async def move_queue(self, broker: str, source: str, *, to: str) -> ReplayResult:
+        self._write("move", broker, source, to)
+        return ReplayResult(sent=0)
+
     async def peek(self, broker: str, destination: str, *, limit: int = 20) -> list[Message]:
         self._write("peek", broker, destination, limit)
         return list(self.data.messages.get((broker, destination), ()))[:limit]

@@ -33,6 +33,7 @@ from mqtui.model import (
     Message,
     StartPosition,
 )
+from mqtui.render import safe_line
 from mqtui.services.backend import ConsoleBackend
 from mqtui.services.snapshot import BrokerSnapshot, GroupLag
 from mqtui.services.tailer import TailStream
@@ -685,6 +686,48 @@ class MqtuiApp(App[int]):
             return
         self.notify(f"purged {removed:,} message(s) from {destination}")
         self.backend.refresh(broker)
+
+    def ask_move(self, dlq: DeadLetterQueue, done: Callable[[], None]) -> None:
+        """Which queue, then a confirmation, then a shovel on the broker (`BrokerAdapter.move_queue`)."""
+        refusal = self.backend.refusal("move all")
+        if refusal:
+            self.notify(refusal, severity="warning")
+            return
+
+        def chosen(target: object) -> None:
+            if not isinstance(target, str) or not target.strip():
+                return
+            body = Text.assemble(
+                "Move every message ready in ", plain(dlq.name, 100), " (",
+                f"{dlq.count:,}" if dlq.count is not None else "all", ") to ", plain(target.strip(), 100), " on ",
+                plain(dlq.broker, 40), " with a shovel inside the broker? It finishes even if mqtui stops; ",
+                "messages keep their headers and get no requeue headers.",
+            )  # fmt: skip
+            expect = dlq.name if self.backend.production else None
+
+            def confirmed(yes: object) -> None:
+                if yes:
+                    self._move(dlq.broker, dlq.name, target.strip(), done)
+
+            self.push_screen(ConfirmScreen("Move whole queue", body, confirm="Move", expect=expect), confirmed)
+
+        hint = "the messages go to this queue as they are; escape cancels"
+        self.push_screen(self.prompt(f"Move all of {safe_line(dlq.name, 60)} to queue", value=dlq.origin or "",
+                                     hint=hint), chosen)  # fmt: skip
+
+    @work(exclusive=False, exit_on_error=False)
+    async def _move(self, broker: str, dlq: str, to: str, done: Callable[[], None]) -> None:
+        self.notify(f"moving {dlq} to {to} with a shovel...")
+        try:
+            result = await self.backend.move_queue(broker, dlq, to=to)
+        except Exception as exc:
+            self.notify(error_text(exc), severity="error")
+            return
+        for error in result.errors:
+            self.notify(error, severity="warning")
+        self.notify(f"moved {result.sent:,} message(s) from {dlq} to {to}" if result.sent or not result.failed
+                    else f"moved nothing from {dlq}", severity="error" if result.failed else "information")  # fmt: skip
+        done()
 
     def ask_reset(self, group: GroupLag) -> None:
         def done(changed: object) -> None:

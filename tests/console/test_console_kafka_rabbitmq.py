@@ -94,22 +94,29 @@ def rabbit_channel(server: LocalRabbitMQ) -> pika.adapters.blocking_connection.B
     return pika.BlockingConnection(pika.URLParameters(server.url)).channel()
 
 
-async def test_rabbitmq_requeue_purge_and_peek(tmp_path: Path, rabbitmq_server: LocalRabbitMQ) -> None:
+def three_dead_letters(channel: pika.adapters.blocking_connection.BlockingChannel) -> tuple[str, str]:
+    """(origin queue, its DLQ) with three messages the origin's consumer rejected into the DLQ."""
     tag = uuid.uuid4().hex[:8]
-    queue, dead, other = f"csl-{tag}", f"csl-{tag}.dlq", f"peek-{tag}"
-    channel = rabbit_channel(rabbitmq_server)
+    queue, dead = f"csl-{tag}", f"csl-{tag}.dlq"
     channel.confirm_delivery()
     channel.queue_declare(dead, durable=True)
     channel.queue_declare(
         queue, durable=True, arguments={"x-dead-letter-exchange": "", "x-dead-letter-routing-key": dead}
     )
-    channel.queue_declare(other, durable=True)
     for i in range(3):
         channel.basic_publish("", queue, f'{{"n": {i}}}'.encode(), pika.BasicProperties(delivery_mode=2))
     for _ in range(3):
         method, _props, _body = channel.basic_get(queue)
         assert method is not None
         channel.basic_nack(method.delivery_tag, requeue=False)  # dead-lettered with an x-death header
+    return queue, dead
+
+
+async def test_rabbitmq_requeue_purge_and_peek(tmp_path: Path, rabbitmq_server: LocalRabbitMQ) -> None:
+    channel = rabbit_channel(rabbitmq_server)
+    queue, dead = three_dead_letters(channel)
+    other = f"peek-{uuid.uuid4().hex[:8]}"
+    channel.queue_declare(other, durable=True)
     for i in range(2):
         channel.basic_publish("", other, f"peek {i}".encode(), pika.BasicProperties(delivery_mode=2))
     broker = {**rabbitmq_server.broker_config(), "name": "rabbit", "timeout": 5.0}
@@ -152,5 +159,29 @@ async def test_rabbitmq_requeue_purge_and_peek(tmp_path: Path, rabbitmq_server: 
             assert [m.value for m in pane.messages.messages] == [b"peek 0", b"peek 1"]  # type: ignore[attr-defined]
             assert "peeked 2 (marked redelivered)" in c.text("#tail-info")
             assert channel.queue_declare(other, passive=True).method.message_count == 2  # still there
+    finally:
+        channel.connection.close()
+
+
+async def test_rabbitmq_whole_dlq_moved_by_a_shovel(tmp_path: Path, rabbitmq_server: LocalRabbitMQ) -> None:
+    channel = rabbit_channel(rabbitmq_server)
+    queue, dead = three_dead_letters(channel)
+    broker = {**rabbitmq_server.broker_config(), "name": "rabbit", "timeout": 5.0}
+    config = write_config(tmp_path / "c.toml", {"rabbit": {"poll_interval": 0.5, "brokers": [broker]}})
+    try:
+        async with console(config, "rabbit") as c:
+            await c.press("4")
+            await c.wait_rows("#dlq-table", lambda r: any(x[1] == dead and x[3] == "3" for x in r), "DLQ 3")
+            await select_row(c, "#dlq-table", 1, dead)
+            await c.press("M")
+            await c.wait_screen("PromptScreen")
+            assert c.app.screen.query_one("#prompt").value == queue  # type: ignore[attr-defined]  # the origin
+            await c.press("enter")
+            await c.wait_screen("ConfirmScreen")
+            assert f"Move every message ready in {dead} (3) to {queue} on rabbit" in c.text("#body")
+            await c.press("y")
+            await c.wait_note(f"moved 3 message(s) from {dead} to {queue}")
+            assert channel.queue_declare(queue, passive=True).method.message_count == 3
+            assert channel.queue_declare(dead, passive=True).method.message_count == 0
     finally:
         channel.connection.close()

@@ -50,6 +50,8 @@ ACTIONS = {
     "offset reset": Action("reset offsets refused", "2", ("o",), "lag: reset offsets",
                            ("reset-offsets", "r", "events@g", "--to", "earliest", "--yes")),
     "request": Action("request refused", "1", ("r",), "destinations: request", ("request", "r", "svc", "--yes")),
+    "move": Action("move all refused", "4", ("M",), "dead letters: move all",
+                   ("dlq", "move", "r", "q:dlq", "--to", "q", "--yes")),
     "duplicate": Action("duplicate refused", "4", ("enter", "D"), "dead letters: duplicate",
                         ("publish", "r", "q", "--value", "copy", "--yes")),
 }  # fmt: skip
@@ -124,7 +126,7 @@ async def test_readonly_refuses_from_key_palette_and_cli(
 
 
 def cli_refusal(action: Action) -> str:
-    verb = {"replay": "dlq replay", "delete": "dlq delete", "reset-offsets": "offset reset"}
+    verb = {"replay": "dlq replay", "delete": "dlq delete", "move": "dlq move", "reset-offsets": "offset reset"}
     command = action.cli[0] if action.cli[0] != "dlq" else action.cli[1]
     return f"{verb.get(command, command)} refused"
 

@@ -49,6 +49,8 @@ class DeadLettersPane(Pane):
                 writes=Capability.DELETE_DEAD_LETTER),
         Command("dlq.duplicate", "D", "duplicate", "Duplicate", "Publish a copy of the selected entry",
                 writes=Capability.PUBLISH, show=False),
+        Command("dlq.move", "M", "move", "Move all", "Move the whole DLQ to a queue inside the broker (RabbitMQ shovel)",
+                writes=Capability.MOVE_QUEUE, show=False),
         Command("dlq.reload", "l", "reload", "Reload", "Read the open DLQ's entries again", show=False),
     ]  # fmt: skip
     BINDINGS: ClassVar = bindings(COMMANDS)
@@ -257,6 +259,11 @@ class DeadLettersPane(Pane):
         ids = self._chosen_ids()
         if dlq is not None and ids:
             self.mqtui.ask_delete(dlq, ids, done=self._after_action)
+
+    def action_move(self) -> None:
+        dlq = self.acting_on()
+        if dlq is not None:
+            self.mqtui.ask_move(dlq, done=self._after_action)
 
     def action_duplicate(self) -> None:
         letter = self.entry()
