@@ -964,13 +964,14 @@ class RabbitMQAdapter(BrokerAdapter):
 
     # -- whole-queue move (rabbitmq_shovel) --------------------------------------------------------
     async def plan_move(self, source: str, *, to: str) -> int:
-        ref = await self._check_move(source, to)
+        ref, _refuses = await self._check_move(source, to)
         ready, _consumers = await self._declared(ref)
         return ready
 
-    async def _check_move(self, source: str, to: str) -> QueueRef:
-        """The source queue, once the move is known to be possible; the source's existence is checked
-        by the passive declare that counts it."""
+    async def _check_move(self, source: str, to: str) -> tuple[QueueRef, bool]:
+        """The source queue, once the move is known to be possible, and whether the target can refuse
+        messages (an overflow of reject-publish). The source's existence is checked by the passive
+        declare that counts it."""
         ref, target = self.naming.parse(source), self.naming.parse(to)
         if target.vhost != ref.vhost:
             raise Unsupported(f"{self.name}: a move stays within the queue's vhost {ref.vhost!r}")
@@ -981,8 +982,10 @@ class RabbitMQAdapter(BrokerAdapter):
                 f"{self.name}: the shovel plugin is not enabled (rabbitmq-plugins enable rabbitmq_shovel "
                 "rabbitmq_shovel_management); dlq replay --to moves messages through mqtui instead"
             )
-        await self._queue(target)  # the shovel would declare a missing one, as a plain classic queue
-        return ref
+        row = await self._queue(target)  # the shovel would declare a missing one, as a plain classic queue
+        arguments, policy = row.get("arguments") or {}, row.get("effective_policy_definition") or {}
+        overflow = str(arguments.get("x-overflow") or policy.get("overflow") or "")
+        return ref, overflow.startswith("reject-publish")
 
     async def move_queue(self, source: str, *, to: str, progress: ProgressCallback | None = None) -> ReplayResult:
         """Start a shovel that moves what `source` holds now to `to`, and follow it until it deletes itself.
@@ -991,73 +994,74 @@ class RabbitMQAdapter(BrokerAdapter):
         `MOVE_STALL` seconds) it goes on, and the result says so. See `rabbitmq_shovel` for what a move
         keeps and what it does not.
         """
-        ref, target = await self._check_move(source, to), self.naming.parse(to)
+        (ref, refuses), target = await self._check_move(source, to), self.naming.parse(to)
         total, consumers = await self._declared(ref)
         if total == 0:
             return ReplayResult()
-        name = shovel_name(ref.name, time.time())
-        path = f"{quote_segment(ref.vhost)}/{quote_segment(name)}"
+        move = _Move(ref, self.naming.display(ref.vhost, ref.name), shovel_name(ref.name, time.time()), total,
+                     consumers, refuses, progress)  # fmt: skip
         what = "shovel parameters (creating one needs the policymaker tag)"
-        await self._send("PUT", f"/api/parameters/shovel/{path}", {"value": definition(ref.vhost, ref.name, target.name)},
-                         what=what)  # fmt: skip
+        await self._send("PUT", f"/api/parameters/shovel/{move.path}",
+                         {"value": definition(ref.vhost, ref.name, target.name)}, what=what)  # fmt: skip
         try:
-            return await self._follow_move(ref, name, total, consumers, progress)
+            return await self._follow_move(move)
         except BrokerError as exc:
-            raise type(exc)(f"{exc}; shovel {name} was started and goes on moving on the broker") from None
+            raise type(exc)(f"{exc}; shovel {move.name} was started and goes on moving on the broker") from None
 
-    async def _follow_move(
-        self, ref: QueueRef, name: str, total: int, consumers: int, progress: ProgressCallback | None
-    ) -> ReplayResult:
-        path = f"{quote_segment(ref.vhost)}/{quote_segment(name)}"
-        moved, last_change = 0, time.monotonic()
+    async def _follow_move(self, move: _Move) -> ReplayResult:
+        moved, last_change, total = 0, time.monotonic(), move.total
         while True:
             await asyncio.sleep(MOVE_POLL)
             try:
-                await self._get(f"/api/parameters/shovel/{path}", what=f"shovel {name!r}")
+                await self._get(f"/api/parameters/shovel/{move.path}", what=f"shovel {move.name!r}")
             except NotFound:  # src-delete-after reached: the shovel deleted itself
-                return await self._moved(ref, name, total, consumers, progress)
-            status, row = await asyncio.gather(self._shovel_status(path), self._queue(ref))
+                return await self._moved(move)
+            status, row = await asyncio.gather(self._shovel_status(move.path), self._queue(move.ref))
             sampled = row.get("messages_ready")  # absent until the statistics have a first sample
             now_moved = moved if sampled is None else max(0, min(total, total - _int(sampled)))
             if now_moved != moved:
                 moved, last_change = now_moved, time.monotonic()
-                if progress is not None:
-                    progress(moved, total)
+                move.report(moved)
             if status.state == "terminated":
                 with contextlib.suppress(NotFound):
-                    await self._send("DELETE", f"/api/parameters/shovel/{path}", what=f"shovel {name!r}")
-                left = min(total, (await self._declared(ref))[0])
+                    await self._send("DELETE", f"/api/parameters/shovel/{move.path}", what=f"shovel {move.name!r}")
+                left = min(total, (await self._declared(move.ref))[0])
                 reason = f": {status.reason}" if status.reason else ""
                 return ReplayResult(sent=total - left, failed=left, errors=(
-                    f"{self.name}: shovel {name} stopped{reason}; it was deleted, {left:,} message(s) stay in "
-                    f"{self.naming.display(ref.vhost, ref.name)}",
+                    f"{self.name}: shovel {move.name} stopped{reason}; it was deleted, {left:,} message(s) are in "
+                    f"{move.display} (those it did not move, and any dead-lettered since)",
                 ))  # fmt: skip
             if time.monotonic() - last_change > MOVE_STALL:
                 return ReplayResult(sent=moved, failed=total - moved, errors=(
-                    f"{self.name}: shovel {name} moved nothing for {MOVE_STALL:g}s; it is still on the broker "
+                    f"{self.name}: shovel {move.name} moved nothing for {MOVE_STALL:g}s; it is still on the broker "
                     "(management UI: Admin > Shovel Status) and moves the rest when it can",
                 ))  # fmt: skip
 
-    async def _moved(
-        self, ref: QueueRef, name: str, total: int, consumers: int, progress: ProgressCallback | None
-    ) -> ReplayResult:
-        """What a finished shovel moved: its count includes messages the destination refused (a full
-        queue with reject-publish), which it leaves in the source, so the source is looked at again,
-        once the shovel's consumer is gone and what it held unacked is back."""
+    async def _moved(self, move: _Move) -> ReplayResult:
+        """What a finished shovel moved. It deletes itself after confirmed transfers of the source's
+        length at its start, so that many moved, except into a target that refuses publishes (a full
+        queue with reject-publish): RabbitMQ 3.10 counts a refused message too and leaves it in the
+        source. Then the source is counted again, once the shovel's consumer is gone and what it held
+        unacked is back, and what is there is taken as refused: a lower bound on what moved, since
+        letters dead-lettered meanwhile land there too."""
+        total = move.total
         deadline = time.monotonic() + self.config.timeout
-        left, now_consumers = await self._declared(ref)
-        while now_consumers > consumers and time.monotonic() < deadline:
+        left, consumers = await self._declared(move.ref)
+        while consumers > move.consumers and time.monotonic() < deadline:
             await asyncio.sleep(MOVE_POLL)
-            left, now_consumers = await self._declared(ref)
+            left, consumers = await self._declared(move.ref)
+        if not move.refuses:
+            move.report(total)
+            arrived = (f"{self.name}: {left:,} message(s) reached {move.display} during the move; move again for them",)
+            return ReplayResult(sent=total, errors=arrived if left else ())
         left = min(total, left)
-        if progress is not None:
-            progress(total - left, total)
+        move.report(total - left)
         if not left:
             return ReplayResult(sent=total)
         return ReplayResult(sent=total - left, failed=left, errors=(
-            f"{self.name}: shovel {name} ended with {left:,} message(s) still in "
-            f"{self.naming.display(ref.vhost, ref.name)}: refused by the destination (full?) or dead-lettered "
-            "during the move; nothing was lost, move again to retry",
+            f"{self.name}: shovel {move.name} ended with {left:,} message(s) in {move.display}: refused by the "
+            "destination, which rejects publishes when full (or dead-lettered during the move); nothing was "
+            "lost, move again to retry",
         ))  # fmt: skip
 
     async def _declared(self, ref: QueueRef) -> tuple[int, int]:
@@ -1077,6 +1081,30 @@ class RabbitMQAdapter(BrokerAdapter):
 
 
 # -- helpers ---------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class _Move:
+    """One whole-queue move being followed: what it started from, for reading its end."""
+
+    ref: QueueRef
+    display: str
+    name: str
+    total: int
+    """Messages ready in the source when the shovel was created."""
+    consumers: int
+    """Consumers of the source before the shovel's own: its end is when the count is back to this."""
+    refuses: bool
+    """The target rejects publishes when full (x-overflow reject-publish)."""
+    progress: ProgressCallback | None
+
+    @property
+    def path(self) -> str:
+        return f"{quote_segment(self.ref.vhost)}/{quote_segment(self.name)}"
+
+    def report(self, moved: int) -> None:
+        if self.progress is not None:
+            self.progress(moved, self.total)
+
+
 BINDING_COLUMNS = "source,destination,destination_type,routing_key"
 
 

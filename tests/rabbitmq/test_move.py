@@ -6,6 +6,7 @@ lose nothing when the mqtui process dies half-way (the shovel lives on the broke
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -62,6 +63,22 @@ async def test_move_lands_every_dead_letter_once_and_removes_its_shovel(
     assert sorted(bodies) == sorted(b"bulk-%d" % i for i in range(2_000))
 
 
+async def test_letters_dead_lettered_during_a_move_are_not_taken_for_refused_ones(
+    adapter: RabbitMQAdapter, amqp: BlockingChannel, unique: Callable[[str], str], rabbitmq_server: LocalRabbitMQ
+) -> None:
+    """The shovel moves the source's length at its start; 7 letters arriving meanwhile stay, said as such."""
+    total = 20_000
+    setup = dead_letter_in_bulk(amqp, unique, total)
+    moving = asyncio.ensure_future(adapter.move_queue(setup.dlq, to=setup.origin))
+    await asyncio.to_thread(wait_for, lambda: ready(amqp, setup.dlq) < total - 1_000 or None, "the move under way")
+    for i in range(7):
+        amqp.basic_publish("", setup.dlq, b"late-%d" % i, pika.BasicProperties(delivery_mode=2))
+    result = await moving
+    assert (result.sent, result.failed) == (total, 0)
+    assert result.errors == ("rabbit: 7 message(s) reached " + setup.dlq + " during the move; move again for them",)
+    assert (ready(amqp, setup.dlq), ready(amqp, setup.origin)) == (7, total)
+
+
 async def test_move_refuses_what_it_cannot_do_and_creates_nothing(
     adapter: RabbitMQAdapter, amqp: BlockingChannel, unique: Callable[[str], str], rabbitmq_server: LocalRabbitMQ
 ) -> None:
@@ -93,7 +110,7 @@ async def test_move_into_a_full_queue_reports_what_the_destination_refused(
     # refused were never acked at the source, and the result says they are still there.
     assert (result.sent, result.failed) == (5, 15)
     [error] = result.errors
-    assert "ended with 15 message(s) still in" in error and "refused by the destination" in error
+    assert "ended with 15 message(s) in" in error and "refused by the destination" in error
     assert (ready(amqp, source), ready(amqp, full)) == (15, 5)
     assert not [name for name in shovels(rabbitmq_server) if source in name]
 
@@ -113,7 +130,7 @@ async def test_a_shovel_that_cannot_consume_is_deleted_and_nothing_moves(
     result = await adapter.move_queue(source, to=target)
     assert (result.sent, result.failed) == (0, 19)
     [error] = result.errors
-    assert "stopped" in error and f"it was deleted, 19 message(s) stay in {source}" in error
+    assert "stopped" in error and f"it was deleted, 19 message(s) are in {source}" in error
     assert not [n for n in shovels(rabbitmq_server) if source in n]
     assert ready(amqp, target) == 0
 
