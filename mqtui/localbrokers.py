@@ -359,7 +359,13 @@ class LocalRabbitMQ(LocalBroker):
         if binary is None or epmd is None:
             raise LocalBrokerError("rabbitmq-server not found: apt-get install rabbitmq-server")
         (self.workdir / "enabled_plugins").write_text(f"[{','.join(self.plugins)}].\n")
-        (self.workdir / "rabbitmq.conf").write_text(
+        (self.workdir / "rabbitmq.conf").write_text(self.config_text())
+        self._spawn([epmd, "-port", str(self.epmd_port), "-address", "127.0.0.1"])
+        self._spawn([binary], env=self.environment())
+
+    def config_text(self) -> str:
+        """rabbitmq.conf; a subclass adds listeners (the TLS tests do)."""
+        return (
             f"listeners.tcp.default = 127.0.0.1:{self.port}\n"
             f"management.tcp.ip = 127.0.0.1\n"
             f"management.tcp.port = {self.management_port}\n"
@@ -372,8 +378,6 @@ class LocalRabbitMQ(LocalBroker):
             "management.sample_retention_policies.basic.minute = 1\n"
             "management.sample_retention_policies.detailed.10 = 1\n"
         )
-        self._spawn([epmd, "-port", str(self.epmd_port), "-address", "127.0.0.1"])
-        self._spawn([binary], env=self.environment())
 
     def _ready(self) -> bool:
         return _http_ok(f"{self.management_url}/api/overview", auth=("guest", "guest")) and _tcp_answers(self.port)

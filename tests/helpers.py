@@ -66,3 +66,17 @@ def run_mqtui(
         env={**os.environ, **(env or {})},
     )
     return CliResult(done.returncode, done.stdout, done.stderr)
+
+
+def make_ca_and_server_certificate(workdir: Path) -> None:
+    """ca.pem (a private CA) and server.pem/server.key for 127.0.0.1 signed by it, made with openssl."""
+
+    def run(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=workdir, check=True, capture_output=True)
+
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "1",
+        "-subj", "/CN=mqtui test CA")  # fmt: skip
+    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1")
+    (workdir / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+        "-out", "server.pem", "-days", "1", "-extfile", "san.ext")  # fmt: skip

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ import redis
 from mqtui.brokers.redis import RedisAdapter
 from mqtui.config import RedisConfig
 from mqtui.localbrokers import LocalRedis
+from tests.helpers import make_ca_and_server_certificate
 
 #: Databases 10-15 of the shared server belong to these tests; other suites use the lower ones.
 TEST_DB = 12
@@ -101,14 +101,7 @@ class TlsRedis(LocalRedis):
     def _launch(self) -> None:
         binary = self.binary()
         assert binary is not None
-        run = lambda *args: subprocess.run(["openssl", *args], cwd=self.workdir, check=True, capture_output=True)  # noqa: E731
-        run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "1",
-            "-subj", "/CN=mqtui test CA")  # fmt: skip
-        run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
-            "-subj", "/CN=127.0.0.1")  # fmt: skip
-        (self.workdir / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
-        run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-            "-out", "server.pem", "-days", "1", "-extfile", "san.ext")  # fmt: skip
+        make_ca_and_server_certificate(self.workdir)
         self._spawn(
             [binary, "--port", "0", "--tls-port", str(self.port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--dir", str(self.workdir), "--tls-cert-file", "server.pem",
