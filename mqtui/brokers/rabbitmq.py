@@ -26,6 +26,7 @@ in its newest `x-death` entry, through the default exchange, so only the queue t
 again (republishing to the original exchange could deliver it a second time to every other queue bound
 there); `to="exchange:NAME"` republishes through NAME with the original routing key instead
 (`exchange:` alone means the exchange recorded in `x-death`), and `to=QUEUE` sends to another queue.
+`move_queue` moves a whole queue inside the broker with a shovel instead (`rabbitmq_shovel`).
 
 One poll asks for destinations, backlog and DLQs at once; they share one listing of /api/queues (and one
 dead-letter map) instead of paging through it three times. `/api/overview` is read once at connect
