@@ -53,7 +53,13 @@ async def test_tab_completes_then_cycles_and_moves_on_only_when_complete(
         assert (field(c), focused(c)) == ("orders:dlq", "destination")
         assert c.text("#candidates") == "3 matches: orders · orders:dlq · orders:eu  (tab: next)"
         await c.press("tab", "tab")
-        assert (field(c), focused(c)) == ("orders", "destination")  # round again
+        assert (field(c), focused(c)) == ("orders", "destination")  # round again: every match shown once
+        await c.press("tab")  # then Tab moves on rather than trap the focus
+        assert (field(c), focused(c)) == ("orders", "start")
+        await c.press("shift+tab")
+        await c.press("tab")  # a whole name (typed, or filled in by the form) is not turned into a longer one
+        assert (field(c), focused(c)) == ("orders", "start")
+        await c.press("shift+tab")
 
         await c.press("ctrl+u")  # clear the field (as in a shell), then a unique prefix
         await c.type("pay")

@@ -2,9 +2,10 @@
 
 Destination names are long and alike (`orders`, `orders.DLQ`, `orders-eu.v2`), and the operator
 usually remembers only how one begins. Tab first extends the text to what every matching name shares,
-then cycles through the matches; the matches are announced so the dialog can list them. Tab moves on
-to the next field only when there is nothing left to complete, so it never eats a keystroke for
-nothing and never steals focus while a choice is still open.
+then steps through the matches once; the matches are announced so the dialog can list them. Tab moves
+on to the next field when there is nothing left to complete: an empty field, a name typed or filled in
+whole (a form opened on `orders` must not turn it into `orders.DLQ` for an operator tabbing to the
+body), or every match shown. So it never eats a keystroke for nothing and never traps the focus.
 """
 
 from __future__ import annotations
@@ -75,6 +76,9 @@ class CompletingInput(Input):
         self.names: list[str] = []
         self._cycle: list[str] = []
         self._index = 0
+        self._steps = 0
+        self._extended_to: str | None = None
+        """The text Tab last extended the field to: a Tab on it steps through the matches."""
         self.set_names(names)
 
     def set_names(self, names: Iterable[str]) -> None:
@@ -86,30 +90,30 @@ class CompletingInput(Input):
 
     def action_complete(self) -> None:
         value = self.value
-        if self._cycle and value == self._cycle[self._index]:
+        extended, self._extended_to = self._extended_to == value, None
+        if self._cycle and value == self._cycle[self._index] and self._steps < len(self._cycle):
             self._index = (self._index + 1) % len(self._cycle)
+            self._steps += 1
             self._show(self._cycle[self._index])
             self._announce(tuple(self._cycle), self._index, "")
             return
-        self._cycle = []
-        if not value:
-            self._announce((), None, "")
-            self.app.action_focus_next()
-            return
-        found = matches(self.names, value)
-        if not found or found == [value]:
-            note = "" if found else f"no known name starts with {value!r}"
+        cycled, self._cycle = bool(self._cycle) and value == self._cycle[self._index], []
+        found = matches(self.names, value) if value else []
+        if not value or cycled or not found or (value in found and (not extended or len(found) == 1)):
+            note = "" if found or not value else f"no known name starts with {value!r}"
             self._announce((), None, note)
             self.app.action_focus_next()
             return
         prefix = common_prefix(found)
         if len(prefix) > len(value):
             self._show(prefix)
+            self._extended_to = prefix
             self._announce(tuple(found) if len(found) > 1 else (), None, "")
             return
-        # Nothing more in common: cycle through the matches, starting after the one already typed.
+        # Nothing more in common: step through the matches once, starting after the one shown.
         self._cycle = found
         self._index = (found.index(value) + 1) % len(found) if value in found else 0
+        self._steps = 1
         self._show(found[self._index])
         self._announce(tuple(found), self._index, "")
 
