@@ -833,7 +833,8 @@ class RabbitMQAdapter(BrokerAdapter):
             reason=newest.reason if newest else first.get("first_death_reason"),
             attempts=newest.count if newest else None,
             first_failure=min(times) if times else None,
-            last_failure=newest.time if newest else None,
+            # An entry's time stays its first: after a second death in the same queue it is not the last.
+            last_failure=newest.time if newest and newest.count <= 1 else None,
             extra=extra,
         )
 

@@ -118,6 +118,19 @@ async def test_dead_letters_show_x_death_and_reading_loses_nothing(
         await adapter.dead_letters(unique("missing"))
 
 
+async def test_a_second_death_in_the_same_queue_leaves_the_last_failure_unknown(
+    adapter: RabbitMQAdapter, amqp: BlockingChannel, unique: Callable[[str], str]
+) -> None:
+    """x-death counts the second rejection in the entry of the first and keeps the first time."""
+    setup = dead_letter(amqp, unique, [b"twice"])
+    [once] = await adapter.dead_letters(setup.dlq)
+    assert (once.attempts, once.first_failure) == (1, once.last_failure)
+    assert (await adapter.replay(setup.dlq)).sent == 1
+    assert reject_all(amqp, setup.origin) == 1
+    [twice] = await adapter.dead_letters(setup.dlq)
+    assert (twice.attempts, twice.first_failure, twice.last_failure) == (2, once.first_failure, None)
+
+
 async def test_requeue_k_of_n_moves_exactly_k_with_requeue_headers(
     adapter: RabbitMQAdapter, amqp: BlockingChannel, rabbitmq_server: LocalRabbitMQ, unique: Callable[[str], str]
 ) -> None:
