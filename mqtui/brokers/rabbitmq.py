@@ -1054,7 +1054,8 @@ class RabbitMQAdapter(BrokerAdapter):
             left, consumers = await self._declared(move.ref)
         if not move.refuses:
             move.report(total)
-            arrived = (f"{self.name}: {left:,} message(s) reached {move.display} during the move; move again for them",)
+            arrived = (f"{self.name}: {left:,} message(s) are in {move.display} after the move: dead-lettered while it "
+                       "ran (new ones, or moved ones that failed again)",)  # fmt: skip
             return ReplayResult(sent=total, errors=arrived if left else ())
         left = min(total, left)
         move.report(total - left)

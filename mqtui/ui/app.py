@@ -699,7 +699,7 @@ class MqtuiApp(App[int]):
                 return
             body = Text.assemble(
                 "Move every message ready in ", plain(dlq.name, 100), " (",
-                f"{dlq.count:,}" if dlq.count is not None else "all", ") to ", plain(target.strip(), 100), " on ",
+                f"{dlq.count:,} at the last poll" if dlq.count is not None else "all", ") to ", plain(target.strip(), 100), " on ",
                 plain(dlq.broker, 40), " with a shovel inside the broker? It finishes even if mqtui stops; ",
                 "messages keep their headers and get no requeue headers.",
             )  # fmt: skip

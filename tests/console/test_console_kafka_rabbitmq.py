@@ -178,7 +178,7 @@ async def test_rabbitmq_whole_dlq_moved_by_a_shovel(tmp_path: Path, rabbitmq_ser
             assert c.app.screen.query_one("#prompt").value == queue  # type: ignore[attr-defined]  # the origin
             await c.press("enter")
             await c.wait_screen("ConfirmScreen")
-            assert f"Move every message ready in {dead} (3) to {queue} on rabbit" in c.text("#body")
+            assert f"Move every message ready in {dead} (3 at the last poll) to {queue} on rabbit" in c.text("#body")
             await c.press("y")
             await c.wait_note(f"moved 3 message(s) from {dead} to {queue}")
             assert channel.queue_declare(queue, passive=True).method.message_count == 3
