@@ -369,7 +369,7 @@ class MqtuiApp(App[int]):
         async def run() -> None:
             if owner is not None:
                 self.action_pane(owner.id or "")
-                await self._wait_idle()
+                await self._wait_shown(owner)
             target = owner if owner is not None else self
             refusal = self._refusal_of(target, action_name(command.action))
             if refusal:
@@ -379,8 +379,13 @@ class MqtuiApp(App[int]):
 
         return run
 
-    async def _wait_idle(self) -> None:
-        await asyncio.sleep(0)
+    async def _wait_shown(self, pane: Pane) -> None:
+        """Until a pane just switched to has drawn its rows: its refusal and action read the selected one
+        (a palette command run before that found no row, and did nothing without a word)."""
+        for _ in range(50):
+            await asyncio.sleep(0.01)
+            if not pane.stale:
+                return
 
     @staticmethod
     def _refusal_of(node: object, action: str) -> str | None:

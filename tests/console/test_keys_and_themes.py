@@ -59,6 +59,24 @@ async def test_palette_holds_every_command_and_runs_it_on_its_pane() -> None:
         assert app.current_pane.has_class("-filtering")
 
 
+async def test_a_palette_command_for_another_pane_acts_on_its_selected_row() -> None:
+    """From the Destinations pane, "Move all" switches to Dead letters and refuses for the broker of the
+    highlighted DLQ, which cannot move a whole queue: it said nothing and did nothing before."""
+    app = MqtuiApp(static_backend())
+    notes: list[str] = []
+    async with app.run_test(
+        size=(120, 36), message_hook=lambda m: isinstance(m, Notify) and notes.append(m.notification.message)
+    ) as pilot:  # type: ignore[func-returns-value]
+        await pilot.pause(0.3)
+        assert app.current_pane is not None and app.current_pane.id == "destinations"
+        provider = MqtuiCommands(app.screen)
+        [hit] = [hit async for hit in provider.search("dead letters: move all") if hit.score > 0.9]
+        await hit.command()  # type: ignore[misc]
+        await pilot.pause()
+        assert app.current_pane.id == "dlq"
+        assert notes[-1].endswith("cannot move a whole queue")
+
+
 async def test_theme_toggle_and_fallback_for_an_unknown_theme(tmp_path: Path) -> None:
     app = MqtuiApp(static_backend(theme="no-such-theme"))
     notes: list[str] = []

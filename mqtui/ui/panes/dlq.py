@@ -107,7 +107,7 @@ class DeadLettersPane(Pane):
         return None if dlq is None else self.mqtui.snapshots.get(dlq.broker)
 
     def refusal(self, action: str) -> str | None:
-        if action in ("replay", "delete") and self.acting_on() is None:
+        if action in ("replay", "delete", "move") and self.acting_on() is None:
             return "select a dead-letter queue first"
         if action == "delete" and not self._chosen_ids():
             return "select the dead letters to delete first (space, or a for all shown)"
