@@ -3,7 +3,8 @@
 A single lag number cannot tell an operator whether to worry: 50,000 behind and shrinking fast is
 fine, 200 behind with no progress for a minute is not. `LagHistory` keeps a bounded window of samples
 per (broker, destination, group) and derives the rate of change, the consume rate (from committed
-positions where the broker reports them) and the time to drain.
+positions where the broker reports them) and the time to drain at the rate the lag is falling; a lag
+that holds steady while consumers read is "keeping up", with no time to drain.
 
 Most brokers report no message rates at all (only RabbitMQ does). `RateHistory` derives In/s from a
 destination's appended counter between polls, Out/s from its consumers' progress, and, where a broker
@@ -85,7 +86,11 @@ class LagHistory:
                 consumed = [_consumed(a, b) for a, b in itertools.pairwise(recent)]
                 if all(c is not None for c in consumed):
                     consume_rate = sum(c for c in consumed if c is not None) / span
-        eta = last.lag / consume_rate if consume_rate and last.lag > 0 else None
+        # The lag drains at its own falling rate (consumed minus produced), not at the consume rate: a
+        # consumer reading 200/s behind a producer writing 196/s takes 50 times longer than lag / 200.
+        # Within the noise of periodic commits either way, it is keeping up: no time to drain.
+        falling = rate is not None and rate < -GROWTH_NOISE * (consume_rate or 0.0) and rate < 0
+        eta = last.lag / -rate if falling and rate is not None and last.lag > 0 else None
         if last.lag == 0:
             state = LagState.OK
             eta = 0.0

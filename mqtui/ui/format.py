@@ -90,7 +90,8 @@ def colour(variables: dict[str, str], name: str, *, bold: bool = False) -> Style
 
 def trend_text(trend: LagTrend, consumers: int | None = None) -> str:
     """ETA, or the state that means it will not drain: growing, stalled, or stalled because the broker
-    says nobody is attached ("no consumers": the first thing to check when paged)."""
+    says nobody is attached ("no consumers": the first thing to check when paged); "keeping up" for a
+    lag that holds steady while it is consumed."""
     if trend.state is LagState.STALLED:
         return "no consumers" if consumers == 0 else "STALLED"
     if trend.state is LagState.GROWING:
@@ -99,6 +100,8 @@ def trend_text(trend: LagTrend, consumers: int | None = None) -> str:
         return "caught up"
     if trend.eta is not None:
         return f"~{duration(trend.eta)}"
+    if trend.rate is not None and trend.consume_rate:  # consumed, yet neither falling nor growing
+        return "keeping up"
     return MISSING
 
 

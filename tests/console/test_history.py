@@ -49,8 +49,15 @@ def test_draining_consumer_has_a_consume_rate_and_eta() -> None:
     assert row.trend.state is LagState.DRAINING
     assert row.trend.consume_rate == 50.0
     assert row.trend.rate == -20.0
-    assert row.trend.eta == 880 / 50.0
+    assert row.trend.eta == 880 / 20.0  # at the rate the lag falls: 30/s keep arriving
     assert row.trend.history == (1000, 960, 920, 880)
+
+
+def test_a_steady_lag_that_is_consumed_is_keeping_up_with_no_eta() -> None:
+    samples = [group(200 + (5 if i % 2 else 0) - i, committed=400 * i) for i in range(6)]  # -0.5/s: noise
+    row = feed(LagHistory(stall_polls=3), samples)
+    assert (row.trend.state, row.trend.consume_rate, row.trend.eta) == (LagState.DRAINING, 200.0, None)
+    assert trend_text(row.trend) == "keeping up"
 
 
 def test_growing_lag_has_no_eta() -> None:
