@@ -22,7 +22,8 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports usage errors in our one-line format with exit code 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise SystemExit(_fail(f"{self.prog}: {message} (see --help)", 2))
+        command = self.prog.removeprefix("mqtui").strip()  # "mqtui: error: tail: ...", not "mqtui tail: ..."
+        raise SystemExit(_fail(f"{command + ': ' if command else ''}{message} (see --help)", 2))
 
 
 def _fail(message: str, code: int) -> int:
