@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -155,8 +155,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         run = demo.ensure_running(detached=True)
         for notice in run.notices():
             warn(notice)
-        for broker in run.brokers:
-            print(f"{broker['name']}: {broker['url']}")
+        _print_demo_brokers(run.brokers)
         return 0
     if args.action == "stop":
         print("demo stopped" if demo.stop_demo() else "demo was not running")
@@ -165,9 +164,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if run is None:
         print("demo is not running")
         return 1
-    for broker in run.brokers:
-        print(f"{broker['name']}: {broker['url']}")
+    _print_demo_brokers(run.brokers)
     return 0
+
+
+def _print_demo_brokers(brokers: Sequence[Mapping[str, Any]]) -> None:
+    """Where each demo broker listens; a URL's password is masked even for the demo's guest account."""
+    from mqtui.config import redact_url
+
+    for broker in brokers:
+        print(f"{broker['name']}: {redact_url(str(broker['url']))}")
 
 
 def cmd_console(args: argparse.Namespace) -> int:

@@ -302,3 +302,14 @@ def test_a_secret_in_a_url_that_cannot_load_is_never_shown(tmp_path: Path, shape
             assert piece not in result.err + result.out, (piece, line)
     log = (tmp_path / "debug.log").read_text(encoding="utf-8") if (tmp_path / "debug.log").exists() else ""
     assert not any(piece in log for piece in pieces)
+
+
+def test_demo_start_and_status_mask_the_demo_password(capsys: pytest.CaptureFixture[str]) -> None:
+    from mqtui.commands import _print_demo_brokers
+
+    _print_demo_brokers([{"name": "demo-rabbitmq", "url": "amqp://guest:guest@127.0.0.1:5672/%2F"},
+                         {"name": "demo-redis", "url": "redis://127.0.0.1:6379/0"}])  # fmt: skip
+    assert capsys.readouterr().out.splitlines() == [
+        "demo-rabbitmq: amqp://guest:***@127.0.0.1:5672/%2F",
+        "demo-redis: redis://127.0.0.1:6379/0",
+    ]
