@@ -446,8 +446,13 @@ class MqtuiApp(App[int]):
 
     # -- global actions ----------------------------------------------------------------------------
     def action_pane(self, pane_id: str) -> None:
-        if self.screen is not self._main:
+        if self.screen is not self._main:  # a key that reached the app from under a dialog
             return
+        self.show_pane(pane_id)
+
+    def show_pane(self, pane_id: str) -> None:
+        """Switch to a pane, also while a dialog is closing: a dialog's result callback can run before
+        the dialog is gone, and the tail it just started was left behind Destinations (2 of 4 tries)."""
         tabs = self._tabs
         if tabs.active != f"tab-{pane_id}":
             tabs.active = f"tab-{pane_id}"
@@ -626,7 +631,7 @@ class MqtuiApp(App[int]):
             self.notify(error_text(exc), severity="error")
             return
         pane.start(stream)
-        self.action_pane("tail")
+        self.show_pane("tail")
 
     def ask_purge(self, destination: Destination) -> None:
         refusal = self.backend.refusal("purge")
