@@ -579,8 +579,7 @@ class MqtuiApp(App[int]):
                                   plain(group.broker, 40))  # fmt: skip
             load = lambda: self.backend.describe(group.broker, group.destination)  # noqa: E731
         else:
-            title = Text.assemble("group ", plain(group.group, 60), " on ", plain(group.broker, 40), " / ",
-                                  plain(group.destination, 60))  # fmt: skip
+            title = Text.assemble("group ", plain(group.group, 60), " on ", plain(group.broker, 40))
             load = lambda: self.backend.describe_group(group.broker, group.group)  # noqa: E731
         self.push_screen(DetailScreen(title, load, before=before))
 

@@ -74,8 +74,12 @@ def partition_section(group: GroupLag, now: object) -> DetailSection:
         )
         for r in group.rows
     )  # fmt: skip
+    # Titled with its destination and its time: below it, the group's own details cover every
+    # destination it reads and are read afresh, so their totals and offsets differ from these.
     return DetailSection(
-        "Partitions", ("partition", "committed", "end", "lag", "in-flight", "consumers", "state", "active"), rows
+        f"Partitions of {group.destination} at the last poll",
+        ("partition", "committed", "end", "lag", "in-flight", "consumers", "state", "active"),
+        rows,
     )
 
 
