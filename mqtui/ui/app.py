@@ -89,7 +89,7 @@ GLOBAL_COMMANDS: list[Command] = [
 
 #: Dialogs and dialog widgets whose keys `?` lists and `[keys]` remaps (their ids are unique).
 DIALOGS: list[type[Dialog] | type[CompletingInput]] = [
-    Dialog, ConfirmScreen, MessageScreen, PublishScreen, RequestScreen, ReplayScreen, ResetOffsetsScreen,
+    Dialog, ConfirmScreen, DetailScreen, MessageScreen, PublishScreen, RequestScreen, ReplayScreen, ResetOffsetsScreen,
     CompletingInput,
 ]  # fmt: skip
 

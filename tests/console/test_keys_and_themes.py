@@ -6,8 +6,10 @@ from pathlib import Path
 
 from textual.notifications import Notify
 
+from mqtui.model import Detail, DetailSection
 from mqtui.ui import themes
 from mqtui.ui.app import GLOBAL_COMMANDS, PANES, MqtuiApp, MqtuiCommands, dialog_commands
+from mqtui.ui.screens.common import DetailScreen
 from tests.console.fixtures import static_backend
 
 
@@ -17,7 +19,7 @@ def all_commands() -> list[str]:
 
 def test_every_binding_has_a_unique_id() -> None:
     ids = all_commands() + [command.id for _where, command in dialog_commands()]
-    assert len(ids) == len(set(ids)) == 41 + 15
+    assert len(ids) == len(set(ids)) == 41 + 17
 
 
 async def test_config_keys_remap_bindings_everywhere() -> None:
@@ -104,3 +106,22 @@ def test_a_broken_theme_file_is_skipped(tmp_path: Path) -> None:
     (tmp_path / "nocolour.toml").write_text("name = 'y'\n")
     (tmp_path / "ok.toml").write_text("name = 'mine'\nprimary = '#123456'\n[variables]\nlag-ok = '#00ff00'\n")
     assert [t.name for t in themes.load_themes([tmp_path])] == ["mine"]
+
+
+async def test_details_pan_wide_tables_sideways_without_focusing_one() -> None:
+    """At 100 columns a NATS consumer table hid its last columns, and right arrow did nothing."""
+    columns = tuple(f"column-{i}" for i in range(14))
+    detail = Detail("b", "n", sections=(DetailSection("Consumers", columns, (tuple("v" * 8 for _ in columns),)),))
+    app = MqtuiApp(static_backend())
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause(0.3)
+        app.push_screen(DetailScreen("wide", detail=detail))
+        await pilot.pause(0.3)
+        table = app.screen.query_one("DataTable.section")
+        assert table.max_scroll_x > 0 and table.scroll_x == 0  # type: ignore[attr-defined]
+        await pilot.press("right", "right")
+        await pilot.pause()
+        assert table.scroll_x == 16  # type: ignore[attr-defined]
+        await pilot.press("left")
+        await pilot.pause()
+        assert table.scroll_x == 8  # type: ignore[attr-defined]

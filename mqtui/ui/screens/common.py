@@ -161,7 +161,18 @@ def detail_table(section: DetailSection) -> DataTable[Text]:
 
 
 class DetailScreen(Dialog):
-    """Any `Detail` (destination or group), drawn generically: a summary, then one table per section."""
+    """Any `Detail` (destination or group), drawn generically: a summary, then one table per section.
+
+    Tables wider than the dialog (a NATS consumer's eleven columns at 100 columns) pan sideways with
+    left/right together, so the hidden columns are one key away without first tabbing into a table.
+    """
+
+    KEYS_TITLE = "Details"
+    COMMANDS: ClassVar[list[Command]] = [
+        Command("detail.left", "left", "pan(-8)", "Left", "Show the tables' columns further left", show=False),
+        Command("detail.right", "right", "pan(8)", "Right", "Show the tables' columns further right", show=False),
+    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings(COMMANDS)
 
     DEFAULT_CSS = """
     DetailScreen > #box { height: 90%; }
@@ -190,6 +201,10 @@ class DetailScreen(Dialog):
             yield Label(self.dialog_title, id="title")
             with VerticalScroll(id="content"):
                 yield Label("loading…" if self.load else "", id="state", classes="muted")
+
+    def action_pan(self, columns: int) -> None:
+        for table in self.query("DataTable.section"):
+            table.scroll_to(x=table.scroll_x + columns, animate=False)  # type: ignore[attr-defined]
 
     async def on_mount(self) -> None:
         await self._show(self.before, self.detail)
