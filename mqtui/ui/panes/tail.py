@@ -171,14 +171,14 @@ class TailPane(Pane):
             return
         where = f"{stream.broker} / {stream.destination}"
         parts = [where, self.label] if self.label else [f"{where} from {stream.start}", _state_text(stream)]
+        if self.filter_text:  # early: a narrow terminal cuts the end, and a filtered view must say so
+            parts.append(f"filter: {self.filter_text}")
         if stream.reconnects and stream.state is not TailState.RECONNECTING:
             parts.append(f"reconnected {stream.reconnects}× ({stream.resumed_from})")
         parts.append(f"received {stream.received:,}")
         parts.append(f"shown {len(self.messages):,}")
         if self.dropped:
             parts.append(f"dropped from view {self.dropped:,}")
-        if self.filter_text:
-            parts.append(f"filter: {self.filter_text}")
         if stream.error:
             parts.append(stream.error)
         if stream.state is TailState.FAILED:
@@ -316,6 +316,8 @@ class TailPane(Pane):
         def chosen(path: object) -> None:
             if isinstance(path, str) and path.strip():
                 self._export(path.strip(), messages)
+            elif isinstance(path, str):  # enter on an emptied field: say so rather than close in silence
+                self.notify("nothing exported: no file name given", severity="warning")
 
         self.app.push_screen(self.mqtui.prompt(title, value=default, hint=hint), chosen)
 
