@@ -578,10 +578,12 @@ class MqtuiApp(App[int]):
             title = Text.assemble("backlog ", plain(group.group, 20), " of ", plain(group.destination, 80), " on ",
                                   plain(group.broker, 40))  # fmt: skip
             load = lambda: self.backend.describe(group.broker, group.destination)  # noqa: E731
+            loaded = f"{group.destination} now"
         else:
             title = Text.assemble("group ", plain(group.group, 60), " on ", plain(group.broker, 40))
             load = lambda: self.backend.describe_group(group.broker, group.group)  # noqa: E731
-        self.push_screen(DetailScreen(title, load, before=before))
+            loaded = "The group now, every destination it reads"
+        self.push_screen(DetailScreen(title, load, before=before, loaded_title=loaded))
 
     def show_message(self, message: Message, *, letter: DeadLetter | None = None, title: str = "") -> None:
         def closed(result: object) -> None:

@@ -308,10 +308,8 @@ async def test_enter_on_a_lists_backlog_shows_the_list_not_a_group_error(
         assert "backlog (list) of emails on r" in str(c.app.screen.dialog_title)  # type: ignore[attr-defined]
         assert ["length", "3"] in c.rows("#summary")
         sections = [str(label.content) for label in c.app.screen.query(".section-title")]
-        assert sections == [
-            "Partitions of emails at the last poll",
-            "Next to be consumed",
-        ]  # the backlog row (lag 3), then the list
+        # The backlog row (lag 3), then the list as read now: its summary under a heading of its own.
+        assert sections == ["Partitions of emails at the last poll", "emails now", "Next to be consumed"]
         backlog, entries = (c.rows_of(table) for table in c.app.screen.query("DataTable.section"))
         assert backlog[0][3] == "3" and [row[1] for row in entries] == ["third", "second", "first"]
         assert not c.app.screen.query_one("#state").display  # loaded, no "cannot describe" error

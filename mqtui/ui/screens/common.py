@@ -13,6 +13,7 @@ from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.css.query import NoMatches
 from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import Button, DataTable, Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -190,11 +191,15 @@ class DetailScreen(Dialog):
         *,
         detail: Detail | None = None,
         before: Sequence[DetailSection] = (),
+        loaded_title: str = "",
     ) -> None:
+        """`before`: sections known already, drawn at once; `loaded_title` heads what `load` brings below
+        them, so its summary is not read as theirs."""
         super().__init__(title)
         self.load = load
         self.detail = detail
         self.before = list(before)
+        self.loaded_title = loaded_title
 
     def compose(self) -> ComposeResult:
         with Vertical(id="box"):
@@ -222,14 +227,14 @@ class DetailScreen(Dialog):
             return
         with contextlib.suppress(NoMatches):
             self.query_one("#state", Label).display = False
-        await self._show((), detail)
+        await self._show((), detail, heading=self.loaded_title)
 
-    async def _show(self, sections: Iterable[DetailSection], detail: Detail | None) -> None:
+    async def _show(self, sections: Iterable[DetailSection], detail: Detail | None, heading: str = "") -> None:
         try:
             content = self.query_one("#content", VerticalScroll)
         except NoMatches:  # closed (or the console quitting) before the answer came
             return
-        widgets = []
+        widgets: list[Widget] = [Label(plain(heading, 100), classes="section-title")] if heading else []
         if detail is not None and detail.summary:
             summary: DataTable[Text] = DataTable(show_header=False, cursor_type="none", id="summary")
             summary.add_columns("key", "value")
