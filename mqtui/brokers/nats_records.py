@@ -150,7 +150,9 @@ def backlog_row(broker: str, info: Mapping[str, Any], stream_last_seq: int | Non
         destination=str(info.get("stream_name") or ""),
         group=str(info.get("name") or ""),
         committed=ack_floor or None,
-        end=stream_last_seq,
+        # The stream's info is read before the consumer's: a message acked in between puts the ack
+        # floor past that last sequence, and an end below the committed position reads as a bug.
+        end=None if stream_last_seq is None else max(stream_last_seq, ack_floor),
         lag=int(info.get("num_pending") or 0),
         in_flight=int(info.get("num_ack_pending") or 0),
         consumers=consumers,

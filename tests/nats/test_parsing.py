@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from mqtui.brokers.nats_dlq import advisory_origin_stream, captures_advisories, subjects_overlap
-from mqtui.brokers.nats_records import parse_headers, parse_time
+from mqtui.brokers.nats_records import backlog_row, parse_headers, parse_time
 
 
 @pytest.mark.parametrize(
@@ -46,3 +46,12 @@ def test_nats_times_with_nanoseconds_and_the_zero_time() -> None:
 def test_header_blocks_keep_repeats_and_raw_bytes() -> None:
     block = b"NATS/1.0\r\nA: 1\r\nA: 2\r\nBin: \xff\x00\r\nbroken line\r\n\r\n"
     assert parse_headers(block) == (("A", b"1"), ("A", b"2"), ("Bin", b"\xff\x00"), ("broken line", b""))
+
+
+def test_an_ack_after_the_stream_was_read_never_puts_the_end_below_the_ack_floor() -> None:
+    """The demo showed COMMITTED 263 beside END 262: the stream's info is read before its consumers'."""
+    info = {"stream_name": "ORDERS", "name": "billing", "config": {}, "ack_floor": {"stream_seq": 263},
+            "num_pending": 0}  # fmt: skip
+    row = backlog_row("n", info, stream_last_seq=262)
+    assert (row.committed, row.end, row.lag) == (263, 263, 0)
+    assert backlog_row("n", info, stream_last_seq=None).end is None
