@@ -346,7 +346,7 @@ async def test_select_all_replays_every_entry_and_says_how_many(
         await c.wait_rows("#entries-table", lambda r: len(r) == 4, "four entries")
         await c.press("a")
         assert [row[0] for row in c.rows("#entries-table")] == ["✓"] * 4
-        assert "4 selected · r: requeue selected" in c.text("#entries-info")
+        assert "4 selected · r: requeue the selected" in c.text("#entries-info")
         await c.press("a")  # again: none
         assert "0 selected" in c.text("#entries-info")
         await c.press("a", "r")

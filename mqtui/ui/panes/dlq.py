@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Label
 
 from mqtui.model import Capability, DeadLetter, DeadLetterQueue
 from mqtui.services.snapshot import BrokerSnapshot
-from mqtui.tables import count
+from mqtui.tables import age, count
 from mqtui.ui.format import ago, colour, error_text, number, plain
 from mqtui.ui.keys import Command, bindings
 from mqtui.ui.panes.base import Pane
@@ -68,6 +68,7 @@ class DeadLettersPane(Pane):
         self.marked: set[str] = set()
         self.loading = False
         self.error: str | None = None
+        self.read_at: datetime | None = None
 
     def compose(self) -> ComposeResult:
         yield Label(id="dlq-info")
@@ -134,6 +135,8 @@ class DeadLettersPane(Pane):
         self.query_one("#dlq-info", Label).update(f"{len(queues):,} dead-letter queues · {total:,} dead letters")
         if rebuild:
             self._draw_entries(rebuild=True)
+        elif self.open_dlq is not None:
+            self._draw_entries_info()
         self.update_bindings()
 
     def _draw_entries(self, *, rebuild: bool = False) -> None:
@@ -148,6 +151,10 @@ class DeadLettersPane(Pane):
             ]  # fmt: skip
             rows.append((letter.id, cells, letter))
         self.table.sync(rows, rebuild=rebuild)
+        self._draw_entries_info()
+
+    def _draw_entries_info(self) -> None:
+        """The open DLQ's line: redrawn every poll too, so the age of what is listed keeps counting."""
         info = self.query_one("#entries-info", Label)
         dlq = self.open_dlq
         if dlq is None:
@@ -162,8 +169,9 @@ class DeadLettersPane(Pane):
             info.update(
                 Text.assemble(
                     plain(dlq.broker, 30), " / ", plain(dlq.name, 60),
-                    f" · {len(self.entries):,} entries{more} · {len(self.marked):,} selected",
-                    f" · r: {verb} {'selected' if self.marked else 'all'}",
+                    f" · {len(self.entries):,} entries{more} read {age(self.read_at, self.mqtui.backend.now())} ago",
+                    f" (l: again) · {len(self.marked):,} selected",
+                    f" · r: {verb} {'the selected' if self.marked else 'all in the DLQ'}",
                 )
             )  # fmt: skip
         self.update_bindings()
@@ -211,6 +219,7 @@ class DeadLettersPane(Pane):
             self.error = error_text(exc)
         else:
             self.entries = entries
+            self.read_at = self.mqtui.backend.now()
             self.marked &= {e.id for e in entries}
         self.loading = False
         self._draw_entries()
