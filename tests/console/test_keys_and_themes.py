@@ -76,7 +76,7 @@ async def test_a_palette_command_for_another_pane_acts_on_its_selected_row() -> 
         await hit.command()  # type: ignore[misc]
         await pilot.pause()
         assert app.current_pane.id == "dlq"
-        assert notes[-1].endswith("cannot move a whole queue")
+        assert notes[-1].endswith("cannot move a whole queue (a RabbitMQ shovel does; r replays dead letters)")
 
 
 async def test_theme_toggle_and_fallback_for_an_unknown_theme(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ CAPABILITY_VERBS = {
     Capability.PURGE: "purge",
     Capability.RESET_OFFSETS: "reset offsets",
     Capability.REQUEST: "do request/reply",
-    Capability.MOVE_QUEUE: "move a whole queue",
+    Capability.MOVE_QUEUE: "move a whole queue (a RabbitMQ shovel does; r replays dead letters)",
 }
 
 
