@@ -558,6 +558,8 @@ class MqtuiApp(App[int]):
             self.notify(refusal, severity="warning")
             return
         brokers = [name for name, s in self.snapshots.items() if not s.capabilities or s.can(Capability.REQUEST)]
+        if broker is not None and broker not in brokers and brokers:  # opened from a Kafka row, say
+            self.notify(f"{broker} cannot do request/reply: the form is on {brokers[0]}", timeout=4)
         subjects = {
             name: sorted(d.name for d in s.destinations if d.kind is DestinationKind.SUBJECT)
             for name, s in self.snapshots.items()
