@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+
+from tests.relay import LoopRelay
 
 ANSWER_WAIT = 0.1
 """Seconds a framed step waits for the broker to answer the request it passed: tansu answers a produce
@@ -61,7 +62,7 @@ class _Connection:
     answered: int = 0
 
 
-class GatedLink:
+class GatedLink(LoopRelay):
     """Forwards 127.0.0.1:`port` to the broker's port; held (metered) from the start.
 
     With `framed`, a step passes one length-prefixed request and waits for its answer instead of passing
@@ -72,16 +73,9 @@ class GatedLink:
     def __init__(
         self, target_port: int, *, framed: bool = False, meters: Callable[[bytes], bool] | None = None
     ) -> None:
-        self.target = ("127.0.0.1", target_port)
+        super().__init__(target_port, name="gated-link")
         self.framed = framed
         self._meters = meters
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="gated-link", daemon=True)
-        self._server: asyncio.base_events.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
         # Loop-thread state: whether chunks are metered, whether one may pass now, and (framed) the
         # connection and request number whose answer the current step waits for.
         self._held = True
@@ -93,29 +87,20 @@ class GatedLink:
         self._passed = threading.Event()
         self._answered = threading.Event()
 
-    def start(self) -> GatedLink:
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._listen(), self._loop).result(5)
-        return self
-
     async def _listen(self) -> None:
-        self._changed = asyncio.Condition()
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+        self._changed = asyncio.Condition()  # made on the loop it waits on
+        await super()._listen()
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            up_reader, up_writer = await asyncio.open_connection(*self.target)
-        except OSError:  # the broker is down: the client sees its connection closed
-            writer.close()
-            return
-        self._writers.update((writer, up_writer))
+    async def _relay(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        up_reader: asyncio.StreamReader,
+        up_writer: asyncio.StreamWriter,
+    ) -> None:
         connection = _Connection()
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.gather(self._upstream(reader, up_writer, connection),
-                                 self._downstream(up_reader, writer, connection), return_exceptions=True)  # fmt: skip
-        for each in (writer, up_writer):
-            self._writers.discard(each)
-            each.close()
+        await asyncio.gather(self._upstream(reader, up_writer, connection),
+                             self._downstream(up_reader, writer, connection), return_exceptions=True)  # fmt: skip
 
     async def _upstream(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, connection: _Connection
@@ -204,22 +189,6 @@ class GatedLink:
     def hold(self) -> None:
         """Meter again from the next piece on, for the next replay through a link that outlives one."""
         self._on_loop(lambda: setattr(self, "_held", True))
-
-    def stop(self) -> None:
-        async def shutdown() -> None:
-            if self._server is not None:
-                self._server.close()
-            for writer in list(self._writers):
-                writer.transport.abort()
-            pending = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
-
-        with contextlib.suppress(Exception):
-            asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(5)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
 
 
 @contextlib.contextmanager

@@ -3,58 +3,36 @@
 It forwards bytes both ways and can add latency to every chunk (a slow broker), drop every connection
 (a network cut), stop accepting (a broker that is down), or accept and never answer (a hung broker or
 a firewall that drops packets), without touching the broker process itself.
-It runs its own asyncio loop in a thread so both sync and async tests can drive it.
+It is a `tests.relay.LoopRelay`: its own asyncio loop in a thread, for sync and async tests alike.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
-import threading
 from collections.abc import Iterator
 
+from tests.relay import LoopRelay
 
-class FaultyProxy:
+
+class FaultyProxy(LoopRelay):
     def __init__(self, target_port: int, target_host: str = "127.0.0.1") -> None:
-        self.target = (target_host, target_port)
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        super().__init__(target_port, name="faulty-proxy", target_host=target_host)
         self.delay = 0.0
         self.accepting = True
         self.hanging = False
-        self._loop = asyncio.new_event_loop()
-        self._server: asyncio.base_events.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="faulty-proxy", daemon=True)
 
-    def start(self) -> FaultyProxy:
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._listen(), self._loop).result(5)
-        return self
+    def _admits(self) -> bool:
+        return self.accepting
 
-    async def _listen(self) -> None:
-        self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
-
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(asyncio.CancelledError):  # stop() cancels what is still open
-            await self._serve(reader, writer)
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if not self.accepting:
-            writer.close()
-            return
-        try:
-            up_reader, up_writer = await asyncio.open_connection(*self.target)
-        except OSError:
-            writer.close()
-            return
-        self._writers.update((writer, up_writer))
+    async def _relay(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        up_reader: asyncio.StreamReader,
+        up_writer: asyncio.StreamWriter,
+    ) -> None:
         await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer), return_exceptions=True)
-        for w in (writer, up_writer):
-            self._writers.discard(w)
-            w.close()
 
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -96,22 +74,6 @@ class FaultyProxy:
     def answer(self) -> None:
         """End `hang()`: stalled connections flow again, new ones are forwarded."""
         self.hanging = False
-
-    def stop(self) -> None:
-        async def shutdown() -> None:
-            if self._server is not None:
-                self._server.close()
-            for writer in list(self._writers):
-                writer.transport.abort()
-            pending = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
-
-        with contextlib.suppress(Exception):
-            asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(5)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
 
 
 @contextlib.contextmanager
