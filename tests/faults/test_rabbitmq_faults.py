@@ -46,7 +46,7 @@ from tests.faults.harness import (
     rerun,
     spawn_replay,
 )
-from tests.rabbitmq.conftest import dead_letter_in_bulk, declarations_on_disk, drain_all, management
+from tests.rabbitmq.conftest import dead_letter_in_bulk, declarations_on_disk, drain_all, management, ready
 
 pytestmark = pytest.mark.fault
 
@@ -89,10 +89,6 @@ def flush_marker(channel: pika.adapters.blocking_connection.BlockingChannel, dlq
              "exchange": "", "routing-keys": [sink]}  # fmt: skip
     properties = pika.BasicProperties(delivery_mode=2, headers={"x-death": [death]})
     channel.basic_publish("", dlq, MARKER, properties, mandatory=True)
-
-
-def ready(channel: pika.adapters.blocking_connection.BlockingChannel, queue: str) -> int:
-    return channel.queue_declare(queue, passive=True).method.message_count
 
 
 def others_gone(broker: LocalRabbitMQ) -> None:

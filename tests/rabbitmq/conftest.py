@@ -162,6 +162,11 @@ def dead_letter_in_bulk(
     return setup
 
 
+def ready(channel: BlockingChannel, queue: str) -> int:
+    """Messages ready in `queue` now, on a channel the test already holds."""
+    return channel.queue_declare(queue, passive=True).method.message_count
+
+
 def declarations_on_disk(broker: LocalRabbitMQ) -> None:
     """Sync Mnesia's transaction log, so queues just declared survive a kill -9: RabbitMQ 3.x logs a
     declaration's commit before the log reaches the disk (tests/faults/test_rabbitmq_faults.py says more)."""

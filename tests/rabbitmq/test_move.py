@@ -26,11 +26,7 @@ from mqtui.errors import NotFound, UsageError
 from mqtui.localbrokers import LocalRabbitMQ
 from mqtui.model import ReplayResult
 from tests.helpers import run_mqtui, write_config
-from tests.rabbitmq.conftest import broker_entry, dead_letter_in_bulk, drain_all, management, wait_for
-
-
-def ready(channel: BlockingChannel, queue: str) -> int:
-    return channel.queue_declare(queue, passive=True).method.message_count
+from tests.rabbitmq.conftest import broker_entry, dead_letter_in_bulk, drain_all, management, ready, wait_for
 
 
 def shovels(server: LocalRabbitMQ) -> list[str]:
