@@ -216,18 +216,23 @@ class RabbitMQAdapter(BrokerAdapter):
 
     # -- plumbing ----------------------------------------------------------------------------------
     async def _get(self, path: str, params: Mapping[str, str | int] | None = None, *, what: str | None = None) -> Any:
-        loop = asyncio.get_running_loop()
-        try:
-            return await loop.run_in_executor(self._http_pool, functools.partial(self.api.get, path, params, what=what))
-        except RuntimeError:  # the pool was shut down by close()
-            raise BrokerUnavailable(f"{self.name}: the connection was closed") from None
+        return await self._send("GET", path, params=params, what=what)
 
-    async def _send(self, method: str, path: str, body: Any = None, *, what: str | None = None) -> Any:
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        what: str | None = None,
+    ) -> Any:
+        """A management API request on the HTTP worker threads."""
         loop = asyncio.get_running_loop()
-        call = functools.partial(self.api.request, method, path, body=body, what=what)
+        call = functools.partial(self.api.request, method, path, params, body=body, what=what)
         try:
             return await loop.run_in_executor(self._http_pool, call)
-        except RuntimeError:
+        except RuntimeError:  # the pool was shut down by close()
             raise BrokerUnavailable(f"{self.name}: the connection was closed") from None
 
     async def _queue(self, ref: QueueRef) -> dict[str, Any]:
@@ -966,14 +971,14 @@ class RabbitMQAdapter(BrokerAdapter):
 
     # -- whole-queue move (rabbitmq_shovel) --------------------------------------------------------
     async def plan_move(self, source: str, *, to: str) -> int:
-        ref, _refuses = await self._check_move(source, to)
+        ref, _target, _refuses = await self._check_move(source, to)
         ready, _consumers = await self._declared(ref)
         return ready
 
-    async def _check_move(self, source: str, to: str) -> tuple[QueueRef, bool]:
-        """The source queue, once the move is known to be possible, and whether the target can refuse
-        messages (an overflow of reject-publish). The source's existence is checked by the passive
-        declare that counts it."""
+    async def _check_move(self, source: str, to: str) -> tuple[QueueRef, QueueRef, bool]:
+        """The source and target queues, once the move is known to be possible, and whether the target
+        can refuse messages (an overflow of reject-publish). The source's existence is checked by the
+        passive declare that counts it."""
         ref, target = self.naming.parse(source), self.naming.parse(to)
         if target.vhost != ref.vhost:
             raise Unsupported(f"{self.name}: a move stays within the queue's vhost {ref.vhost!r}")
@@ -987,7 +992,7 @@ class RabbitMQAdapter(BrokerAdapter):
         row = await self._queue(target)  # the shovel would declare a missing one, as a plain classic queue
         arguments, policy = row.get("arguments") or {}, row.get("effective_policy_definition") or {}
         overflow = str(arguments.get("x-overflow") or policy.get("overflow") or "")
-        return ref, overflow.startswith("reject-publish")
+        return ref, target, overflow.startswith("reject-publish")
 
     async def move_queue(self, source: str, *, to: str, progress: ProgressCallback | None = None) -> ReplayResult:
         """Start a shovel that moves what `source` holds now to `to`, and follow it until it deletes itself.
@@ -996,7 +1001,7 @@ class RabbitMQAdapter(BrokerAdapter):
         `MOVE_STALL` seconds) it goes on, and the result says so. See `rabbitmq_shovel` for what a move
         keeps and what it does not.
         """
-        (ref, refuses), target = await self._check_move(source, to), self.naming.parse(to)
+        ref, target, refuses = await self._check_move(source, to)
         total, consumers = await self._declared(ref)
         if total == 0:
             return ReplayResult()

@@ -1,7 +1,8 @@
 """A small blocking client for the RabbitMQ management HTTP API (run it in worker threads).
 
-The stdlib's urllib is enough for GETs with basic auth; orjson parses the answers. Every failure is
-mapped to an `mqtui.errors` exception with one line naming the broker, and the URL in it is redacted.
+The stdlib's urllib is enough for requests with basic auth (GETs, and the PUT and DELETE of a shovel);
+orjson parses the answers. Every failure is mapped to an `mqtui.errors` exception with one line naming
+the broker, and the URL in it is redacted.
 Queue listings are paged with a column selection, so 5,000 queues cost a few small answers instead of
 one huge one with every statistic RabbitMQ keeps.
 """
@@ -53,7 +54,7 @@ def quote_segment(text: str) -> str:
 
 
 class ManagementAPI:
-    """GET requests against one broker's management API; thread-safe (no shared mutable state)."""
+    """Requests against one broker's management API; thread-safe (no shared mutable state)."""
 
     def __init__(
         self,
@@ -72,10 +73,6 @@ class ManagementAPI:
         self._auth = "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
         self._ssl_context = ssl_context
 
-    def get(self, path: str, params: Mapping[str, str | int] | None = None, *, what: str | None = None) -> Any:
-        """The parsed JSON answer for `path`; `what` names the object for a 404 ("queue 'x'")."""
-        return self.request("GET", path, params, what=what)
-
     def request(
         self,
         method: str,
@@ -86,6 +83,8 @@ class ManagementAPI:
         what: str | None = None,
         empty_on_bad_request: bool = False,
     ) -> Any:
+        """The parsed JSON answer for `path` (None for an empty one); `what` names the object for a 404
+        or 403 ("queue 'x'")."""
         url = f"{self.base_url}{path}"
         if params:
             url += "?" + urlencode(params)
