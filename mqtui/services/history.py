@@ -89,8 +89,9 @@ class LagHistory:
         # The lag drains at its own falling rate (consumed minus produced), not at the consume rate: a
         # consumer reading 200/s behind a producer writing 196/s takes 50 times longer than lag / 200.
         # Within the noise of periodic commits either way, it is keeping up: no time to drain.
-        falling = rate is not None and rate < -GROWTH_NOISE * (consume_rate or 0.0) and rate < 0
-        eta = last.lag / -rate if falling and rate is not None and last.lag > 0 else None
+        eta = None
+        if rate is not None and last.lag > 0 and rate < min(0.0, -GROWTH_NOISE * (consume_rate or 0.0)):
+            eta = last.lag / -rate
         if last.lag == 0:
             state = LagState.OK
             eta = 0.0
