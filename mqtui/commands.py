@@ -18,7 +18,7 @@ from mqtui import jsonl, templates
 from mqtui.brokers import create_adapter
 from mqtui.brokers.base import BrokerAdapter
 from mqtui.config import BrokerConfig
-from mqtui.errors import Aborted, MqtuiError, NotFound, Unsupported, UsageError
+from mqtui.errors import Aborted, MqtuiError, NotFound, UsageError
 from mqtui.model import (
     BacklogRow,
     Capability,
@@ -509,8 +509,6 @@ async def cmd_dlq_move(session: Session, args: argparse.Namespace, out: Output) 
     if not args.dry_run:
         session.require_writable("dlq move")
     async with connected(session.broker(args.broker)) as adapter:
-        if not adapter.can(Capability.MOVE_QUEUE):
-            raise Unsupported(f"{adapter.name}: {adapter.kind} cannot move a whole queue; use dlq replay")
         ready = await adapter.plan_move(args.queue, to=args.to)
         plan = f"{ready:,} message(s) ready in {safe_line(args.queue)} to {safe_line(args.to)}"
         if args.dry_run:

@@ -35,6 +35,10 @@ from mqtui.model import (
 PublishOptions = Mapping[str, str]
 
 
+CANNOT_MOVE = "move a whole queue; use dlq replay"
+"""What a broker without Capability.MOVE_QUEUE says, with what to use instead."""
+
+
 class BrokerAdapter(abc.ABC):
     """A connection to one broker of a profile."""
 
@@ -177,8 +181,8 @@ class BrokerAdapter(abc.ABC):
 
     async def plan_move(self, source: str, *, to: str) -> int:
         """How many messages `move_queue` would move now, after checking it can (both queues, the plugin)."""
-        raise self._unsupported("move a whole queue")
+        raise self._unsupported(CANNOT_MOVE)
 
     async def move_queue(self, source: str, *, to: str, progress: ProgressCallback | None = None) -> ReplayResult:
         """Move every message ready in `source` to the queue `to` inside the broker (Capability.MOVE_QUEUE)."""
-        raise self._unsupported("move a whole queue")
+        raise self._unsupported(CANNOT_MOVE)

@@ -707,12 +707,13 @@ class MqtuiApp(App[int]):
             self.notify(refusal, severity="warning")
             return
 
-        def chosen(target: object) -> None:
-            if not isinstance(target, str) or not target.strip():
+        def chosen(typed: object) -> None:
+            target = typed.strip() if isinstance(typed, str) else ""
+            if not target:
                 return
             body = Text.assemble(
                 "Move every message ready in ", plain(dlq.name, 100), " (",
-                f"{dlq.count:,} at the last poll" if dlq.count is not None else "all", ") to ", plain(target.strip(), 100), " on ",
+                f"{dlq.count:,} at the last poll" if dlq.count is not None else "all", ") to ", plain(target, 100), " on ",
                 plain(dlq.broker, 40), " with a shovel inside the broker? It finishes even if mqtui stops; ",
                 "messages keep their headers and get no requeue headers.",
             )  # fmt: skip
@@ -720,7 +721,7 @@ class MqtuiApp(App[int]):
 
             def confirmed(yes: object) -> None:
                 if yes:
-                    self._move(dlq.broker, dlq.name, target.strip(), done)
+                    self._move(dlq.broker, dlq.name, target, done)
 
             self.push_screen(ConfirmScreen("Move whole queue", body, confirm="Move", expect=expect), confirmed)
 

@@ -173,6 +173,8 @@ def test_dlq_ls_show_and_replay(cli_config: Path, kafka: KafkaTools) -> None:
     assert code == 0 and f"nothing to replay in {dlq}" in out
     assert replayed_copies(kafka, origin, 3) == {f"{dlq}/0/{n}": 1 for n in range(3)}
     assert {REPLAYED_FROM} <= {name for m in kafka.read_all(origin, 3) for name, _ in m.headers()}
+    code, _out, err, _ = mqtui(cli_config, "dlq", "move", "test-kafka", dlq, "--to", origin, "--yes")
+    assert (code, err.strip()) == (2, "mqtui: error: test-kafka: kafka cannot move a whole queue; use dlq replay")
 
 
 def test_reset_offsets(cli_config: Path, kafka: KafkaTools) -> None:
