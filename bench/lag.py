@@ -33,9 +33,9 @@ from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 from kafka_data import create_topics, fill_single
 
-from mqtui.brokers.kafka import KafkaAdapter
-from mqtui.brokers.rabbitmq import RabbitMQAdapter
-from mqtui.brokers.rabbitmq_http import QUEUE_COLUMNS
+from mqtui.brokers.kafka.adapter import KafkaAdapter
+from mqtui.brokers.rabbitmq.adapter import RabbitMQAdapter
+from mqtui.brokers.rabbitmq.http import QUEUE_COLUMNS
 from mqtui.config import KafkaConfig, RabbitMQConfig
 
 RUNS = 5

@@ -39,7 +39,7 @@ from common import QUIET, figure, header, local_brokers, note
 from kafka_data import create_topics
 
 from mqtui.brokers import create_adapter
-from mqtui.brokers.kafka_client import producer_settings
+from mqtui.brokers.kafka.client import producer_settings
 from mqtui.config import AnyBrokerConfig, KafkaConfig
 from mqtui.localbrokers import LocalBroker
 
@@ -230,7 +230,7 @@ async def bench_rabbitmq(broker: LocalBroker) -> None:
 async def bench_redis(broker: LocalBroker) -> None:
     import redis.asyncio as aioredis
 
-    from mqtui.brokers.redis_dlq import BATCH
+    from mqtui.brokers.redis.dlq import BATCH
 
     count = COUNT["redis"]
     client = aioredis.Redis.from_url(broker.url)

@@ -17,7 +17,7 @@ reading to the end, all included):
 
 Both bare loops get `fetch.queue.backoff.ms=10`, as mqtui's reader does: with librdkafka's default
 (1000 ms) a consumer that does any work per record stalls for a second each time its pre-fetch queue
-fills (see `mqtui.brokers.kafka_tail.FETCH_QUEUE_BACKOFF_MS`). kcat runs as the issue gives it, with
+fills (see `mqtui.brokers.kafka.tail.FETCH_QUEUE_BACKOFF_MS`). kcat runs as the issue gives it, with
 librdkafka's defaults.
 
 The four take turns (RUNS rounds) so a burst of load from elsewhere hits all of them alike; the best

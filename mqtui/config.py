@@ -294,8 +294,8 @@ def _verify_flags(text: str) -> bool:
 
 
 _REDIS_OPTIONS: dict[str, tuple[Callable[[str], bool], str]] = {
-    # The query options redis-py's `parse_url` knows (redis.asyncio.connection.URL_QUERY_ARGUMENT_PARSERS;
-    # a test keeps this list in step). redis-py passes any other one on to the connection, which fails.
+    # Query options redis-py's `parse_url` knows (redis.asyncio.connection.URL_QUERY_ARGUMENT_PARSERS; a
+    # test checks it still knows each). redis-py passes any other one on to the connection, which fails.
     **dict.fromkeys(("db", "socket_read_size", "max_connections", "health_check_interval", "ssl_min_version",
                      "protocol"), (_whole_number, "a whole number")),
     **dict.fromkeys(("socket_timeout", "socket_connect_timeout", "timeout"), (_seconds, "a number above 0")),

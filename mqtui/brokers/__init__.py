@@ -1,4 +1,4 @@
-"""Broker adapters, one module per broker, behind `mqtui.brokers.base.BrokerAdapter`.
+"""Broker adapters, one package per broker, behind `mqtui.brokers.base.BrokerAdapter`.
 
 Modules are imported on first use so that `mqtui --help` never loads a broker client.
 """
@@ -13,10 +13,10 @@ if TYPE_CHECKING:
     from mqtui.config import BrokerConfig
 
 _ADAPTERS = {
-    "kafka": ("mqtui.brokers.kafka", "KafkaAdapter"),
-    "rabbitmq": ("mqtui.brokers.rabbitmq", "RabbitMQAdapter"),
-    "redis": ("mqtui.brokers.redis", "RedisAdapter"),
-    "nats": ("mqtui.brokers.nats", "NatsAdapter"),
+    "kafka": ("mqtui.brokers.kafka.adapter", "KafkaAdapter"),
+    "rabbitmq": ("mqtui.brokers.rabbitmq.adapter", "RabbitMQAdapter"),
+    "redis": ("mqtui.brokers.redis.adapter", "RedisAdapter"),
+    "nats": ("mqtui.brokers.nats.adapter", "NatsAdapter"),
 }
 
 

@@ -94,6 +94,10 @@ class BrokerAdapter(abc.ABC):
     async def backlog(self, *, group: str | None = None) -> list[BacklogRow]:
         """Backlog rows for every consumer group (or one), batched: never one request per partition."""
 
+    async def describe_server(self) -> Detail:
+        """The server as a whole: identity, connections, load (Capability.SERVER_VIEW)."""
+        raise self._unsupported("show a server view")
+
     async def describe_group(self, group: str) -> Detail:
         """Group state, members and their assignments."""
         raise self._unsupported("describe consumer groups")

@@ -9,7 +9,7 @@ import pytest
 import redis
 from textual.widgets import Static
 
-from mqtui.brokers import redis_lag
+from mqtui.brokers.redis import lag as redis_lag
 from mqtui.model import BacklogRow
 from mqtui.services.history import LagHistory
 from mqtui.services.snapshot import GroupLag, LagState, group_backlog

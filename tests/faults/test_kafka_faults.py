@@ -35,7 +35,7 @@ import orjson
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from mqtui.brokers.kafka_replay import REPLAYED_FROM
+from mqtui.brokers.kafka.replay import REPLAYED_FROM
 from mqtui.localbrokers import LocalKafka
 from tests.faults.harness import (
     FaultPoint,

@@ -28,8 +28,8 @@ import orjson
 import pytest
 from nats.js.api import ConsumerConfig
 
-from mqtui.brokers.nats import NatsAdapter
-from mqtui.brokers.nats_replay import WINDOW
+from mqtui.brokers.nats.adapter import NatsAdapter
+from mqtui.brokers.nats.replay import WINDOW
 from mqtui.config import NatsConfig
 from mqtui.errors import BrokerUnavailable
 from mqtui.localbrokers import LocalNats

@@ -19,7 +19,7 @@ import pytest_asyncio
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from mqtui.brokers.kafka import KafkaAdapter
+from mqtui.brokers.kafka.adapter import KafkaAdapter
 from mqtui.config import KafkaConfig
 from mqtui.localbrokers import LocalKafka
 from tests.helpers import write_config

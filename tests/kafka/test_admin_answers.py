@@ -18,7 +18,7 @@ from confluent_kafka.admin import (
     MemberDescription,
 )
 
-from mqtui.brokers.kafka import _owners, config_rows, group_detail, reset_refusal
+from mqtui.brokers.kafka.adapter import _owners, config_rows, group_detail, reset_refusal
 from mqtui.errors import BrokerError, NotFound
 from mqtui.model import BacklogRow
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
-from mqtui.brokers.kafka_replay import REPLAYED_FROM
+from mqtui.brokers.kafka.replay import REPLAYED_FROM
 from tests.helpers import run_mqtui, write_config
 from tests.kafka.conftest import KafkaTools, Record, unique
 from tests.kafka.test_dlq import spring_headers

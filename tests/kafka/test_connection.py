@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from mqtui.brokers.kafka import KafkaAdapter
-from mqtui.brokers.kafka_client import client_settings
+from mqtui.brokers.kafka.adapter import KafkaAdapter
+from mqtui.brokers.kafka.client import client_settings
 from mqtui.config import KafkaConfig, SASLConfig, TLSConfig
 from mqtui.errors import AuthenticationFailed, BrokerUnavailable
 from mqtui.localbrokers import LocalKafka

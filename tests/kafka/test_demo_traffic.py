@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from mqtui.brokers.kafka import KafkaAdapter
+from mqtui.brokers.kafka.adapter import KafkaAdapter
 from mqtui.demo import kafka_traffic
 from mqtui.localbrokers import LocalKafka
 from tests.kafka.conftest import kafka_config

@@ -9,8 +9,8 @@ import orjson
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mqtui.brokers.kafka import KafkaAdapter
-from mqtui.brokers.kafka_dlq import parse_dead_letter, replay_value
+from mqtui.brokers.kafka.adapter import KafkaAdapter
+from mqtui.brokers.kafka.dlq import parse_dead_letter, replay_value
 from mqtui.dlqnames import DEFAULT_RULES
 from mqtui.model import Message
 from tests.kafka.conftest import KafkaTools, Record, unique

@@ -9,8 +9,8 @@ import orjson
 import pytest
 from confluent_kafka import Producer
 
-from mqtui.brokers.kafka import KafkaAdapter
-from mqtui.brokers.kafka_replay import REPLAYED_AT, REPLAYED_FROM
+from mqtui.brokers.kafka.adapter import KafkaAdapter
+from mqtui.brokers.kafka.replay import REPLAYED_AT, REPLAYED_FROM
 from mqtui.errors import NotFound, UsageError
 from tests.kafka.conftest import KafkaTools, Record, unique
 from tests.kafka.test_dlq import connect_headers, envelope, spring_headers
@@ -188,7 +188,7 @@ async def test_a_copy_beyond_the_search_window_is_counted_as_a_possible_duplicat
     adapter: KafkaAdapter, kafka: KafkaTools, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A busy target pushes a crashed run's copy out of the window searched: the rerun says so."""
-    import mqtui.brokers.kafka_replay as kafka_replay
+    import mqtui.brokers.kafka.replay as kafka_replay
 
     monkeypatch.setattr(kafka_replay, "SCAN_LIMIT", 3)
     origin = kafka.topic("busy")

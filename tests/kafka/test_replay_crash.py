@@ -15,7 +15,7 @@ import pytest
 from confluent_kafka import Producer, TopicPartition
 from confluent_kafka.admin import OffsetSpec
 
-from mqtui.brokers.kafka import KafkaAdapter
+from mqtui.brokers.kafka.adapter import KafkaAdapter
 from mqtui.config import KafkaConfig
 from mqtui.localbrokers import LocalKafka
 from tests.kafka.conftest import QUIET, KafkaTools, Record

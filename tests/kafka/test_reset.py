@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import pytest
 from confluent_kafka import Consumer
 
-from mqtui.brokers.kafka import KafkaAdapter
+from mqtui.brokers.kafka.adapter import KafkaAdapter
 from mqtui.errors import BrokerError, NotFound
 from mqtui.model import StartPosition
 from tests.kafka.conftest import QUIET, KafkaTools, Record, unique

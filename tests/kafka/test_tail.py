@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from mqtui.brokers.kafka import KafkaAdapter
+from mqtui.brokers.kafka.adapter import KafkaAdapter
 from mqtui.errors import NotFound
 from mqtui.model import Message, StartPosition
 from tests.kafka.conftest import KafkaTools, Record, unique

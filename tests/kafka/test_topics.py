@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mqtui.brokers.kafka import KafkaAdapter
+from mqtui.brokers.kafka.adapter import KafkaAdapter
 from mqtui.config import KafkaConfig
 from mqtui.errors import NotFound
 from mqtui.model import DestinationKind

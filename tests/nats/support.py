@@ -13,7 +13,7 @@ from typing import Any
 import nats
 from nats.aio.client import Client
 
-from mqtui.brokers.nats import NatsAdapter
+from mqtui.brokers.nats.adapter import NatsAdapter
 from mqtui.config import NatsConfig
 from mqtui.localbrokers import LocalNats
 from mqtui.model import Message, StartPosition

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from mqtui.brokers.nats import NatsAdapter
+from mqtui.brokers.nats.adapter import NatsAdapter
 from mqtui.config import NatsConfig, TLSConfig
 from mqtui.errors import AuthenticationFailed, BrokerUnavailable
 from mqtui.localbrokers import LocalNats

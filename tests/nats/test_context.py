@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 import pytest
 
-from mqtui.brokers.nats import NatsAdapter
+from mqtui.brokers.nats.adapter import NatsAdapter
 from mqtui.config import NatsConfig
 from mqtui.errors import BrokerError
 from mqtui.localbrokers import LocalNats

@@ -6,7 +6,7 @@ import orjson
 import pytest
 from nats.js.api import ConsumerConfig
 
-from mqtui.brokers.nats_dlq import replay_id
+from mqtui.brokers.nats.dlq import replay_id
 from mqtui.errors import NotFound
 from mqtui.localbrokers import LocalNats
 from tests.nats.support import adapter_for, client_for, eventually, read_all, unique

@@ -12,7 +12,7 @@ from pathlib import Path
 import nats.js.errors
 import pytest
 
-from mqtui.brokers.nats_dlq import ADVISORY_SUBJECTS, StreamFacts, plan_dlq_stream, subject_covers
+from mqtui.brokers.nats.dlq import ADVISORY_SUBJECTS, StreamFacts, plan_dlq_stream, subject_covers
 from mqtui.localbrokers import LocalNats
 from tests.helpers import run_mqtui, write_config
 from tests.nats.support import adapter_for, client_for

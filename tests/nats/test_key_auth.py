@@ -8,7 +8,7 @@ from pathlib import Path
 import nkeys
 import pytest
 
-from mqtui.brokers.nats import NatsAdapter
+from mqtui.brokers.nats.adapter import NatsAdapter
 from mqtui.config import NatsConfig
 from mqtui.errors import AuthenticationFailed, BrokerError
 from tests.helpers import run_mqtui, write_config

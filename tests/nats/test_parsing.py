@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from mqtui.brokers.nats_dlq import advisory_origin_stream, captures_advisories, subjects_overlap
-from mqtui.brokers.nats_records import backlog_row, parse_headers, parse_time
+from mqtui.brokers.nats.dlq import advisory_origin_stream, captures_advisories, subjects_overlap
+from mqtui.brokers.nats.records import backlog_row, parse_headers, parse_time
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import asyncio
 
 from nats.js.api import StreamConfig
 
-from mqtui.brokers.nats_replay import WINDOW
+from mqtui.brokers.nats.replay import WINDOW
 from mqtui.localbrokers import LocalNats
 from tests.nats.support import adapter_for, client_for, read_all, unique
 

@@ -22,7 +22,7 @@ import pytest
 import pytest_asyncio
 from pika.adapters.blocking_connection import BlockingChannel
 
-from mqtui.brokers.rabbitmq import RabbitMQAdapter
+from mqtui.brokers.rabbitmq.adapter import RabbitMQAdapter
 from mqtui.config import RabbitMQConfig
 from mqtui.localbrokers import LocalRabbitMQ
 

@@ -9,8 +9,8 @@ import pika
 import pytest
 from pika.adapters.blocking_connection import BlockingChannel
 
-from mqtui.brokers.rabbitmq import RabbitMQAdapter
-from mqtui.brokers.rabbitmq_journal import RequeueJournal, journal_path
+from mqtui.brokers.rabbitmq.adapter import RabbitMQAdapter
+from mqtui.brokers.rabbitmq.journal import RequeueJournal, journal_path
 from mqtui.errors import NotFound
 from mqtui.localbrokers import LocalRabbitMQ
 from tests.rabbitmq.conftest import await_for, publish, queue_counts

@@ -20,8 +20,8 @@ import pika
 import pytest
 from pika.adapters.blocking_connection import BlockingChannel
 
-from mqtui.brokers.rabbitmq import RabbitMQAdapter
-from mqtui.brokers.rabbitmq_shovel import ShovelStatus, parse_status
+from mqtui.brokers.rabbitmq.adapter import RabbitMQAdapter
+from mqtui.brokers.rabbitmq.shovel import ShovelStatus, parse_status
 from mqtui.errors import NotFound, UsageError
 from mqtui.localbrokers import LocalRabbitMQ
 from mqtui.model import ReplayResult

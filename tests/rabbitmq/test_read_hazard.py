@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from pika.adapters.blocking_connection import BlockingChannel
 
-from mqtui.brokers.rabbitmq import RabbitMQAdapter
-from mqtui.brokers.rabbitmq_topology import read_hazard
+from mqtui.brokers.rabbitmq.adapter import RabbitMQAdapter
+from mqtui.brokers.rabbitmq.topology import read_hazard
 from mqtui.localbrokers import LocalRabbitMQ
 from mqtui.ui.panes.dlq import DeadLettersPane
 from tests.console.pilot import console

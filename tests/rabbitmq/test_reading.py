@@ -9,7 +9,7 @@ import pika
 import pytest
 from pika.adapters.blocking_connection import BlockingChannel
 
-from mqtui.brokers.rabbitmq import RabbitMQAdapter
+from mqtui.brokers.rabbitmq.adapter import RabbitMQAdapter
 from mqtui.errors import NotFound, Unsupported
 from mqtui.localbrokers import LocalRabbitMQ
 from mqtui.model import DestinationKind, Message, OutgoingMessage, StartPosition

@@ -11,7 +11,7 @@ import pika
 import pytest
 from pika.adapters.blocking_connection import BlockingChannel
 
-from mqtui.brokers.rabbitmq import RabbitMQAdapter
+from mqtui.brokers.rabbitmq.adapter import RabbitMQAdapter
 from mqtui.localbrokers import LocalRabbitMQ
 from mqtui.model import Message, StartPosition
 from tests.rabbitmq.conftest import await_for, publish, queue_counts, wait_for

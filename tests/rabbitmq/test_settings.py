@@ -11,9 +11,9 @@ import msgspec
 import pytest
 from pika.adapters.blocking_connection import BlockingChannel
 
-from mqtui.brokers.rabbitmq import RabbitMQAdapter
-from mqtui.brokers.rabbitmq_amqp import Endpoint
-from mqtui.brokers.rabbitmq_names import Naming
+from mqtui.brokers.rabbitmq.adapter import RabbitMQAdapter
+from mqtui.brokers.rabbitmq.amqp import Endpoint
+from mqtui.brokers.rabbitmq.names import Naming
 from mqtui.config import RabbitMQConfig
 from mqtui.errors import ConfigError
 from mqtui.localbrokers import LocalRabbitMQ

@@ -18,7 +18,7 @@ import msgspec
 import pika
 import pytest
 
-from mqtui.brokers.rabbitmq import RabbitMQAdapter
+from mqtui.brokers.rabbitmq.adapter import RabbitMQAdapter
 from mqtui.config import RabbitMQConfig
 from mqtui.errors import BrokerUnavailable
 from mqtui.localbrokers import LocalRabbitMQ, free_port

@@ -8,8 +8,8 @@ from typing import Any
 
 from pika.adapters.blocking_connection import BlockingChannel
 
-from mqtui.brokers.rabbitmq import RabbitMQAdapter
-from mqtui.brokers.rabbitmq_topology import Route, reached_queues
+from mqtui.brokers.rabbitmq.adapter import RabbitMQAdapter
+from mqtui.brokers.rabbitmq.topology import Route, reached_queues
 from tests.rabbitmq.conftest import publish, queue_counts, wait_for
 from tests.rabbitmq.test_dead_letters import drain, reject_all
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 from pika.adapters.blocking_connection import BlockingChannel
 
-from mqtui.brokers.rabbitmq import RabbitMQAdapter
+from mqtui.brokers.rabbitmq.adapter import RabbitMQAdapter
 from mqtui.errors import AuthenticationFailed, BrokerUnavailable, NotFound, UsageError
 from mqtui.localbrokers import LocalRabbitMQ
 from mqtui.model import OutgoingMessage

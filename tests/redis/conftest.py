@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import redis
 
-from mqtui.brokers.redis import RedisAdapter
+from mqtui.brokers.redis.adapter import RedisAdapter
 from mqtui.config import RedisConfig
 from mqtui.localbrokers import LocalRedis
 from tests.helpers import make_ca_and_server_certificate

@@ -16,8 +16,8 @@ import orjson
 import pytest
 import redis
 
-from mqtui.brokers.redis_bigentry import BigEntryMover
-from mqtui.brokers.redis_dlq import BATCH, DeadLetters, DlqRef, Planned, element_id
+from mqtui.brokers.redis.bigentry import BigEntryMover
+from mqtui.brokers.redis.dlq import BATCH, DeadLetters, DlqRef, Planned, element_id
 from mqtui.errors import NotFound
 from mqtui.model import DestinationKind
 from tests.redis.conftest import adapter_for

@@ -9,7 +9,7 @@ import orjson
 import pytest
 import redis
 
-from mqtui.brokers.redis_streams import PENDING_SCAN_LIMIT
+from mqtui.brokers.redis.streams import PENDING_SCAN_LIMIT
 from mqtui.errors import NotFound
 from mqtui.model import DestinationKind
 from tests.helpers import run_mqtui, write_config

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from mqtui.brokers.redis_discovery import IdleTracker
-from mqtui.brokers.redis_tail import new_elements
+from mqtui.brokers.redis.discovery import IdleTracker
+from mqtui.brokers.redis.tail import new_elements
 
 
 def test_idle_tracker_does_not_count_our_own_reads_as_activity() -> None:

@@ -9,7 +9,7 @@ import pytest
 import redis
 import redis.asyncio as aioredis
 
-from mqtui.brokers import redis_lag
+from mqtui.brokers.redis import lag as redis_lag
 from mqtui.model import StartPosition
 from tests.redis.conftest import adapter_for
 from tests.redis.support import collect, drain, wait_until

@@ -19,7 +19,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
-from mqtui.brokers.nats_conn import JetStreamApiError, JetStreamDisabled, api_subject
+from mqtui.brokers.nats.connection import JetStreamApiError, JetStreamDisabled, api_subject
 
 #: A request: subject, payload, headers (or None).
 Request = tuple[str, bytes, dict[str, str] | None]
@@ -66,7 +66,7 @@ class Pipeline:
                 await self.subscription.unsubscribe()
 
     def api_request(self, subject: str, body: dict[str, Any]) -> Request:
-        """A JetStream JSON API request (`nats_conn.api_subject`) for `send` and `window`."""
+        """A JetStream JSON API request (`connection.api_subject`) for `send` and `window`."""
         return api_subject(self.nc, subject), orjson.dumps(body), None
 
     async def send(self, requests: Sequence[Request]) -> Window:
@@ -104,7 +104,7 @@ class Pipeline:
 
 
 def api_answer(reply: Msg | None) -> dict[str, Any]:
-    """A JetStream API reply as `nats_conn.api_request` reads it: a dict, or the error it carries.
+    """A JetStream API reply as `connection.api_request` reads it: a dict, or the error it carries.
 
     No reply raises TimeoutError; a no-responders status raises JetStreamDisabled (for a publish: no
     stream stores the subject).

@@ -13,7 +13,7 @@ Where things appear in the broker-neutral interface:
 * **Server view**: `describe("$server")` answers server identity, connections, slow consumers,
   subscriptions and JetStream usage, from the monitoring endpoints where `monitor_url` is set and from
   the client connection (INFO, $JS.API.INFO, this client's own counters) in any case.
-* Dead letters: see `mqtui.brokers.nats_dlq`. Tail: see `mqtui.brokers.nats_tail`.
+* Dead letters: see `mqtui.brokers.nats.dlq`. Tail: see `mqtui.brokers.nats.tail`.
 """
 
 from __future__ import annotations
@@ -29,11 +29,11 @@ import nats.errors
 import nats.js.errors
 from nats.aio.client import Client
 
-from mqtui.brokers import nats_dlq as dlqs
-from mqtui.brokers import nats_monitor as monitoring
-from mqtui.brokers import nats_records as records
 from mqtui.brokers.base import BrokerAdapter, PublishOptions
-from mqtui.brokers.nats_conn import (
+from mqtui.brokers.nats import dlq as dlqs
+from mqtui.brokers.nats import monitor as monitoring
+from mqtui.brokers.nats import records
+from mqtui.brokers.nats.connection import (
     JetStreamApiError,
     JetStreamDisabled,
     _quiet_close,
@@ -42,9 +42,9 @@ from mqtui.brokers.nats_conn import (
     open_connection,
     paged,
 )
-from mqtui.brokers.nats_replay import replay_planned
-from mqtui.brokers.nats_settings import connection_settings
-from mqtui.brokers.nats_tail import core_tail, stream_tail, workqueue_tail
+from mqtui.brokers.nats.replay import replay_planned
+from mqtui.brokers.nats.settings import connection_settings
+from mqtui.brokers.nats.tail import core_tail, stream_tail, workqueue_tail
 from mqtui.config import NatsConfig, redact_url
 from mqtui.dlqnames import rules_for
 from mqtui.errors import BrokerError, BrokerUnavailable, NotFound, Unsupported, UsageError
@@ -76,7 +76,7 @@ DEFAULT_DLQ_STREAM = "DLQ"
 DLQ_STREAM_LIMITS = {"max_age": 7 * 24 * 3600 * 10**9, "max_msgs": 1_000_000, "max_bytes": 1 << 30, "discard": "old"}
 PUBLISH_OPTIONS = ("mode", "stream")
 #: Concurrent requests when one answer needs many (consumer lists, publish acks); a replay's requests go
-#: through `nats_pipeline` instead.
+#: through `pipeline` instead.
 CONCURRENCY = 64
 _BAD_STREAM_CHARS = frozenset(" \t\r\n.*>/\\")
 
@@ -639,7 +639,7 @@ class NatsAdapter(BrokerAdapter):
         progress: ProgressCallback | None = None,
     ) -> ReplayResult:
         """Publish each dead letter through JetStream with a stable Nats-Msg-Id, wait for the ack, then
-        remove the entry from the DLQ stream (see `nats_replay`). A rerun after a crash republishes with
+        remove the entry from the DLQ stream (see `replay`). A rerun after a crash republishes with
         the same id, which the target stream drops as a duplicate within its duplicate window (counted
         as skipped)."""
         nc = self._conn()

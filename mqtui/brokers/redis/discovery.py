@@ -23,10 +23,10 @@ from datetime import UTC, datetime
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
-from mqtui.brokers import redis_jobs as jobs
-from mqtui.brokers.redis_client import text
-from mqtui.brokers.redis_lag import LagCounter
-from mqtui.brokers.redis_streams import id_time
+from mqtui.brokers.redis import jobs
+from mqtui.brokers.redis.client import text
+from mqtui.brokers.redis.lag import LagCounter
+from mqtui.brokers.redis.streams import id_time
 from mqtui.config import RedisConfig
 from mqtui.dlqnames import dlq_origin, rules_for
 

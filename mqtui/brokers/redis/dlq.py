@@ -17,7 +17,7 @@ the replay again finishes the rest:
   server); the batch is atomic as a whole, and each entry gets its own answer;
 - a stream entry of more than about 3,500 fields, which no Lua call can pass on: one MULTI/EXEC whose
   closing script keeps the copy only if the original was still a dead letter (see
-  mqtui.brokers.redis_bigentry), moved after the rest of its batch of BATCH.
+  mqtui.brokers.redis.bigentry), moved after the rest of its batch of BATCH.
 
 A target that does not exist yet is created as the kind the dead letters come from (a list from a
 DLQ list, a stream otherwise). A stream entry sent to a list pushes its `data` field, or all its fields
@@ -43,11 +43,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 
-from mqtui.brokers import redis_jobs as jobs
-from mqtui.brokers.redis_bigentry import MAX_SCRIPT_VALUES, TOO_BIG, BigEntryMover
-from mqtui.brokers.redis_client import text
-from mqtui.brokers.redis_discovery import Collector, Snapshot
-from mqtui.brokers.redis_streams import (
+from mqtui.brokers.redis import jobs
+from mqtui.brokers.redis.bigentry import MAX_SCRIPT_VALUES, TOO_BIG, BigEntryMover
+from mqtui.brokers.redis.client import text
+from mqtui.brokers.redis.discovery import Collector, Snapshot
+from mqtui.brokers.redis.streams import (
     PENDING_PAGE,
     PENDING_SCAN_LIMIT,
     compare_ids,

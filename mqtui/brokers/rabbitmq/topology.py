@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mqtui.brokers.rabbitmq_amqp import text
+from mqtui.brokers.rabbitmq.amqp import text
 from mqtui.dlqnames import dlq_origin
 
 #: RabbitMQ 4.0 gives every quorum queue a delivery limit of 20 unless an argument or policy sets one.

@@ -28,14 +28,14 @@ from typing import TYPE_CHECKING
 import humanize
 import orjson
 
-from mqtui.brokers import redis_jobs as jobs
 from mqtui.brokers.base import BrokerAdapter, PublishOptions
-from mqtui.brokers.redis_client import build_client, text, translated
-from mqtui.brokers.redis_describe import describe_group, describe_list, describe_stream
-from mqtui.brokers.redis_discovery import PROCESSING_SUFFIXES, Collector, KeyScanner, Snapshot
-from mqtui.brokers.redis_dlq import DeadLetters
-from mqtui.brokers.redis_streams import entry_fields, use_raw_entries
-from mqtui.brokers.redis_tail import is_pattern, peek_list, peek_stream, tail_channel, tail_list, tail_stream
+from mqtui.brokers.redis import jobs
+from mqtui.brokers.redis.client import build_client, text, translated
+from mqtui.brokers.redis.describe import describe_group, describe_list, describe_stream
+from mqtui.brokers.redis.discovery import PROCESSING_SUFFIXES, Collector, KeyScanner, Snapshot
+from mqtui.brokers.redis.dlq import DeadLetters
+from mqtui.brokers.redis.streams import entry_fields, use_raw_entries
+from mqtui.brokers.redis.tail import is_pattern, peek_list, peek_stream, tail_channel, tail_list, tail_stream
 from mqtui.config import RedisConfig
 from mqtui.dlqnames import dlq_names_for
 from mqtui.errors import BrokerError, BrokerUnavailable, NotFound, Unsupported
@@ -266,7 +266,7 @@ class RedisAdapter(BrokerAdapter):
         start: StartPosition,
         stop_at_end: bool = False,
     ) -> AsyncIterator[Sequence[Message]]:
-        """Streams, lists and channels; see mqtui.brokers.redis_tail for what each can and cannot show.
+        """Streams, lists and channels; see mqtui.brokers.redis.tail for what each can and cannot show.
 
         A name that does not exist is tailed as a list (Redis deletes a list when it empties, so an idle
         queue has no key), unless it is a glob pattern or a channel with subscribers.
@@ -435,7 +435,7 @@ class RedisAdapter(BrokerAdapter):
         limit: int | None = None,
         progress: ProgressCallback | None = None,
     ) -> ReplayResult:
-        """Requeue atomically, one dead letter per server-side step (see mqtui.brokers.redis_dlq).
+        """Requeue atomically, one dead letter per server-side step (see mqtui.brokers.redis.dlq).
 
         `duplicates` counts stream entries requeued into their own stream that another consumer group
         had already read: that group will see the copy too.

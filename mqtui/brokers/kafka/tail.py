@@ -24,7 +24,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, TopicPartition
 
-from mqtui.brokers.kafka_client import broker_error
+from mqtui.brokers.kafka.client import broker_error
 from mqtui.errors import BrokerUnavailable
 from mqtui.model import Message
 

@@ -31,7 +31,7 @@ from typing import Any, Literal
 import pika
 from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
 
-from mqtui.brokers.rabbitmq_amqp import SHOWN_PROPERTIES, Endpoint, plain_value, text, to_message
+from mqtui.brokers.rabbitmq.amqp import SHOWN_PROPERTIES, Endpoint, plain_value, text, to_message
 from mqtui.errors import BrokerUnavailable
 from mqtui.model import HeaderValue, Message
 

@@ -3,8 +3,8 @@
 Every poll is a handful of batched requests whatever the cluster's size: one metadata request, one
 ListOffsets per offset kind for all partitions, one DescribeConsumerGroups for all groups and one
 OffsetFetch per group (the API takes one group at a time), sent concurrently. Reads assign partitions
-and never join a group or commit (see `kafka_tail`); replays record their progress in a consumer group
-of their own (see `kafka_replay`). Blocking client calls run on the adapter's threads.
+and never join a group or commit (see `tail`); replays record their progress in a consumer group
+of their own (see `replay`). Blocking client calls run on the adapter's threads.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, Produc
 from confluent_kafka.admin import ClusterMetadata, ConfigResource, OffsetSpec, ResourceType
 
 from mqtui.brokers.base import BrokerAdapter, PublishOptions
-from mqtui.brokers.kafka_client import (
+from mqtui.brokers.kafka.client import (
     TP,
     UNAVAILABLE_CODES,
     KafkaClients,
@@ -32,9 +32,9 @@ from mqtui.brokers.kafka_client import (
     error_text,
     producer_settings,
 )
-from mqtui.brokers.kafka_dlq import parse_dead_letter
-from mqtui.brokers.kafka_replay import Replayer
-from mqtui.brokers.kafka_tail import PartitionReader, first_offsets_since, stream_batches
+from mqtui.brokers.kafka.dlq import parse_dead_letter
+from mqtui.brokers.kafka.replay import Replayer
+from mqtui.brokers.kafka.tail import PartitionReader, first_offsets_since, stream_batches
 from mqtui.config import KafkaConfig
 from mqtui.dlqnames import dlq_origin, rules_for
 from mqtui.errors import AuthenticationFailed, BrokerError, BrokerUnavailable, NotFound, UsageError

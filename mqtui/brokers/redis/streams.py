@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from mqtui.brokers.redis_client import text
+from mqtui.brokers.redis.client import text
 from mqtui.model import Message, StartPosition
 
 if TYPE_CHECKING:

@@ -28,8 +28,8 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.nuid import NUID
 
-from mqtui.brokers.nats_conn import JetStreamApiError, api_request, api_subject
-from mqtui.brokers.nats_records import TAIL_CONSUMER_PREFIX, headers_from_client, stored_message
+from mqtui.brokers.nats.connection import JetStreamApiError, api_request, api_subject
+from mqtui.brokers.nats.records import TAIL_CONSUMER_PREFIX, headers_from_client, stored_message
 from mqtui.errors import BrokerUnavailable, Unsupported
 from mqtui.model import Message, StartPosition
 

@@ -1,7 +1,7 @@
 """RabbitMQ: queues and consumers from the management API, messages over AMQP with pika.
 
 Names: queues of the profile's vhost keep their names, queues of other vhosts are `vhost/queue`
-(`mqtui.brokers.rabbitmq_names`). `ls --all` adds exchanges and the server-named `amq.*` queues.
+(`mqtui.brokers.rabbitmq.names`). `ls --all` adds exchanges and the server-named `amq.*` queues.
 
 Connections: `connect()` checks the management API (reachability, credentials) and learns the vhosts;
 AMQP connections open on first use, one per vhost, on the adapter's worker thread, and reopen after the
@@ -50,18 +50,18 @@ import pika
 import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel
 
-from mqtui.brokers import rabbitmq_requeue as requeue_ops
 from mqtui.brokers.base import BrokerAdapter, PublishOptions
-from mqtui.brokers.rabbitmq_amqp import AmqpSession, Cancelled, Endpoint, Progress, outgoing_header, text, to_message
-from mqtui.brokers.rabbitmq_deaths import describe as describe_deaths
-from mqtui.brokers.rabbitmq_deaths import first_death
-from mqtui.brokers.rabbitmq_http import QUEUE_COLUMNS, ManagementAPI, quote_segment
-from mqtui.brokers.rabbitmq_journal import RequeueJournal, journal_path
-from mqtui.brokers.rabbitmq_names import Naming, QueueRef
-from mqtui.brokers.rabbitmq_server import IDENTITY_COLUMNS, NODE_COLUMNS, OVERVIEW_COLUMNS, SERVER_VIEW, server_detail
-from mqtui.brokers.rabbitmq_shovel import ShovelStatus, definition, parse_status, shovel_name
-from mqtui.brokers.rabbitmq_tail import END, TRACE_EXCHANGE, Binding, TailSource, TailThread
-from mqtui.brokers.rabbitmq_topology import (
+from mqtui.brokers.rabbitmq import requeue as requeue_ops
+from mqtui.brokers.rabbitmq.amqp import AmqpSession, Cancelled, Endpoint, Progress, outgoing_header, text, to_message
+from mqtui.brokers.rabbitmq.deaths import describe as describe_deaths
+from mqtui.brokers.rabbitmq.deaths import first_death
+from mqtui.brokers.rabbitmq.http import QUEUE_COLUMNS, ManagementAPI, quote_segment
+from mqtui.brokers.rabbitmq.journal import RequeueJournal, journal_path
+from mqtui.brokers.rabbitmq.names import Naming, QueueRef
+from mqtui.brokers.rabbitmq.server import IDENTITY_COLUMNS, NODE_COLUMNS, OVERVIEW_COLUMNS, SERVER_VIEW, server_detail
+from mqtui.brokers.rabbitmq.shovel import ShovelStatus, definition, parse_status, shovel_name
+from mqtui.brokers.rabbitmq.tail import END, TRACE_EXCHANGE, Binding, TailSource, TailThread
+from mqtui.brokers.rabbitmq.topology import (
     DlqInfo,
     dead_letter_map,
     dead_letter_sources,
@@ -479,7 +479,7 @@ class RabbitMQAdapter(BrokerAdapter):
         return Detail(self.name, self._display(ref.vhost, ref.name), tuple(summary), tuple(sections))
 
     async def server_view(self) -> Detail:
-        """Version, cluster, rates, totals, nodes and listeners (see `rabbitmq_server`)."""
+        """Version, cluster, rates, totals, nodes and listeners (see `server`)."""
         overview, nodes, shovel = await asyncio.gather(
             self._get("/api/overview", {"columns": ",".join(OVERVIEW_COLUMNS)}),
             self._get("/api/nodes", {"columns": ",".join(NODE_COLUMNS)}),
@@ -784,7 +784,7 @@ class RabbitMQAdapter(BrokerAdapter):
         return sorted(found, key=lambda q: q.name)
 
     async def read_hazard(self, dlq: str) -> str | None:
-        """Whether reading `dlq` costs its messages a delivery (see `rabbitmq_topology.read_hazard`)."""
+        """Whether reading `dlq` costs its messages a delivery (see `topology.read_hazard`)."""
         ref = self.naming.parse(dlq)
         path = f"/api/queues/{quote_segment(ref.vhost)}/{quote_segment(ref.name)}"
         columns = {"columns": "type,arguments,effective_policy_definition"}
@@ -929,7 +929,7 @@ class RabbitMQAdapter(BrokerAdapter):
         limit: int | None = None,
         progress: ProgressCallback | None = None,
     ) -> ReplayResult:
-        """Requeue: publish with confirms, then ack; see `rabbitmq_requeue` for what survives a crash.
+        """Requeue: publish with confirms, then ack; see `requeue` for what survives a crash.
 
         Dead letters are consumed with a prefetch, except from a DLQ whose reads count as deliveries
         (`read_hazard`): there each is one basic.get, so none is sent ahead and handed back for nothing.

@@ -47,9 +47,9 @@ from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, KafkaExcep
 from confluent_kafka import Message as KafkaRecord
 from confluent_kafka.admin import OffsetSpec
 
-from mqtui.brokers.kafka_client import KafkaClients, broker_error, consumer_settings, error_text, producer_settings
-from mqtui.brokers.kafka_dlq import coordinates, envelope_of, envelope_original, original_value, replay_origin
-from mqtui.brokers.kafka_tail import PartitionReader
+from mqtui.brokers.kafka.client import KafkaClients, broker_error, consumer_settings, error_text, producer_settings
+from mqtui.brokers.kafka.dlq import coordinates, envelope_of, envelope_original, original_value, replay_origin
+from mqtui.brokers.kafka.tail import PartitionReader
 from mqtui.dlqnames import dlq_origin
 from mqtui.errors import BrokerUnavailable, NotFound, UsageError
 from mqtui.model import ProgressCallback, ReplayItem, ReplayResult

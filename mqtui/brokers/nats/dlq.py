@@ -29,9 +29,9 @@ import orjson
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
-from mqtui.brokers.nats_conn import JetStreamApiError
-from mqtui.brokers.nats_pipeline import Pipeline, Window, api_answer
-from mqtui.brokers.nats_records import parse_time, stored_message
+from mqtui.brokers.nats.connection import JetStreamApiError
+from mqtui.brokers.nats.pipeline import Pipeline, Window, api_answer
+from mqtui.brokers.nats.records import parse_time, stored_message
 from mqtui.dlqnames import dlq_origin
 from mqtui.model import DeadLetter, Message
 

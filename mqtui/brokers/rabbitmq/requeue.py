@@ -27,9 +27,9 @@ import pika
 import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel
 
-from mqtui.brokers.rabbitmq_amqp import Progress, text
-from mqtui.brokers.rabbitmq_deaths import Death, dead_letter_id, deaths
-from mqtui.brokers.rabbitmq_journal import RequeueJournal
+from mqtui.brokers.rabbitmq.amqp import Progress, text
+from mqtui.brokers.rabbitmq.deaths import Death, dead_letter_id, deaths
+from mqtui.brokers.rabbitmq.journal import RequeueJournal
 from mqtui.model import ProgressCallback, ReplayResult
 
 #: The most messages one read holds at once (AMQP's prefetch count is a 16-bit number).

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 import humanize
 
-from mqtui.brokers.redis_client import text
-from mqtui.brokers.redis_lag import count_after
+from mqtui.brokers.redis.client import text
+from mqtui.brokers.redis.lag import count_after
 from mqtui.model import Detail, DetailSection
 from mqtui.render import safe_line
 from mqtui.tables import duration

@@ -2,7 +2,7 @@
 
 nats-py retries forever by default and reports a wrong password only to its error callback while it
 keeps retrying; an ops console needs the opposite: a bounded start that says "wrong credentials" at
-once and "unreachable" within the profile's timeout. What to connect to comes from `nats_settings`.
+once and "unreachable" within the profile's timeout. What to connect to comes from `settings`.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ import nats.js.errors
 import orjson
 from nats.aio.client import Client
 
-from mqtui.brokers.nats_settings import API_PREFIX, Settings
+from mqtui.brokers.nats.settings import API_PREFIX, Settings
 from mqtui.config import NatsConfig
 from mqtui.errors import AuthenticationFailed, BrokerError, BrokerUnavailable, NotFound, Unsupported
 
-#: The JetStream API prefix of each open connection (see `nats_settings.Settings.api_prefix`).
+#: The JetStream API prefix of each open connection (see `settings.Settings.api_prefix`).
 _api_prefixes: weakref.WeakKeyDictionary[Client, str] = weakref.WeakKeyDictionary()
 #: JetStream API error codes (err_code) that mean "no such thing" (10057: a sequence past the end).
 NOT_FOUND_CODES = frozenset({10059, 10014, 10037, 10057})

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from mqtui.brokers.rabbitmq_amqp import text
+from mqtui.brokers.rabbitmq.amqp import text
 from mqtui.model import Detail, DetailSection
 
 SERVER_VIEW = "$server"

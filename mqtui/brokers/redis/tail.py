@@ -24,8 +24,8 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from mqtui.brokers.redis_client import text
-from mqtui.brokers.redis_streams import Entry, next_after, start_id, stream_message
+from mqtui.brokers.redis.client import text
+from mqtui.brokers.redis.streams import Entry, next_after, start_id, stream_message
 from mqtui.errors import Unsupported
 from mqtui.model import Message, StartPosition
 

@@ -1,13 +1,13 @@
 """Sending planned JetStream dead letters back, and removing each from its DLQ stream once acknowledged.
 
-Each copy is published with a stable `Nats-Msg-Id` (`nats_dlq.replay_id`) and the entry is removed from
+Each copy is published with a stable `Nats-Msg-Id` (`dlq.replay_id`) and the entry is removed from
 the DLQ only after the copy's acknowledgement, so a rerun after a crash republishes at most what was
 acknowledged but not yet removed, and the target stream drops those as duplicates within its duplicate
 window. Work goes in windows of `WINDOW` dead letters: publish them all, wait for their acks together,
 remove the acknowledged entries, then the next window (SAFETY.md counts what a crash can leave in
 these windows).
 
-Requests go through `nats_pipeline.Pipeline`. While every planned entry from the start of the DLQ up
+Requests go through `pipeline.Pipeline`. While every planned entry from the start of the DLQ up
 to a window's end was acknowledged, the window is removed with one STREAM.PURGE up to its last
 sequence instead of one STREAM.MSG.DELETE per entry; from the first entry that is skipped or fails
 (and for a replay of picked ids) entries are deleted one by one, so nothing that stays a dead letter is
@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
-from mqtui.brokers.nats_conn import JetStreamApiError, JetStreamDisabled
-from mqtui.brokers.nats_dlq import replay_headers, replay_id
-from mqtui.brokers.nats_pipeline import Pipeline, api_answer
+from mqtui.brokers.nats.connection import JetStreamApiError, JetStreamDisabled
+from mqtui.brokers.nats.dlq import replay_headers, replay_id
+from mqtui.brokers.nats.pipeline import Pipeline, api_answer
 from mqtui.errors import BrokerUnavailable
 from mqtui.model import DeadLetter, ProgressCallback, ReplayItem, ReplayResult
 

@@ -1,0 +1,1 @@
+"""Kafka (and Kafka-protocol brokers such as tansu and Redpanda) through confluent-kafka: `adapter.KafkaAdapter`."""

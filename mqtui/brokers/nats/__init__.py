@@ -1,0 +1,1 @@
+"""NATS core and JetStream through nats-py: `adapter.NatsAdapter`."""

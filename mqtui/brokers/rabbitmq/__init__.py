@@ -1,0 +1,1 @@
+"""RabbitMQ through pika (AMQP) and the management HTTP API: `adapter.RabbitMQAdapter`."""

@@ -1,0 +1,1 @@
+"""Redis lists, streams and pub/sub through redis.asyncio: `adapter.RedisAdapter`."""

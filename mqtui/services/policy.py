@@ -1,0 +1,99 @@
+"""The one rule for write actions: what a profile refuses, what a broker cannot do, what needs a typed name.
+
+The CLI, the console's keys, its palette, its workflows and the gateway all ask this module, so a
+readonly profile refuses the same actions with the same words wherever they were asked from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from mqtui.errors import ReadonlyError, Unsupported
+from mqtui.model import WRITE_ACTIONS, Capability
+
+#: What each capability lets a user do, as the end of "<broker> (<kind>) cannot ...".
+CAPABILITY_VERBS = {
+    Capability.TAIL: "tail without consuming",
+    Capability.PEEK: "peek",
+    Capability.PUBLISH: "publish",
+    Capability.REPLAY: "replay dead letters",
+    Capability.DELETE_DEAD_LETTER: "delete dead letters",
+    Capability.PURGE: "purge",
+    Capability.RESET_OFFSETS: "reset offsets",
+    Capability.REQUEST: "do request/reply",
+    Capability.MOVE_QUEUE: "move a whole queue (a RabbitMQ shovel does; r replays dead letters)",
+    Capability.SERVER_VIEW: "show a server view",
+}
+
+
+class CapableBroker(Protocol):
+    """What the policy needs to know of a broker: an adapter and a console snapshot both qualify."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def capabilities(self) -> Capability: ...
+
+
+@dataclass(frozen=True, slots=True)
+class WritePolicy:
+    """The write rules of one profile."""
+
+    profile: str
+    readonly: bool = False
+    production: bool = False
+
+    def writes(self, capability: Capability | None, broker: CapableBroker | None = None) -> bool:
+        """Whether using `capability` changes a broker: a peek that only reads (Redis) does not."""
+        if capability is None or not capability & WRITE_ACTIONS:
+            return False
+        only_reads = (
+            capability is Capability.PEEK
+            and broker is not None
+            and bool(broker.capabilities & Capability.PEEK_ONLY_READS)
+        )
+        return not only_reads
+
+    def readonly_refusal(self, action: str) -> str | None:
+        """Why `action` (a write, named as the user knows it) is refused in this profile, or None."""
+        if self.readonly:
+            return f"profile {self.profile!r} is readonly: {action} refused"
+        return None
+
+    def capability_refusal(self, capability: Capability | None, broker: CapableBroker | None) -> str | None:
+        """Why `broker` cannot do `capability`, or None. A broker whose capabilities are not known yet
+        (no answer so far) is given the benefit of the doubt; the adapter refuses for real."""
+        if capability is None or broker is None or not broker.capabilities:
+            return None
+        if broker.capabilities & capability:
+            return None
+        return f"{broker.name} ({broker.kind}) cannot {CAPABILITY_VERBS.get(capability, capability.name or '')}"
+
+    def refusal(
+        self, capability: Capability | None, *, action: str, broker: CapableBroker | None = None
+    ) -> str | None:
+        """Why `action` (which uses `capability` on `broker`) cannot run, or None: readonly first."""
+        if self.writes(capability, broker):
+            readonly = self.readonly_refusal(action)
+            if readonly:
+                return readonly
+        return self.capability_refusal(capability, broker)
+
+    def check(self, capability: Capability | None, *, action: str, broker: CapableBroker | None = None) -> None:
+        """Raise what `refusal` would say: ReadonlyError (exit 3 on the CLI) or Unsupported."""
+        if self.writes(capability, broker):
+            readonly = self.readonly_refusal(action)
+            if readonly:
+                raise ReadonlyError(readonly)
+        unsupported = self.capability_refusal(capability, broker)
+        if unsupported:
+            raise Unsupported(unsupported)
+
+    def typed_confirmation(self, name: str) -> str | None:
+        """The name a user must type to confirm a destructive action: required in production profiles."""
+        return name if self.production else None
