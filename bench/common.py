@@ -2,7 +2,7 @@
 
 Each script measures mqtui and a baseline in the same run and prints one line per figure that ends
 with the ratio, so a slow or busy machine moves both sides and the ratio stays meaningful. Brokers are
-started with `mqtui.localbrokers` on free 127.0.0.1 ports under a temporary directory and stopped by
+started with `mqtui.demo.localbrokers` on free 127.0.0.1 ports under a temporary directory and stopped by
 their pids on every way out (normal end, exception, Ctrl-C, SIGTERM).
 """
 
@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mqtui.localbrokers import LOCAL_BROKERS, LocalBroker, start_all
+from mqtui.demo.localbrokers import LOCAL_BROKERS, LocalBroker, start_all
 
 PYTHON = sys.executable
 QUIET = {"log_level": 0}

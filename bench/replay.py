@@ -41,7 +41,7 @@ from kafka_data import create_topics
 from mqtui.brokers import create_adapter
 from mqtui.brokers.kafka.client import producer_settings
 from mqtui.config import AnyBrokerConfig, KafkaConfig
-from mqtui.localbrokers import LocalBroker
+from mqtui.demo.localbrokers import LocalBroker
 
 COUNT = {"kafka": 20_000, "rabbitmq": 5_000, "redis": 20_000, "nats": 5_000}
 LARGE = 200_000

@@ -27,7 +27,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _fail(message: str, code: int) -> int:
-    from mqtui.render import safe_line
+    from mqtui.safetext import safe_line
     from mqtui.secrets import scrub
 
     line = safe_line(" ".join(scrub(str(message)).split()), None)

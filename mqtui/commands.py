@@ -19,6 +19,7 @@ from mqtui.brokers import create_adapter
 from mqtui.brokers.base import BrokerAdapter
 from mqtui.config import BrokerConfig
 from mqtui.errors import Aborted, MqtuiError, NotFound, UsageError
+from mqtui.figures import age, count, format_table, rate
 from mqtui.model import (
     BacklogRow,
     Capability,
@@ -29,10 +30,9 @@ from mqtui.model import (
     ReplayResult,
     StartPosition,
 )
-from mqtui.render import safe_line
+from mqtui.safetext import safe_line
 from mqtui.secrets import scrub
 from mqtui.services.session import Session, connected, open_session, profile_names
-from mqtui.tables import age, count, format_table, rate
 
 T = TypeVar("T")
 

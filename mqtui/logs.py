@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from mqtui.errors import ConfigError
-from mqtui.render import safe_block
+from mqtui.safetext import safe_block
 from mqtui.secrets import scrub
 
 ENV_VAR = "MQTUI_LOG"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from mqtui.localbrokers import LocalKafka, LocalNats, LocalRabbitMQ, LocalRedis
+from mqtui.demo.localbrokers import LocalKafka, LocalNats, LocalRabbitMQ, LocalRedis
 
 
 def _serialise_ast_parse() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mqtui.localbrokers import LocalNats, LocalRedis
+from mqtui.demo.localbrokers import LocalNats, LocalRedis
 from tests.helpers import run_mqtui, write_config
 
 CLIENTS = ("confluent_kafka", "pika", "redis", "nats", "textual")

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from mqtui.localbrokers import pid_alive
+from mqtui.demo.localbrokers import pid_alive
 
 OWNER = """
 import sys, time

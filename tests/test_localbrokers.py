@@ -8,7 +8,7 @@ import json
 import urllib.request
 from pathlib import Path
 
-from mqtui.localbrokers import LocalKafka, LocalNats, LocalRabbitMQ, LocalRedis, pid_alive
+from mqtui.demo.localbrokers import LocalKafka, LocalNats, LocalRabbitMQ, LocalRedis, pid_alive
 
 
 def test_redis_answers_a_real_client(redis_server: LocalRedis) -> None:

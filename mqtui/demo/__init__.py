@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from mqtui.config import Profile, parse_config
-from mqtui.localbrokers import (
+from mqtui.demo.localbrokers import (
     LOCAL_BROKERS,
     LocalBroker,
     installed_kinds,

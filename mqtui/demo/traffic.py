@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from mqtui.demo import DemoRun
-from mqtui.localbrokers import pid_alive
+from mqtui.demo.localbrokers import pid_alive
 
 log = logging.getLogger("mqtui.demo.traffic")
 Generator = Callable[[dict[str, Any], asyncio.Event], Awaitable[None]]

@@ -74,9 +74,7 @@ class WritePolicy:
             return None
         return f"{broker.name} ({broker.kind}) cannot {CAPABILITY_VERBS.get(capability, capability.name or '')}"
 
-    def refusal(
-        self, capability: Capability | None, *, action: str, broker: CapableBroker | None = None
-    ) -> str | None:
+    def refusal(self, capability: Capability | None, *, action: str, broker: CapableBroker | None = None) -> str | None:
         """Why `action` (which uses `capability` on `broker`) cannot run, or None: readonly first."""
         if self.writes(capability, broker):
             readonly = self.readonly_refusal(action)

@@ -33,12 +33,12 @@ from mqtui.model import (
     Message,
     StartPosition,
 )
-from mqtui.render import safe_line
+from mqtui.safetext import safe_line
 from mqtui.services.backend import ConsoleBackend
 from mqtui.services.snapshot import BrokerSnapshot, GroupLag
 from mqtui.services.tailer import TailStream
 from mqtui.ui import themes
-from mqtui.ui.format import error_text, plain
+from mqtui.ui.cells import error_text, plain
 from mqtui.ui.keys import Command, action_name, bindings
 from mqtui.ui.panes.base import CAPABILITY_VERBS, Pane
 from mqtui.ui.panes.destinations import DestinationsPane

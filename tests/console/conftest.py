@@ -12,7 +12,7 @@ import pytest
 import redis
 from textual import _wait as textual_wait
 
-from mqtui.localbrokers import LocalRedis
+from mqtui.demo.localbrokers import LocalRedis
 from tests.helpers import write_config
 
 #: Databases 4 and 5 of the shared Redis belong to the console tests.

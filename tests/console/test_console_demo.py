@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from mqtui.localbrokers import LocalRabbitMQ, installed_kinds, pid_alive
+from mqtui.demo.localbrokers import LocalRabbitMQ, installed_kinds, pid_alive
 from mqtui.services.backend import LiveBackend
 from tests.console.pilot import console
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pika
 import pytest
 
-from mqtui.localbrokers import LocalKafka, LocalRabbitMQ
+from mqtui.demo.localbrokers import LocalKafka, LocalRabbitMQ
 from tests.console.pilot import Console, console
 from tests.helpers import write_config
 from tests.kafka.conftest import KafkaTools, Record

@@ -9,7 +9,7 @@ import nats
 import nats.aio.msg
 import redis
 
-from mqtui.localbrokers import LocalNats
+from mqtui.demo.localbrokers import LocalNats
 from tests.console.pilot import console
 from tests.helpers import write_config
 

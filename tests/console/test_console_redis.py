@@ -7,7 +7,7 @@ from pathlib import Path
 
 import redis
 
-from mqtui.localbrokers import LocalRedis
+from mqtui.demo.localbrokers import LocalRedis
 from mqtui.model import StartPosition
 from tests.console.conftest import profile_file
 from tests.console.pilot import console

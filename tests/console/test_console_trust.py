@@ -15,7 +15,7 @@ from pathlib import Path
 
 import redis
 
-from mqtui.localbrokers import LocalRedis
+from mqtui.demo.localbrokers import LocalRedis
 from mqtui.ui.app import MqtuiApp
 from tests.console.conftest import profile_file
 from tests.console.pilot import Console, console

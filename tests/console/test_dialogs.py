@@ -15,7 +15,7 @@ from textual.pilot import Pilot
 from textual.widgets._footer import FooterKey
 
 from mqtui.model import DeadLetterQueue, DestinationKind, Message
-from mqtui.render import hexdump
+from mqtui.safetext import hexdump
 from mqtui.ui.app import MqtuiApp
 from mqtui.ui.panes.dlq import oldest_cell
 from tests.console.fixtures import MESSAGES, NOW, static_backend

@@ -5,7 +5,7 @@ from __future__ import annotations
 from mqtui.model import BacklogRow, Destination, DestinationKind
 from mqtui.services.history import LagHistory, RateHistory
 from mqtui.services.snapshot import GroupLag, LagState, group_backlog
-from mqtui.ui.format import lag_variable, trend_text
+from mqtui.ui.cells import lag_variable, trend_text
 from mqtui.ui.panes.destinations import flow_rate
 from mqtui.ui.panes.lag import rank
 

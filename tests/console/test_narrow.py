@@ -8,7 +8,7 @@ from pathlib import Path
 import redis
 from textual.widgets import DataTable
 
-from mqtui.localbrokers import free_port
+from mqtui.demo.localbrokers import free_port
 from mqtui.ui.app import MqtuiApp
 from tests.console.conftest import profile_file
 from tests.console.fixtures import static_backend

@@ -11,8 +11,8 @@ import redis
 
 from mqtui import jsonl
 from mqtui.config import RedisConfig
+from mqtui.demo.localbrokers import LocalRedis
 from mqtui.errors import ReadonlyError
-from mqtui.localbrokers import LocalRedis
 from mqtui.model import Message, StartPosition
 from mqtui.services.backend import LiveBackend
 from mqtui.services.poller import BrokerPoller, backoff_delay

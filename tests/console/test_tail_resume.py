@@ -13,7 +13,7 @@ import redis
 
 from mqtui.brokers import create_adapter
 from mqtui.config import KafkaConfig
-from mqtui.localbrokers import LocalKafka, LocalNats, LocalRedis
+from mqtui.demo.localbrokers import LocalKafka, LocalNats, LocalRedis
 from mqtui.model import DestinationKind, StartPosition
 from mqtui.services.resume import ResumeMode, resume_mode, resume_start
 from mqtui.services.tailer import TailStream

@@ -36,7 +36,7 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from mqtui.brokers.kafka.replay import REPLAYED_FROM
-from mqtui.localbrokers import LocalKafka
+from mqtui.demo.localbrokers import LocalKafka
 from tests.faults.harness import (
     FaultPoint,
     interrupt,

@@ -31,8 +31,8 @@ from nats.js.api import ConsumerConfig
 from mqtui.brokers.nats.adapter import NatsAdapter
 from mqtui.brokers.nats.replay import WINDOW
 from mqtui.config import NatsConfig
+from mqtui.demo.localbrokers import LocalNats
 from mqtui.errors import BrokerUnavailable
-from mqtui.localbrokers import LocalNats
 from tests.faults.harness import (
     FaultPoint,
     interrupt,

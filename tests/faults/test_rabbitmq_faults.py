@@ -37,7 +37,7 @@ from pathlib import Path
 import pika
 import pytest
 
-from mqtui.localbrokers import LocalRabbitMQ
+from mqtui.demo.localbrokers import LocalRabbitMQ
 from tests.faults.harness import (
     FaultPoint,
     interrupt,

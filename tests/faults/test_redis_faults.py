@@ -23,7 +23,7 @@ import orjson
 import pytest
 import redis
 
-from mqtui.localbrokers import LocalRedis
+from mqtui.demo.localbrokers import LocalRedis
 from tests.faults.harness import (
     FaultPoint,
     Interrupted,

@@ -21,7 +21,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from mqtui.brokers.kafka.adapter import KafkaAdapter
 from mqtui.config import KafkaConfig
-from mqtui.localbrokers import LocalKafka
+from mqtui.demo.localbrokers import LocalKafka
 from tests.helpers import write_config
 
 QUIET = {"log_level": 0}

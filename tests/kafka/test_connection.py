@@ -13,8 +13,8 @@ import pytest
 from mqtui.brokers.kafka.adapter import KafkaAdapter
 from mqtui.brokers.kafka.client import client_settings
 from mqtui.config import KafkaConfig, SASLConfig, TLSConfig
+from mqtui.demo.localbrokers import LocalKafka
 from mqtui.errors import AuthenticationFailed, BrokerUnavailable
-from mqtui.localbrokers import LocalKafka
 from mqtui.model import OutgoingMessage, StartPosition
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from mqtui.brokers.kafka.adapter import KafkaAdapter
 from mqtui.demo import kafka_traffic
-from mqtui.localbrokers import LocalKafka
+from mqtui.demo.localbrokers import LocalKafka
 from tests.kafka.conftest import kafka_config
 
 

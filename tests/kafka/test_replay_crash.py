@@ -17,7 +17,7 @@ from confluent_kafka.admin import OffsetSpec
 
 from mqtui.brokers.kafka.adapter import KafkaAdapter
 from mqtui.config import KafkaConfig
-from mqtui.localbrokers import LocalKafka
+from mqtui.demo.localbrokers import LocalKafka
 from tests.kafka.conftest import QUIET, KafkaTools, Record
 from tests.kafka.test_dlq import spring_headers
 from tests.kafka.test_replay import replayed_copies

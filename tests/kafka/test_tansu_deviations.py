@@ -13,7 +13,7 @@ import time
 from confluent_kafka import Consumer, ConsumerGroupState, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource, OffsetSpec, ResourceType
 
-from mqtui.localbrokers import LocalKafka
+from mqtui.demo.localbrokers import LocalKafka
 from tests.kafka.conftest import QUIET, KafkaTools, Record, unique
 from tests.kafka.test_reset import live_member
 

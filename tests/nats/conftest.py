@@ -20,7 +20,7 @@ import nkeys
 import orjson
 import pytest
 
-from mqtui.localbrokers import LocalNats
+from mqtui.demo.localbrokers import LocalNats
 
 USER, PASSWORD = "ops", "s3cret-pass"
 TOKEN = "t0ken-value"

@@ -15,7 +15,7 @@ from nats.aio.client import Client
 
 from mqtui.brokers.nats.adapter import NatsAdapter
 from mqtui.config import NatsConfig
-from mqtui.localbrokers import LocalNats
+from mqtui.demo.localbrokers import LocalNats
 from mqtui.model import Message, StartPosition
 
 _counter = itertools.count(1)

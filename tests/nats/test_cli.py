@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from nats.js.api import ConsumerConfig
 
-from mqtui.localbrokers import LocalNats
+from mqtui.demo.localbrokers import LocalNats
 from tests.helpers import run_mqtui, write_config
 from tests.nats.support import client_for, eventually, unique
 

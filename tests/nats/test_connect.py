@@ -9,8 +9,8 @@ import pytest
 
 from mqtui.brokers.nats.adapter import NatsAdapter
 from mqtui.config import NatsConfig, TLSConfig
+from mqtui.demo.localbrokers import LocalNats
 from mqtui.errors import AuthenticationFailed, BrokerUnavailable
-from mqtui.localbrokers import LocalNats
 from mqtui.model import OutgoingMessage
 from tests.nats.conftest import PASSWORD, TOKEN, USER, PasswordNats, TlsMonitorNats, TlsNats, TokenNats
 from tests.nats.support import adapter_for

@@ -12,8 +12,8 @@ import pytest
 
 from mqtui.brokers.nats.adapter import NatsAdapter
 from mqtui.config import NatsConfig
+from mqtui.demo.localbrokers import LocalNats
 from mqtui.errors import BrokerError
-from mqtui.localbrokers import LocalNats
 from tests.helpers import run_mqtui, write_config
 from tests.nats.conftest import DomainNats, NkeyNats, TlsNats
 from tests.nats.support import client_for, read_all, unique

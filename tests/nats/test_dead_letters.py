@@ -7,8 +7,8 @@ import pytest
 from nats.js.api import ConsumerConfig
 
 from mqtui.brokers.nats.dlq import replay_id
+from mqtui.demo.localbrokers import LocalNats
 from mqtui.errors import NotFound
-from mqtui.localbrokers import LocalNats
 from tests.nats.support import adapter_for, client_for, eventually, read_all, unique
 
 ADVISORY = "$JS.EVENT.ADVISORY.CONSUMER"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from mqtui.demo import nats_traffic
-from mqtui.localbrokers import LocalNats
+from mqtui.demo.localbrokers import LocalNats
 from mqtui.model import OutgoingMessage
 from tests.nats.support import adapter_for, eventually
 

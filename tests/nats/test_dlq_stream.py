@@ -13,7 +13,7 @@ import nats.js.errors
 import pytest
 
 from mqtui.brokers.nats.dlq import ADVISORY_SUBJECTS, StreamFacts, plan_dlq_stream, subject_covers
-from mqtui.localbrokers import LocalNats
+from mqtui.demo.localbrokers import LocalNats
 from tests.helpers import run_mqtui, write_config
 from tests.nats.support import adapter_for, client_for
 

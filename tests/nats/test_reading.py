@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 from nats.js.api import AckPolicy, ConsumerConfig, RetentionPolicy
 
+from mqtui.demo.localbrokers import LocalNats
 from mqtui.errors import NotFound
-from mqtui.localbrokers import LocalNats
 from mqtui.model import DestinationKind, StartPosition
 from tests.nats.support import adapter_for, client_for, eventually, read_all, unique
 

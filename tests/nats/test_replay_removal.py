@@ -9,7 +9,7 @@ import asyncio
 from nats.js.api import StreamConfig
 
 from mqtui.brokers.nats.replay import WINDOW
-from mqtui.localbrokers import LocalNats
+from mqtui.demo.localbrokers import LocalNats
 from tests.nats.support import adapter_for, client_for, read_all, unique
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 
-from mqtui.localbrokers import LocalNats
+from mqtui.demo.localbrokers import LocalNats
 from mqtui.model import StartPosition
 from tests.nats.support import adapter_for, client_for, eventually, read_all, unique
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from mqtui.demo.localbrokers import LocalNats
 from mqtui.errors import BrokerError, NotFound, Unsupported, UsageError
-from mqtui.localbrokers import LocalNats
 from mqtui.model import OutgoingMessage
 from tests.nats.support import adapter_for, client_for, read_all, unique
 

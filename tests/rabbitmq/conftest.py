@@ -24,7 +24,7 @@ from pika.adapters.blocking_connection import BlockingChannel
 
 from mqtui.brokers.rabbitmq.adapter import RabbitMQAdapter
 from mqtui.config import RabbitMQConfig
-from mqtui.localbrokers import LocalRabbitMQ
+from mqtui.demo.localbrokers import LocalRabbitMQ
 
 T = TypeVar("T")
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from pika.adapters.blocking_connection import BlockingChannel
 
-from mqtui.localbrokers import LocalRabbitMQ
+from mqtui.demo.localbrokers import LocalRabbitMQ
 from tests.helpers import CliResult, run_mqtui, write_config
 from tests.rabbitmq.conftest import (
     broker_entry,

@@ -11,8 +11,8 @@ from pika.adapters.blocking_connection import BlockingChannel
 
 from mqtui.brokers.rabbitmq.adapter import RabbitMQAdapter
 from mqtui.brokers.rabbitmq.journal import RequeueJournal, journal_path
+from mqtui.demo.localbrokers import LocalRabbitMQ
 from mqtui.errors import NotFound
-from mqtui.localbrokers import LocalRabbitMQ
 from tests.rabbitmq.conftest import await_for, publish, queue_counts
 
 

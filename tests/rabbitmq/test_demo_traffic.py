@@ -8,7 +8,7 @@ import pika
 import pytest
 
 from mqtui.demo import rabbitmq_traffic
-from mqtui.localbrokers import LocalRabbitMQ
+from mqtui.demo.localbrokers import LocalRabbitMQ
 from mqtui.model import DestinationKind
 from tests.rabbitmq.conftest import await_for, make_adapter, management, queue_counts, wait_for
 

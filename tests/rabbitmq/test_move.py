@@ -22,8 +22,8 @@ from pika.adapters.blocking_connection import BlockingChannel
 
 from mqtui.brokers.rabbitmq.adapter import RabbitMQAdapter
 from mqtui.brokers.rabbitmq.shovel import ShovelStatus, parse_status
+from mqtui.demo.localbrokers import LocalRabbitMQ
 from mqtui.errors import NotFound, UsageError
-from mqtui.localbrokers import LocalRabbitMQ
 from mqtui.model import ReplayResult
 from tests.helpers import run_mqtui, write_config
 from tests.rabbitmq.conftest import broker_entry, dead_letter_in_bulk, drain_all, management, ready, wait_for

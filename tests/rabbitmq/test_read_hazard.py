@@ -14,7 +14,7 @@ from pika.adapters.blocking_connection import BlockingChannel
 
 from mqtui.brokers.rabbitmq.adapter import RabbitMQAdapter
 from mqtui.brokers.rabbitmq.topology import read_hazard
-from mqtui.localbrokers import LocalRabbitMQ
+from mqtui.demo.localbrokers import LocalRabbitMQ
 from mqtui.ui.panes.dlq import DeadLettersPane
 from tests.console.pilot import console
 from tests.helpers import CliResult, run_mqtui, write_config

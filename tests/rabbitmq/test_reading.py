@@ -10,8 +10,8 @@ import pytest
 from pika.adapters.blocking_connection import BlockingChannel
 
 from mqtui.brokers.rabbitmq.adapter import RabbitMQAdapter
+from mqtui.demo.localbrokers import LocalRabbitMQ
 from mqtui.errors import NotFound, Unsupported
-from mqtui.localbrokers import LocalRabbitMQ
 from mqtui.model import DestinationKind, Message, OutgoingMessage, StartPosition
 from tests.rabbitmq.conftest import await_for, make_adapter, management, publish, queue_counts, wait_for
 

@@ -12,7 +12,7 @@ import pytest
 from pika.adapters.blocking_connection import BlockingChannel
 
 from mqtui.brokers.rabbitmq.adapter import RabbitMQAdapter
-from mqtui.localbrokers import LocalRabbitMQ
+from mqtui.demo.localbrokers import LocalRabbitMQ
 from mqtui.model import Message, StartPosition
 from tests.rabbitmq.conftest import await_for, publish, queue_counts, wait_for
 from tests.rabbitmq.test_dead_letters import DeadLettered, dead_letter, drain, reject_all

@@ -16,8 +16,8 @@ from pathlib import Path
 import pika
 import pytest
 
+from mqtui.demo.localbrokers import LocalRabbitMQ
 from mqtui.errors import BrokerUnavailable
-from mqtui.localbrokers import LocalRabbitMQ
 from mqtui.model import OutgoingMessage, StartPosition
 from tests.rabbitmq.conftest import (
     dead_letter_in_bulk,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from mqtui.brokers.rabbitmq.adapter import RabbitMQAdapter
 from mqtui.brokers.rabbitmq.topology import parse_version
-from mqtui.localbrokers import LocalRabbitMQ
+from mqtui.demo.localbrokers import LocalRabbitMQ
 from tests.helpers import run_mqtui, write_config
 from tests.rabbitmq.conftest import broker_entry, management
 

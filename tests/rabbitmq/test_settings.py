@@ -15,8 +15,8 @@ from mqtui.brokers.rabbitmq.adapter import RabbitMQAdapter
 from mqtui.brokers.rabbitmq.amqp import Endpoint
 from mqtui.brokers.rabbitmq.names import Naming
 from mqtui.config import RabbitMQConfig
+from mqtui.demo.localbrokers import LocalRabbitMQ
 from mqtui.errors import ConfigError
-from mqtui.localbrokers import LocalRabbitMQ
 from tests.helpers import run_mqtui, write_config
 from tests.rabbitmq.conftest import publish
 from tests.trust.brokers import WRONG

@@ -20,8 +20,8 @@ import pytest
 
 from mqtui.brokers.rabbitmq.adapter import RabbitMQAdapter
 from mqtui.config import RabbitMQConfig
+from mqtui.demo.localbrokers import LocalRabbitMQ, free_port
 from mqtui.errors import BrokerUnavailable
-from mqtui.localbrokers import LocalRabbitMQ, free_port
 from mqtui.model import OutgoingMessage
 from tests.helpers import make_ca_and_server_certificate, run_mqtui, write_config
 

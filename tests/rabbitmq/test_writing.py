@@ -9,8 +9,8 @@ import pytest
 from pika.adapters.blocking_connection import BlockingChannel
 
 from mqtui.brokers.rabbitmq.adapter import RabbitMQAdapter
+from mqtui.demo.localbrokers import LocalRabbitMQ
 from mqtui.errors import AuthenticationFailed, BrokerUnavailable, NotFound, UsageError
-from mqtui.localbrokers import LocalRabbitMQ
 from mqtui.model import OutgoingMessage
 from tests.rabbitmq.conftest import make_adapter, publish, queue_counts
 

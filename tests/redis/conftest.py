@@ -14,7 +14,7 @@ import redis
 
 from mqtui.brokers.redis.adapter import RedisAdapter
 from mqtui.config import RedisConfig
-from mqtui.localbrokers import LocalRedis
+from mqtui.demo.localbrokers import LocalRedis
 from tests.helpers import make_ca_and_server_certificate
 
 #: Databases 10-15 of the shared server belong to these tests; other suites use the lower ones.

@@ -9,8 +9,8 @@ import pytest
 import redis
 
 from mqtui.config import TLSConfig
+from mqtui.demo.localbrokers import LocalRedis
 from mqtui.errors import AuthenticationFailed, BrokerUnavailable
-from mqtui.localbrokers import LocalRedis
 from mqtui.model import StartPosition
 from tests.helpers import run_mqtui, write_config
 from tests.redis.conftest import ACL_PASSWORD, ACL_USER, AclRedis, TlsRedis, adapter_for

@@ -9,7 +9,7 @@ import pytest
 import redis
 
 from mqtui.demo import redis_traffic
-from mqtui.localbrokers import LocalRedis
+from mqtui.demo.localbrokers import LocalRedis
 from tests.redis.conftest import adapter_for
 
 

@@ -11,7 +11,7 @@ import orjson
 import pytest
 import redis
 
-from mqtui.localbrokers import LocalRedis
+from mqtui.demo.localbrokers import LocalRedis
 from tests.helpers import run_mqtui, write_config
 
 

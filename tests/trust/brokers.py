@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from mqtui.localbrokers import LocalNats, LocalRabbitMQ, LocalRedis
+from mqtui.demo.localbrokers import LocalNats, LocalRabbitMQ, LocalRedis
 
 REDIS_USER, REDIS_PASSWORD = "trust-ops", "Redis/Trust@S3cret%91"
 """Characters a URL must encode: the secret appears both plain and percent-encoded."""

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from mqtui.localbrokers import LocalBroker
+from mqtui.demo.localbrokers import LocalBroker
 from tests.helpers import write_config
 from tests.trust.proxy import FaultyProxy
 from tests.trust.support import run_many

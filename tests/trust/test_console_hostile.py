@@ -21,7 +21,7 @@ from textual.app import App, ComposeResult
 from textual.widgets import Static
 
 from mqtui import jsonl
-from mqtui.localbrokers import LocalRabbitMQ
+from mqtui.demo.localbrokers import LocalRabbitMQ
 from mqtui.model import StartPosition
 from tests.console.pilot import Console, console
 from tests.helpers import write_config

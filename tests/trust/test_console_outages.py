@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import redis
 
-from mqtui.localbrokers import LocalBroker, LocalKafka, LocalNats, LocalRabbitMQ, LocalRedis, start_all
+from mqtui.demo.localbrokers import LocalBroker, LocalKafka, LocalNats, LocalRabbitMQ, LocalRedis, start_all
 from mqtui.services.snapshot import BrokerStatus
 from tests.console.conftest import profile_file
 from tests.console.pilot import Console, console

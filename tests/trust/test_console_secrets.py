@@ -18,7 +18,7 @@ import pika
 from textual.css.query import NoMatches
 from textual.widgets import Label
 
-from mqtui.localbrokers import LocalKafka, LocalRabbitMQ
+from mqtui.demo.localbrokers import LocalKafka, LocalRabbitMQ
 from mqtui.model import StartPosition
 from tests.console.pilot import Console, console
 from tests.helpers import write_config

@@ -20,7 +20,7 @@ import pytest
 import redis
 
 from mqtui import jsonl
-from mqtui.localbrokers import LocalKafka, LocalNats, LocalRabbitMQ, LocalRedis
+from mqtui.demo.localbrokers import LocalKafka, LocalNats, LocalRabbitMQ, LocalRedis
 from mqtui.model import Message, OutgoingMessage
 from tests.helpers import CliResult, write_config
 from tests.trust.corpus import BEL, ESC, deeply_nested_json, huge_value, many_headers

@@ -8,7 +8,7 @@ import pytest
 import redis.backoff
 import redis.retry
 
-from mqtui.localbrokers import LocalRedis
+from mqtui.demo.localbrokers import LocalRedis
 from tests.trust.proxy import faulty_proxy
 
 

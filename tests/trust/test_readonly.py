@@ -18,7 +18,7 @@ import pika
 import pytest
 import redis
 
-from mqtui.localbrokers import LocalRabbitMQ, LocalRedis
+from mqtui.demo.localbrokers import LocalRabbitMQ, LocalRedis
 from tests.console.conftest import profile_file
 from tests.console.pilot import Console, console
 from tests.trust.support import cli

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from mqtui import jsonl
 from mqtui.commands import message_line
 from mqtui.model import Message
-from mqtui.render import hexdump, pretty_json, safe_block, safe_line
+from mqtui.safetext import hexdump, pretty_json, safe_block, safe_line
 from tests.trust.corpus import all_payloads, deeply_nested_json, huge_value, many_headers
 
 #: What must never reach a terminal: C0 controls, DEL, C1 controls, bidi overrides/isolates, line separators.

@@ -18,7 +18,7 @@ import pika
 import pytest
 
 from mqtui.config import secrets_of
-from mqtui.localbrokers import LocalKafka, LocalRabbitMQ
+from mqtui.demo.localbrokers import LocalKafka, LocalRabbitMQ
 from tests.helpers import CliResult, write_config
 from tests.trust.brokers import (
     DOWN,

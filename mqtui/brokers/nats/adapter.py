@@ -65,7 +65,7 @@ from mqtui.model import (
     ReplayResult,
     StartPosition,
 )
-from mqtui.render import safe_line
+from mqtui.safetext import safe_line
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)

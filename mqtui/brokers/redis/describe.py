@@ -8,9 +8,9 @@ import humanize
 
 from mqtui.brokers.redis.client import text
 from mqtui.brokers.redis.lag import count_after
+from mqtui.figures import duration
 from mqtui.model import Detail, DetailSection
-from mqtui.render import safe_line
-from mqtui.tables import duration
+from mqtui.safetext import safe_line
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis

@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Input, Label
 
 from mqtui.model import Capability, Destination, DestinationKind
 from mqtui.services.snapshot import BrokerSnapshot
-from mqtui.ui.format import colour, number, per_second, plain
+from mqtui.ui.cells import colour, number, per_second, plain
 from mqtui.ui.keys import Command, bindings
 from mqtui.ui.panes.filtered import FILTER_CLASS, FilteredTablePane
 from mqtui.ui.widgets.table import SyncTable

@@ -14,10 +14,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Label
 
+from mqtui.figures import age, count
 from mqtui.model import Capability, DeadLetter, DeadLetterQueue
 from mqtui.services.snapshot import BrokerSnapshot
-from mqtui.tables import age, count
-from mqtui.ui.format import ago, colour, error_text, number, plain
+from mqtui.ui.cells import ago, colour, error_text, number, plain
 from mqtui.ui.keys import Command, bindings
 from mqtui.ui.panes.base import Pane
 from mqtui.ui.widgets.table import SyncTable

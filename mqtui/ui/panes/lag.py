@@ -10,10 +10,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Input, Label
 
+from mqtui.figures import age, count, duration
 from mqtui.model import Capability, DetailSection
 from mqtui.services.snapshot import BrokerSnapshot, GroupLag, LagState
-from mqtui.tables import age, count, duration
-from mqtui.ui.format import colour, lag_rate, lag_variable, number, per_second, plain, sparkline, trend_text
+from mqtui.ui.cells import colour, lag_rate, lag_variable, number, per_second, plain, sparkline, trend_text
 from mqtui.ui.keys import Command, bindings
 from mqtui.ui.panes.filtered import FILTER_CLASS, FilteredTablePane
 from mqtui.ui.widgets.table import SyncTable

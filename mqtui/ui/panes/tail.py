@@ -21,7 +21,7 @@ from textual.widgets import Input, Label, Static
 from mqtui.model import Capability, Message
 from mqtui.services.snapshot import BrokerSnapshot
 from mqtui.services.tailer import MessageFilter, TailState, TailStream, export_jsonl
-from mqtui.ui.format import error_text, plain
+from mqtui.ui.cells import error_text, plain
 from mqtui.ui.keys import Command, bindings
 from mqtui.ui.panes.base import Pane
 from mqtui.ui.screens.message import VIEWS, body_text, clipboard_text

@@ -18,7 +18,7 @@ from textual.widgets import Button, DataTable, Footer, Input, Label, OptionList,
 from textual.widgets.option_list import Option
 
 from mqtui.model import Detail, DetailSection
-from mqtui.ui.format import error_text, plain
+from mqtui.ui.cells import error_text, plain
 from mqtui.ui.keys import Command, bindings
 
 

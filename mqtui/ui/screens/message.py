@@ -14,8 +14,8 @@ from textual.widgets import DataTable, Label, Static
 
 from mqtui import jsonl
 from mqtui.model import Capability, DeadLetter, Message
-from mqtui.render import hexdump, is_utf8, pretty_json, safe_block
-from mqtui.ui.format import plain
+from mqtui.safetext import hexdump, is_utf8, pretty_json, safe_block
+from mqtui.ui.cells import plain
 from mqtui.ui.keys import Command, bindings
 from mqtui.ui.screens.common import Dialog
 

@@ -18,9 +18,9 @@ from textual.message import Message
 from textual.widgets import Button, DataTable, Label, ProgressBar
 
 from mqtui.model import ReplayItem, ReplayResult
-from mqtui.render import safe_line
+from mqtui.safetext import safe_line
 from mqtui.secrets import scrub
-from mqtui.ui.format import error_text, plain
+from mqtui.ui.cells import error_text, plain
 from mqtui.ui.keys import Command, bindings
 from mqtui.ui.screens.common import Dialog
 

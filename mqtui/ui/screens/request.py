@@ -20,7 +20,7 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Select, TextArea
 
 from mqtui.model import OutgoingMessage
-from mqtui.ui.format import error_text
+from mqtui.ui.cells import error_text
 from mqtui.ui.keys import Command, bindings
 from mqtui.ui.screens.common import Dialog
 from mqtui.ui.widgets.brokerselect import BrokerSelect

@@ -11,9 +11,9 @@ from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Checkbox, DataTable, Input, Label
 
+from mqtui.figures import count
 from mqtui.model import StartPosition
-from mqtui.tables import count
-from mqtui.ui.format import error_text, plain
+from mqtui.ui.cells import error_text, plain
 from mqtui.ui.keys import Command, bindings
 from mqtui.ui.screens.common import Dialog
 

@@ -9,9 +9,9 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Label, Static
 
+from mqtui.figures import age
 from mqtui.services.snapshot import BrokerSnapshot, BrokerStatus
-from mqtui.tables import age
-from mqtui.ui.format import colour, plain, short_status
+from mqtui.ui.cells import colour, plain, short_status
 
 
 class ProfileBar(Horizontal):

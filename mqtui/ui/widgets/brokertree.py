@@ -15,7 +15,7 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from mqtui.services.snapshot import BrokerSnapshot
-from mqtui.ui.format import badge, colour, plain, short_status
+from mqtui.ui.cells import badge, colour, plain, short_status
 
 MAX_CHILDREN = 200
 NODE_INDENT = 3

@@ -19,7 +19,7 @@ from textual.message import Message
 from textual.suggester import SuggestFromList
 from textual.widgets import Input
 
-from mqtui.ui.format import plain
+from mqtui.ui.cells import plain
 from mqtui.ui.keys import Command, bindings
 
 SHOWN_CANDIDATES = 8

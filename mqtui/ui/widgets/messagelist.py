@@ -22,7 +22,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from mqtui.model import Message
-from mqtui.render import safe_line
+from mqtui.safetext import safe_line
 
 
 def where(message: Message) -> str:

@@ -1,7 +1,7 @@
 """Cells and labels for the console: every untrusted string leaves here as a `rich.text.Text`.
 
 Broker names, destinations, groups, keys, payloads and error messages all come from outside; they go
-through `mqtui.render` (control characters made visible) and into `Text` objects, which never
+through `mqtui.safetext` (control characters made visible) and into `Text` objects, which never
 interpret markup, so `[bold]` or `[@click=app.quit]` in a message is shown as the characters it is.
 """
 
@@ -13,9 +13,9 @@ from datetime import datetime
 from rich.style import Style
 from rich.text import Text
 
-from mqtui.render import safe_line
+from mqtui.figures import MISSING, age, count, duration, rate
+from mqtui.safetext import safe_line
 from mqtui.services.snapshot import BrokerSnapshot, BrokerStatus, LagState, LagTrend
-from mqtui.tables import MISSING, age, count, duration, rate
 
 SPARK = "▁▂▃▄▅▆▇█"
 

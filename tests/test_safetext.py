@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from mqtui import jsonl
 from mqtui.model import Message, StartPosition
-from mqtui.render import hexdump, pretty_json, safe_block, safe_line
+from mqtui.safetext import hexdump, pretty_json, safe_block, safe_line
 
 
 def test_control_sequences_are_made_visible() -> None:

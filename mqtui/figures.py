@@ -1,11 +1,11 @@
-"""Plain-text tables and the number/age formats shared by the CLI's human output and the console."""
+"""Counts, rates, ages and durations as short text, and the plain-text tables of the CLI's human output."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from mqtui.render import safe_line
+from mqtui.safetext import safe_line
 
 MISSING = "-"
 
