@@ -32,3 +32,51 @@ def test_ui_modules_never_name_a_broker_client() -> None:
         text = path.read_text()
         for word in forbidden:
             assert word not in text, f"{path.relative_to(ROOT)} mentions {word}"
+
+
+def _import_circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected groups of more than one module (Tarjan), each sorted: every import circle."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    circles: list[list[str]] = []
+
+    def visit(module: str) -> None:
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        on_stack.add(module)
+        for imported in graph.get(module, ()):
+            if imported not in index:
+                visit(imported)
+                low[module] = min(low[module], low[imported])
+            elif imported in on_stack:
+                low[module] = min(low[module], index[imported])
+        if low[module] == index[module]:
+            group = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                group.append(member)
+                if member == module:
+                    break
+            if len(group) > 1:
+                circles.append(sorted(group))
+
+    for module in sorted(graph):
+        if module not in index:
+            visit(module)
+    return circles
+
+
+def test_no_import_circle_anywhere_in_mqtui() -> None:
+    """Imports under TYPE_CHECKING count too: they are what makes a newcomer read two modules at once."""
+    import grimp
+
+    built = grimp.build_graph("mqtui")
+    graph = {module: built.find_modules_directly_imported_by(module) for module in built.modules}
+    assert _import_circles(graph) == []
+
+
+def test_the_circle_finder_finds_a_circle() -> None:
+    assert _import_circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
