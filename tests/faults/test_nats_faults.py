@@ -42,6 +42,7 @@ from tests.faults.harness import (
     spawn_replay,
 )
 from tests.faults.link import GatedLink, gated_link
+from tests.support import until
 
 pytestmark = pytest.mark.fault
 
@@ -133,19 +134,16 @@ async def stored(broker: LocalNats, stream: str, subject: str) -> list[tuple[byt
 
 async def ready(broker: LocalNats, stream: str) -> None:
     """JetStream answers for `stream` again after a restart."""
-    deadline = time.monotonic() + 30
-    while True:
+
+    async def answers() -> bool:
+        nc = await nats.connect(broker.url, allow_reconnect=False)
         try:
-            nc = await nats.connect(broker.url, allow_reconnect=False)
-            try:
-                await nc.jetstream().stream_info(stream)
-                return
-            finally:
-                await nc.close()
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.1)
+            await nc.jetstream().stream_info(stream)
+            return True
+        finally:
+            await nc.close()
+
+    await until(answers, what=f"JetStream to answer for {stream}", timeout=30, interval=0.1, ignoring=(Exception,))
 
 
 @pytest.mark.parametrize("seed", SEEDS)

@@ -26,7 +26,6 @@ So afterwards: lost 0, and duplicates delivered <= duplicates reported <= 1 per 
 from __future__ import annotations
 
 import contextlib
-import time
 import urllib.error
 import uuid
 from collections import Counter
@@ -47,6 +46,7 @@ from tests.faults.harness import (
     spawn_replay,
 )
 from tests.rabbitmq.conftest import dead_letter_in_bulk, declarations_on_disk, drain_all, management, ready
+from tests.support import wait_for
 
 pytestmark = pytest.mark.fault
 
@@ -93,26 +93,26 @@ def flush_marker(channel: pika.adapters.blocking_connection.BlockingChannel, dlq
 
 def others_gone(broker: LocalRabbitMQ) -> None:
     """Wait until the killed replay's connection is closed, so its unacked dead letter is back."""
-    deadline = time.monotonic() + 30
-    while True:
+
+    def only_mine() -> bool:
         names = [
             (c.get("client_properties") or {}).get("connection_name") for c in management(broker, "/api/connections")
         ]
-        if all(name == MINE for name in names):
-            return
-        assert time.monotonic() < deadline, f"connections still open: {names}"
-        time.sleep(0.05)
+        assert all(name == MINE for name in names), f"connections still open: {names}"
+        return True
+
+    wait_for(only_mine, what="the killed replay's connection to close", timeout=30, ignoring=(AssertionError,))
 
 
 def queues_running(broker: LocalRabbitMQ, *queues: str) -> None:
     """After a restart, wait until the durable queues are recovered (the API answers before they are)."""
-    deadline = time.monotonic() + 30
-    while True:
+
+    def running() -> bool:
         states = {queue: queue_state(broker, queue) for queue in queues}
-        if all(state == "running" for state in states.values()):
-            return
-        assert time.monotonic() < deadline, f"queues not recovered: {states}"
-        time.sleep(0.1)
+        assert all(state == "running" for state in states.values()), f"queues not recovered: {states}"
+        return True
+
+    wait_for(running, what="the durable queues recovered", timeout=30, interval=0.1, ignoring=(AssertionError,))
 
 
 def queue_state(broker: LocalRabbitMQ, queue: str) -> str:

@@ -9,6 +9,7 @@ from mqtui.brokers.kafka.adapter import KafkaAdapter
 from mqtui.demo import kafka_traffic
 from mqtui.demo.localbrokers import LocalKafka
 from tests.kafka.conftest import kafka_config
+from tests.support import until
 
 
 async def test_demo_traffic_shows_a_healthy_group_a_lagging_one_and_dead_letters(tmp_path: Path) -> None:
@@ -45,7 +46,8 @@ async def test_demo_traffic_shows_a_healthy_group_a_lagging_one_and_dead_letters
 
 async def wait_for_traffic(adapter: KafkaAdapter, task: asyncio.Task) -> list:  # type: ignore[type-arg]
     """Poll until all three groups committed, analytics fell 100 behind and a dead letter exists."""
-    for _ in range(150):
+
+    async def steady() -> list | None:  # type: ignore[type-arg]
         assert not task.done(), task
         rows = await adapter.backlog()
         queues = await adapter.dead_letter_queues()
@@ -53,5 +55,6 @@ async def wait_for_traffic(adapter: KafkaAdapter, task: asyncio.Task) -> list:  
         analytics = sum(r.lag or 0 for r in rows if r.group == "analytics")
         if {"billing", "analytics", "fulfillment"} <= groups and analytics > 100 and queues and queues[0].count:
             return rows
-        await asyncio.sleep(0.2)
-    raise AssertionError("the demo traffic never reached its steady state within 30 s")
+        return None
+
+    return await until(steady, what="the demo traffic's steady state", timeout=30, interval=0.2)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import threading
 import time
@@ -16,6 +15,7 @@ from mqtui.brokers.kafka.adapter import KafkaAdapter
 from mqtui.errors import BrokerError, NotFound
 from mqtui.model import StartPosition
 from tests.kafka.conftest import QUIET, KafkaTools, Record, unique
+from tests.support import until
 
 
 @contextlib.contextmanager
@@ -108,12 +108,10 @@ async def test_reset_refused_while_the_group_has_members(
 
 
 async def wait_until_empty(adapter: KafkaAdapter, group: str) -> None:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if dict((await adapter.describe_group(group)).summary)["state"] == "empty":
-            return
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"{group} never became empty")
+    async def empty() -> bool:
+        return dict((await adapter.describe_group(group)).summary)["state"] == "empty"
+
+    await until(empty, what=f"{group} to become empty", timeout=15, interval=0.2)
 
 
 async def test_reset_creates_a_group_that_does_not_exist_yet(adapter: KafkaAdapter, kafka: KafkaTools) -> None:

@@ -1,13 +1,11 @@
-"""Helpers for the NATS tests: adapters and raw clients on the test servers, unique names, polling."""
+"""Helpers for the NATS tests: adapters and raw clients on the test servers, unique names."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import itertools
 import os
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import nats
@@ -49,15 +47,6 @@ async def client_for(server: LocalNats) -> AsyncIterator[Client]:
         yield nc
     finally:
         await nc.close()
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 15.0) -> None:
-    """Poll until `check` holds; fail with the deadline, never sleep a fixed time to hope."""
-    deadline = time.monotonic() + timeout
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached before the deadline")
-        await asyncio.sleep(0.05)
 
 
 async def read_all(adapter: NatsAdapter, destination: str, start: str = "beginning") -> list[Message]:

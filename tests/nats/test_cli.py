@@ -11,7 +11,8 @@ from nats.js.api import ConsumerConfig
 
 from mqtui.demo.localbrokers import LocalNats
 from tests.helpers import run_mqtui, write_config
-from tests.nats.support import client_for, eventually, unique
+from tests.nats.support import client_for, unique
+from tests.support import until
 
 ADVISORY = "$JS.EVENT.ADVISORY.CONSUMER"
 
@@ -111,7 +112,7 @@ async def test_dlq_ls_show_and_replay(cli_config: Path, nats_server: LocalNats) 
                 pass
             return (await js.stream_info(dlq)).state.messages == 1
 
-        await eventually(nak_all)
+        await until(nak_all, what="the dead letter's advisory in the DLQ")
 
         listed = await asyncio.to_thread(mqtui, cli_config, "dlq", "ls", "--json")
         assert listed.code == 0, listed.err

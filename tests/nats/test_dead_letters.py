@@ -9,7 +9,8 @@ from nats.js.api import ConsumerConfig
 from mqtui.brokers.nats.dlq import replay_id
 from mqtui.demo.localbrokers import LocalNats
 from mqtui.errors import NotFound
-from tests.nats.support import adapter_for, client_for, eventually, read_all, unique
+from tests.nats.support import adapter_for, client_for, read_all, unique
+from tests.support import until
 
 ADVISORY = "$JS.EVENT.ADVISORY.CONSUMER"
 
@@ -30,7 +31,7 @@ async def _fail_until_dead(js, stream: str, subject: str, durable: str, dlq: str
             pass
         return (await js.stream_info(dlq)).state.messages >= expected
 
-    await eventually(work, timeout=20)
+    await until(work, what=f"{expected} advisories in {dlq}", timeout=20)
     await sub.unsubscribe()
 
 
@@ -154,7 +155,7 @@ async def test_create_dlq_stream_on_connect_captures_advisories(private_nats: Lo
             sub = await js.pull_subscribe("work.>", durable="t", stream="WORK")
             [msg] = await sub.fetch(1, timeout=5)
             await msg.term()
-            await eventually(lambda: _count(js, "DEADLETTERS", 1))
+            await until(lambda: _count(js, "DEADLETTERS", 1), what="1 message in DEADLETTERS")
         [queue] = await adapter.dead_letter_queues()
         assert (queue.name, queue.count, queue.detected_by) == ("DEADLETTERS", 1, "advisories")
         [letter] = await adapter.dead_letters("DEADLETTERS")

@@ -7,7 +7,8 @@ import asyncio
 from mqtui.demo import nats_traffic
 from mqtui.demo.localbrokers import LocalNats
 from mqtui.model import OutgoingMessage
-from tests.nats.support import adapter_for, eventually
+from tests.nats.support import adapter_for
+from tests.support import until
 
 
 async def test_demo_traffic_fills_streams_lag_dead_letters_and_a_service(private_nats: LocalNats) -> None:
@@ -21,7 +22,7 @@ async def test_demo_traffic_fills_streams_lag_dead_letters_and_a_service(private
                 queues = {q.name: q for q in await adapter.dead_letter_queues()}
                 return "DLQ" in queues and (queues["DLQ"].count or 0) >= 1
 
-            await eventually(dead_letters_arrived, timeout=30)
+            await until(dead_letters_arrived, what="a dead letter in DLQ", timeout=30)
             rows = {r.group: r for r in await adapter.backlog()}
             assert set(rows) == {"shipper", "audit", "billing"}
             [queue] = await adapter.dead_letter_queues()

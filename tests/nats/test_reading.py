@@ -11,7 +11,8 @@ from nats.js.api import AckPolicy, ConsumerConfig, RetentionPolicy
 from mqtui.demo.localbrokers import LocalNats
 from mqtui.errors import NotFound
 from mqtui.model import DestinationKind, StartPosition
-from tests.nats.support import adapter_for, client_for, eventually, read_all, unique
+from tests.nats.support import adapter_for, client_for, read_all, unique
+from tests.support import until
 
 
 async def test_streams_and_subjects_are_listed_with_their_state(nats_server: LocalNats) -> None:
@@ -110,7 +111,7 @@ async def test_redelivered_and_waiting_pull_requests_are_counted(nats_server: Lo
         waiting = await nc.subscribe(inbox)  # the server drops a pull request whose reply subject nobody reads
         await nc.publish(f"$JS.API.CONSUMER.MSG.NEXT.{stream}.idle", b'{"batch": 1, "expires": 600000000000}',
                          reply=inbox)  # fmt: skip
-        await eventually(lambda: _waiting(js, stream, "idle", 1))
+        await until(lambda: _waiting(js, stream, "idle", 1), what="1 pull request waiting on idle")
 
         worker = dict((await adapter.describe_group(f"{stream}/worker")).summary)
         assert (worker["pending (lag)"], worker["ack pending (in flight)"], worker["redelivered"]) == ("5", "1", "1")
@@ -148,7 +149,9 @@ async def test_server_view_rows_name_a_known_stream_consumer_and_subscription(na
             subs = next(s for s in view.sections if s.title.startswith("Subscriptions"))
             return [r for r in subs.rows if r[0] == f"{core}.jobs"]
 
-        await eventually(lambda: _delivered(subscription_rows, "2"))  # /subsz counts as the server delivers
+        await until(
+            lambda: _delivered(subscription_rows, "2"), what="2 delivered in /subsz"
+        )  # /subsz counts as the server delivers
         [(subject_, group, cid, sid, delivered)] = await subscription_rows()
         assert (subject_, group, delivered) == (f"{core}.jobs", "workers", "2") and cid.isdigit() and sid.isdigit()
 
@@ -185,7 +188,7 @@ async def test_tail_from_beginning_sequence_and_time_leaves_durables_unchanged(n
         pull = await js.pull_subscribe(f"{subject}.>", durable="puller", stream=stream)
         for msg in await pull.fetch(3, timeout=5):
             await msg.ack_sync()
-        await eventually(lambda: _push_delivered(js, stream))
+        await until(lambda: _push_delivered(js, stream), what="the push consumer's delivery")
         # (delivered stream seq, delivered consumer seq, ack floor, pending, ack pending, redelivered)
         expected = {"pusher": (10, 10, 0, 0, 10, 0), "puller": (3, 3, 3, 7, 0, 0)}
         assert {n: await _consumer_state(js, stream, n) for n in ("pusher", "puller")} == expected
@@ -202,7 +205,9 @@ async def test_tail_from_beginning_sequence_and_time_leaves_durables_unchanged(n
         assert await read_all(adapter, stream, "end") == []
 
         assert {n: await _consumer_state(js, stream, n) for n in ("pusher", "puller")} == expected
-        await eventually(lambda: _only_durables(adapter, stream))  # the tail's own consumers are gone
+        await until(
+            lambda: _only_durables(adapter, stream), what="the tail's consumers gone"
+        )  # the tail's own consumers are gone
         await push.unsubscribe()
 
 
@@ -224,7 +229,7 @@ async def test_tail_from_end_sees_new_messages_in_batches(nats_server: LocalNats
         await js.publish(f"{subject}.old", b"old")
         tail = adapter.tail(stream, start=StartPosition("end"))
         first = asyncio.ensure_future(tail.__anext__())
-        await eventually(lambda: _has_tail_consumer(adapter, stream))
+        await until(lambda: _has_tail_consumer(adapter, stream), what="the tail's consumer")
         for i in range(300):
             await js.publish(f"{subject}.new", f"n{i}".encode())
         got = list(await first)
@@ -233,7 +238,7 @@ async def test_tail_from_end_sees_new_messages_in_batches(nats_server: LocalNats
         await tail.aclose()
         assert [m.value for m in got] == [f"n{i}".encode() for i in range(300)]
         assert [m.position for m in got] == list(range(2, 302))
-        await eventually(lambda: _no_consumers(adapter, stream))
+        await until(lambda: _no_consumers(adapter, stream), what="no consumers left")
 
 
 async def _has_tail_consumer(adapter, stream: str) -> bool:  # type: ignore[no-untyped-def]
@@ -249,7 +254,7 @@ async def test_core_tail_with_wildcards(nats_server: LocalNats) -> None:
     async with client_for(nats_server) as nc, adapter_for(nats_server) as adapter:
         tail = adapter.tail(f"{subject}.>", start=StartPosition("end"))
         first = asyncio.ensure_future(tail.__anext__())
-        await eventually(lambda: _has_subscription(adapter, f"{subject}.>"))
+        await until(lambda: _has_subscription(adapter, f"{subject}.>"), what="the tail's subscription")
         await nc.publish(f"{subject}.a", b"1", headers={"h": "v"})
         await nc.publish(f"{subject}.b.c", b"\xff\xfe")
         await nc.publish(f"{unique('other')}.a", b"not mine")

@@ -7,7 +7,8 @@ import socket
 
 from mqtui.demo.localbrokers import LocalNats
 from mqtui.model import StartPosition
-from tests.nats.support import adapter_for, client_for, eventually, read_all, unique
+from tests.nats.support import adapter_for, client_for, read_all, unique
+from tests.support import until
 
 
 def _raw_hpub(port: int, subject: str, header_block: bytes, payload: bytes) -> None:
@@ -48,7 +49,7 @@ async def test_tail_carries_on_across_a_server_restart(private_nats: LocalNats) 
         private_nats.start()
         async with client_for(private_nats) as nc:
             js = nc.jetstream()
-            await eventually(lambda: _stream_ready(js))
+            await until(lambda: _stream_ready(js), what="the stream back after the restart")
             for i in range(3):
                 await js.publish("rs.x", f"b{i}".encode())
         while len(got) < 6:

@@ -1,10 +1,9 @@
-"""Helpers for the Redis tests: collecting a tail, waiting for a server-side state."""
+"""Helpers for the Redis tests: collecting a tail (waiting is tests.support's)."""
 
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 
 from mqtui.model import Message
 
@@ -29,11 +28,3 @@ async def collect(tail: AsyncIterator[Sequence[Message]], count: int, timeout: f
 async def drain(tail: AsyncIterator[Sequence[Message]]) -> list[Message]:
     """Every message of a tail that ends by itself (stop_at_end)."""
     return [message async for batch in tail for message in batch]
-
-
-async def wait_until(check: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.02)

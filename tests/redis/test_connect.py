@@ -14,7 +14,8 @@ from mqtui.errors import AuthenticationFailed, BrokerUnavailable
 from mqtui.model import StartPosition
 from tests.helpers import run_mqtui, write_config
 from tests.redis.conftest import ACL_PASSWORD, ACL_USER, AclRedis, TlsRedis, adapter_for
-from tests.redis.support import collect, wait_until
+from tests.redis.support import collect
+from tests.support import until
 
 
 def _assert_one_line(error: Exception, *fragments: str) -> None:
@@ -109,7 +110,7 @@ async def test_adapter_recovers_after_the_broker_restarts(private_redis: LocalRe
     async with adapter_for(private_redis.url) as adapter:
         assert [d.name for d in await adapter.destinations()] == ["events"]
         tail = asyncio.create_task(collect(adapter.tail("events", start=StartPosition("end")), 1))
-        await wait_until(lambda: any(c["cmd"] == "xread" for c in raw.client_list()))
+        await until(lambda: any(c["cmd"] == "xread" for c in raw.client_list()), what="the tail blocked in XREAD")
         private_redis.kill()
         with pytest.raises(BrokerUnavailable) as during_tail:
             await tail

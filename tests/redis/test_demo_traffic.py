@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 import redis
 
 from mqtui.demo import redis_traffic
 from mqtui.demo.localbrokers import LocalRedis
+from mqtui.model import DeadLetterQueue
 from tests.redis.conftest import adapter_for
+from tests.support import until
 
 
 async def test_demo_traffic_fills_queues_groups_channel_and_dead_letters(
@@ -24,12 +25,12 @@ async def test_demo_traffic_fills_queues_groups_channel_and_dead_letters(
     raw = redis.Redis(port=private_redis.port)
     try:
         async with adapter_for(private_redis.url) as adapter:
-            deadline = time.monotonic() + 60
-            while True:
+
+            async def both_dead_letter_queues() -> dict[str, DeadLetterQueue] | None:
                 queues = {q.name: q for q in await adapter.dead_letter_queues()}
-                if {"jobs:dlq", "events@billing"} <= set(queues) or time.monotonic() > deadline:
-                    break
-                await asyncio.sleep(0.2)
+                return queues if {"jobs:dlq", "events@billing"} <= set(queues) else None
+
+            queues = await until(both_dead_letter_queues, what="jobs:dlq and events@billing", timeout=60, interval=0.2)
             assert not runner.done()
             destinations = {d.name: d for d in await adapter.destinations()}
             groups = {r.group for r in await adapter.backlog() if r.destination == "events"}

@@ -12,7 +12,8 @@ import redis.asyncio as aioredis
 from mqtui.errors import BrokerError, NotFound, Unsupported
 from mqtui.model import OutgoingMessage, StartPosition
 from tests.redis.conftest import adapter_for
-from tests.redis.support import collect, drain, wait_until
+from tests.redis.support import collect, drain
+from tests.support import until
 
 BEGINNING, END = StartPosition("beginning"), StartPosition("end")
 
@@ -54,7 +55,7 @@ async def test_list_tail_from_end_sees_only_new_pushes(redis_url: str, raw: redi
     async with adapter_for(redis_url) as adapter:
         before = _calls(raw, "exec")
         reader = asyncio.create_task(collect(adapter.tail("jobs", start=END), 3))
-        await wait_until(lambda: _calls(raw, "exec") > before)  # the tail has read where the end is
+        await until(lambda: _calls(raw, "exec") > before, what="the tail's EXEC")  # the tail has read where the end is
         await producer.lpush("jobs", "new1")
         await producer.lpush("jobs", "new2", b"\xff\xfe")
         messages = await reader
@@ -75,7 +76,7 @@ async def test_pattern_tail_uses_psubscribe(redis_url: str, raw: redis.Redis) ->
     patterns_before = raw.pubsub_numpat()
     async with adapter_for(redis_url) as adapter:
         reader = asyncio.create_task(collect(adapter.tail(f"{prefix}.*", start=END), 2))
-        await wait_until(lambda: raw.pubsub_numpat() > patterns_before)
+        await until(lambda: raw.pubsub_numpat() > patterns_before, what="the tail's pattern subscription")
         raw.publish(f"{prefix}.a", "one")
         raw.publish(f"{prefix}-elsewhere", "not matched")
         raw.publish(f"{prefix}.b", b"\x00two")
@@ -84,7 +85,7 @@ async def test_pattern_tail_uses_psubscribe(redis_url: str, raw: redis.Redis) ->
         (f"{prefix}.a", b"one", 1),
         (f"{prefix}.b", b"\x00two", 2),
     ]
-    await wait_until(lambda: raw.pubsub_numpat() == patterns_before)
+    await until(lambda: raw.pubsub_numpat() == patterns_before, what="the pattern subscription gone")
 
 
 async def test_channel_tail_subscribes_to_a_channel_with_subscribers(redis_url: str, raw: redis.Redis) -> None:
@@ -96,7 +97,7 @@ async def test_channel_tail_subscribes_to_a_channel_with_subscribers(redis_url: 
         async with adapter_for(redis_url) as adapter:
             assert await drain(adapter.tail(channel, start=END, stop_at_end=True)) == []
             reader = asyncio.create_task(collect(adapter.tail(channel, start=END), 3))
-            await wait_until(lambda: dict(raw.pubsub_numsub(channel))[channel.encode()] == 2)
+            await until(lambda: dict(raw.pubsub_numsub(channel))[channel.encode()] == 2, what="2 subscribers")
             for index in range(3):
                 raw.publish(channel, f"a{index}")
             messages = await reader

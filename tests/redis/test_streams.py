@@ -12,7 +12,8 @@ import redis.asyncio as aioredis
 from mqtui.brokers.redis import lag as redis_lag
 from mqtui.model import StartPosition
 from tests.redis.conftest import adapter_for
-from tests.redis.support import collect, drain, wait_until
+from tests.redis.support import collect, drain
+from tests.support import until
 
 BEGINNING, END = StartPosition("beginning"), StartPosition("end")
 
@@ -130,7 +131,7 @@ async def test_tail_from_end_shows_only_what_is_added_after_it_started(redis_url
     producer = aioredis.Redis.from_url(redis_url)
     async with adapter_for(redis_url) as adapter:
         reader = asyncio.create_task(collect(adapter.tail("events", start=END), 2))
-        await wait_until(lambda: any(c["cmd"] == "xread" for c in raw.client_list()))
+        await until(lambda: any(c["cmd"] == "xread" for c in raw.client_list()), what="the tail blocked in XREAD")
         await producer.xadd("events", {"data": b"\xff\x00binary"})
         await producer.xadd("events", {"data": "new"})
         messages = await reader
