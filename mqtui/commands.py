@@ -326,7 +326,7 @@ async def waits_for_missing(adapter: BrokerAdapter, kind: str, destination: str,
 async def cmd_peek(session: Session, args: argparse.Namespace, out: Output) -> int:
     config = session.broker(args.broker)
     if not create_adapter(config).can(Capability.PEEK_ONLY_READS):  # asked before any connection
-        session.require_writable("peek")
+        session.policy.require_writable("peek")
         confirm(f"peek at {args.limit} messages in {args.destination} (they will be marked redelivered)?", args.yes)
     async with connected(config) as adapter:
         messages = await adapter.peek(args.destination, limit=args.limit)
@@ -354,7 +354,7 @@ def build_messages(args: argparse.Namespace) -> list[OutgoingMessage]:
 
 
 async def cmd_publish(session: Session, args: argparse.Namespace, out: Output) -> int:
-    session.require_writable("publish")
+    session.policy.require_writable("publish")
     messages = build_messages(args)
     options = dict(parse_pairs(args.prop, "--prop"))
     confirm(f"publish {len(messages)} message(s) to {args.broker}/{args.destination}?", args.yes)
@@ -372,7 +372,7 @@ async def cmd_publish(session: Session, args: argparse.Namespace, out: Output) -
 
 
 async def cmd_request(session: Session, args: argparse.Namespace, out: Output) -> int:
-    session.require_writable("request")
+    session.policy.require_writable("request")
     headers = tuple((k, v.encode()) for k, v in parse_pairs(args.header, "--header"))
     confirm(f"send a request to {args.broker}/{args.destination}?", args.yes)
     async with connected(session.broker(args.broker)) as adapter:
@@ -386,7 +386,7 @@ async def cmd_request(session: Session, args: argparse.Namespace, out: Output) -
 
 
 async def cmd_purge(session: Session, args: argparse.Namespace, out: Output) -> int:
-    session.require_writable("purge")
+    session.policy.require_writable("purge")
     confirm(f"purge every message from {args.broker}/{args.destination}?", args.yes)
     async with connected(session.broker(args.broker)) as adapter:
         removed = await adapter.purge(args.destination)
@@ -395,7 +395,7 @@ async def cmd_purge(session: Session, args: argparse.Namespace, out: Output) -> 
 
 
 async def cmd_reset_offsets(session: Session, args: argparse.Namespace, out: Output) -> int:
-    session.require_writable("offset reset")
+    session.policy.require_writable("offset reset")
     target = parse_start(args.to, "--to")
     scope = f" on {args.topic}" if args.topic else ""
     confirm(f"reset group {args.group}{scope} to {target}?", args.yes)
@@ -432,7 +432,7 @@ async def confirm_reading(session: Session, adapter: BrokerAdapter, dlq: str, as
     hazard = await adapter.read_hazard(dlq)
     if hazard is not None:
         hazard = safe_line(hazard)
-        session.require_writable(f"reading {dlq} ({hazard})")
+        session.policy.require_writable(f"reading {dlq} ({hazard})")
         confirm(f"read the dead letters of {dlq} ({hazard})?", assume_yes)
 
 
@@ -455,7 +455,7 @@ async def cmd_dlq_show(session: Session, args: argparse.Namespace, out: Output) 
 
 async def cmd_dlq_replay(session: Session, args: argparse.Namespace, out: Output) -> int:
     if not args.dry_run:
-        session.require_writable("dlq replay")
+        session.policy.require_writable("dlq replay")
     async with connected(session.broker(args.broker)) as adapter:
         await confirm_reading(session, adapter, args.dlq, args.yes)
         plan = await adapter.plan_replay(args.dlq, to=args.to, ids=args.ids, limit=args.limit)
@@ -507,7 +507,7 @@ async def cmd_dlq_replay(session: Session, args: argparse.Namespace, out: Output
 
 async def cmd_dlq_move(session: Session, args: argparse.Namespace, out: Output) -> int:
     if not args.dry_run:
-        session.require_writable("dlq move")
+        session.policy.require_writable("dlq move")
     async with connected(session.broker(args.broker)) as adapter:
         ready = await adapter.plan_move(args.queue, to=args.to)
         plan = f"{ready:,} message(s) ready in {safe_line(args.queue)} to {safe_line(args.to)}"
@@ -543,7 +543,7 @@ def _progress_printer(verb: str) -> Callable[[int, int], None]:
 
 
 async def cmd_dlq_delete(session: Session, args: argparse.Namespace, out: Output) -> int:
-    session.require_writable("dlq delete")
+    session.policy.require_writable("dlq delete")
     async with connected(session.broker(args.broker)) as adapter:
         # Asked once connected: finding the ids reads the other dead letters, which can cost them a delivery.
         hazard = await adapter.read_hazard(args.dlq)

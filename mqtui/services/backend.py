@@ -4,7 +4,8 @@
 tails and actions all live there, so the UI thread only draws, and an adapter that blocks by mistake
 slows its own broker, never the screen. Results cross to the UI through the listener it passes
 (thread-safe `post_message` in the console) and through awaitables it can await on its own loop.
-`StaticBackend` (mqtui.services.static) shows fixed data through the same interface for look tests.
+Every broker operation goes through one `call` (the service gateway and its write policy); look tests
+give the session a fake adapter and fixed snapshots instead of brokers.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from mqtui.config import Config, Profile
-from mqtui.errors import Unsupported
+from mqtui.errors import MqtuiError
 from mqtui.model import (
     BacklogRow,
+    Capability,
     DeadLetter,
     DestinationKind,
     Detail,
@@ -34,7 +35,7 @@ from mqtui.model import (
     ReplayResult,
     StartPosition,
 )
-from mqtui.services.actions import Actions
+from mqtui.services.gateway import Gateway, Operation
 from mqtui.services.history import LagHistory
 from mqtui.services.poller import BrokerPoller
 from mqtui.services.resume import resume_mode
@@ -45,18 +46,20 @@ from mqtui.services.tailer import TailStream
 T = TypeVar("T")
 SnapshotListener = Callable[[BrokerSnapshot], None]
 
-#: Broker kinds whose adapter describes the server itself under a reserved name.
-SERVER_VIEWS = {"nats": "$server", "rabbitmq": "$server"}
-
 
 class ConsoleBackend(abc.ABC):
     """Everything the console shows or does, for one profile."""
 
-    def __init__(self, name: str, profile: Profile, config: Config, notices: Sequence[str] = ()) -> None:
-        self.profile_name = name
-        self.profile = profile
-        self.config = config
-        self.notices = tuple(notices)
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.profile_name = session.name
+        self.profile = session.profile
+        self.config = session.config
+        self.notices = tuple(session.notices)
+        self.gateway = Gateway(session)
+        self.policy = self.gateway.policy
+        """The profile's write rules: what the console's keys, palette and workflows refuse, and why."""
+        self._server_views: list[str] | None = None
 
     @property
     def readonly(self) -> bool:
@@ -76,9 +79,19 @@ class ConsoleBackend(abc.ABC):
 
     def refusal(self, action: str) -> str | None:
         """Why a write action is refused in this profile, or None when it is allowed."""
-        if self.readonly:
-            return f"profile {self.profile_name!r} is readonly: {action} refused"
-        return None
+        return self.policy.readonly_refusal(action)
+
+    async def call(
+        self,
+        broker: str,
+        op: Operation[T],
+        *,
+        writes: Capability | None = None,
+        action: str | None = None,
+    ) -> T:
+        """Run `op` on a fresh adapter of `broker` through the gateway (`Gateway.call`): refused first
+        when the policy says no, awaitable from the UI's loop. `lambda a: a.purge(queue)`, writes=PURGE."""
+        return await self.gateway.call(broker, op, writes=writes, action=action)
 
     def brokers(self) -> list[tuple[str, str]]:
         """(name, kind) of every broker in the profile, in config order."""
@@ -88,15 +101,23 @@ class ConsoleBackend(abc.ABC):
         return profile_names(self.config)
 
     def server_view_brokers(self) -> list[str]:
-        """Brokers of the profile with a server view (`describe_server`), in config order."""
-        return [broker.name for broker in self.profile.brokers if broker.kind in SERVER_VIEWS]
+        """Brokers of the profile whose adapter has a server view (Capability.SERVER_VIEW), in config order."""
+        if self._server_views is None:
+            self._server_views = [
+                broker.name for broker in self.profile.brokers if self._can(broker.name, Capability.SERVER_VIEW)
+            ]
+        return list(self._server_views)
+
+    def _can(self, broker: str, capability: Capability) -> bool:
+        """What the broker's adapter declares; one that cannot even be built (a bad setting) can do nothing."""
+        try:
+            return bool(self.gateway.capabilities(broker) & capability)
+        except MqtuiError:
+            return False
 
     async def describe_server(self, broker: str) -> Detail:
         """The server as a whole (identity, connections, slow consumers) where the broker has such a view."""
-        kind = self.profile.broker(broker).kind
-        if kind not in SERVER_VIEWS:
-            raise Unsupported(f"{broker}: {kind} has no server view")
-        return await self.describe(broker, SERVER_VIEWS[kind])
+        return await self.call(broker, lambda a: a.describe_server())
 
     def now(self) -> datetime:
         """The clock every age and countdown on screen is measured with (fixed in look tests)."""
@@ -125,22 +146,21 @@ class ConsoleBackend(abc.ABC):
     def open_profile(self, name: str) -> ConsoleBackend:
         """A backend for another profile of the same config (blocking: the demo may start brokers)."""
 
-    # -- actions (awaitable from the UI's loop) ----------------------------------------------------
-    @abc.abstractmethod
-    async def describe(self, broker: str, destination: str) -> Detail: ...
+    # -- actions (awaitable from the UI's loop), each one gateway call; going once the UI calls `call` --
+    async def describe(self, broker: str, destination: str) -> Detail:
+        return await self.call(broker, lambda a: a.describe(destination))
 
-    @abc.abstractmethod
-    async def describe_group(self, broker: str, group: str) -> Detail: ...
+    async def describe_group(self, broker: str, group: str) -> Detail:
+        return await self.call(broker, lambda a: a.describe_group(group))
 
-    @abc.abstractmethod
-    async def dead_letters(self, broker: str, dlq: str, *, limit: int = 200) -> list[DeadLetter]: ...
+    async def dead_letters(self, broker: str, dlq: str, *, limit: int = 200) -> list[DeadLetter]:
+        return await self.call(broker, lambda a: a.dead_letters(dlq, limit=limit))
 
-    @abc.abstractmethod
     async def plan_replay(
         self, broker: str, dlq: str, *, to: str | None = None, ids: Collection[str] | None = None
-    ) -> list[ReplayItem]: ...
+    ) -> list[ReplayItem]:
+        return await self.call(broker, lambda a: a.plan_replay(dlq, to=to, ids=ids))
 
-    @abc.abstractmethod
     async def replay(
         self,
         broker: str,
@@ -149,12 +169,14 @@ class ConsoleBackend(abc.ABC):
         to: str | None = None,
         ids: Collection[str] | None = None,
         progress: ProgressCallback | None = None,
-    ) -> ReplayResult: ...
+    ) -> ReplayResult:
+        return await self.call(
+            broker, lambda a: a.replay(dlq, to=to, ids=ids, progress=progress), writes=Capability.REPLAY
+        )
 
-    @abc.abstractmethod
-    async def delete_dead_letters(self, broker: str, dlq: str, ids: Collection[str]) -> int: ...
+    async def delete_dead_letters(self, broker: str, dlq: str, ids: Collection[str]) -> int:
+        return await self.call(broker, lambda a: a.delete_dead_letters(dlq, ids), writes=Capability.DELETE_DEAD_LETTER)
 
-    @abc.abstractmethod
     async def publish(
         self,
         broker: str,
@@ -162,33 +184,38 @@ class ConsoleBackend(abc.ABC):
         messages: Sequence[OutgoingMessage],
         *,
         options: Mapping[str, str] | None = None,
-    ) -> PublishResult: ...
+    ) -> PublishResult:
+        return await self.call(
+            broker, lambda a: a.publish(destination, messages, options=options), writes=Capability.PUBLISH
+        )
 
-    @abc.abstractmethod
-    async def purge(self, broker: str, destination: str) -> int: ...
+    async def purge(self, broker: str, destination: str) -> int:
+        return await self.call(broker, lambda a: a.purge(destination), writes=Capability.PURGE)
 
-    @abc.abstractmethod
-    async def move_queue(self, broker: str, source: str, *, to: str) -> ReplayResult: ...
+    async def move_queue(self, broker: str, source: str, *, to: str) -> ReplayResult:
+        return await self.call(broker, lambda a: a.move_queue(source, to=to), writes=Capability.MOVE_QUEUE)
 
-    @abc.abstractmethod
-    async def peek(self, broker: str, destination: str, *, limit: int = 20) -> list[Message]: ...
+    async def peek(self, broker: str, destination: str, *, limit: int = 20) -> list[Message]:
+        return await self.call(broker, lambda a: a.peek(destination, limit=limit), writes=Capability.PEEK)
 
-    @abc.abstractmethod
-    async def request(self, broker: str, subject: str, message: OutgoingMessage, *, timeout: float) -> Message: ...
+    async def request(self, broker: str, subject: str, message: OutgoingMessage, *, timeout: float) -> Message:
+        return await self.call(
+            broker, lambda a: a.request(subject, message, timeout=timeout), writes=Capability.REQUEST
+        )
 
-    @abc.abstractmethod
     async def reset_offsets(
         self, broker: str, group: str, *, to: StartPosition, destination: str | None = None
-    ) -> list[BacklogRow]: ...
+    ) -> list[BacklogRow]:
+        return await self.call(
+            broker, lambda a: a.reset_offsets(group, to=to, destination=destination), writes=Capability.RESET_OFFSETS
+        )
 
 
 class LiveBackend(ConsoleBackend):
     """Real brokers, polled on a background event loop."""
 
     def __init__(self, session: Session) -> None:
-        super().__init__(session.name, session.profile, session.config, session.notices)
-        self.session = session
-        self.actions = Actions(session)
+        super().__init__(session)
         self.history = LagHistory(stall_polls=session.profile.stall_polls)
         self._pollers: dict[str, BrokerPoller] = {}
         self._tails: list[TailStream] = []
@@ -312,60 +339,16 @@ class LiveBackend(ConsoleBackend):
         return stream
 
     # -- actions -----------------------------------------------------------------------------------
-    async def describe(self, broker: str, destination: str) -> Detail:
-        return await self._submit(self.actions.describe(broker, destination))
-
-    async def describe_group(self, broker: str, group: str) -> Detail:
-        return await self._submit(self.actions.describe_group(broker, group))
-
-    async def dead_letters(self, broker: str, dlq: str, *, limit: int = 200) -> list[DeadLetter]:
-        return await self._submit(self.actions.dead_letters(broker, dlq, limit=limit))
-
-    async def plan_replay(
-        self, broker: str, dlq: str, *, to: str | None = None, ids: Collection[str] | None = None
-    ) -> list[ReplayItem]:
-        return await self._submit(self.actions.plan_replay(broker, dlq, to=to, ids=ids))
-
-    async def replay(
+    async def call(
         self,
         broker: str,
-        dlq: str,
+        op: Operation[T],
         *,
-        to: str | None = None,
-        ids: Collection[str] | None = None,
-        progress: ProgressCallback | None = None,
-    ) -> ReplayResult:
-        return await self._submit(self.actions.replay(broker, dlq, to=to, ids=ids, progress=progress))
-
-    async def delete_dead_letters(self, broker: str, dlq: str, ids: Collection[str]) -> int:
-        return await self._submit(self.actions.delete_dead_letters(broker, dlq, ids))
-
-    async def publish(
-        self,
-        broker: str,
-        destination: str,
-        messages: Sequence[OutgoingMessage],
-        *,
-        options: Mapping[str, str] | None = None,
-    ) -> PublishResult:
-        return await self._submit(self.actions.publish(broker, destination, messages, options=options))
-
-    async def purge(self, broker: str, destination: str) -> int:
-        return await self._submit(self.actions.purge(broker, destination))
-
-    async def move_queue(self, broker: str, source: str, *, to: str) -> ReplayResult:
-        return await self._submit(self.actions.move_queue(broker, source, to=to))
-
-    async def peek(self, broker: str, destination: str, *, limit: int = 20) -> list[Message]:
-        return await self._submit(self.actions.peek(broker, destination, limit=limit))
-
-    async def request(self, broker: str, subject: str, message: OutgoingMessage, *, timeout: float) -> Message:
-        return await self._submit(self.actions.request(broker, subject, message, timeout=timeout))
-
-    async def reset_offsets(
-        self, broker: str, group: str, *, to: StartPosition, destination: str | None = None
-    ) -> list[BacklogRow]:
-        return await self._submit(self.actions.reset_offsets(broker, group, to=to, destination=destination))
+        writes: Capability | None = None,
+        action: str | None = None,
+    ) -> T:
+        """`ConsoleBackend.call`, run on the backend loop: a long replay never holds up the screen."""
+        return await self._submit(self.gateway.call(broker, op, writes=writes, action=action))
 
 
 async def _cancel(tasks: Collection[asyncio.Task[Any]]) -> None:

@@ -12,7 +12,19 @@ from typing import Protocol
 from mqtui.errors import ReadonlyError, Unsupported
 from mqtui.model import WRITE_ACTIONS, Capability
 
-#: What each capability lets a user do, as the end of "<broker> (<kind>) cannot ...".
+#: What each write is called in a readonly refusal ("profile 'p' is readonly: dlq replay refused").
+ACTION_NAMES = {
+    Capability.PEEK: "peek",
+    Capability.PUBLISH: "publish",
+    Capability.REPLAY: "dlq replay",
+    Capability.DELETE_DEAD_LETTER: "dlq delete",
+    Capability.PURGE: "purge",
+    Capability.RESET_OFFSETS: "offset reset",
+    Capability.REQUEST: "request",
+    Capability.MOVE_QUEUE: "dlq move",
+}
+
+#: What each capability lets a user do, as the end of the console's "<broker> (<kind>) cannot ...".
 CAPABILITY_VERBS = {
     Capability.TAIL: "tail without consuming",
     Capability.PEEK: "peek",
@@ -25,6 +37,20 @@ CAPABILITY_VERBS = {
     Capability.MOVE_QUEUE: "move a whole queue (a RabbitMQ shovel does; r replays dead letters)",
     Capability.SERVER_VIEW: "show a server view",
 }
+
+#: The same, as the end of an adapter's own "<broker>: <kind> cannot ..." (`BrokerAdapter._unsupported`):
+#: what the gateway says, so a refusal reads the same whether the gateway or the adapter made it.
+BROKER_VERBS = {
+    **CAPABILITY_VERBS,
+    Capability.MOVE_QUEUE: "move a whole queue; use dlq replay",
+}
+
+
+def action_name(capability: Capability | None) -> str:
+    """The name of the write `capability` stands for, as a readonly refusal says it."""
+    if capability is None:
+        return "this action"
+    return ACTION_NAMES.get(capability) or CAPABILITY_VERBS.get(capability) or (capability.name or "").lower()
 
 
 class CapableBroker(Protocol):
@@ -59,6 +85,13 @@ class WritePolicy:
         )
         return not only_reads
 
+    def require_writable(self, action: str) -> None:
+        """Raise ReadonlyError for `action`, a write named as the user knows it, in a readonly profile.
+        For writes no capability names (reading a DLQ whose reads count as deliveries)."""
+        refusal = self.readonly_refusal(action)
+        if refusal:
+            raise ReadonlyError(refusal)
+
     def readonly_refusal(self, action: str) -> str | None:
         """Why `action` (a write, named as the user knows it) is refused in this profile, or None."""
         if self.readonly:
@@ -82,15 +115,29 @@ class WritePolicy:
                 return readonly
         return self.capability_refusal(capability, broker)
 
-    def check(self, capability: Capability | None, *, action: str, broker: CapableBroker | None = None) -> None:
-        """Raise what `refusal` would say: ReadonlyError (exit 3 on the CLI) or Unsupported."""
+    def check_readonly(
+        self, capability: Capability | None, *, action: str | None = None, broker: CapableBroker | None = None
+    ) -> None:
+        """Raise ReadonlyError (exit 3 on the CLI) when using `capability` on `broker` writes in a readonly
+        profile; `action` names it (default: `action_name(capability)`). Needs no connection."""
         if self.writes(capability, broker):
-            readonly = self.readonly_refusal(action)
-            if readonly:
-                raise ReadonlyError(readonly)
-        unsupported = self.capability_refusal(capability, broker)
-        if unsupported:
-            raise Unsupported(unsupported)
+            self.require_writable(action or action_name(capability))
+
+    def check_capable(self, capability: Capability | None, broker: CapableBroker | None) -> None:
+        """Raise Unsupported (exit 2 on the CLI) when `broker` lacks `capability`, in the broker's own words."""
+        if capability is None or broker is None or not broker.capabilities or broker.capabilities & capability:
+            return
+        verb = getattr(broker, "replay_verb", "replay") if capability is Capability.REPLAY else None
+        raise Unsupported(
+            f"{broker.name}: {broker.kind} cannot {verb or BROKER_VERBS.get(capability, capability.name)}"
+        )
+
+    def check(
+        self, capability: Capability | None, *, action: str | None = None, broker: CapableBroker | None = None
+    ) -> None:
+        """Both checks, readonly first: what the gateway asks of every call."""
+        self.check_readonly(capability, action=action, broker=broker)
+        self.check_capable(capability, broker)
 
     def typed_confirmation(self, name: str) -> str | None:
         """The name a user must type to confirm a destructive action: required in production profiles."""

@@ -1,7 +1,7 @@
 """From `--config` and `--profile` to connected adapters: the one place that creates adapters.
 
-The UI and the CLI both start here, so the demo profile, secret registration and connection timeouts
-behave the same in the console and on the command line.
+The UI and the CLI both start here, so the demo profile, secret registration, the write policy and
+connection timeouts behave the same in the console and on the command line.
 """
 
 from __future__ import annotations
@@ -11,12 +11,14 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from mqtui import secrets
-from mqtui.brokers import create_adapter
+from mqtui.brokers import AdapterFactory, create_adapter
 from mqtui.brokers.base import BrokerAdapter
 from mqtui.config import DEMO_PROFILE, BrokerConfig, Config, Profile, load_config, permission_warning, secrets_of
-from mqtui.errors import BrokerUnavailable, ConfigError, ReadonlyError
+from mqtui.errors import BrokerUnavailable, ConfigError
+from mqtui.services.policy import WritePolicy
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,8 @@ class Session:
     notices: tuple[str, ...] = ()
     demo: object | None = field(default=None, compare=False)
     """The demo's running brokers when this session started them (stopped when the session ends)."""
+    adapters: AdapterFactory = field(default=create_adapter, compare=False)
+    """What builds the adapter of a broker: the registered adapters, or a fake one in look tests."""
 
     def broker(self, name: str) -> BrokerConfig:
         return self.profile.broker(name)
@@ -37,9 +41,10 @@ class Session:
     def brokers(self, only: str | None = None) -> list[BrokerConfig]:
         return [self.broker(only)] if only else list(self.profile.brokers)
 
-    def require_writable(self, action: str) -> None:
-        if self.profile.readonly:
-            raise ReadonlyError(f"profile {self.name!r} is readonly: {action} refused")
+    @property
+    def policy(self) -> WritePolicy:
+        """The profile's write rules (readonly, production) for the gateway, the CLI and the console."""
+        return WritePolicy(self.name, readonly=self.profile.readonly, production=self.profile.production)
 
     def close(self) -> None:
         if self.demo is not None:
@@ -94,9 +99,12 @@ def open_session(config_path: str | Path | None, requested: str | None, *, own_d
 
 
 @contextlib.asynccontextmanager
-async def connected(config: BrokerConfig) -> AsyncIterator[BrokerAdapter]:
-    """An adapter connected within the broker's timeout, closed on exit whatever happens."""
-    adapter = create_adapter(config)
+async def connected(
+    config: BrokerConfig, adapter: BrokerAdapter[Any] | None = None
+) -> AsyncIterator[BrokerAdapter[Any]]:
+    """`adapter` (by default a new one for `config`) connected within the broker's timeout, closed on
+    exit whatever happens."""
+    adapter = adapter if adapter is not None else create_adapter(config)
     try:
         try:
             await asyncio.wait_for(adapter.connect(), timeout=config.timeout + 1)

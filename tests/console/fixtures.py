@@ -1,15 +1,23 @@
 """Fixed data for look tests: three brokers in three states, with the kinds of rows an incident shows.
 
-Built through the same services the live console uses (LagHistory computes the trends), only the
-broker answers are fixed. Includes hostile names and payloads, so every look test is also a check
-that nothing in a message is interpreted as markup or reaches the terminal raw.
+Built through the same services the live console uses (LagHistory computes the trends, the gateway
+and its write policy run every action), only the brokers are fake: `FakeAdapter` answers from the fixed
+data and records the writes it is asked, and `FixedBackend` hands the console fixed snapshots, a fixed
+clock and fixed tails. Includes hostile names and payloads, so every look test is also a check that
+nothing in a message is interpreted as markup or reaches the terminal raw.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, ClassVar
 
-from mqtui.config import Config, Profile, parse_config
+from mqtui.brokers.base import BrokerAdapter
+from mqtui.config import BrokerConfig, Config, Profile, parse_config
+from mqtui.errors import NotFound, Unsupported
 from mqtui.model import (
     BacklogRow,
     Capability,
@@ -20,16 +28,33 @@ from mqtui.model import (
     Detail,
     DetailSection,
     Message,
+    OutgoingMessage,
+    ProgressCallback,
+    PublishResult,
+    ReplayItem,
+    ReplayResult,
+    StartPosition,
 )
+from mqtui.services.backend import ConsoleBackend, SnapshotListener
 from mqtui.services.history import LagHistory
+from mqtui.services.session import Session
 from mqtui.services.snapshot import BrokerSnapshot, BrokerStatus, group_backlog
-from mqtui.services.static import StaticBackend, StaticData
+from mqtui.services.tailer import TailStream
 
 NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 HOSTILE = "[bold red]pwned[/] \x1b]0;title\x07 [@click=app.quit]"
 
 KAFKA_CAPS = Capability.TAIL | Capability.PUBLISH | Capability.REPLAY | Capability.RESET_OFFSETS
 REDIS_CAPS = Capability.TAIL | Capability.PUBLISH | Capability.REPLAY | Capability.DELETE_DEAD_LETTER | Capability.PURGE
+NATS_CAPS = (
+    Capability.TAIL
+    | Capability.PUBLISH
+    | Capability.REPLAY
+    | Capability.DELETE_DEAD_LETTER
+    | Capability.PURGE
+    | Capability.REQUEST
+    | Capability.SERVER_VIEW
+)
 
 
 def profile(readonly: bool = False, production: bool = False) -> Profile:
@@ -162,6 +187,210 @@ def snapshots(broker_notices: tuple[str, ...] = ()) -> list[BrokerSnapshot]:
     return [kafka, redis, nats]
 
 
+@dataclass
+class FixedData:
+    """What the fake brokers answer, and the writes they were asked."""
+
+    snapshots: Sequence[BrokerSnapshot]
+    now: datetime
+    details: Mapping[tuple[str, str], Detail] = field(default_factory=dict)
+    """(broker, destination or group) -> detail."""
+    dead_letters: Mapping[tuple[str, str], Sequence[DeadLetter]] = field(default_factory=dict)
+    messages: Mapping[tuple[str, str], Sequence[Message]] = field(default_factory=dict)
+    """(broker, destination) -> what a tail or a peek of it shows."""
+    requests: list[tuple[str, tuple[object, ...]]] = field(default_factory=list)
+    """Every write asked of a fake adapter, in order (what a look test can assert on)."""
+
+
+class FakeAdapter(BrokerAdapter[BrokerConfig]):
+    """A broker that answers from `FixedData` and accepts every write it can do, changing nothing.
+
+    One subclass per kind declares that kind's capabilities, so the gateway refuses what the real
+    adapter would; `fake_adapters(data)` is the factory a session registers instead of the real ones.
+    """
+
+    data: FixedData
+
+    def __init__(self, config: BrokerConfig, data: FixedData) -> None:
+        super().__init__(config)
+        self.data = data
+
+    async def connect(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    def _snapshot(self) -> BrokerSnapshot:
+        return next(s for s in self.data.snapshots if s.name == self.name)
+
+    def _write(self, action: str, *args: object) -> None:
+        self.data.requests.append((action, (self.name, *args)))
+
+    def _detail(self, name: str) -> Detail:
+        try:
+            return self.data.details[(self.name, name)]
+        except KeyError:
+            raise NotFound(f"{self.name}: {name} not found") from None
+
+    async def destinations(self, *, include_internal: bool = False) -> list[Destination]:
+        return [d for d in self._snapshot().destinations if include_internal or not d.internal]
+
+    async def backlog(self, *, group: str | None = None) -> list[BacklogRow]:
+        rows = [row for lag in self._snapshot().lag for row in lag.rows]
+        return [row for row in rows if group is None or row.group == group]
+
+    async def dead_letter_queues(self) -> list[DeadLetterQueue]:
+        return list(self._snapshot().dlqs)
+
+    async def describe(self, destination: str) -> Detail:
+        return self._detail(destination)
+
+    async def describe_group(self, group: str) -> Detail:
+        return self._detail(group)
+
+    async def describe_server(self) -> Detail:
+        return self._detail("$server")
+
+    def tail(
+        self, destination: str, *, start: StartPosition, stop_at_end: bool = False
+    ) -> AsyncIterator[Sequence[Message]]:
+        async def batches() -> AsyncIterator[Sequence[Message]]:
+            yield list(self.data.messages.get((self.name, destination), ()))
+
+        return batches()
+
+    async def peek(self, destination: str, *, limit: int = 10) -> list[Message]:
+        self._write("peek", destination, limit)
+        return list(self.data.messages.get((self.name, destination), ()))[:limit]
+
+    async def dead_letters(self, dlq: str, *, limit: int = 100) -> list[DeadLetter]:
+        return list(self.data.dead_letters.get((self.name, dlq), ()))[:limit]
+
+    async def plan_replay(
+        self, dlq: str, *, to: str | None = None, ids: Collection[str] | None = None, limit: int | None = None
+    ) -> list[ReplayItem]:
+        letters = self.data.dead_letters.get((self.name, dlq), ())
+        return [
+            ReplayItem(letter.id, to or letter.origin or "?", "original is gone" if letter.gone else None)
+            for letter in letters
+            if ids is None or letter.id in ids
+        ]
+
+    async def replay(
+        self,
+        dlq: str,
+        *,
+        to: str | None = None,
+        ids: Collection[str] | None = None,
+        limit: int | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> ReplayResult:
+        self._write("replay", dlq, to, tuple(ids or ()))
+        plan = await self.plan_replay(dlq, to=to, ids=ids)
+        sent = [item for item in plan if item.skip_reason is None]
+        if progress is not None:
+            progress(len(sent), len(sent))
+        return ReplayResult(sent=len(sent), skipped=len(plan) - len(sent))
+
+    async def delete_dead_letters(self, dlq: str, ids: Collection[str]) -> int:
+        self._write("delete", dlq, tuple(ids))
+        return len(ids)
+
+    async def publish(
+        self, destination: str, messages: Sequence[OutgoingMessage], *, options: Mapping[str, str] | None = None
+    ) -> PublishResult:
+        self._write("publish", destination, tuple(messages), dict(options or {}))
+        return PublishResult(sent=len(messages))
+
+    async def purge(self, destination: str) -> int:
+        self._write("purge", destination)
+        return 0
+
+    async def plan_move(self, source: str, *, to: str) -> int:
+        return 0
+
+    async def move_queue(self, source: str, *, to: str, progress: ProgressCallback | None = None) -> ReplayResult:
+        self._write("move", source, to)
+        return ReplayResult(sent=0)
+
+    async def request(self, destination: str, message: OutgoingMessage, *, timeout: float) -> Message:
+        self._write("request", destination, message, timeout)
+        return Message(self.name, destination, None, 1, self.data.now, None, message.value, message.headers)
+
+    async def reset_offsets(self, group: str, *, to: StartPosition, destination: str | None = None) -> list[BacklogRow]:
+        self._write("reset-offsets", group, str(to), destination)
+        raise Unsupported(f"{self.name}: fixed data cannot reset offsets")
+
+
+class FakeKafka(FakeAdapter):
+    kind: ClassVar[str] = "kafka"
+    capabilities: ClassVar[Capability] = KAFKA_CAPS
+
+
+class FakeRedis(FakeAdapter):
+    kind: ClassVar[str] = "redis"
+    capabilities: ClassVar[Capability] = REDIS_CAPS
+    replay_verb: ClassVar[str] = "requeue"
+
+
+class FakeNats(FakeAdapter):
+    kind: ClassVar[str] = "nats"
+    capabilities: ClassVar[Capability] = NATS_CAPS
+
+
+FAKES: dict[str, type[FakeAdapter]] = {fake.kind: fake for fake in (FakeKafka, FakeRedis, FakeNats)}
+
+
+def fake_adapters(data: FixedData) -> Callable[[BrokerConfig], BrokerAdapter[Any]]:
+    """The adapter factory of a session whose brokers are the fakes (registered in place of the real ones)."""
+    return lambda config: FAKES[config.kind](config, data)
+
+
+class FixedBackend(ConsoleBackend):
+    """The console's backend over fake brokers: fixed snapshots and clock, every action through `call`."""
+
+    def __init__(self, session: Session, data: FixedData) -> None:
+        super().__init__(session)
+        self.data = data
+        self.started = False
+        self.stopped = False
+
+    @property
+    def requests(self) -> list[tuple[str, tuple[object, ...]]]:
+        return self.data.requests
+
+    def now(self) -> datetime:
+        return self.data.now
+
+    def start(self, listener: SnapshotListener) -> None:
+        self.started = True
+        for snapshot in self.data.snapshots:
+            listener(snapshot)
+
+    def stop(self) -> None:
+        self.stopped = True
+
+    def snapshots(self) -> dict[str, BrokerSnapshot]:
+        return {snapshot.name: snapshot for snapshot in self.data.snapshots}
+
+    def tail(self, broker: str, destination: str, start: StartPosition, *, capacity: int = 50_000) -> TailStream:
+        messages = self.data.messages.get((broker, destination), ())
+        return TailStream.fixed(self.profile.broker(broker), destination, messages)
+
+    def open_profile(self, name: str) -> ConsoleBackend:
+        raise NotFound(f"unknown profile {name!r}")
+
+
+def fixed_backend(
+    prof: Profile, data: FixedData, *, config: Config | None = None, notices: Iterable[str] = (), name: str = "prod"
+) -> FixedBackend:
+    """A backend for profile `name` whose brokers are fakes answering from `data`."""
+    config = config or Config(profiles={name: prof})
+    session = Session(name, prof, config, Path("fixed.toml"), tuple(notices), adapters=fake_adapters(data))
+    return FixedBackend(session, data)
+
+
 def static_backend(
     *,
     readonly: bool = False,
@@ -170,9 +399,9 @@ def static_backend(
     broker_notices: tuple[str, ...] = (),
     theme: str = "mqtui-dark",
     keys: dict[str, str] | None = None,
-) -> StaticBackend:
+) -> FixedBackend:
     prof = profile(readonly=readonly, production=production)
-    data = StaticData(
+    data = FixedData(
         snapshots=snapshots(broker_notices),
         now=NOW,
         details={
@@ -205,4 +434,4 @@ def static_backend(
         messages={("orders-kafka", "orders"): MESSAGES},
     )
     config = Config(theme=theme, keys=keys or {}, profiles={"prod": prof, "staging": prof})
-    return StaticBackend("prod", prof, data, config=config, notices=notices)
+    return fixed_backend(prof, data, config=config, notices=notices)

@@ -167,7 +167,7 @@ def test_actions_publish_replay_and_purge_through_the_backend(
     backend.start(lambda s: None)
 
     async def scenario() -> None:
-        from mqtui.services.actions import build_messages
+        from mqtui.services.compose import build_messages
 
         result = await backend.publish("r", "work", build_messages("job {{seq}}", count=4))
         assert result.sent == 4

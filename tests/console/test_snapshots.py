@@ -13,9 +13,8 @@ import pytest
 from textual.pilot import Pilot
 
 from mqtui.model import StartPosition
-from mqtui.services.static import StaticBackend
 from mqtui.ui.app import MqtuiApp
-from tests.console.fixtures import MESSAGES, SCAN_NOTICE, static_backend
+from tests.console.fixtures import MESSAGES, SCAN_NOTICE, FixedBackend, static_backend
 
 SIZE = (120, 36)
 THEMES = ["mqtui-dark", "mqtui-light"]
@@ -30,7 +29,7 @@ def fixed_app(**options: object) -> MqtuiApp:
 async def settle(pilot: Pilot) -> None:  # type: ignore[type-arg]
     """Until the fixed snapshots are drawn and every widget is idle (no fixed sleep: the data is fixed)."""
     app = pilot.app
-    assert isinstance(app, MqtuiApp) and isinstance(app.backend, StaticBackend)
+    assert isinstance(app, MqtuiApp) and isinstance(app.backend, FixedBackend)
     delivered = app.backend.data.snapshots
     for _ in range(200):
         if all(app.snapshots.get(s.name) is s for s in delivered) and not app._redraw_pending:

@@ -18,7 +18,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, TextArea
 from mqtui import templates
 from mqtui.model import Message
 from mqtui.safetext import is_utf8
-from mqtui.services.actions import build_messages, parse_headers
+from mqtui.services.compose import build_messages, parse_headers
 from mqtui.ui.cells import error_text, plain
 from mqtui.ui.keys import Command, bindings
 from mqtui.ui.screens.common import Dialog

@@ -1,0 +1,115 @@
+"""The one way from the console or the CLI to a broker: a policy check, a fresh adapter, one operation.
+
+`Gateway.call(broker, op, writes=...)` asks the profile's `WritePolicy` first (a readonly refusal comes
+before any connection), connects a new adapter within the broker's timeout, checks the adapter can do
+what `writes` names, runs `op(adapter)` and closes the adapter. So an adapter method is written once, in
+the adapter, and every caller gets the same rules and the same words. `Gateway.each` runs one operation
+on many brokers at once for the CLI's `ls`, `lag` and `dlq ls`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeAlias, TypeVar
+
+from mqtui.brokers.base import BrokerAdapter
+from mqtui.model import Capability
+from mqtui.services.policy import WritePolicy
+from mqtui.services.session import Session, connected
+
+T = TypeVar("T")
+
+Adapter: TypeAlias = "BrokerAdapter[Any]"
+"""The adapter an operation receives, for type hints where `mqtui.brokers` may not be imported (the UI)."""
+
+Operation: TypeAlias = Callable[[Adapter], Awaitable[T]]
+"""What a caller runs on a connected adapter: `lambda a: a.purge(queue)`."""
+
+
+@dataclass
+class FanOut(Generic[T]):
+    """What `Gateway.each` brought back: the answers, in broker order, and the brokers that failed."""
+
+    answers: list[T] = field(default_factory=list)
+    failures: list[tuple[str, BaseException]] = field(default_factory=list)
+    """(broker name, what it raised), in broker order."""
+
+
+class Gateway:
+    """Broker operations for one session, each on a fresh adapter, each asked of the write policy first."""
+
+    def __init__(self, session: Session, policy: WritePolicy | None = None) -> None:
+        self.session = session
+        self.policy = policy if policy is not None else session.policy
+
+    def adapter(self, broker: str) -> Adapter:
+        """A new adapter for `broker`, not connected: what it can do is known without a connection."""
+        return self.session.adapters(self.session.broker(broker))
+
+    def capabilities(self, broker: str) -> Capability:
+        """What `broker`'s adapter declares it can do (no connection made)."""
+        return self.adapter(broker).capabilities
+
+    def writes(self, broker: str, capability: Capability | None) -> bool:
+        """Whether using `capability` on `broker` changes it (a Redis peek only reads)."""
+        return self.policy.writes(capability, self.adapter(broker))
+
+    def check(self, broker: str, writes: Capability | None, *, action: str | None = None) -> None:
+        """The readonly refusal `call` would make, without connecting: for a command that asks a
+        question before it calls, so a readonly profile refuses before anyone is asked anything."""
+        self.policy.check_readonly(writes, action=action, broker=self.adapter(broker))
+
+    async def call(
+        self,
+        broker: str,
+        op: Operation[T],
+        *,
+        writes: Capability | None = None,
+        action: str | None = None,
+    ) -> T:
+        """Run `op` on a freshly connected adapter of `broker` and close it whatever happens.
+
+        `writes` names the capability `op` uses when it changes the broker (or reads with side effects,
+        like a RabbitMQ peek): refused first in a readonly profile, with `action` (default: the
+        capability's usual name, "dlq replay", "offset reset", ...) as the words of the refusal; then
+        refused when the connected adapter lacks it. Raises what `op` raises.
+        """
+        config = self.session.broker(broker)
+        adapter = self.session.adapters(config)
+        self.policy.check_readonly(writes, action=action, broker=adapter)
+        async with connected(config, adapter):
+            self.policy.check_capable(writes, adapter)
+            return await op(adapter)
+
+    async def each(
+        self,
+        op: Operation[T],
+        only: str | None = None,
+        *,
+        notices: Callable[[str], None] | None = None,
+    ) -> FanOut[T]:
+        """Run a read `op` on every broker of the profile (or only the one named) at once.
+
+        A broker that fails is reported in `failures` while the others still answer; an unknown name
+        raises at once. `notices` gets each adapter's notices (what a bounded answer left out) as soon
+        as its broker has answered.
+        """
+        names = [config.name for config in self.session.brokers(only)]
+
+        async def one(adapter: Adapter) -> T:
+            answer = await op(adapter)
+            if notices is not None:
+                for notice in adapter.notices:
+                    notices(notice)
+            return answer
+
+        results = await asyncio.gather(*(self.call(name, one) for name in names), return_exceptions=True)
+        fan_out: FanOut[T] = FanOut()
+        for name, result in zip(names, results, strict=True):
+            if isinstance(result, BaseException):
+                fan_out.failures.append((name, result))
+            else:
+                fan_out.answers.append(result)
+        return fan_out
