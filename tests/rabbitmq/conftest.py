@@ -8,13 +8,12 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import time
 import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import msgspec
 import pika
@@ -25,8 +24,7 @@ from pika.adapters.blocking_connection import BlockingChannel
 from mqtui.brokers.rabbitmq.adapter import RabbitMQAdapter
 from mqtui.config import RabbitMQConfig
 from mqtui.demo.localbrokers import LocalRabbitMQ
-
-T = TypeVar("T")
+from tests.support import wait_for
 
 
 def broker_entry(server: LocalRabbitMQ, **overrides: Any) -> dict[str, Any]:
@@ -89,32 +87,6 @@ def queue_counts(server: LocalRabbitMQ, queue: str, vhost: str = "%2F") -> tuple
         connection.close()
 
 
-def wait_for(probe: Callable[[], T | None], what: str, timeout: float = 20.0) -> T:
-    """Poll until `probe` returns something truthy (the management API samples every 0.5 s)."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
-
-
-async def await_for(probe: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
-    """`wait_for` for async probes."""
-    import asyncio
-
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = await probe()
-        if last:
-            return last
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
-
-
 @dataclass
 class DeadLettered:
     origin: str
@@ -158,7 +130,7 @@ def dead_letter_in_bulk(
         if rejected == total:
             break
     channel.cancel()
-    wait_for(lambda: channel.queue_declare(setup.dlq, passive=True).method.message_count == total, "bulk DLQ")
+    wait_for(lambda: channel.queue_declare(setup.dlq, passive=True).method.message_count == total, what="bulk DLQ")
     return setup
 
 

@@ -24,9 +24,9 @@ from tests.rabbitmq.conftest import (
     management,
     publish,
     queue_counts,
-    wait_for,
 )
 from tests.rabbitmq.test_dead_letters import dead_letter
+from tests.support import wait_for
 
 
 @pytest.fixture
@@ -51,7 +51,7 @@ def settled(
         lines = result.json_lines()
         return lines if check(lines) else None
 
-    return wait_for(attempt, " ".join(args))
+    return wait_for(attempt, what=" ".join(args))
 
 
 def test_ls_lag_publish_and_purge(
@@ -105,7 +105,7 @@ def test_tail_json_prints_new_messages(
                 tail.poll() is not None
                 or len(management(rabbitmq_server, f"/api/exchanges/%2F/{exchange}/bindings/source")) == 2
             ),
-            "the tail's private queue",
+            what="the tail's private queue",
         )
         publish(amqp, "", [b"first", b"\xff\xfe", b"third", b"fourth"], exchange=exchange, headers={"h": "v"})
         out, err = tail.communicate(timeout=30)
@@ -206,7 +206,8 @@ def test_requeue_killed_half_way_loses_nothing(
     )  # fmt: skip
     try:
         wait_for(
-            lambda: replay.poll() is not None or queue_counts(rabbitmq_server, setup.origin)[0] >= 300, "300 moved"
+            lambda: replay.poll() is not None or queue_counts(rabbitmq_server, setup.origin)[0] >= 300,
+            what="300 moved",
         )
         assert replay.poll() is None, "the requeue finished before it could be interrupted: raise `total`"
         replay.send_signal(signal.SIGKILL)
@@ -219,7 +220,7 @@ def test_requeue_killed_half_way_loses_nothing(
         origin, dlq = queue_counts(rabbitmq_server, setup.origin)[0], queue_counts(rabbitmq_server, setup.dlq)[0]
         return (origin, dlq) if origin + dlq >= total and queue_counts(rabbitmq_server, setup.dlq)[1] == 0 else None
 
-    origin, dlq = wait_for(after_kill, "the killed requeue's connection to close")
+    origin, dlq = wait_for(after_kill, what="the killed requeue's connection to close")
     assert 300 <= origin < total
     assert total <= origin + dlq <= total + 1  # at most the one message in flight exists twice
 

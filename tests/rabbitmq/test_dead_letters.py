@@ -13,7 +13,8 @@ from mqtui.brokers.rabbitmq.adapter import RabbitMQAdapter
 from mqtui.brokers.rabbitmq.journal import RequeueJournal, journal_path
 from mqtui.demo.localbrokers import LocalRabbitMQ
 from mqtui.errors import NotFound
-from tests.rabbitmq.conftest import await_for, publish, queue_counts
+from tests.rabbitmq.conftest import publish, queue_counts
+from tests.support import until
 
 
 @dataclass
@@ -81,7 +82,7 @@ async def test_dead_letter_queues_are_found_by_exchange_routing_key_and_name(
         found = {q.name: q for q in await adapter.dead_letter_queues()}
         return found if fanout.dlq in found and found[fanout.dlq].count == 1 else {}
 
-    found = await await_for(counted, "the DLQ's count of 1 in the management API")
+    found = await until(counted, what="the DLQ's count of 1 in the management API")
     assert found[fanout.dlq].origin == fanout.origin
     assert found[fanout.dlq].detected_by == f"dead-letter exchange {fanout.dlx}"
     assert found[chosen].origin == source

@@ -10,7 +10,8 @@ import pytest
 from mqtui.demo import rabbitmq_traffic
 from mqtui.demo.localbrokers import LocalRabbitMQ
 from mqtui.model import DestinationKind
-from tests.rabbitmq.conftest import await_for, make_adapter, management, queue_counts, wait_for
+from tests.rabbitmq.conftest import make_adapter, management, queue_counts
+from tests.support import until, wait_for
 
 
 @pytest.mark.timeout(90)
@@ -38,7 +39,9 @@ async def test_demo_traffic_fills_every_pane_and_stops_promptly(rabbitmq_server:
                 return False
             return dead > 0 and ready > 0 and senders == 1 and workers == 1
 
-        await asyncio.to_thread(wait_for, busy, "dead letters, a growing email backlog and both workers", 60)
+        await asyncio.to_thread(
+            wait_for, busy, what="dead letters, a growing email backlog and both workers", timeout=60
+        )
         assert not traffic.done()
         rows = {d.name: d for d in await adapter.destinations()}
         assert rows["orders.dlq"].is_dlq and rows["payments"].extra["type"] == "quorum"
@@ -57,7 +60,7 @@ async def test_demo_traffic_fills_every_pane_and_stops_promptly(rabbitmq_server:
             ]
             return [name for name in names if name.startswith("mqtui-demo-")]
 
-        await await_for(lambda: asyncio.to_thread(lambda: not demo_connections()), "demo connections to close")
+        await until(lambda: asyncio.to_thread(lambda: not demo_connections()), what="demo connections to close")
     finally:
         stop.set()
         await adapter.close()

@@ -26,7 +26,8 @@ from mqtui.demo.localbrokers import LocalRabbitMQ
 from mqtui.errors import NotFound, UsageError
 from mqtui.model import ReplayResult
 from tests.helpers import run_mqtui, write_config
-from tests.rabbitmq.conftest import broker_entry, dead_letter_in_bulk, drain_all, management, ready, wait_for
+from tests.rabbitmq.conftest import broker_entry, dead_letter_in_bulk, drain_all, management, ready
+from tests.support import wait_for
 
 
 def shovels(server: LocalRabbitMQ) -> list[str]:
@@ -66,7 +67,7 @@ async def test_letters_dead_lettered_during_a_move_are_not_taken_for_refused_one
     total = 20_000
     setup = dead_letter_in_bulk(amqp, unique, total)
     moving = asyncio.ensure_future(adapter.move_queue(setup.dlq, to=setup.origin))
-    await asyncio.to_thread(wait_for, lambda: ready(amqp, setup.dlq) < total - 1_000 or None, "the move under way")
+    await asyncio.to_thread(wait_for, lambda: ready(amqp, setup.dlq) < total - 1_000 or None, what="the move under way")
     for i in range(7):
         amqp.basic_publish("", setup.dlq, b"late-%d" % i, pika.BasicProperties(delivery_mode=2))
     result = await moving
@@ -125,7 +126,7 @@ async def test_a_shovel_that_cannot_consume_is_deleted_and_nothing_moves(
         amqp.basic_publish("", source, b"m%d" % i, pika.BasicProperties(delivery_mode=2))
     amqp.basic_qos(prefetch_count=1)
     amqp.basic_consume(source, lambda *_: None, exclusive=True)  # holds one message unacked
-    wait_for(lambda: ready(amqp, source) == 19 or None, "one message taken by the exclusive consumer")
+    wait_for(lambda: ready(amqp, source) == 19 or None, what="one message taken by the exclusive consumer")
     result = await adapter.move_queue(source, to=target)
     assert (result.sent, result.failed) == (0, 19)
     [error] = result.errors
@@ -176,11 +177,11 @@ def test_a_move_whose_cli_is_killed_still_moves_everything(
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "NO_COLOR": "1"},
     )  # fmt: skip
     started = lambda: any(setup.dlq in name for name in shovels(rabbitmq_server)) or process.poll() is not None  # noqa: E731
-    wait_for(lambda: started() or None, "the shovel starts")
+    wait_for(lambda: started() or None, what="the shovel starts")
     process.send_signal(signal.SIGKILL)
     out, _ = process.communicate(timeout=30)
-    wait_for(lambda: ready(amqp, setup.dlq) == 0 or None, "the shovel empties the DLQ", timeout=60)
-    wait_for(lambda: not [n for n in shovels(rabbitmq_server) if setup.dlq in n] or None, "the shovel ends")
+    wait_for(lambda: ready(amqp, setup.dlq) == 0 or None, what="the shovel empties the DLQ", timeout=60)
+    wait_for(lambda: not [n for n in shovels(rabbitmq_server) if setup.dlq in n] or None, what="the shovel ends")
     assert ready(amqp, setup.origin) == total
     assert sorted(drain_all(amqp, setup.origin)) == sorted(b"bulk-%d" % i for i in range(total))
     assert b"moved" not in out or process.returncode == 0  # killed mid-way, or it had already finished

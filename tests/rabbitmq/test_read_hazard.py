@@ -18,8 +18,9 @@ from mqtui.demo.localbrokers import LocalRabbitMQ
 from mqtui.ui.panes.dlq import DeadLettersPane
 from tests.console.pilot import console
 from tests.helpers import CliResult, run_mqtui, write_config
-from tests.rabbitmq.conftest import await_for, broker_entry, management, publish, queue_counts, wait_for
+from tests.rabbitmq.conftest import broker_entry, management, publish, queue_counts
 from tests.rabbitmq.test_dead_letters import DeadLettered, dead_letter, reject_all
+from tests.support import until, wait_for
 
 
 def quorum_dlq(channel: BlockingChannel, unique: Callable[[str], str], *, limit: int = 2) -> DeadLettered:
@@ -31,7 +32,7 @@ def quorum_dlq(channel: BlockingChannel, unique: Callable[[str], str], *, limit:
     channel.queue_declare(setup.origin, durable=True, arguments={"x-dead-letter-exchange": setup.dlx})
     publish(channel, setup.origin, [b"a", b"b", b"c"])
     assert reject_all(channel, setup.origin) == 3
-    wait_for(lambda: channel.queue_declare(setup.dlq, passive=True).method.message_count == 3, "3 dead letters")
+    wait_for(lambda: channel.queue_declare(setup.dlq, passive=True).method.message_count == 3, what="3 dead letters")
     return setup
 
 
@@ -159,7 +160,7 @@ async def test_read_hazard_follows_the_argument_and_a_delivery_limit_policy(
                {"pattern": f"^{unlimited}$", "definition": {"delivery-limit": 1, "dead-letter-exchange": "x"},
                 "apply-to": "queues"})  # fmt: skip
     try:
-        hazard = await await_for(lambda: adapter.read_hazard(unlimited), "the policy's limit")
+        hazard = await until(lambda: adapter.read_hazard(unlimited), what="the policy's limit")
         assert "delivery limit 1" in hazard and "dead-lettered on" in hazard
     finally:
         management(rabbitmq_server, f"/api/policies/%2F/{policy}", "DELETE")

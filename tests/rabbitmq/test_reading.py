@@ -13,7 +13,8 @@ from mqtui.brokers.rabbitmq.adapter import RabbitMQAdapter
 from mqtui.demo.localbrokers import LocalRabbitMQ
 from mqtui.errors import NotFound, Unsupported
 from mqtui.model import DestinationKind, Message, OutgoingMessage, StartPosition
-from tests.rabbitmq.conftest import await_for, make_adapter, management, publish, queue_counts, wait_for
+from tests.rabbitmq.conftest import make_adapter, management, publish, queue_counts
+from tests.support import until, wait_for
 
 END = StartPosition("end")
 
@@ -37,7 +38,7 @@ async def test_depth_and_unacked_after_publishing_n_and_holding_m(
             row = found.get(queue)
             return row if row and row.depth == 7 and row.in_flight == 3 and row.consumers == 1 else None
 
-        row = await await_for(settled, "7 messages with 3 unacked")
+        row = await until(settled, what="7 messages with 3 unacked")
         assert row.kind == DestinationKind.QUEUE
         assert row.extra["ready"] == "4"
         assert row.extra["type"] == "classic"
@@ -74,7 +75,7 @@ async def test_queue_without_consumers_is_a_backlog_row(
         rows = await adapter.backlog(group=queue)
         return rows[0] if rows and rows[0].lag == 2 else None
 
-    found = await await_for(row, "2 ready")
+    found = await until(row, what="2 ready")
     assert (found.consumers, found.in_flight, found.state, found.members) == (0, 0, "no consumers", ())
     assert await adapter.backlog(group=unique("missing")) == []
 
@@ -150,7 +151,7 @@ async def _bound(server: LocalRabbitMQ, exchange: str, count: int) -> None:
         bindings = management(server, f"/api/exchanges/%2F/{exchange}/bindings/source")
         return len(bindings) >= count
 
-    await asyncio.to_thread(wait_for, ready, f"{count} bindings on {exchange}")
+    await asyncio.to_thread(wait_for, ready, what=f"{count} bindings on {exchange}")
 
 
 async def test_tail_copies_new_messages_and_leaves_the_queue_alone(
@@ -211,7 +212,7 @@ async def test_tail_stream_from_the_beginning_to_the_end(
         tail_end.extend(batch)
     assert [m.position for m in tail_end] == [20, 21, 22, 23, 24]
     # Reading a stream takes nothing away from it (AMQP's declare-ok counts 0 for streams: ask the API).
-    found = await await_for(lambda: _depth(adapter, stream_queue, 25), "the stream's 25 entries in the management API")
+    found = await until(lambda: _depth(adapter, stream_queue, 25), what="the stream's 25 entries in the management API")
     assert found.depth == 25
     # Streams refuse basic.get and purge: a clear Unsupported, not a dropped connection.
     with pytest.raises(Unsupported, match=r"basic\.get not supported by stream queues"):

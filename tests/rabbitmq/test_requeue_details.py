@@ -14,10 +14,11 @@ from pika.adapters.blocking_connection import BlockingChannel
 from mqtui.brokers.rabbitmq.adapter import RabbitMQAdapter
 from mqtui.demo.localbrokers import LocalRabbitMQ
 from mqtui.model import Message, StartPosition
-from tests.rabbitmq.conftest import await_for, publish, queue_counts, wait_for
+from tests.rabbitmq.conftest import publish, queue_counts
 from tests.rabbitmq.test_dead_letters import DeadLettered, dead_letter, drain, reject_all
 from tests.rabbitmq.test_read_hazard import quorum_dlq
 from tests.rabbitmq.test_reading import _bound
+from tests.support import until, wait_for
 
 
 async def test_a_requeue_that_holds_many_dead_letters_goes_on_with_basic_get(
@@ -33,7 +34,7 @@ async def test_a_requeue_that_holds_many_dead_letters_goes_on_with_basic_get(
     publish(amqp, setup.dlq, [b"no history %d" % i for i in range(60)])
     publish(amqp, setup.origin, [b"dead %d" % i for i in range(10)])
     assert reject_all(amqp, setup.origin) == 10
-    wait_for(lambda: queue_counts(rabbitmq_server, setup.dlq)[0] == 70, "70 messages in the DLQ")
+    wait_for(lambda: queue_counts(rabbitmq_server, setup.dlq)[0] == 70, what="70 messages in the DLQ")
 
     result = await adapter.replay(setup.dlq)
     assert (result.sent, result.failed, result.skipped) == (10, 0, 60)
@@ -57,7 +58,7 @@ async def test_a_limited_requeue_of_a_quorum_dlq_with_a_delivery_limit_reads_onl
     setup = quorum_dlq(amqp, unique)
     result = await adapter.replay(setup.dlq, limit=2)  # a consumer with a prefetch of 2 would get c too
     assert (result.sent, result.failed) == (2, 0)
-    wait_for(lambda: queue_counts(rabbitmq_server, setup.dlq)[0] == 1, "1 dead letter left")
+    wait_for(lambda: queue_counts(rabbitmq_server, setup.dlq)[0] == 1, what="1 dead letter left")
     ((body, headers),) = drain(amqp, setup.dlq)
     assert (body, headers.get("x-delivery-count", 0)) == (b"c", 0)  # never delivered before
 
@@ -73,7 +74,7 @@ async def test_a_second_requeue_counts_2_and_first_death_headers_are_decoded(
 
     assert (await adapter.replay(setup.dlq)).sent == 1
     assert reject_all(amqp, setup.origin) == 1  # fails again
-    wait_for(lambda: queue_counts(rabbitmq_server, setup.dlq)[0] == 1, "dead-lettered again")
+    wait_for(lambda: queue_counts(rabbitmq_server, setup.dlq)[0] == 1, what="dead-lettered again")
     (again,) = await adapter.dead_letters(setup.dlq)
     assert (again.extra["requeue_count"], again.attempts) == ("1", 2)
     assert again.id != letter.id  # the x-death count moved: a new dead letter
@@ -100,7 +101,7 @@ async def test_exchange_requeue_uses_the_first_routing_key_and_the_cc_header_rou
     amqp.queue_bind(other, exchange, "billing")
     publish(amqp, "billing", [b"order"], exchange=exchange, headers={"CC": ["shipping"]})
     assert reject_all(amqp, failing) == 1
-    wait_for(lambda: queue_counts(rabbitmq_server, dlq)[0] == 1, "the dead letter")
+    wait_for(lambda: queue_counts(rabbitmq_server, dlq)[0] == 1, what="the dead letter")
     (letter,) = await adapter.dead_letters(dlq)
     assert (letter.extra["routing_keys"], letter.extra["first_death_exchange"]) == ("billing,shipping", exchange)
 
@@ -146,7 +147,7 @@ async def test_publish_deliver_and_ack_rates_appear_after_traffic(adapter: Rabbi
         row = next((d for d in await adapter.destinations() if d.name == traffic), None)
         return row is not None and bool(row.rate_in) and bool(row.rate_out) and float(row.extra.get("ack/s", 0)) > 0
 
-    assert await await_for(busy, "publish, deliver and ack rates above 0", timeout=30)
+    assert await until(busy, what="publish, deliver and ack rates above 0", timeout=30)
 
 
 async def test_tail_of_a_queue_bound_to_a_headers_exchange_copies_the_binding_arguments(

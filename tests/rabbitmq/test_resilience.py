@@ -26,8 +26,8 @@ from tests.rabbitmq.conftest import (
     make_adapter,
     management,
     queue_counts,
-    wait_for,
 )
+from tests.support import wait_for
 
 
 @pytest.fixture
@@ -59,7 +59,7 @@ async def test_hung_then_killed_mid_requeue_then_restarted_broker(
         await asyncio.to_thread(
             wait_for,
             lambda: len(management(private_rabbit, "/api/exchanges/%2F/amq.topic/bindings/source")) == 2,
-            "the quiet tail's binding",
+            what="the quiet tail's binding",
         )
 
         # Hung (SIGSTOP): the management API, AMQP calls and a quiet tail all give up with one line.
@@ -92,11 +92,13 @@ async def test_hung_then_killed_mid_requeue_then_restarted_broker(
         await asyncio.to_thread(
             wait_for,
             lambda: len(management(private_rabbit, "/api/exchanges/%2F/amq.fanout/bindings/source")) == 2,
-            "the tail's binding",
+            what="the tail's binding",
         )
         requeue = asyncio.ensure_future(adapter.replay(bulk.dlq))
         await asyncio.to_thread(
-            wait_for, lambda: requeue.done() or queue_counts(private_rabbit, bulk.origin)[0] >= 200, "200 requeued"
+            wait_for,
+            lambda: requeue.done() or queue_counts(private_rabbit, bulk.origin)[0] >= 200,
+            what="200 requeued",
         )
         assert not requeue.done(), "the requeue finished before the broker died: raise `total`"
         private_rabbit.kill()

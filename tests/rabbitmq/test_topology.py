@@ -10,8 +10,9 @@ from pika.adapters.blocking_connection import BlockingChannel
 
 from mqtui.brokers.rabbitmq.adapter import RabbitMQAdapter
 from mqtui.brokers.rabbitmq.topology import Route, reached_queues
-from tests.rabbitmq.conftest import publish, queue_counts, wait_for
+from tests.rabbitmq.conftest import publish, queue_counts
 from tests.rabbitmq.test_dead_letters import drain, reject_all
+from tests.support import wait_for
 
 
 async def test_a_dlq_bound_behind_an_exchange_the_dlx_is_bound_to_is_found_and_requeued(
@@ -37,7 +38,7 @@ async def test_a_dlq_bound_behind_an_exchange_the_dlx_is_bound_to_is_found_and_r
     amqp.queue_declare(other, durable=True, arguments={**dead, "x-dead-letter-routing-key": "payments.failed"})
     publish(amqp, origin, [b"lost order"])
     assert reject_all(amqp, origin) == 1
-    wait_for(lambda: queue_counts(rabbitmq_server, parking)[0] == 1, "the dead letter in the parking queue")
+    wait_for(lambda: queue_counts(rabbitmq_server, parking)[0] == 1, what="the dead letter in the parking queue")
 
     queues = {q.name: q for q in await adapter.dead_letter_queues()}
     assert (queues[parking].origin, queues[parking].detected_by) == (origin, f"dead-letter exchange {dlx} via {sorter}")
