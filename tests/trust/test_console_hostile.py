@@ -36,11 +36,13 @@ CONTROL_ON_SCREEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-
 
 def click_actions(app: App) -> set[str]:  # type: ignore[type-arg]
     """Every click action attached to a drawn cell (what interpreted `[@click=...]` markup leaves)."""
+    screen = app.screen
     actions = set()
-    for strip in app.screen._compositor.render_strips():
-        for segment in strip:
-            if segment.style is not None and segment.style._meta and "@click" in segment.style.meta:
-                actions.add(str(segment.style.meta["@click"]))
+    for y in range(screen.size.height):
+        for x in range(screen.size.width):
+            meta = screen.get_style_at(x, y).meta
+            if "@click" in meta:
+                actions.add(str(meta["@click"]))
     return actions
 
 
