@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
-from typing import ClassVar
+from typing import ClassVar, Generic, Self, TypeVar
 
 from mqtui.config import BrokerConfig
 from mqtui.errors import Unsupported
@@ -35,20 +35,23 @@ from mqtui.model import (
 PublishOptions = Mapping[str, str]
 
 
+ConfigT = TypeVar("ConfigT", bound=BrokerConfig)
+"""The config type of one broker kind (`KafkaConfig`, ...), so `adapter.config` has that kind's keys."""
+
 CANNOT_MOVE = "move a whole queue; use dlq replay"
 """What a broker without Capability.MOVE_QUEUE says, with what to use instead."""
 
 
-class BrokerAdapter(abc.ABC):
-    """A connection to one broker of a profile."""
+class BrokerAdapter(abc.ABC, Generic[ConfigT]):
+    """A connection to one broker of a profile, configured by its kind's `ConfigT`."""
 
     kind: ClassVar[str]
     capabilities: ClassVar[Capability] = Capability.NONE
     #: The verb the UI shows for sending dead letters back: "replay" (logs) or "requeue" (queues).
     replay_verb: ClassVar[str] = "replay"
 
-    def __init__(self, config: BrokerConfig) -> None:
-        self.config = config
+    def __init__(self, config: ConfigT) -> None:
+        self.config: ConfigT = config
         self.name = config.name
 
     def can(self, capability: Capability) -> bool:
@@ -74,7 +77,7 @@ class BrokerAdapter(abc.ABC):
     async def close(self) -> None:
         """Release every connection and thread; safe to call twice and after a failed connect."""
 
-    async def __aenter__(self) -> BrokerAdapter:
+    async def __aenter__(self) -> Self:
         await self.connect()
         return self
 

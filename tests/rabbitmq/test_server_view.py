@@ -18,7 +18,7 @@ async def test_connect_reads_version_and_cluster_and_the_server_view_shows_the_o
     assert adapter.version == parse_version(overview["rabbitmq_version"]) >= (3, 8)
     assert adapter.overview["cluster_name"] == overview["cluster_name"]
 
-    detail = await adapter.describe("$server")
+    detail = await adapter.describe_server()
     summary = dict(detail.summary)
     assert summary["version"] == f"RabbitMQ {overview['rabbitmq_version']}"
     assert (summary["cluster"], summary["node (answering)"]) == (overview["cluster_name"], overview["node"])

@@ -138,8 +138,10 @@ class Endpoint:
             if "not found" in text:
                 return NotFound(f"{name}: {target or 'vhost'} not found")
             return AuthenticationFailed(f"{name}: user {self.username!r} may not open {target or 'the vhost'}")
-        refused = isinstance(exc, pika.exceptions.ConnectionClosedByBroker) and exc.reply_code in (403, 404, 406, 540)
-        if isinstance(exc, pika.exceptions.ChannelClosedByBroker) or refused:
+        closed_by_broker = pika.exceptions.ChannelClosedByBroker | pika.exceptions.ConnectionClosedByBroker
+        if isinstance(exc, closed_by_broker) and (
+            isinstance(exc, pika.exceptions.ChannelClosedByBroker) or exc.reply_code in (403, 404, 406, 540)
+        ):
             # RabbitMQ closes the whole connection for some refusals (basic.get on a stream: 540).
             code, text = exc.reply_code, " ".join(str(exc.reply_text).split())
             if code == 404:

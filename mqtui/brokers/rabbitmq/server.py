@@ -1,4 +1,4 @@
-"""The RabbitMQ server view (`describe BROKER '$server'`, `i` in the console) from the management API.
+"""The RabbitMQ server view (`describe_server`: `describe BROKER '$server'`, `i` in the console).
 
 `/api/overview` gives version, cluster, message rates, queue and object totals and listeners;
 `/api/nodes` the per-node alarms an on-call engineer looks for first (memory, disk, file descriptors).
@@ -13,6 +13,7 @@ from typing import Any
 from mqtui.brokers.rabbitmq.amqp import text
 from mqtui.model import Detail, DetailSection
 
+#: The name the server view's Detail carries.
 SERVER_VIEW = "$server"
 
 #: What `connect()` keeps from `/api/overview`: it never changes while a broker runs.

@@ -14,6 +14,9 @@ Three sources, chosen by the adapter:
 The thread hands batches over through an asyncio queue of size 1 and acks a batch only when the reader
 has taken it, so the prefetch bounds what is held in memory; while the reader is slow it keeps the
 connection's heartbeats going.
+
+`Tails` picks the source for a destination from the management API, runs a thread per tail and
+stops them all when the adapter closes.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import concurrent.futures
 import contextlib
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -32,8 +35,11 @@ import pika
 from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
 
 from mqtui.brokers.rabbitmq.amqp import SHOWN_PROPERTIES, Endpoint, plain_value, text, to_message
-from mqtui.errors import BrokerUnavailable
-from mqtui.model import HeaderValue, Message
+from mqtui.brokers.rabbitmq.http import quote_segment
+from mqtui.brokers.rabbitmq.management import Management
+from mqtui.brokers.rabbitmq.names import QueueRef
+from mqtui.errors import BrokerUnavailable, Unsupported
+from mqtui.model import HeaderValue, Message, StartPosition
 
 COPY_QUEUE_LIMIT = 10_000
 #: Largest batch handed to the reader (and the prefetch of the tail's consumer).
@@ -41,6 +47,10 @@ BATCH_SIZE = 500
 #: A partial batch is handed over once its first message is this old.
 BATCH_WAIT = 0.1
 TRACE_EXCHANGE = "amq.rabbitmq.trace"
+#: Seconds without a message after which a tail with `stop_at_end` ends (a queue has no end offset).
+STOP_AT_END_IDLE = 1.0
+#: A destination `firehose:QUEUE` (or `firehose:` for every queue) is tailed from the firehose.
+FIREHOSE = "firehose:"
 
 
 @dataclass(frozen=True)
@@ -260,3 +270,102 @@ class TailThread:
             value=bytes(body or b""),
             headers=tuple(headers),
         )
+
+
+class Tails:
+    """The tails of one adapter: where each reads from, and their threads, stopped when it closes."""
+
+    def __init__(self, mgmt: Management, endpoint: Endpoint) -> None:
+        self.mgmt = mgmt
+        self.endpoint = endpoint
+        self.name = mgmt.name
+        self._threads: set[TailThread] = set()
+
+    def stop_all(self) -> None:
+        for thread in list(self._threads):
+            thread.stop()
+
+    async def read(
+        self, destination: str, *, start: StartPosition, stop_at_end: bool
+    ) -> AsyncIterator[Sequence[Message]]:
+        """Batches of messages flowing into `destination`, read without taking them from anyone."""
+        vhost, source = await self._source(destination, start)
+        thread = TailThread(
+            self.endpoint,
+            vhost,
+            source,
+            loop=asyncio.get_running_loop(),
+            idle_stop=STOP_AT_END_IDLE if stop_at_end else None,
+        )
+        self._threads.add(thread)
+        thread.start()
+        try:
+            while True:
+                item = await thread.out.get()
+                if isinstance(item, _End):
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            thread.stop()
+            self._threads.discard(thread)
+            await asyncio.to_thread(thread.join, 2.0)
+
+    async def _source(self, destination: str, start: StartPosition) -> tuple[str, TailSource]:
+        if destination.startswith(FIREHOSE):
+            return await self._firehose_source(destination, start)
+        ref = self.mgmt.naming.parse(destination)
+        row = await self.mgmt.queue(ref)
+        display = self.mgmt.display(ref.vhost, ref.name)
+        if text(row.get("type")) == "stream":
+            return ref.vhost, TailSource("stream", display, queue=ref.name, offset=self._stream_offset(start))
+        if start.kind != "end":
+            raise Unsupported(
+                f"{self.name}: a tail of {display!r} only shows new messages (it is not a stream); "
+                "peek shows those already queued"
+            )
+        bindings = tuple(
+            Binding(text(b.get("source")), text(b.get("routing_key")), b.get("arguments") or {})
+            for b in await self.mgmt.queue_bindings(ref)
+            if text(b.get("source"))
+        )
+        if not bindings:
+            raise Unsupported(
+                f"{self.name}: {display!r} is only bound to the default exchange, and what is published "
+                f"straight to a queue cannot be copied: peek at it, or tail {FIREHOSE}{display} after "
+                f"`rabbitmqctl trace_on -p {ref.vhost}`"
+            )
+        return ref.vhost, TailSource("copy", display, bindings=bindings)
+
+    def _stream_offset(self, start: StartPosition) -> Any:
+        if start.kind == "beginning":
+            return "first"
+        if start.kind == "end":
+            return "next"
+        if start.kind == "time" and start.time is not None:
+            return start.time
+        if isinstance(start.offset, int):
+            return start.offset
+        raise Unsupported(f"{self.name}: a stream offset is a number, not {start.offset!r}")
+
+    async def _firehose_source(self, destination: str, start: StartPosition) -> tuple[str, TailSource]:
+        watched = destination[len(FIREHOSE) :]
+        if start.kind != "end":
+            raise Unsupported(f"{self.name}: the firehose only shows new messages (--from end)")
+        ref = self.mgmt.naming.parse(watched) if watched else QueueRef(self.mgmt.naming.home, "")
+        if watched:
+            await self.mgmt.queue(ref)
+        vhost = await self.mgmt.get(f"/api/vhosts/{quote_segment(ref.vhost)}", what=f"vhost {ref.vhost!r}")
+        if not (vhost or {}).get("tracing"):
+            raise Unsupported(
+                f"{self.name}: firehose tracing is off on vhost {ref.vhost!r}: turn it on with "
+                f"`rabbitmqctl trace_on -p {ref.vhost}` (it slows the broker; trace_off when done)"
+            )
+        source = TailSource(
+            "firehose",
+            destination,
+            bindings=(Binding(TRACE_EXCHANGE, "publish.#"),),
+            queue=ref.name or None,
+        )
+        return ref.vhost, source

@@ -146,7 +146,11 @@ def read_hazard(row: Mapping[str, Any], version: tuple[int, ...]) -> str | None:
         return None
     arguments = row.get("arguments") or {}
     policy = row.get("effective_policy_definition") or {}
-    limits = [v for v in (arguments.get("x-delivery-limit"), policy.get("delivery-limit")) if _is_int(v)]
+    limits = [
+        v
+        for v in (arguments.get("x-delivery-limit"), policy.get("delivery-limit"))
+        if isinstance(v, int) and not isinstance(v, bool)
+    ]
     if limits:
         limit = min(limits)
         source = "delivery limit"
@@ -160,10 +164,6 @@ def read_hazard(row: Mapping[str, Any], version: tuple[int, ...]) -> str | None:
     fate = "dead-lettered on through its own dead-letter exchange" if isinstance(dlx, str) else "dropped"
     reads = f"each read counts as a delivery, and a message read more than {limit} times is {fate}"
     return f"quorum queue with {source} {limit}: {reads}"
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _routes(exchange_type: str, binding_key: str, routing_key: str | None) -> bool:
