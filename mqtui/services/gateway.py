@@ -57,9 +57,10 @@ class Gateway:
         return self.policy.writes(capability, self.adapter(broker))
 
     def check(self, broker: str, writes: Capability | None, *, action: str | None = None) -> None:
-        """The readonly refusal `call` would make, without connecting: for a command that asks a
+        """The readonly refusal `call` makes first, without connecting: for a command that asks a
         question before it calls, so a readonly profile refuses before anyone is asked anything."""
-        self.policy.check_readonly(writes, action=action, broker=self.adapter(broker))
+        adapter = self.adapter(broker) if self.policy.depends_on_broker(writes) else None
+        self.policy.check_readonly(writes, action=action, broker=adapter)
 
     async def call(
         self,
@@ -76,9 +77,9 @@ class Gateway:
         capability's usual name, "dlq replay", "offset reset", ...) as the words of the refusal; then
         refused when the connected adapter lacks it. Raises what `op` raises.
         """
+        self.check(broker, writes, action=action)
         config = self.session.broker(broker)
         adapter = self.session.adapters(config)
-        self.policy.check_readonly(writes, action=action, broker=adapter)
         async with connected(config, adapter):
             self.policy.check_capable(writes, adapter)
             return await op(adapter)

@@ -92,6 +92,12 @@ class WritePolicy:
         if refusal:
             raise ReadonlyError(refusal)
 
+    @staticmethod
+    def depends_on_broker(capability: Capability | None) -> bool:
+        """Whether `writes(capability, broker)` needs the broker to answer: only for a peek, which
+        some brokers do without side effects. Otherwise a refusal needs no adapter, not even a valid one."""
+        return capability is Capability.PEEK
+
     def readonly_refusal(self, action: str) -> str | None:
         """Why `action` (a write, named as the user knows it) is refused in this profile, or None."""
         if self.readonly:

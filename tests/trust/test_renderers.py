@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mqtui import jsonl
-from mqtui.commands import message_line
+from mqtui.commands.output import message_line
 from mqtui.model import Message
 from mqtui.safetext import hexdump, pretty_json, safe_block, safe_line
 from tests.trust.corpus import all_payloads, deeply_nested_json, huge_value, many_headers

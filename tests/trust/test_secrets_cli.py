@@ -305,9 +305,9 @@ def test_a_secret_in_a_url_that_cannot_load_is_never_shown(tmp_path: Path, shape
 
 
 def test_demo_start_and_status_mask_the_demo_password(capsys: pytest.CaptureFixture[str]) -> None:
-    from mqtui.commands import _print_demo_brokers
+    from mqtui.commands.local import print_demo_brokers
 
-    _print_demo_brokers([{"name": "demo-rabbitmq", "url": "amqp://guest:guest@127.0.0.1:5672/%2F"},
+    print_demo_brokers([{"name": "demo-rabbitmq", "url": "amqp://guest:guest@127.0.0.1:5672/%2F"},
                          {"name": "demo-redis", "url": "redis://127.0.0.1:6379/0"}])  # fmt: skip
     assert capsys.readouterr().out.splitlines() == [
         "demo-rabbitmq: amqp://guest:***@127.0.0.1:5672/%2F",
