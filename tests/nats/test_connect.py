@@ -77,7 +77,7 @@ async def test_down_server_fails_within_the_timeout_with_one_line() -> None:
 
 async def test_server_going_down_mid_session_then_returning(private_nats: LocalNats) -> None:
     async with adapter_for(private_nats, timeout=1.5) as adapter:
-        await adapter._api("STREAM.CREATE.KEEP", {"name": "KEEP", "subjects": ["keep.>"], "storage": "file"})
+        await adapter.js.api("STREAM.CREATE.KEEP", {"name": "KEEP", "subjects": ["keep.>"], "storage": "file"})
         await adapter.publish("keep.a", [OutgoingMessage(value=b"x")])
         private_nats.kill()
         started = time.monotonic()
@@ -110,7 +110,7 @@ async def test_tls_with_a_private_ca(nats_tls_server: TlsNats) -> None:
     adapter = NatsAdapter(NatsConfig(name="tls", url=nats_tls_server.url, tls=TLSConfig(ca_file=ca), timeout=3.0))
     await adapter.connect()
     try:
-        assert dict((await adapter.describe("$server")).summary)["connected to"].startswith("tls://127.0.0.1:")
+        assert dict((await adapter.describe_server()).summary)["connected to"].startswith("tls://127.0.0.1:")
     finally:
         await adapter.close()
     untrusted = NatsAdapter(NatsConfig(name="tls", url=nats_tls_server.url, timeout=2.0))
@@ -128,7 +128,7 @@ async def test_https_monitoring_uses_the_profile_tls_settings(nats_tls_monitor_s
     adapter = NatsAdapter(config)
     await adapter.connect()
     try:
-        view = await adapter.describe("$server")
+        view = await adapter.describe_server()
         summary = dict(view.summary)
         assert summary["connections"] == "1"  # from /varz, over https with the private CA
         [connection] = next(s for s in view.sections if s.title.startswith("Connections")).rows

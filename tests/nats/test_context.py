@@ -86,7 +86,7 @@ async def test_nkey_and_ca_from_the_context(
     adapter = NatsAdapter(NatsConfig(name="ctx", context=str(tls), timeout=3.0))
     await adapter.connect()
     try:
-        assert dict((await adapter.describe("$server")).summary)["connected to"].startswith("tls://127.0.0.1:")
+        assert dict((await adapter.describe_server()).summary)["connected to"].startswith("tls://127.0.0.1:")
     finally:
         await adapter.close()
     uri = _write_context(tmp_path / "uri.json", url=nats_nkey_server.url, nkey="op://vault/item/seed")

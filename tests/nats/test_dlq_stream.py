@@ -52,7 +52,7 @@ async def test_the_created_stream_is_bounded(private_nats: LocalNats) -> None:
         async with client_for(private_nats) as nc:
             info = await nc.jetstream().stream_info("DLQ")
         assert (info.config.max_age, info.config.max_msgs, info.config.max_bytes) == (7 * 24 * 3600, 1_000_000, 1 << 30)
-        summary = dict((await adapter.describe("$server")).summary)
+        summary = dict((await adapter.describe_server()).summary)
         assert summary["dlq stream (create_dlq_stream)"] == adapter.dlq_stream_status
         assert adapter.notices == []  # every advisory is captured: nothing to say
 

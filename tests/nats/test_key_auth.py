@@ -19,7 +19,7 @@ async def _create_stream(config: NatsConfig, name: str) -> None:
     adapter = NatsAdapter(config)
     await adapter.connect()
     try:
-        await adapter._api(f"STREAM.CREATE.{name}", {"name": name, "subjects": [f"{name.lower()}.>"]})
+        await adapter.js.api(f"STREAM.CREATE.{name}", {"name": name, "subjects": [f"{name.lower()}.>"]})
     finally:
         await adapter.close()
 

@@ -145,7 +145,7 @@ async def test_server_view_rows_name_a_known_stream_consumer_and_subscription(na
         stream_bytes = (await js.stream_info(stream)).state.bytes
 
         async def subscription_rows() -> list[tuple[str, ...]]:
-            view = await adapter.describe("$server")
+            view = await adapter.describe_server()
             subs = next(s for s in view.sections if s.title.startswith("Subscriptions"))
             return [r for r in subs.rows if r[0] == f"{core}.jobs"]
 
@@ -155,7 +155,7 @@ async def test_server_view_rows_name_a_known_stream_consumer_and_subscription(na
         [(subject_, group, cid, sid, delivered)] = await subscription_rows()
         assert (subject_, group, delivered) == (f"{core}.jobs", "workers", "2") and cid.isdigit() and sid.isdigit()
 
-        view = await adapter.describe("$server")
+        view = await adapter.describe_server()
         jsz = next(s for s in view.sections if s.title.startswith("JetStream"))
         assert jsz.columns == ("ACCOUNT", "STREAM", "MESSAGES", "BYTES", "CONSUMERS", "PENDING")
         [row] = [r for r in jsz.rows if r[1] == stream]
@@ -217,7 +217,7 @@ async def _push_delivered(js, stream: str) -> bool:  # type: ignore[no-untyped-d
 
 
 async def _only_durables(adapter, stream: str) -> bool:  # type: ignore[no-untyped-def]
-    names = {c["name"] for c in await adapter._consumers(stream)}
+    names = {c["name"] for c in await adapter.js.consumers(stream)}
     return names == {"pusher", "puller"}
 
 
@@ -242,11 +242,11 @@ async def test_tail_from_end_sees_new_messages_in_batches(nats_server: LocalNats
 
 
 async def _has_tail_consumer(adapter, stream: str) -> bool:  # type: ignore[no-untyped-def]
-    return len(await adapter._consumers(stream)) == 1
+    return len(await adapter.js.consumers(stream)) == 1
 
 
 async def _no_consumers(adapter, stream: str) -> bool:  # type: ignore[no-untyped-def]
-    return await adapter._consumers(stream) == []
+    return await adapter.js.consumers(stream) == []
 
 
 async def test_core_tail_with_wildcards(nats_server: LocalNats) -> None:

@@ -89,7 +89,7 @@ async def test_server_view_from_monitoring_and_from_the_client(nats_server: Loca
         await nc.subscribe(f"{unique('view')}.topic")
         await nc.flush()
         async with adapter_for(nats_server) as adapter:
-            view = await adapter.describe("$server")
+            view = await adapter.describe_server()
             summary = dict(view.summary)
             assert summary["version"].startswith("2.") and summary["jetstream"] == "enabled"
             assert int(summary["connections"]) >= 2 and summary["slow consumers"] == "0"
@@ -97,6 +97,6 @@ async def test_server_view_from_monitoring_and_from_the_client(nats_server: Loca
             assert titles == ["Connections", "Subscriptions", "JetStream"]
             assert any(row[1] == "mqtui" for row in view.sections[0].rows)
         async with adapter_for(nats_server, monitor_url=None) as bare:
-            summary = dict((await bare.describe("$server")).summary)
+            summary = dict((await bare.describe_server()).summary)
             assert summary["jetstream"] == "enabled" and "monitor_url not set" in summary["monitoring"]
             assert summary["this client: slow consumer events"] == "0"

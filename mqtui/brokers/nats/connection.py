@@ -159,10 +159,10 @@ async def open_connection(config: NatsConfig, settings: Settings, error_counter:
             timeout=config.timeout,
         )
     except AuthenticationFailed:
-        await _quiet_close(nc)
+        await quiet_close(nc)
         raise
     except (TimeoutError, nats.errors.Error, OSError) as exc:
-        await _quiet_close(nc)
+        await quiet_close(nc)
         if isinstance(exc, nats.errors.Error) and _is_auth_error(exc):
             raise AuthenticationFailed(f"{config.name}: the server rejected the credentials ({exc})") from None
         where = settings.shown
@@ -173,6 +173,6 @@ async def open_connection(config: NatsConfig, settings: Settings, error_counter:
     return nc
 
 
-async def _quiet_close(nc: Client) -> None:
+async def quiet_close(nc: Client) -> None:
     with contextlib.suppress(Exception):
         await asyncio.wait_for(nc.close(), timeout=2)

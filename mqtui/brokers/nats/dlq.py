@@ -164,6 +164,17 @@ def republish_origin(stream: StreamFacts, rules: Sequence[str], streams: Mapping
     return None
 
 
+def is_dlq_stream(
+    stream: StreamFacts, streams: Mapping[str, StreamFacts], rules: Sequence[str], configured: str | None
+) -> bool:
+    """Whether `stream` holds dead letters: the configured `dlq_stream`, an advisory DLQ or a republish DLQ."""
+    return (
+        stream.name == configured
+        or captures_advisories(stream.subjects)
+        or (republish_origin(stream, rules, streams) is not None)
+    )
+
+
 async def read_stream(
     nc: Client, broker: str, stream: StreamFacts, *, start: int, limit: int, timeout: float
 ) -> list[Message]:

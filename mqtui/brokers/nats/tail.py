@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,8 +29,9 @@ from nats.aio.subscription import Subscription
 from nats.nuid import NUID
 
 from mqtui.brokers.nats.connection import JetStreamApiError, api_request, api_subject
+from mqtui.brokers.nats.jetstream import JetStream
 from mqtui.brokers.nats.records import TAIL_CONSUMER_PREFIX, headers_from_client, stored_message
-from mqtui.errors import BrokerUnavailable, Unsupported
+from mqtui.errors import BrokerUnavailable, NotFound, Unsupported
 from mqtui.model import Message, StartPosition
 
 BATCH = 500
@@ -239,7 +240,7 @@ async def stream_tail(
     start: StartPosition,
     stop_at_end: bool,
     timeout: float,
-) -> AsyncIterator[Sequence[Message]]:
+) -> AsyncGenerator[Sequence[Message], None]:
     """Batches from an ordered ephemeral consumer; with `stop_at_end`, up to the stream's end at start."""
     reader = OrderedPull(nc, broker, stream, filter_subject, timeout)
     try:
@@ -266,7 +267,7 @@ async def workqueue_tail(
     start: StartPosition,
     stop_at_end: bool,
     timeout: float,
-) -> AsyncIterator[Sequence[Message]]:
+) -> AsyncGenerator[Sequence[Message], None]:
     """Read a work-queue stream by sequence with STREAM.MSG.GET: no consumer, so nothing is taken."""
     if start.kind == "end":
         seq = last_seq + 1
@@ -299,3 +300,43 @@ async def workqueue_tail(
             return
         if not batch:
             await asyncio.sleep(0.5)
+
+
+async def tail(
+    js: JetStream, destination: str, *, start: StartPosition, stop_at_end: bool
+) -> AsyncIterator[Sequence[Message]]:
+    """Batches from a stream, a subject a stream stores, or (from the end) a core subject."""
+    nc = js.conn()
+    timeout = js.timeout
+    with js.errors(f"tail {destination}"):
+        info = await js.find_stream(destination)
+        filter_subject: str | None = None
+        if info is None:
+            if start.kind == "end":
+                async for batch in core_tail(nc, js.name, destination, stop_at_end=stop_at_end):
+                    yield batch
+                return
+            streams = await js.streams_storing(destination)
+            if not streams:
+                raise NotFound(f"{js.name}: no stream stores {destination}, so it has no history: tail it from the end")
+            info = await js.stream(streams[0])
+            filter_subject = destination
+        config, state = info.get("config") or {}, info.get("state") or {}
+        stream = str(config.get("name"))
+        last_seq = int(state.get("last_seq") or 0)
+        reader: AsyncGenerator[Sequence[Message], None]
+        if config.get("retention") == "workqueue":
+            reader = workqueue_tail(
+                nc, js.name, stream, first_seq=int(state.get("first_seq") or 0), last_seq=last_seq,
+                filter_subject=filter_subject, start=start, stop_at_end=stop_at_end, timeout=timeout,
+            )  # fmt: skip
+        else:
+            reader = stream_tail(
+                nc, js.name, stream, last_seq=last_seq, filter_subject=filter_subject, start=start,
+                stop_at_end=stop_at_end, timeout=timeout,
+            )  # fmt: skip
+        try:
+            async for batch in reader:
+                yield batch
+        finally:
+            await reader.aclose()
