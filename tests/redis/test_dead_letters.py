@@ -17,7 +17,9 @@ import pytest
 import redis
 
 from mqtui.brokers.redis.bigentry import BigEntryMover
-from mqtui.brokers.redis.dlq import BATCH, DeadLetters, DlqRef, Planned, element_id
+from mqtui.brokers.redis.dlq import DeadLetters
+from mqtui.brokers.redis.letters import DlqRef, element_id
+from mqtui.brokers.redis.requeue import BATCH, Planned
 from mqtui.errors import NotFound
 from mqtui.model import DestinationKind
 from tests.redis.conftest import adapter_for

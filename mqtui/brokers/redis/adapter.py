@@ -7,12 +7,8 @@ What each kind of destination shows:
 - a stream: length, and per consumer group lag, entries-read, pending and last-delivered id;
 - a channel: its subscribers (PUBSUB NUMSUB) as consumers.
 
-Publishing (`--prop` keys): `type=list|stream|channel` picks the kind when the key does not exist
-(default: the key's type, else list). Lists get LPUSH, channels PUBLISH; both carry bare values, so a
-key or headers are refused, and so is a Celery queue, whose workers only decode kombu envelopes (purge
-and requeue move whole envelopes, as `celery purge` does, and stay allowed). A stream entry gets the value as field `data`, the key as field `key` and
-each header as a field of its own; `fields=json` takes the fields from the value, a JSON object, instead;
-`maxlen=N` trims the stream to about N entries.
+The adapter finds keys with `scan`, reads their numbers with `discovery`, and delegates to `describe`,
+`tail`, `publish` and `dlq` (dead letters of lists, streams, consumer groups and RQ).
 
 `purge` empties a list (DEL) or a stream. A stream is trimmed with XTRIM MAXLEN 0 instead of deleted, so
 its consumer groups and their positions survive the purge, as a RabbitMQ queue's bindings do.
@@ -26,19 +22,21 @@ from collections.abc import AsyncIterator, Collection, Sequence
 from typing import TYPE_CHECKING
 
 import humanize
-import orjson
 
 from mqtui.brokers.base import BrokerAdapter, PublishOptions
 from mqtui.brokers.redis import jobs
+from mqtui.brokers.redis import publish as publishing
 from mqtui.brokers.redis.client import build_client, text, translated
 from mqtui.brokers.redis.describe import describe_group, describe_list, describe_stream
-from mqtui.brokers.redis.discovery import PROCESSING_SUFFIXES, Collector, KeyScanner, Snapshot
+from mqtui.brokers.redis.discovery import PROCESSING_SUFFIXES, Collector
 from mqtui.brokers.redis.dlq import DeadLetters
-from mqtui.brokers.redis.streams import entry_fields, use_raw_entries
+from mqtui.brokers.redis.scan import KeyScanner
+from mqtui.brokers.redis.snapshot import Snapshot
+from mqtui.brokers.redis.streams import use_raw_entries
 from mqtui.brokers.redis.tail import is_pattern, peek_list, peek_stream, tail_channel, tail_list, tail_stream
 from mqtui.config import RedisConfig
 from mqtui.dlqnames import dlq_names_for
-from mqtui.errors import BrokerError, BrokerUnavailable, NotFound, Unsupported
+from mqtui.errors import BrokerUnavailable, NotFound, Unsupported
 from mqtui.model import (
     BacklogRow,
     Capability,
@@ -317,75 +315,9 @@ class RedisAdapter(BrokerAdapter):
         *,
         options: PublishOptions | None = None,
     ) -> PublishResult:
-        props = dict(options or {})
-        unknown = sorted(set(props) - set(PUBLISH_OPTIONS))
-        if unknown:
-            raise Unsupported(
-                f"{self.name}: unknown --prop {', '.join(unknown)} (redis takes: {', '.join(PUBLISH_OPTIONS)})"
-            )
-        maxlen = _maxlen(self.name, props.get("maxlen"))
-        fields_from_json = props.get("fields", "data") == "json"
-        with translated(self.config):
-            key = self._raw(destination)
-            existing = await self._type(destination)
-            mode = props.get("type") or (existing if existing in ("list", "stream") else "list")
-            if mode not in ("list", "stream", "channel"):
-                raise Unsupported(f"{self.name}: --prop type must be list, stream or channel, not {mode!r}")
-            if mode != "channel" and existing not in ("none", mode):
-                raise BrokerError(f"{self.name}: {destination} is a {existing}, not a {mode}")
-            if mode == "list" and await self._is_celery_queue(destination):
-                raise Unsupported(
-                    f"{self.name}: {destination} is a Celery queue, which mqtui only reads: a Celery worker cannot "
-                    "decode a bare value (its messages are kombu envelopes); send tasks through Celery"
-                )
-            if mode != "stream" and any(m.key is not None or m.headers for m in messages):
-                raise Unsupported(
-                    f"{self.name}: a Redis {mode} carries bare values; --key and --header need a stream "
-                    "(--prop type=stream)"
-                )
-            sent, failed, positions, unroutable = 0, [], [], 0
-            for start in range(0, len(messages), PUBLISH_CHUNK):
-                chunk = messages[start : start + PUBLISH_CHUNK]
-                pipe = self.client.pipeline(transaction=False)
-                queued: list[int] = []
-                for index, message in enumerate(chunk, start):
-                    if mode == "list":
-                        pipe.lpush(key, message.value)
-                    elif mode == "channel":
-                        pipe.publish(key, message.value)
-                    else:
-                        fields = _stream_fields(message, fields_from_json)
-                        if isinstance(fields, str):
-                            failed.append((index, fields))
-                            continue
-                        pipe.execute_command("XADD", key, *_maxlen_args(maxlen), "*", *fields)
-                    queued.append(index)
-                answers = await pipe.execute(raise_on_error=False) if queued else []
-                for index, answer in zip(queued, answers, strict=True):
-                    if isinstance(answer, Exception):
-                        failed.append((index, text(str(answer))))
-                        continue
-                    sent += 1
-                    if mode == "list":
-                        positions.append(int(answer) - 1)
-                    elif mode == "stream":
-                        positions.append(text(answer))
-                    elif int(answer) == 0:
-                        unroutable += 1
-            if mode != "channel" and sent:
-                self._scanner.note(key, mode)
-        return PublishResult(sent=sent, failed=tuple(sorted(failed)), positions=tuple(positions), unroutable=unroutable)
-
-    async def _is_celery_queue(self, destination: str) -> bool:
-        """Whether Celery's default routing binds a queue of this name (`_kombu.binding.<name>`); an ACL user
-        that may not read that key cannot tell, and is not stopped by this check."""
-        from redis.exceptions import NoPermissionError
-
-        try:
-            members = await self.client.smembers(f"{jobs.KOMBU_BINDING_PREFIX}{destination}")
-        except NoPermissionError:
-            return False
-        return destination in jobs.celery_binding_queues(sorted(members))
+        return await publishing.publish(
+            self.client, self.config, self._scanner, destination, self._raw(destination), messages, options
+        )
 
     async def purge(self, destination: str) -> int:
         with translated(self.config):
@@ -412,7 +344,7 @@ class RedisAdapter(BrokerAdapter):
 
     async def dead_letters(self, dlq: str, *, limit: int = 100) -> list[DeadLetter]:
         with translated(self.config):
-            return await self.dead.letters(await self.dead.resolve(dlq), limit)
+            return await self.dead.read(await self.dead.resolve(dlq), limit)
 
     async def plan_replay(
         self,
@@ -448,31 +380,3 @@ class RedisAdapter(BrokerAdapter):
         """Lists: remove the elements; streams: XDEL; `STREAM@GROUP`: XACK; RQ: the job and its keys."""
         with translated(self.config):
             return await self.dead.delete(await self.dead.resolve(dlq), ids)
-
-
-def _maxlen(broker: str, raw: str | None) -> int | None:
-    if raw is None:
-        return None
-    if not raw.isdigit():
-        raise Unsupported(f"{broker}: --prop maxlen must be a whole number, not {raw!r}")
-    return int(raw)
-
-
-def _maxlen_args(maxlen: int | None) -> list[str | int]:
-    return [] if maxlen is None else ["MAXLEN", "~", maxlen]
-
-
-def _stream_fields(message: OutgoingMessage, from_json: bool) -> list[bytes | str] | str:
-    """XADD field/value arguments, or the reason the message cannot become an entry."""
-    if not from_json:
-        return entry_fields(message.value, message.key, message.headers)
-    try:
-        decoded = orjson.loads(message.value)
-    except orjson.JSONDecodeError:
-        return "fields=json needs a JSON object value"
-    if not isinstance(decoded, dict) or not decoded:
-        return "fields=json needs a non-empty JSON object value"
-    flat: list[bytes | str] = []
-    for name, value in decoded.items():
-        flat += [str(name), value if isinstance(value, str) else orjson.dumps(value).decode()]
-    return flat + entry_fields(b"", message.key, message.headers)[2:]

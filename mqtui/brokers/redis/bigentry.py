@@ -1,7 +1,7 @@
 """Moving a stream entry too big for a Lua script into another stream, still in one atomic step.
 
 Redis's Lua cannot pass more than about 8,000 arguments to one command (`unpack` stops at its C stack,
-LUAI_MAXCSTACK), so the move script of `dlq` refuses an entry of more than `MAX_SCRIPT_VALUES`
+LUAI_MAXCSTACK), so the move script of `requeue` refuses an entry of more than `MAX_SCRIPT_VALUES`
 field names and values (about 3,500 fields) before writing anything of it. Such an entry is read by the
 client, then sent back in one MULTI/EXEC: the XADD of the copy, then `_FINISH`. Nothing runs between
 the commands of a MULTI/EXEC, so `_FINISH` finds the copy as the target's newest entry, and decides

@@ -27,7 +27,7 @@ def _number(value: Any) -> str:
 
 
 async def _count_missing_lag(client: Redis, key: bytes, groups: list[dict[str, Any]]) -> None:
-    """Redis answers lag nil after a deletion past a group's position: count it (see redis_lag)."""
+    """Redis answers lag nil after a deletion past a group's position: count it (see `lag`)."""
     for info in groups:
         if info.get("lag") is None:
             lag, at_least = await count_after(client, key, text(info["last-delivered-id"]))

@@ -1,31 +1,22 @@
-"""Finding lists, streams and channels without KEYS, and reading their numbers in a few round trips.
+"""Reading the numbers of every list, stream and job-queue key found, in a few round trips per poll.
 
-Work per call is bounded: `KeyScanner.step` examines at most `scan_limit` keys (the SCAN COUNT hints
-add up to it) and continues the cursor where the previous call stopped. Until a pass over the whole
-keyspace completes, the keys found so far are merged with the last complete pass, so the known set
-never shrinks mid-pass; when a pass completes, keys it did not see are dropped. On a database with
-millions of keys a new list shows up within (keys / scan_limit) polls, and every poll costs the same.
-`TYPE` of the keys a SCAN returned goes in one pipeline; only lists, streams and the few sets and
-sorted sets that RQ and Celery use are remembered, and at most `scan_limit` of those. Neither limit is
-silent: the adapter's `notices` say when a pass is still going round or keys past the limit were left out.
-
-`Collector.snapshot` then reads every remembered key's numbers in one pipeline (plus one for stream
-consumers and one for pub/sub), never one round trip per key.
+`Collector.snapshot` turns the keys `scan.KeyScanner` found into a `snapshot.Snapshot`: one pipeline
+reads every key's numbers (plus one for stream consumers and one for pub/sub), never one round trip per
+key. Processing lists are folded into their queue, RQ and Celery keys into theirs, and a stream group's
+lag that Redis cannot say is counted (`lag`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
 from mqtui.brokers.redis import jobs
 from mqtui.brokers.redis.client import text
 from mqtui.brokers.redis.lag import LagCounter
+from mqtui.brokers.redis.scan import glob_match
+from mqtui.brokers.redis.snapshot import ConsumerInfo, GroupInfo, ListQueue, Snapshot, StreamInfo
 from mqtui.brokers.redis.streams import id_time
 from mqtui.config import RedisConfig
 from mqtui.dlqnames import dlq_origin, rules_for
@@ -52,104 +43,6 @@ INTERNAL_STREAM_PREFIXES = ("rq:results:",)
 MEMORY_KEYS_PER_SNAPSHOT = 64
 #: PUBSUB CHANNELS can name every per-user channel of a big deployment; show this many.
 CHANNEL_LIMIT = 1000
-SCAN_BATCH = 1000
-
-
-def glob_match(name: str, patterns: Iterable[str]) -> bool:
-    """Redis glob semantics (`*`, `?`, `[a-z]`, `[^x]`) for names that were not found by SCAN MATCH."""
-    return any(fnmatchcase(name, pattern.replace("[^", "[!")) for pattern in patterns)
-
-
-def _interesting(key: bytes, kind: str) -> bool:
-    if kind in ("list", "stream"):
-        return True
-    name = text(key)
-    if kind == "set":
-        return name == jobs.RQ_QUEUES_SET or name.startswith(jobs.KOMBU_BINDING_PREFIX)
-    if kind == "zset":
-        return jobs.rq_failed_queue(name) is not None
-    return False
-
-
-class KeyScanner:
-    """The interesting keys of one database, kept current by bounded SCAN steps (see module doc)."""
-
-    def __init__(self, patterns: list[str], limit: int) -> None:
-        self.patterns = ["*"] if "*" in patterns else list(dict.fromkeys(patterns)) or ["*"]
-        self.limit = max(limit, 10)
-        self._cursor = dict.fromkeys(self.patterns, 0)
-        self._partial: dict[str, dict[bytes, str]] = {p: {} for p in self.patterns}
-        self._complete: dict[str, dict[bytes, str]] = {p: {} for p in self.patterns}
-        self._passes = dict.fromkeys(self.patterns, 0)
-        self._scanned = dict.fromkeys(self.patterns, 0)
-        self.found = 0
-        """Interesting keys known at the last step, before `known` kept the first `limit` of them."""
-        self._lock = asyncio.Lock()
-
-    async def step(self, client: Redis) -> dict[bytes, str]:
-        """Advance the scan by at most `limit` keys and return every key known now with its type."""
-        async with self._lock:
-            budget = max(self.limit // len(self.patterns), 10)
-            for pattern in self.patterns:
-                await self._advance(client, pattern, budget)
-            return self.known()
-
-    async def _advance(self, client: Redis, pattern: str, budget: int) -> None:
-        partial = self._partial[pattern]
-        while budget > 0:
-            count = min(budget, SCAN_BATCH)
-            cursor, keys = await client.scan(self._cursor[pattern], match=pattern, count=count)
-            budget -= count
-            self._scanned[pattern] += count
-            if keys:
-                pipe = client.pipeline(transaction=False)
-                for key in keys:
-                    pipe.type(key)
-                for key, kind in zip(keys, await pipe.execute(), strict=True):
-                    kind = text(kind)
-                    if _interesting(key, kind):
-                        partial[key] = kind
-                    else:
-                        partial.pop(key, None)
-            self._cursor[pattern] = int(cursor)
-            if int(cursor) == 0:
-                self._complete[pattern] = partial
-                self._partial[pattern] = {}
-                self._passes[pattern] += 1
-                self._scanned[pattern] = 0
-                return
-
-    @property
-    def scanned_all(self) -> bool:
-        """Every pattern's SCAN went round the whole keyspace at least once."""
-        return all(self._passes.values())
-
-    @property
-    def scanned(self) -> int:
-        """Keys examined (SCAN COUNT hints, so about) by the passes not complete yet."""
-        return sum(n for pattern, n in self._scanned.items() if not self._passes[pattern])
-
-    def known(self) -> dict[bytes, str]:
-        """Every interesting key found; past `limit` of them, the first `limit` by name (bounded polls)."""
-        merged: dict[bytes, str] = {}
-        for pattern in self.patterns:
-            merged.update(self._complete[pattern])
-            merged.update(self._partial[pattern])
-        self.found = len(merged)
-        if len(merged) > self.limit:
-            merged = dict(sorted(merged.items())[: self.limit])
-        return merged
-
-    def forget(self, key: bytes) -> None:
-        """The key is gone (a read found nothing): drop it now rather than at the end of the pass."""
-        for pattern in self.patterns:
-            self._complete[pattern].pop(key, None)
-            self._partial[pattern].pop(key, None)
-
-    def note(self, key: bytes, kind: str) -> None:
-        """A key we just created (publish): known at once, without waiting for the scan to reach it."""
-        if _interesting(key, kind) and glob_match(text(key), self.patterns):
-            self._partial[self.patterns[0]][key] = kind
 
 
 class IdleTracker:
@@ -180,81 +73,6 @@ class IdleTracker:
                 activity = known_activity
         self._seen[key] = (read_at, activity)
         return datetime.fromtimestamp(activity, tz=UTC)
-
-
-@dataclass
-class ConsumerInfo:
-    name: str
-    pending: int
-    idle_ms: int | None
-    inactive_ms: int | None = None
-
-
-@dataclass
-class GroupInfo:
-    name: str
-    consumers: int
-    pending: int
-    last_delivered: str
-    entries_read: int | None
-    lag: int | None
-    members: list[ConsumerInfo] = field(default_factory=list)
-    lag_at_least: bool = False
-    """The lag was counted (Redis said nil) and counting stopped at its bound: a lower bound."""
-
-    def last_activity(self, now: float) -> datetime | None:
-        idles = [m.inactive_ms if m.inactive_ms is not None else m.idle_ms for m in self.members]
-        known = [i for i in idles if i is not None and i >= 0]
-        return datetime.fromtimestamp(now - min(known) / 1000, tz=UTC) if known else None
-
-
-@dataclass
-class StreamInfo:
-    name: str
-    length: int
-    first_id: str | None
-    last_id: str
-    groups: list[GroupInfo]
-    entries_added: int | None = None
-    last_activity: datetime | None = None
-    memory: int | None = None
-    is_dlq: bool = False
-    origin: str | None = None
-    internal: bool = False
-
-
-@dataclass
-class ListQueue:
-    """A list used as a queue, with its processing lists folded in; also DLQ and processing lists."""
-
-    name: str
-    depth: int
-    in_flight: int | None = None
-    processing: tuple[str, ...] = ()
-    convention: str = "list"
-    is_dlq: bool = False
-    origin: str | None = None
-    internal: bool = False
-    last_activity: datetime | None = None
-    memory: int | None = None
-    extra: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def group(self) -> str:
-        """The pseudo consumer-group name of its backlog row."""
-        return f"({self.convention})"
-
-
-@dataclass
-class Snapshot:
-    lists: dict[str, ListQueue] = field(default_factory=dict)
-    streams: dict[str, StreamInfo] = field(default_factory=dict)
-    channels: list[tuple[str, int]] = field(default_factory=list)
-    rq_failed: dict[str, int] = field(default_factory=dict)
-    """RQ failed-job registry key -> jobs in it."""
-    gone: list[bytes] = field(default_factory=list)
-    """Keys the scanner knew that no longer exist (an emptied list is deleted by Redis)."""
-    taken_at: float = 0.0
 
 
 def processing_base(name: str, existing: set[str]) -> str | None:

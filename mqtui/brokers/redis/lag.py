@@ -18,12 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from mqtui.brokers.redis.snapshot import GroupInfo, Snapshot, StreamInfo
 from mqtui.brokers.redis.streams import compare_ids, next_after
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
-
-    from mqtui.brokers.redis.discovery import GroupInfo, Snapshot, StreamInfo
 
 #: Entries counted per group and call at most; past it the lag is shown as at least this many.
 LIMIT = 10_000

@@ -1,0 +1,85 @@
+"""What one poll of a Redis database found: list queues, streams with their groups, channels, RQ registries.
+
+Plain records filled in by `discovery.Collector` (and a stream group's lag by `lag.LagCounter`), read by
+the adapter and the dead-letter code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+
+@dataclass
+class ConsumerInfo:
+    name: str
+    pending: int
+    idle_ms: int | None
+    inactive_ms: int | None = None
+
+
+@dataclass
+class GroupInfo:
+    name: str
+    consumers: int
+    pending: int
+    last_delivered: str
+    entries_read: int | None
+    lag: int | None
+    members: list[ConsumerInfo] = field(default_factory=list)
+    lag_at_least: bool = False
+    """The lag was counted (Redis said nil) and counting stopped at its bound: a lower bound."""
+
+    def last_activity(self, now: float) -> datetime | None:
+        idles = [m.inactive_ms if m.inactive_ms is not None else m.idle_ms for m in self.members]
+        known = [i for i in idles if i is not None and i >= 0]
+        return datetime.fromtimestamp(now - min(known) / 1000, tz=UTC) if known else None
+
+
+@dataclass
+class StreamInfo:
+    name: str
+    length: int
+    first_id: str | None
+    last_id: str
+    groups: list[GroupInfo]
+    entries_added: int | None = None
+    last_activity: datetime | None = None
+    memory: int | None = None
+    is_dlq: bool = False
+    origin: str | None = None
+    internal: bool = False
+
+
+@dataclass
+class ListQueue:
+    """A list used as a queue, with its processing lists folded in; also DLQ and processing lists."""
+
+    name: str
+    depth: int
+    in_flight: int | None = None
+    processing: tuple[str, ...] = ()
+    convention: str = "list"
+    is_dlq: bool = False
+    origin: str | None = None
+    internal: bool = False
+    last_activity: datetime | None = None
+    memory: int | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def group(self) -> str:
+        """The pseudo consumer-group name of its backlog row."""
+        return f"({self.convention})"
+
+
+@dataclass
+class Snapshot:
+    lists: dict[str, ListQueue] = field(default_factory=dict)
+    streams: dict[str, StreamInfo] = field(default_factory=dict)
+    channels: list[tuple[str, int]] = field(default_factory=list)
+    rq_failed: dict[str, int] = field(default_factory=dict)
+    """RQ failed-job registry key -> jobs in it."""
+    gone: list[bytes] = field(default_factory=list)
+    """Keys the scanner knew that no longer exist (an emptied list is deleted by Redis)."""
+    taken_at: float = 0.0
