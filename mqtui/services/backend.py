@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from mqtui.errors import MqtuiError
 from mqtui.model import (
     BacklogRow,
     Capability,
@@ -59,7 +58,6 @@ class ConsoleBackend(abc.ABC):
         self.gateway = Gateway(session)
         self.policy = self.gateway.policy
         """The profile's write rules: what the console's keys, palette and workflows refuse, and why."""
-        self._server_views: list[str] | None = None
 
     @property
     def readonly(self) -> bool:
@@ -102,18 +100,7 @@ class ConsoleBackend(abc.ABC):
 
     def server_view_brokers(self) -> list[str]:
         """Brokers of the profile whose adapter has a server view (Capability.SERVER_VIEW), in config order."""
-        if self._server_views is None:
-            self._server_views = [
-                broker.name for broker in self.profile.brokers if self._can(broker.name, Capability.SERVER_VIEW)
-            ]
-        return list(self._server_views)
-
-    def _can(self, broker: str, capability: Capability) -> bool:
-        """What the broker's adapter declares; one that cannot even be built (a bad setting) can do nothing."""
-        try:
-            return bool(self.gateway.capabilities(broker) & capability)
-        except MqtuiError:
-            return False
+        return [b.name for b in self.profile.brokers if self.gateway.capabilities(b.name) & Capability.SERVER_VIEW]
 
     async def describe_server(self, broker: str) -> Detail:
         """The server as a whole (identity, connections, slow consumers) where the broker has such a view."""
@@ -246,7 +233,11 @@ class LiveBackend(ConsoleBackend):
         self._thread.start()
         for config in self.profile.brokers:
             poller = BrokerPoller(
-                config, interval=self.profile.poll_interval, listener=self._deliver, history=self.history
+                config,
+                interval=self.profile.poll_interval,
+                listener=self._deliver,
+                history=self.history,
+                adapter_factory=self.session.adapters.create,
             )
             self._pollers[config.name] = poller
             asyncio.run_coroutine_threadsafe(poller.run(), loop)
@@ -332,7 +323,9 @@ class LiveBackend(ConsoleBackend):
         kinds = {d.kind for d in known if d.name == destination}  # Redis: a stream and a channel may share a name
         kind = DestinationKind.STREAM if DestinationKind.STREAM in kinds else next(iter(kinds), None)
         resume = resume_mode(config.kind, kind, start)
-        stream = TailStream(config, destination, start, capacity=capacity, resume_mode=resume)
+        stream = TailStream(
+            config, destination, start, capacity=capacity, resume_mode=resume, adapters=self.session.adapters
+        )
         self._tails = [t for t in self._tails if t.active]
         self._tails.append(stream)
         self._schedule(stream.run())

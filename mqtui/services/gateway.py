@@ -28,6 +28,15 @@ Operation: TypeAlias = Callable[[Adapter], Awaitable[T]]
 """What a caller runs on a connected adapter: `lambda a: a.purge(queue)`."""
 
 
+@dataclass(frozen=True, slots=True)
+class Declared:
+    """A broker as the policy sees it before any adapter exists: its name, kind and declared capabilities."""
+
+    name: str
+    kind: str
+    capabilities: Capability
+
+
 @dataclass
 class FanOut(Generic[T]):
     """What `Gateway.each` brought back: the answers, in broker order, and the brokers that failed."""
@@ -44,23 +53,25 @@ class Gateway:
         self.session = session
         self.policy = policy if policy is not None else session.policy
 
-    def adapter(self, broker: str) -> Adapter:
-        """A new adapter for `broker`, not connected: what it can do is known without a connection."""
-        return self.session.adapters(self.session.broker(broker))
+    def declared(self, broker: str) -> Declared:
+        """`broker` as its kind's registered adapter describes it, with no adapter made (nor its client
+        library imported) and no connection."""
+        config = self.session.broker(broker)
+        return Declared(config.name, config.kind, self.session.adapters.capabilities(config.kind))
 
     def capabilities(self, broker: str) -> Capability:
-        """What `broker`'s adapter declares it can do (no connection made)."""
-        return self.adapter(broker).capabilities
+        """What `broker`'s adapter can do."""
+        return self.declared(broker).capabilities
 
     def writes(self, broker: str, capability: Capability | None) -> bool:
         """Whether using `capability` on `broker` changes it (a Redis peek only reads)."""
-        return self.policy.writes(capability, self.adapter(broker))
+        return self.policy.writes(capability, self.declared(broker))
 
     def check(self, broker: str, writes: Capability | None, *, action: str | None = None) -> None:
         """The readonly refusal `call` makes first, without connecting: for a command that asks a
         question before it calls, so a readonly profile refuses before anyone is asked anything."""
-        adapter = self.adapter(broker) if self.policy.depends_on_broker(writes) else None
-        self.policy.check_readonly(writes, action=action, broker=adapter)
+        declared = self.declared(broker) if self.policy.depends_on_broker(writes) else None
+        self.policy.check_readonly(writes, action=action, broker=declared)
 
     async def call(
         self,
@@ -79,7 +90,7 @@ class Gateway:
         """
         self.check(broker, writes, action=action)
         config = self.session.broker(broker)
-        adapter = self.session.adapters(config)
+        adapter = self.session.adapters.create(config)
         async with connected(config, adapter):
             self.policy.check_capable(writes, adapter)
             return await op(adapter)

@@ -13,12 +13,12 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from mqtui.brokers import create_adapter
+from mqtui.brokers import AdapterFactory, create_adapter
 from mqtui.brokers.base import BrokerAdapter
 from mqtui.config import BrokerConfig
 from mqtui.errors import BrokerUnavailable, MqtuiError, Unsupported
@@ -29,7 +29,6 @@ from mqtui.services.snapshot import BrokerSnapshot, BrokerStatus, group_backlog
 log = logging.getLogger("mqtui.poller")
 T = TypeVar("T")
 SnapshotListener = Callable[[BrokerSnapshot], None]
-AdapterFactory = Callable[[BrokerConfig], BrokerAdapter]
 
 MAX_BACKOFF = 30.0
 
@@ -159,7 +158,7 @@ class BrokerPoller:
         errors = [r for r in results if isinstance(r, Exception) and not isinstance(r, Unsupported)]
         if len(errors) == len(results):
             return await self._failed(errors[0])
-        destinations, backlog, dlqs = (_answer(r) for r in results)
+        destinations, backlog, dlqs = _answer(results[0]), _answer(results[1]), _answer(results[2])
         previous = self.latest
         now = self.clock()
         lag = previous.lag
@@ -238,13 +237,13 @@ class BrokerPoller:
         return delay
 
 
-def _answer(result: object) -> tuple | None:  # type: ignore[type-arg]
+def _answer(result: Iterable[T] | BaseException) -> tuple[T, ...] | None:
     """A fetch's records, () for what the broker cannot do, None for a failure (keep the old data)."""
     if isinstance(result, Unsupported):
         return ()
     if isinstance(result, BaseException):
         return None
-    return tuple(result)  # type: ignore[call-overload]
+    return tuple(result)
 
 
 def _is_answer(exc: BaseException) -> bool:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mqtui import secrets
-from mqtui.brokers import AdapterFactory, create_adapter
+from mqtui.brokers import ADAPTERS, AdapterRegistry
 from mqtui.brokers.base import BrokerAdapter
 from mqtui.config import DEMO_PROFILE, BrokerConfig, Config, Profile, load_config, permission_warning, secrets_of
 from mqtui.errors import BrokerUnavailable, ConfigError
@@ -32,8 +32,8 @@ class Session:
     notices: tuple[str, ...] = ()
     demo: object | None = field(default=None, compare=False)
     """The demo's running brokers when this session started them (stopped when the session ends)."""
-    adapters: AdapterFactory = field(default=create_adapter, compare=False)
-    """What builds the adapter of a broker: the registered adapters, or a fake one in look tests."""
+    adapters: AdapterRegistry = field(default=ADAPTERS, compare=False)
+    """Which adapter serves each broker kind: the real ones, or fakes in look tests."""
 
     def broker(self, name: str) -> BrokerConfig:
         return self.profile.broker(name)
@@ -104,7 +104,7 @@ async def connected(
 ) -> AsyncIterator[BrokerAdapter[Any]]:
     """`adapter` (by default a new one for `config`) connected within the broker's timeout, closed on
     exit whatever happens."""
-    adapter = adapter if adapter is not None else create_adapter(config)
+    adapter = adapter if adapter is not None else ADAPTERS.create(config)
     try:
         try:
             await asyncio.wait_for(adapter.connect(), timeout=config.timeout + 1)

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mqtui import jsonl
+from mqtui.brokers import ADAPTERS, AdapterRegistry
 from mqtui.config import BrokerConfig
 from mqtui.errors import BrokerUnavailable, MqtuiError
 from mqtui.model import HeaderValue, Message, Position, StartPosition
@@ -61,8 +62,10 @@ class TailStream:
         capacity: int = 50_000,
         stop_at_end: bool = False,
         resume_mode: ResumeMode = ResumeMode.NONE,
+        adapters: AdapterRegistry = ADAPTERS,
     ) -> None:
         self.config = config
+        self.adapters = adapters
         self.broker = config.name
         self.destination = destination
         self.start = start
@@ -152,7 +155,7 @@ class TailStream:
 
     async def _follow(self, start: StartPosition) -> None:
         """Connect and read until the destination ends (with `stop_at_end`); raises when the broker fails."""
-        async with connected(self.config) as adapter:
+        async with connected(self.config, self.adapters.create(self.config)) as adapter:
             if self._state is TailState.RECONNECTING:
                 self._came_back()
             self._state = TailState.RUNNING

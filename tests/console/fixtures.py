@@ -9,12 +9,13 @@ nothing in a message is interpreted as markup or reaches the terminal raw.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
+from mqtui.brokers import AdapterRegistry
 from mqtui.brokers.base import BrokerAdapter
 from mqtui.config import BrokerConfig, Config, Profile, parse_config
 from mqtui.errors import NotFound, Unsupported
@@ -339,12 +340,13 @@ class FakeNats(FakeAdapter):
     capabilities: ClassVar[Capability] = NATS_CAPS
 
 
-FAKES: dict[str, type[FakeAdapter]] = {fake.kind: fake for fake in (FakeKafka, FakeRedis, FakeNats)}
-
-
-def fake_adapters(data: FixedData) -> Callable[[BrokerConfig], BrokerAdapter[Any]]:
-    """The adapter factory of a session whose brokers are the fakes (registered in place of the real ones)."""
-    return lambda config: FAKES[config.kind](config, data)
+def fake_adapters(data: FixedData) -> AdapterRegistry:
+    """The adapters of a session whose brokers are fakes answering from `data`, registered the way
+    `mqtui.brokers.ADAPTERS` registers the real ones."""
+    registry = AdapterRegistry()
+    for fake in (FakeKafka, FakeRedis, FakeNats):
+        registry.register(fake.kind, lambda config, fake=fake: fake(config, data), fake.capabilities)
+    return registry
 
 
 class FixedBackend(ConsoleBackend):
