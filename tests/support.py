@@ -18,7 +18,7 @@ import asyncio
 import inspect
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TypeVar, overload
 
 T = TypeVar("T")
 
@@ -68,6 +68,28 @@ def wait_for(
         if time.monotonic() >= deadline:
             raise _timed_out(what, timeout, last)
         time.sleep(interval)
+
+
+@overload
+async def until(
+    probe: Callable[[], Awaitable[T]],
+    *,
+    what: str,
+    timeout: float = ...,
+    interval: float = ...,
+    ignoring: tuple[type[BaseException], ...] = ...,
+) -> T: ...
+
+
+@overload
+async def until(
+    probe: Callable[[], T],
+    *,
+    what: str,
+    timeout: float = ...,
+    interval: float = ...,
+    ignoring: tuple[type[BaseException], ...] = ...,
+) -> T: ...
 
 
 async def until(

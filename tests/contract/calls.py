@@ -1,0 +1,136 @@
+"""One call per capability-gated adapter method, with arguments that make sense on every broker kind.
+
+Calls act on a `Scene`: a destination, a queue, a consumer group and a dead-letter queue that the
+world makes on first use, so a test can also make all of it first and compare the broker's state after.
+A new capability needs one entry in `CALLS` (test_capabilities fails until it has one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from mqtui.brokers.base import BrokerAdapter
+from mqtui.model import Capability, OutgoingMessage, StartPosition
+from tests.contract.worlds import DeadLetters, World
+
+Adapter = BrokerAdapter[Any]
+
+
+class Scene:
+    """What the calls act on, made by the world on first use and the same object afterwards."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self._destination: str | None = None
+        self._queue: str | None = None
+        self._group: str | None = None
+        self._letters: DeadLetters | None = None
+
+    async def destination(self) -> str:
+        """A tailable destination holding two messages."""
+        if self._destination is None:
+            self._destination = await self.world.destination()
+            await self.world.publish(self._destination, [b"scene-1", b"scene-2"])
+        return self._destination
+
+    async def queue(self) -> str:
+        """A destination to peek at, publish to and purge, holding two messages."""
+        if self._queue is None:
+            self._queue = await self.world.queue()
+            await self.world.publish(self._queue, [b"queued-1", b"queued-2"])
+        return self._queue
+
+    async def group(self) -> str:
+        """A consumer group that has read one message of `destination()`."""
+        if self._group is None:
+            self._group = await self.world.group(await self.destination(), read=1)
+        return self._group
+
+    async def letters(self) -> DeadLetters:
+        """A dead-letter queue with two letters."""
+        if self._letters is None:
+            self._letters = await self.world.dead_letters(2)
+        return self._letters
+
+    async def make_all(self) -> None:
+        await self.queue()
+        await self.group()
+        await self.letters()
+
+    async def state(self) -> tuple[object, ...]:
+        """What the broker holds of everything made so far, read with the world's client."""
+        world = self.world
+        found: list[object] = []
+        for name in (self._destination, self._queue):
+            if name is not None:
+                found.append((name, await world.count(name)))
+        if self._group is not None and self._destination is not None:
+            found.append(await world.group_state(self._destination, self._group))
+        if self._letters is not None:
+            found.append((await world.count(self._letters.dlq), await world.count(self._letters.origin)))
+        return tuple(found)
+
+
+async def tail(adapter: Adapter, scene: Scene) -> object:
+    stream = adapter.tail(await scene.destination(), start=StartPosition("beginning"), stop_at_end=True)
+    return [message async for batch in stream for message in batch]
+
+
+async def peek(adapter: Adapter, scene: Scene) -> object:
+    return await adapter.peek(await scene.queue(), limit=1)
+
+
+async def publish(adapter: Adapter, scene: Scene) -> object:
+    return await adapter.publish(await scene.queue(), [OutgoingMessage(b"published")])
+
+
+async def replay(adapter: Adapter, scene: Scene) -> object:
+    return await adapter.replay((await scene.letters()).dlq)
+
+
+async def delete_dead_letters(adapter: Adapter, scene: Scene) -> object:
+    dlq = (await scene.letters()).dlq
+    oldest = (await adapter.dead_letters(dlq, limit=1))[0]
+    return await adapter.delete_dead_letters(dlq, [oldest.id])
+
+
+async def purge(adapter: Adapter, scene: Scene) -> object:
+    return await adapter.purge(await scene.queue())
+
+
+async def reset_offsets(adapter: Adapter, scene: Scene) -> object:
+    group, destination = await scene.group(), await scene.destination()
+    return await adapter.reset_offsets(group, to=StartPosition("beginning"), destination=destination)
+
+
+async def request(adapter: Adapter, scene: Scene) -> object:
+    async with scene.world.responder() as service:
+        return await adapter.request(service, OutgoingMessage(b"ping"), timeout=5.0)
+
+
+async def move_queue(adapter: Adapter, scene: Scene) -> object:
+    letters = await scene.letters()
+    return await adapter.move_queue(letters.dlq, to=letters.origin)
+
+
+async def describe_server(adapter: Adapter, scene: Scene) -> object:
+    return await adapter.describe_server()
+
+
+#: The method each capability flag promises (or, absent, refuses with Unsupported).
+CALLS: dict[Capability, Callable[[Adapter, Scene], Awaitable[object]]] = {
+    Capability.TAIL: tail,
+    Capability.PEEK: peek,
+    Capability.PUBLISH: publish,
+    Capability.REPLAY: replay,
+    Capability.DELETE_DEAD_LETTER: delete_dead_letters,
+    Capability.PURGE: purge,
+    Capability.RESET_OFFSETS: reset_offsets,
+    Capability.REQUEST: request,
+    Capability.MOVE_QUEUE: move_queue,
+    Capability.SERVER_VIEW: describe_server,
+}
+
+#: Flags that qualify another instead of gating a method of their own.
+QUALIFIERS = Capability.PEEK_ONLY_READS

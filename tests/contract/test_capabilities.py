@@ -1,0 +1,44 @@
+"""Capabilities: an adapter raises `Unsupported` exactly for the methods whose capability flag it lacks.
+
+The UI offers an action only where the flag is set, so a flag set over a method that refuses is a
+dead key, and a method that works without its flag is an action nobody can reach.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from mqtui.brokers import ADAPTERS, create_adapter
+from mqtui.brokers.base import BrokerAdapter
+from mqtui.errors import Unsupported
+from mqtui.model import Capability
+from tests.contract.calls import CALLS, QUALIFIERS, Scene
+from tests.contract.worlds import World
+
+
+def test_every_capability_has_a_contract_call() -> None:
+    every = {flag for flag in Capability if flag is not Capability.NONE}
+    assert every - set(CALLS) - set(QUALIFIERS) == set(), "add the new capability's call to tests/contract/calls.py"
+
+
+@pytest.mark.parametrize("capability", list(CALLS), ids=lambda flag: flag.name.lower())
+async def test_unsupported_exactly_where_the_flag_is_missing(
+    adapter: BrokerAdapter[Any], world: World, capability: Capability
+) -> None:
+    call, scene = CALLS[capability], Scene(world)
+    if adapter.can(capability):
+        try:
+            await call(adapter, scene)
+        except Unsupported as refused:
+            pytest.fail(f"{world.kind} declares {capability.name} but refused: {refused}")
+    else:
+        with pytest.raises(Unsupported) as raised:
+            await call(adapter, scene)
+        assert str(raised.value).startswith(f"{adapter.name}: "), "an Unsupported names its broker"
+
+
+def test_the_registry_declares_what_the_adapter_class_does(world: World) -> None:
+    """The gateway and the UI read a kind's capabilities from the registry, without making an adapter."""
+    assert ADAPTERS.capabilities(world.kind) == type(create_adapter(world.config())).capabilities
