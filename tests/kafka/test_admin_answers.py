@@ -18,7 +18,8 @@ from confluent_kafka.admin import (
     MemberDescription,
 )
 
-from mqtui.brokers.kafka.adapter import _owners, config_rows, group_detail, reset_refusal
+from mqtui.brokers.kafka.groups import _owners, group_detail, reset_refusal
+from mqtui.brokers.kafka.topics import config_rows
 from mqtui.errors import BrokerError, NotFound
 from mqtui.model import BacklogRow
 

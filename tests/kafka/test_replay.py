@@ -10,7 +10,7 @@ import pytest
 from confluent_kafka import Producer
 
 from mqtui.brokers.kafka.adapter import KafkaAdapter
-from mqtui.brokers.kafka.replay import REPLAYED_AT, REPLAYED_FROM
+from mqtui.brokers.kafka.replay_send import REPLAYED_AT, REPLAYED_FROM
 from mqtui.errors import NotFound, UsageError
 from tests.kafka.conftest import KafkaTools, Record, unique
 from tests.kafka.test_dlq import connect_headers, envelope, spring_headers

@@ -200,7 +200,7 @@ class KafkaClients:
             return await asyncio.wait_for(awaitable, self.timeout + 1)
         except TimeoutError:
             failure = BrokerUnavailable(f"{self.name}: {action}: no answer within {self.timeout:g}s")
-        except (KafkaException, KafkaError) as exc:
+        except KafkaException as exc:
             failure = broker_error(self.name, action, exc)
             # The client's traceback holds the client object: kept alive by a reference cycle, a closed
             # adapter's admin client would go on reconnecting until the next garbage collection.

@@ -24,138 +24,41 @@ commit when the commit metadata holds its time, minus `CLOCK_SKEW_MS` for clocks
 reads at most `SCAN_LIMIT` records per target partition. A copy older than that window is not found:
 the dead letter is sent again and counted in `ReplayResult.duplicates` if it is among those a crashed
 run can have left unrecorded (at most `WINDOW` in flight plus `MAX_UNRECORDED` confirmed but not yet
-committed, after each partition's floor). On a broker that drops commit metadata, dead letters replayed out of order are
-remembered only through step 3. Two replays of the same DLQ running at the same moment are not
+committed, after each partition's floor). On a broker that drops commit metadata, dead letters replayed
+out of order are remembered only through step 3. Two replays of the same DLQ running at the same moment are not
 coordinated with each other.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
-import concurrent.futures
 import itertools
 import threading
-import time
 import uuid
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
-import orjson
-from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, KafkaException, Producer, TopicPartition
-from confluent_kafka import Message as KafkaRecord
+from confluent_kafka import Producer
 from confluent_kafka.admin import OffsetSpec
 
-from mqtui.brokers.kafka.client import KafkaClients, broker_error, consumer_settings, error_text, producer_settings
-from mqtui.brokers.kafka.dlq import coordinates, envelope_of, envelope_original, original_value, replay_origin
+from mqtui.brokers.kafka.client import KafkaClients, consumer_settings, error_text, producer_settings
+from mqtui.brokers.kafka.dlq import coordinates, envelope_of, envelope_original, replay_origin
+from mqtui.brokers.kafka.replay_record import Progress, Recorder
+from mqtui.brokers.kafka.replay_send import GIVE_UP, REPLAYED_FROM, WINDOW, Entry, Tally, Window
 from mqtui.brokers.kafka.tail import PartitionReader
 from mqtui.dlqnames import dlq_origin
 from mqtui.errors import BrokerUnavailable, NotFound, UsageError
-from mqtui.model import ProgressCallback, ReplayItem, ReplayResult
+from mqtui.model import ProgressCallback, ReplayResult
 
-REPLAYED_FROM = "mqtui-replayed-from"
-REPLAYED_AT = "mqtui-replayed-at"
+T = TypeVar("T")
+
 ALREADY_REPLAYED = "already replayed"
 CLOCK_SKEW_MS = 5 * 60 * 1000
 SCAN_LIMIT = 100_000
-WINDOW = 5000
-"""Dead letters sent and not yet confirmed at any moment. Fewer hold the producer back: on tansu a bare
-producer loop with 2,000 in flight sent 200,000 records in 0.74-0.84 s, 0.55-0.62 s unbounded or with
-5,000 (500 held a replay to 0.4x of the bare producer)."""
-POLL_EVERY = 200
-"""Sends between two collections of delivery reports, while the window is not full."""
 MAX_UNRECORDED = 1000
 """Confirmed dead letters a replay may run ahead of its last acknowledged progress commit."""
-_METADATA_VERSION = 1
-
-
-@dataclass
-class Progress:
-    """What the replay group says was replayed from one DLQ partition."""
-
-    floor: int = 0
-    """Committed offset: every dead letter below it was replayed."""
-    done: set[int] = field(default_factory=set)
-    """Replayed offsets at or above the floor (kept in commit metadata where the broker stores it)."""
-    committed_at_ms: int | None = None
-
-    @classmethod
-    def from_commit(cls, committed: TopicPartition | None) -> Progress:
-        if committed is None or committed.offset < 0:
-            return cls()
-        progress = cls(floor=committed.offset)
-        try:
-            record = orjson.loads(committed.metadata or "")
-        except orjson.JSONDecodeError:
-            return progress
-        if not isinstance(record, dict) or record.get("v") != _METADATA_VERSION:
-            return progress
-        if isinstance(record.get("t"), int):
-            progress.committed_at_ms = record["t"]
-        for span in record.get("done") or ():
-            if isinstance(span, list) and len(span) == 2 and all(isinstance(x, int) for x in span):
-                progress.done.update(range(max(span[0], progress.floor), span[1] + 1))
-        return progress
-
-    def record(self, offset: int) -> None:
-        if offset == self.floor and not self.done:  # the usual case: dead letters replayed in order
-            self.floor += 1
-            return
-        self.done.add(offset)
-        while self.floor in self.done:
-            self.done.discard(self.floor)
-            self.floor += 1
-
-    def record_all(self, offsets: list[int]) -> None:
-        """`record` of each of `offsets`, which increase: a run starting at the floor moves it at once."""
-        if offsets and not self.done and offsets[0] == self.floor and offsets[-1] - self.floor == len(offsets) - 1:
-            self.floor = offsets[-1] + 1
-            return
-        for offset in offsets:
-            self.record(offset)
-
-    def metadata(self) -> str:
-        spans: list[list[int]] = []
-        for offset in sorted(self.done):
-            if spans and spans[-1][1] == offset - 1:
-                spans[-1][1] = offset
-            else:
-                spans.append([offset, offset])
-        return orjson.dumps({"v": _METADATA_VERSION, "t": int(time.time() * 1000), "done": spans}).decode()
-
-
-@dataclass(slots=True)
-class Entry:
-    """One dead letter in a plan (one per dead letter listed: slots keep 200,000 of them small)."""
-
-    partition: int
-    offset: int
-    timestamp_ms: int | None
-    target: str | None
-    skip: str | None = None
-    copy_found: bool = False
-    """Its copy is already at the target but was never recorded (a run died before committing)."""
-    unverified: bool = False
-    """It may have been in flight when a run died and the copy search could not look back far enough."""
-    envelope: bool = False
-    """Its value is a JSON dead-letter envelope: what is sent is the envelope's original message."""
-    reported: bool = False
-    """Its delivery report came (while it is being sent)."""
-    error: KafkaError | None = None
-    """What its delivery report said went wrong, if anything."""
-
-    def __call__(self, error: KafkaError | None, _record: KafkaRecord) -> None:
-        """Its own delivery callback: no closure or bound method to make (and collect) per send."""
-        self.error = error
-        self.reported = True
-
-    @property
-    def id(self) -> str:
-        return f"{self.partition}:{self.offset}"
-
-    def item(self) -> ReplayItem:
-        return ReplayItem(id=self.id, target=self.target or "?", skip_reason=self.skip)
 
 
 @dataclass
@@ -362,7 +265,7 @@ class Replayer:
             else:
                 errors.append(f"{dlq} {entry.id}: {entry.skip}")
         failed = len(errors)
-        recorder = _Recorder(self.clients, self.group)
+        recorder = Recorder(self.clients, self.group)
         for entry in found:
             plan.progress[entry.partition].record(entry.offset)
         for partition in sorted({e.partition for e in found}):
@@ -387,7 +290,7 @@ class Replayer:
         )
 
     def _send(
-        self, recorder: _Recorder, producer: Producer, plan: Plan, sendable: list[Entry],
+        self, recorder: Recorder, producer: Producer, plan: Plan, sendable: list[Entry],
         report: ProgressCallback | None, stop: threading.Event,
     ) -> tuple[int, int, int, list[str], bool]:  # fmt: skip
         """Send every sendable dead letter in DLQ order: (sent, failed, duplicates, errors, broker gone).
@@ -403,7 +306,7 @@ class Replayer:
         starts = {partition: min(letters) for partition, letters in unsent.items()}
         ends = {partition: max(letters) + 1 for partition, letters in unsent.items()}
         reader = PartitionReader(self._reader_settings(), self.name, dlq, starts, ends, idle_timeout=config.timeout)
-        tally = _Tally(len(sendable), report)
+        tally = Tally(len(sendable), report)
         unverified = any(e.unverified for e in sendable)
         gone: str | None = None  # why the broker is considered gone
 
@@ -414,7 +317,7 @@ class Replayer:
             for entry, error in failures:
                 tally.failed += 1
                 tally.errors.append(f"{dlq} {entry.id}: {error_text(error)}")
-                if error.code() in _GIVE_UP and gone is None:
+                if error.code() in GIVE_UP and gone is None:
                     gone = error_text(error)
             if failures:
                 reports = [e for e in reports if e.error is None]
@@ -441,7 +344,7 @@ class Replayer:
             adds to what is unrecorded, and the window paces after each one, before it sends again."""
             recorder.keep_within(MAX_UNRECORDED, dlq)
 
-        window = _Window(producer, self.name, dlq, config.timeout, settle, pace, halted)
+        window = Window(producer, self.name, dlq, config.timeout, settle, pace, halted)
         try:
             for batch in reader.raw_batches(stop):  # librdkafka's records: no `Message` needed to resend one
                 window.send(batch, unsent, datetime.now(UTC).isoformat().replace("+00:00", "Z").encode())
@@ -465,7 +368,7 @@ class Replayer:
         return tally.sent, tally.failed, tally.duplicates, tally.errors, gone is not None
 
     # -- threads -----------------------------------------------------------------------------------
-    async def _run(self, func, *args):  # type: ignore[no-untyped-def]
+    async def _run(self, func: Callable[..., T], *args: Any) -> T:
         """A blocking read on the pool, stopped if the awaiting task is cancelled."""
         stop = threading.Event()
         try:
@@ -473,222 +376,8 @@ class Replayer:
         finally:
             stop.set()
 
-    async def _run_unbounded(self, func, *args):  # type: ignore[no-untyped-def]
-        loop = asyncio.get_running_loop()
-        try:
-            return await loop.run_in_executor(self.clients.pool, func, *args)
-        except KafkaError as exc:
-            raise broker_error(self.name, "replay", exc) from None
-
-
-class _Recorder:
-    """Commits replay progress for the replay group with explicit offsets (AlterConsumerGroupOffsets).
-
-    A commit is cumulative (a floor per partition), so one is in flight at a time and those asked for
-    meanwhile are merged into the next: the send loop does not wait for commits, except that it calls
-    `keep_within(MAX_UNRECORDED)` before each send, so it never runs more than that many delivered dead
-    letters ahead of the last acknowledged commit, which bounds what a crash can leave unrecorded.
-    `record(wait=True)` waits, bounded by the broker's timeout, until
-    everything asked for so far is committed, and raises BrokerUnavailable if it is not. Admin requests
-    carry their own timeout, so nothing here hangs on a broker that died (a consumer's commit or close
-    can).
-    """
-
-    def __init__(self, clients: KafkaClients, group: str) -> None:
-        self.clients = clients
-        self.group = group
-        self.waiting: dict[tuple[str, int], Progress] = {}
-        self.waiting_count = 0
-        self.in_flight: concurrent.futures.Future | None = None
-        self.in_flight_count = 0
-
-    def record(self, dlq: str, partition: int, progress: Progress, *, wait: bool = True, count: int = 1) -> None:
-        """Ask for `progress` (`count` more dead letters delivered) to be committed; never blocks
-        unless `wait`."""
-        self.waiting[(dlq, partition)] = progress  # read when the commit is sent: the newest state goes
-        self.waiting_count += count
-        self._pump()
-        if wait:
-            self._settle(f"{dlq}[{partition}]", limit=0)
-
-    def keep_within(self, limit: int, dlq: str) -> None:
-        """Wait until at most `limit` recorded dead letters are not yet acknowledged by a commit."""
-        if self.waiting_count + self.in_flight_count > limit:
-            self._settle(dlq, limit=limit)
-
-    def _settle(self, what: str, *, limit: int) -> None:
-        deadline = time.monotonic() + self.clients.timeout
-        while self.in_flight is not None and self.waiting_count + self.in_flight_count > limit:
-            failure = self._answer(self.in_flight, max(0.0, deadline - time.monotonic()))
-            if failure is not None:
-                raise BrokerUnavailable(f"{self.clients.name}: could not record replay progress of {what}: {failure}")
-            self.in_flight, self.in_flight_count = None, 0
-            self._pump()
-
-    @staticmethod
-    def _answer(future: concurrent.futures.Future, timeout: float) -> str | None:
-        """None when the commit was accepted for every partition, else why not."""
-        try:
-            answer = future.result(timeout=timeout)
-        except concurrent.futures.TimeoutError:
-            return "no answer in time"
-        except Exception as exc:
-            return error_text(exc)
-        errors = [tp.error for tp in answer.topic_partitions or () if tp.error is not None]
-        return error_text(errors[0]) if errors else None
-
-    def _pump(self) -> None:
-        """Send what is waiting unless a commit is still in flight (its answer lets the next go)."""
-        if self.in_flight is not None:
-            if not self.in_flight.done():
-                return
-            # A failed commit is superseded by the next one; only the last one has to succeed.
-            self.in_flight, self.in_flight_count = None, 0
-        if not self.waiting:
-            return
-        offsets = [
-            TopicPartition(t, p, progress.floor, metadata=progress.metadata())
-            for (t, p), progress in self.waiting.items()
-        ]
-        request = ConsumerGroupTopicPartitions(self.group, offsets)
-        futures = self.clients.admin.alter_consumer_group_offsets([request], request_timeout=self.clients.timeout)
-        self.in_flight, self.in_flight_count = futures[self.group], self.waiting_count
-        self.waiting, self.waiting_count = {}, 0
-
-
-_GIVE_UP = {KafkaError._MSG_TIMED_OUT, KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN, KafkaError._AUTHENTICATION}
-
-
-class _Window:
-    """Dead letters sent but not yet confirmed, settled in the order they were sent.
-
-    Delivery reports are collected every `POLL_EVERY` sends and whenever the window is full, and handed
-    to `settle` as one list: polling librdkafka after every send cost more than the send itself. Each
-    dead letter is its own delivery callback (`Entry.__call__`). After each collection `pace` may hold
-    the next send back (the progress commits) and `halted` may stop the sending.
-    """
-
-    def __init__(
-        self, producer: Producer, broker: str, dlq: str, timeout: float, settle: Callable[[list[Entry]], None],
-        pace: Callable[[], None], halted: Callable[[], bool],
-    ) -> None:  # fmt: skip
-        self.producer = producer
-        self.broker = broker
-        self.dlq = dlq
-        self.timeout = timeout
-        self.settle = settle
-        self.pace = pace
-        self.halted = halted
-        self.in_flight: collections.deque[Entry] = collections.deque()
-        self.unpolled = 0
-        self.prefixes: dict[int, bytes] = {}
-        """DLQ partition -> b"<dlq>/<partition>/", the start of its `mqtui-replayed-from` values."""
-
-    def send(self, batch: list[KafkaRecord], unsent: dict[int, dict[int, Entry]], replayed_at: bytes) -> None:
-        """Produce the dead letters of `batch` (librdkafka's records) that `unsent` holds, taking each out of
-        it as it goes, with the replay headers; stops early once `halted()` says so.
-
-        The per-dead-letter hot loop of a replay: what the producer gets is built inline, and only every
-        `POLL_EVERY` sends (or a full window) costs more.
-        """
-        produce, in_flight, prefixes = self.producer.produce, self.in_flight, self.prefixes
-        at = (REPLAYED_AT, replayed_at)
-        for record in batch:
-            partition = record.partition()
-            entry = unsent[partition].pop(record.offset(), None)
-            if entry is None:
-                continue
-            prefix = prefixes.get(partition) or prefixes.setdefault(partition, f"{self.dlq}/{partition}/".encode())
-            replayed_from = (REPLAYED_FROM, b"%s%d" % (prefix, entry.offset))
-            headers = record.headers()
-            headers = [*headers, replayed_from, at] if headers else [replayed_from, at]
-            value = record.value() or b""
-            if entry.envelope:
-                value = original_value(value) or b""  # the plan checked it has one (records never change)
-            try:
-                produce(entry.target, value, record.key(), on_delivery=entry, headers=headers)
-            except (BufferError, KafkaException):
-                self._produce_slowly(entry, value, record.key(), headers)
-            in_flight.append(entry)
-            self.unpolled += 1
-            if self.unpolled >= POLL_EVERY or len(in_flight) >= WINDOW:
-                self._collect()
-                if self.halted():
-                    return
-
-    def _produce_slowly(self, entry: Entry, value: bytes, key: bytes | None, headers: list) -> None:
-        """`produce` again while librdkafka's queue is full, or the refusal as the dead letter's report."""
-        while True:
-            try:
-                self.producer.produce(entry.target, value, key, on_delivery=entry, headers=headers)
-                return
-            except BufferError:  # librdkafka's queue is full: let deliveries drain it
-                self.producer.poll(0.05)
-            except KafkaException as exc:  # refused before sending (too large for the producer, say)
-                error = exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else None
-                entry.error, entry.reported = error or KafkaError(KafkaError._FAIL, str(exc)), True
-                return
-
-    def _collect(self) -> None:
-        """Settle the reports that came, wait while the window is full, then `pace`."""
-        self.unpolled = 0
-        self.producer.poll(0)
-        self._settle_ready()
-        if len(self.in_flight) >= WINDOW:
-            deadline = time.monotonic() + self.timeout + 1
-            while len(self.in_flight) >= WINDOW and time.monotonic() < deadline:
-                self.producer.poll(0.05)
-                self._settle_ready()
-            if len(self.in_flight) >= WINDOW:
-                raise BrokerUnavailable(
-                    f"{self.broker}: replay of {self.dlq}: no delivery report within {self.timeout:g}s"
-                )
-        self.pace()
-
-    def drain(self) -> None:
-        """Wait for every report still due (bounded by message.timeout.ms) and settle them."""
-        deadline = time.monotonic() + self.timeout + 1
-        while self.in_flight and time.monotonic() < deadline:
-            self.producer.flush(min(0.1, max(0.0, deadline - time.monotonic())))
-            self._settle_ready()
-
-    def abandon(self) -> None:
-        """Settle what already has a report; the rest failed as far as anyone can know here."""
-        self._settle_ready()
-        lost = KafkaError(KafkaError._MSG_TIMED_OUT, "no delivery report")
-        for entry in self.in_flight:
-            entry.error = lost
-        self.settle(list(self.in_flight))
-        self.in_flight.clear()
-
-    def _settle_ready(self) -> None:
-        in_flight = self.in_flight
-        ready: list[Entry] = []
-        while in_flight and in_flight[0].reported:
-            ready.append(in_flight.popleft())
-        if ready:
-            self.settle(ready)
-
-
-@dataclass
-class _Tally:
-    """Counts of a replay in progress, reported to the caller a few times a second at most."""
-
-    total: int
-    report: ProgressCallback | None
-    sent: int = 0
-    failed: int = 0
-    duplicates: int = 0
-    errors: list[str] = field(default_factory=list)
-    last_report: float = 0.0
-
-    def tick(self, *, force: bool = False) -> None:
-        if self.report is None:
-            return
-        now = time.monotonic()
-        if force or now - self.last_report >= 0.1:
-            self.last_report = now
-            self.report(self.sent + self.failed, self.total)
+    async def _run_unbounded(self, func: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self.clients.pool, func, *args)
 
 
 def _copies_in(stop: threading.Event, reader: PartitionReader, dlq: str) -> set[tuple[int, int]]:

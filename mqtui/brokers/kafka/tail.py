@@ -9,6 +9,9 @@ thread from fetching, and memory stays bounded by `depth` batches plus librdkafk
 This is the hot path of `mqtui tail --json`, so converting librdkafka's messages costs as little Python
 as possible: timestamps are converted once per distinct millisecond and `Message` records are built
 through their slot descriptors rather than the frozen dataclass `__init__` (half the cost per record).
+
+`Reads` runs these readers for the adapter: bounded reads on its pool, live tails from a start position,
+each stopped when the adapter closes.
 """
 
 from __future__ import annotations
@@ -18,15 +21,18 @@ import contextlib
 import dataclasses
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+import uuid
+from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from confluent_kafka import Consumer, KafkaError, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka.admin import OffsetSpec
 
-from mqtui.brokers.kafka.client import broker_error
-from mqtui.errors import BrokerUnavailable
-from mqtui.model import Message
+from mqtui.brokers.kafka.client import TP, KafkaClients, broker_error, consumer_settings
+from mqtui.config import KafkaConfig
+from mqtui.errors import BrokerUnavailable, UsageError
+from mqtui.model import Message, StartPosition
 
 BATCH_SIZE = 2000
 """Messages asked of librdkafka per call; one batch is also what the UI draws at once."""
@@ -40,6 +46,7 @@ FETCH_QUEUE_BACKOFF_MS = 10
 (1000 ms) stalls any reader that does Python work per record: the queue fills while a batch is being
 converted, and then nothing is fetched for a second (a 200,000-record read took 1.3 s instead of 0.3 s)."""
 _END = object()
+T = TypeVar("T")
 _FIELDS = ("broker", "destination", "partition", "position", "timestamp", "key", "value", "headers", "redelivered")
 
 
@@ -144,7 +151,7 @@ class PartitionReader:
                     continue
                 last_progress = time.monotonic()
                 if ends is None:
-                    raw = [record for record in raw if record.error() is None or self._fail(record.error())]
+                    raw = [record for record in raw if (error := record.error()) is None or self._fail(error)]
                 else:
                     raw, finished = self._bounded(raw, ends, pending)
                     if finished:
@@ -179,7 +186,7 @@ class PartitionReader:
         for record in raw:
             partition = record.partition()
             if partition in seeking:
-                if record.timestamp()[1] < self.not_before:  # type: ignore[operator]
+                if record.timestamp()[1] < self.not_before:
                     continue
                 seeking.discard(partition)
             kept.append(record)
@@ -248,7 +255,7 @@ def first_offsets_since(reader: PartitionReader, stop: threading.Event) -> dict[
 
 async def stream_batches(
     reader: PartitionReader, stop: threading.Event, depth: int = 4
-) -> AsyncIterator[list[Message]]:
+) -> AsyncGenerator[list[Message], None]:
     """Run `reader` in its own thread and yield its batches; closing the iterator stops the thread."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[Any] = asyncio.Queue()
@@ -291,3 +298,127 @@ async def stream_batches(
     finally:
         stop.set()
         await asyncio.to_thread(thread.join, 5.0)
+
+
+def time_offset(found: int | None, low: int, high: int) -> int:
+    """ListOffsets by time answers -1 when every record is older: then the position is the end."""
+    if found is None or found < 0:
+        return high
+    return min(max(found, low), high)
+
+
+def _collect(reader: PartitionReader, stop: threading.Event) -> list[Message]:
+    return [message for batch in reader.batches(stop) for message in batch]
+
+
+class Reads:
+    """One adapter's partition reads: bounded ones on the clients' pool and live tails, every one
+    stopped when the adapter closes (`stop_all`)."""
+
+    def __init__(self, config: KafkaConfig) -> None:
+        self.config = config
+        self.name = config.name
+        self._stops: set[threading.Event] = set()
+
+    def settings(self) -> dict[str, Any]:
+        """A consumer under a throwaway group id: it is only assigned partitions, never joins or commits."""
+        return consumer_settings(self.config, f"mqtui-read-{uuid.uuid4().hex[:12]}")
+
+    def stop_all(self) -> None:
+        for stop in list(self._stops):
+            stop.set()
+
+    async def collect(self, clients: KafkaClients, reader: PartitionReader) -> list[Message]:
+        """Every message of a bounded reader, read on the pool (never on the event loop)."""
+        return await self.run(clients, _collect, reader)
+
+    async def run(
+        self, clients: KafkaClients, func: Callable[[PartitionReader, threading.Event], T], reader: PartitionReader
+    ) -> T:
+        """Run a blocking read on the pool; closing the adapter or cancelling the caller stops it."""
+        stop = threading.Event()
+        self._stops.add(stop)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(clients.pool, func, reader, stop)
+        except KafkaException as exc:
+            raise broker_error(self.name, f"reading {reader.topic}", exc) from None
+        finally:
+            stop.set()
+            self._stops.discard(stop)
+
+    async def tail(
+        self, clients: KafkaClients, destination: str, *, start: StartPosition, stop_at_end: bool
+    ) -> AsyncGenerator[Sequence[Message], None]:
+        """Batches of `destination` from `start`, read by assignment (no group joined, nothing committed)."""
+        partitions = await clients.partitions(destination)
+        tps = [(destination, p) for p in partitions]
+        low, high = await clients.watermarks(tps)
+        starts = await self._start_offsets(clients, destination, tps, start, low, high)
+        ends = None
+        if stop_at_end:
+            ends = {p: high.get((destination, p)) or 0 for p in partitions}
+        not_before = int(start.time.timestamp() * 1000) if start.kind == "time" and start.time else None
+        # A live tail waits for new messages for as long as it runs; one that should end must not wait
+        # forever for a broker that went away.
+        idle = self.config.timeout if stop_at_end else None
+        reader = PartitionReader(
+            self.settings(), self.name, destination, starts, ends, not_before=not_before, idle_timeout=idle
+        )
+        stop = threading.Event()
+        self._stops.add(stop)
+        batches = stream_batches(reader, stop)
+        try:
+            async for batch in batches:
+                yield batch
+        finally:
+            stop.set()
+            await batches.aclose()  # joins the reader thread: closing the tail really stops it
+            self._stops.discard(stop)
+
+    async def _start_offsets(
+        self,
+        clients: KafkaClients,
+        topic: str,
+        tps: list[TP],
+        start: StartPosition,
+        low: dict[TP, int | None],
+        high: dict[TP, int | None],
+    ) -> dict[int, int]:
+        starts = await self._kind_offsets(clients, topic, tps, start, low, high)
+        for partition, offset in start.partition_offsets:
+            lo, hi = low.get((topic, partition)), high.get((topic, partition))
+            if partition in starts and lo is not None and hi is not None:
+                # Past the end: the partition was truncated or the topic recreated, so all it holds is new.
+                starts[partition] = lo if offset > hi else max(offset, lo)
+        return starts
+
+    async def _kind_offsets(
+        self,
+        clients: KafkaClients,
+        topic: str,
+        tps: list[TP],
+        start: StartPosition,
+        low: dict[TP, int | None],
+        high: dict[TP, int | None],
+    ) -> dict[int, int]:
+        lows: dict[int, int] = {}
+        highs: dict[int, int] = {}
+        for tp in tps:
+            lo, hi = low.get(tp), high.get(tp)
+            if lo is None or hi is None:
+                raise BrokerUnavailable(f"{self.name}: no watermarks for {topic}[{tp[1]}]")
+            lows[tp[1]], highs[tp[1]] = lo, hi
+        if start.kind == "beginning":
+            return lows
+        if start.kind == "end":
+            return highs
+        if start.kind == "offset":
+            offset = start.offset
+            if not isinstance(offset, int):
+                raise UsageError(f"a Kafka offset is a number, not {offset!r}")
+            # The same offset on every partition (like kcat -o N), kept inside what each partition holds.
+            return {p: min(max(offset, lows[p]), highs[p]) for p in lows}
+        assert start.time is not None
+        millis = int(start.time.timestamp() * 1000)
+        found = await clients.offsets(tps, OffsetSpec.for_timestamp(millis), "find offsets by time")
+        return {p: time_offset(found.get((t, p)), lows[p], highs[p]) for t, p in tps}
