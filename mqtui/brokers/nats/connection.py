@@ -152,7 +152,7 @@ async def open_connection(config: NatsConfig, settings: Settings, error_counter:
                 **options,
                 error_cb=on_error,
                 connect_timeout=max(1, int(config.timeout)),
-                reconnect_time_wait=wait,
+                reconnect_time_wait=wait,  # type: ignore[arg-type]  # annotated int; nats-py sleeps a float fine
                 max_reconnect_attempts=max(2, int(60 / wait)),
                 allow_reconnect=True,
             ),

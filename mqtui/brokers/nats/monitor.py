@@ -1,4 +1,4 @@
-"""The NATS monitoring endpoints (/varz, /connz, /subsz, /jsz) and the server view built from them.
+"""The NATS monitoring endpoints (/varz, /connz, /subsz, /jsz) and the server view sections built from them.
 
 Monitoring is plain HTTP without a client library: stdlib urllib runs in a worker thread so the event
 loop never blocks, and orjson reads the answers. Only the server the monitor_url points at is seen (a

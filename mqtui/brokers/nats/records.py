@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -48,7 +48,7 @@ def parse_headers(raw: bytes) -> Headers:
             pairs.append((line.decode("utf-8", "replace"), b""))
             continue
         pairs.append((name.strip().decode("utf-8", "replace"), value.strip()))
-    return tuple(pairs)  # type: ignore[return-value]
+    return tuple(pairs)
 
 
 def headers_from_client(headers: Mapping[str, str] | None) -> Headers:
@@ -194,7 +194,7 @@ def consumer_summary(info: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     )
 
 
-def consumers_section(consumers: list[Mapping[str, Any]]) -> DetailSection:
+def consumers_section(consumers: Sequence[Mapping[str, Any]]) -> DetailSection:
     rows = []
     for info in sorted(consumers, key=lambda c: str(c.get("name"))):
         config = info.get("config") or {}

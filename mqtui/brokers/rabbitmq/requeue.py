@@ -7,7 +7,7 @@ back to its place (marked redelivered; on a quorum DLQ with a delivery-limit tha
 A requeue consumes the DLQ with manual acks and a prefetch of PREFETCH (the broker pushes the next
 dead letters while one is being published, where basic.get cost a round trip each), publishes one dead
 letter at a time to its target with publisher confirms and `mandatory`, and acks it only after the
-confirm; the journal (`rabbitmq_journal`) covers a death between the two. One publish at a time keeps
+confirm; the journal (`journal`) covers a death between the two. One publish at a time keeps
 a kill -9 from duplicating more than the one message in flight; the prefetched ones were never
 published and go back to the DLQ with the connection. Dead letters left in place (not selected,
 skipped, unroutable) stay unacked until the end and are then nacked back together; a count taken at

@@ -8,10 +8,12 @@ only after the destination confirmed it, so an interrupted move loses nothing ei
 What the speed costs, and why the move is its own command rather than a fast path of requeue: every
 message goes to the one destination queue (requeue routes each to the queue its x-death names); headers
 stay as they were (x-death too), the shovel adding its own `x-shovelled` record (which shovel, from
-where to where) and `x-shovelled-timestamp` (when) instead of mqtui's requeue headers; and it moves as many messages as were
-ready when it started (`src-delete-after: queue-length`), so letters dead-lettered meanwhile stay for
-the next move. Its URIs name no host (`amqp:///vhost`): the shovel runs on the broker's own node as
+where to where) and `x-shovelled-timestamp` (when) instead of mqtui's requeue headers; and it moves as
+many messages as were ready when it started (`src-delete-after: queue-length`), so letters
+dead-lettered meanwhile stay for the next move. Its URIs name no host (`amqp:///vhost`): the shovel runs on the broker's own node as
 the user who created it, and no credentials are written into the definition.
+
+`QueueMover` checks a move is possible, creates the shovel and follows it until it deletes itself.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """A RabbitMQ tail: a thread with its own connection reading a private copy of a queue's traffic.
 
-Three sources, chosen by the adapter:
+Three sources, chosen by `Tails`:
 
 - copy: a temporary exclusive, auto-delete, server-named queue bound like the watched queue. It gets a
   copy of what the exchanges route there from now on; the watched queue and its consumers see nothing.
