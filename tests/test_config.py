@@ -9,7 +9,6 @@ import pytest
 
 from mqtui import secrets
 from mqtui.config import (
-    _REDIS_OPTIONS,
     KafkaConfig,
     NatsConfig,
     RabbitMQConfig,
@@ -20,6 +19,7 @@ from mqtui.config import (
     redact_url,
     secrets_of,
 )
+from mqtui.config.urls import REDIS_OPTIONS
 from mqtui.errors import ConfigError
 from tests.helpers import write_config
 
@@ -219,7 +219,7 @@ def test_every_redis_option_mqtui_accepts_is_one_redis_py_parses() -> None:
     """redis-py adds options over time; mqtui relies only on those it accepts being parsed, not passed on."""
     from redis.asyncio.connection import URL_QUERY_ARGUMENT_PARSERS
 
-    assert set(_REDIS_OPTIONS) <= set(URL_QUERY_ARGUMENT_PARSERS)
+    assert set(REDIS_OPTIONS) <= set(URL_QUERY_ARGUMENT_PARSERS)
 
 
 @pytest.mark.parametrize(
