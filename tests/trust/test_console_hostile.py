@@ -100,18 +100,21 @@ async def test_forged_dead_letters_hostile_queue_and_tail_export(
             await c.wait_rows("#dest-table", lambda r: len(r) >= 3, "the three queues")
             assert "␛]0;t␇[bold]queue[/]-" in assert_clean(c)  # the name as typed, not a title change
 
-            c.app.start_tail("rb", queue, StartPosition.parse("beginning"))
+            c.screen.start_tail("rb", queue, StartPosition.parse("beginning"))
             pane = c.app.query_one("#tail")
             await c.wait(lambda: len(pane.messages) == len(sent), f"{len(sent)} tailed messages", 60)  # type: ignore[attr-defined]
             listing = pane.messages  # type: ignore[attr-defined]
-            for index, message in enumerate(listing.messages):
-                listing._move_to(listing._first + index)
+            listing.action_first()
+            for index, message in enumerate(list(listing.messages)):
+                if index:
+                    listing.action_cursor(1)
+                # a view other than the last one: the pane draws the preview of the message under the cursor
                 pane.view = ("auto", "text", "json", "hex")[index % 4]  # type: ignore[attr-defined]
-                pane._show_preview(message)  # type: ignore[attr-defined]
                 await c.pilot.pause()
+                assert pane.selected() is message  # type: ignore[attr-defined]
                 assert_clean(c)
                 if index % 5 == 0 or index >= len(sent) - 2:
-                    c.app.show_message(message)
+                    c.screen.show_message(message)
                     await c.wait_screen("MessageScreen")
                     await c.pilot.pause()
                     for _view in range(4):
