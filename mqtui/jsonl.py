@@ -214,7 +214,7 @@ def dumps(record: dict[str, Any]) -> bytes:
     orjson escapes C0 controls (ESC, BEL, CR) itself; DEL, C1 controls (a lone U+009B is a CSI on
     some terminals) and bidi overrides are escaped by `_terminal_safe`.
     """
-    return _terminal_safe(orjson.dumps(record, default=_default, option=orjson.OPT_APPEND_NEWLINE))
+    return bytes(_terminal_safe(orjson.dumps(record, default=_default, option=orjson.OPT_APPEND_NEWLINE)))
 
 
 def dumps_many(records: Iterable[dict[str, Any]]) -> bytes | bytearray:

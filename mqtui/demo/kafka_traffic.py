@@ -112,7 +112,8 @@ def _produce(url: str, halt: threading.Event) -> None:
             customer = f"customer-{rng.randint(1, 400)}"
             order = {"order_id": order_id, "customer": customer, "amount": round(rng.uniform(5, 400), 2),
                      "currency": "EUR", "items": rng.randint(1, 6)}  # fmt: skip
-            headers = [("source", rng.choice([b"web", b"mobile", b"partner"])), ("trace-id", uuid.uuid4().hex.encode())]
+            headers: Headers = [("source", rng.choice([b"web", b"mobile", b"partner"])),
+                                ("trace-id", uuid.uuid4().hex.encode())]  # fmt: skip
             producer.produce(ORDERS, orjson.dumps(order), key=customer.encode(), headers=headers)
         while owed_payments >= 1:
             owed_payments -= 1
@@ -186,8 +187,8 @@ def _fulfil(url: str, halt: threading.Event) -> None:
                 if message.error() is not None:
                     continue
                 if rng.random() < FAILURE_RATE:
-                    producer.produce(ORDERS_DLQ, message.value(), key=message.key(),
-                                     headers=(message.headers() or []) + _spring_headers(message, rng))  # fmt: skip
+                    headers: Headers = [*(message.headers() or []), *_spring_headers(message, rng)]
+                    producer.produce(ORDERS_DLQ, message.value(), key=message.key(), headers=headers)
                 committer.read(message)
             producer.poll(0)
             committer.maybe_commit()
@@ -204,7 +205,10 @@ _FAILURES = [
 ]  # fmt: skip
 
 
-def _spring_headers(message: Any, rng: random.Random) -> list[tuple[str, bytes]]:
+Headers = list[tuple[str, str | bytes | None]]
+
+
+def _spring_headers(message: Any, rng: random.Random) -> Headers:
     """The headers Spring Kafka's DeadLetterPublishingRecoverer adds to a failed record."""
     exception, text = rng.choice(_FAILURES)
     order_id = orjson.loads(message.value()).get("order_id", "?")

@@ -97,6 +97,11 @@ class LocalBroker(ABC):
     @abstractmethod
     def url(self) -> str: ...
 
+    @staticmethod
+    @abstractmethod
+    def binary() -> str | None:
+        """The server binary on this machine, or None when it is not installed."""
+
     @abstractmethod
     def _launch(self) -> None: ...
 

@@ -21,13 +21,14 @@ import itertools
 import time
 import uuid
 import zlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
+from redis.typing import EncodableT, FieldT
 
 KINDS = ("email.send", "invoice.render", "thumbnail.make")
 EVENT_KINDS = ("order.created", "order.paid", "order.shipped")
@@ -76,7 +77,7 @@ async def _rq_jobs(client: aioredis.Redis) -> None:
     }
     pipe = client.pipeline(transaction=True)
     for job_id, (status, error) in jobs.items():
-        fields: dict[str, Any] = {
+        fields: dict[FieldT, EncodableT] = {
             "created_at": stamp, "enqueued_at": stamp, "origin": "default", "status": status, "timeout": 180,
             "description": f"reports.build(report_id={job_id!r})", "data": zlib.compress(b"demo: not a pickle"),
         }  # fmt: skip
@@ -115,7 +116,7 @@ async def _work_jobs(client: aioredis.Redis, stop: asyncio.Event) -> None:
             failed = {**orjson.loads(raw), "error": "SMTP 451: mailbox temporarily unavailable", "attempts": 3}
             pipe.lpush("jobs:dlq", orjson.dumps(failed))
             pipe.ltrim("jobs:dlq", 0, DLQ_CAP - 1)
-        pipe.lrem("jobs:processing", 1, raw)
+        pipe.lrem("jobs:processing", 1, raw.decode() if isinstance(raw, bytes) else raw)
         await pipe.execute()
 
 
@@ -133,7 +134,8 @@ async def _consume(
 ) -> None:
     """Read as `group`, acknowledging every entry except those `keep` says to leave pending."""
     while not stop.is_set():
-        answer = await client.xreadgroup(group, f"{group}-1", {"events": ">"}, count=count, block=1000)
+        # [[stream, [(id, fields), ...]]]: this client speaks RESP2; redis-py types the RESP3 shapes in too
+        answer: Any = await client.xreadgroup(group, f"{group}-1", {"events": ">"}, count=count, block=1000)
         for _, entries in answer or ():
             done = [entry_id for entry_id, _ in entries if not keep(int(entry_id.split(b"-")[0]))]
             if done:
@@ -191,7 +193,7 @@ async def run(broker: dict[str, Any], stop: asyncio.Event) -> None:
     tasks: list[asyncio.Task[None]] = []
     try:
         await _setup(client)
-        workers: list[Awaitable[None]] = [
+        workers: list[Coroutine[Any, Any, None]] = [
             _produce_jobs(client, stop),
             _work_jobs(client, stop),
             _produce_events(client, stop),
