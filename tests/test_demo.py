@@ -7,10 +7,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from mqtui.demo.localbrokers import pid_alive
+from tests.support import wait_for
 
 OWNER = """
 import sys, time
@@ -35,8 +35,11 @@ def test_demo_stops_itself_when_its_owner_is_killed(tmp_path: Path) -> None:
 
     owner.send_signal(signal.SIGKILL)  # a closed terminal or a crash: no chance to clean up
     owner.wait()
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and any(pid_alive(pid) for pid in pids):
-        time.sleep(0.5)
-    assert [pid for pid in pids if pid_alive(pid)] == []
+
+    def all_ended() -> bool:
+        alive = [pid for pid in pids if pid_alive(pid)]
+        assert alive == [], f"still running: {alive}"
+        return True
+
+    wait_for(all_ended, what="every demo process to end", timeout=60, interval=0.5, ignoring=(AssertionError,))
     assert not (tmp_path / "demo" / "state.json").exists()
