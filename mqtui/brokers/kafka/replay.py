@@ -120,8 +120,9 @@ class Replayer:
             inside = [o for o in wanted.get(p, ()) if floor <= o < hi]
             if inside:
                 starts[p], ends[p] = min(inside), max(inside) + 1
-        for p in set(wanted or ()) - set(partitions):
-            missing.extend(Entry(p, o, None, to, skip=f"no such dead letter in {dlq}") for o in sorted(wanted[p]))  # type: ignore[index]
+        if wanted is not None:
+            for p in set(wanted) - set(partitions):
+                missing.extend(Entry(p, o, None, to, skip=f"no such dead letter in {dlq}") for o in sorted(wanted[p]))
         reader = PartitionReader(self._reader_settings(), self.name, dlq, starts, ends, idle_timeout=clients.timeout)
         read = await self._run(self._entries, reader, dlq, to, wanted, progress, topics)
         await self._find_copies(dlq, read, progress)

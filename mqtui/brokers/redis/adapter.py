@@ -61,7 +61,7 @@ PUBLISH_CHUNK = 1000
 PUBLISH_OPTIONS = ("type", "fields", "maxlen")
 
 
-class RedisAdapter(BrokerAdapter):
+class RedisAdapter(BrokerAdapter[RedisConfig]):
     kind = "redis"
     capabilities = (
         Capability.TAIL
@@ -74,9 +74,8 @@ class RedisAdapter(BrokerAdapter):
     )
     replay_verb = "requeue"
 
-    def __init__(self, config: RedisConfig) -> None:  # type: ignore[override]
+    def __init__(self, config: RedisConfig) -> None:
         super().__init__(config)
-        self.config: RedisConfig = config
         self._client: Redis | None = None
         self._scanner = KeyScanner(config.key_patterns, config.scan_limit)
         self._collector = Collector(config)
@@ -257,7 +256,7 @@ class RedisAdapter(BrokerAdapter):
             raise NotFound(f"{self.name}: no stream has a consumer group named {group!r}")
         return detail
 
-    async def tail(  # type: ignore[override]
+    async def tail(
         self,
         destination: str,
         *,

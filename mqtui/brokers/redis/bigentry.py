@@ -21,6 +21,8 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING
 
+from mqtui.brokers.redis.streams import xrange
+
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
@@ -94,7 +96,7 @@ class BigEntryMover:
         """The entry's field names and values, or the code for an entry gone since the script saw it.
 
         Only a hint: whatever happens after this read, `commit` decides again under the lock."""
-        entry = await self.client.xrange(source, entry_id, entry_id)
+        entry = await xrange(self.client, source, entry_id, entry_id)
         if entry:
             return [part for pair in entry[0][1] for part in pair]
         if group is None:

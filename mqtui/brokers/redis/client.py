@@ -9,14 +9,20 @@ pool checks a connection before handing it out and reconnects it, so the next ca
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any, cast
 
 from mqtui.config import RedisConfig, redact_url
 from mqtui.errors import AuthenticationFailed, BrokerError, BrokerUnavailable, MqtuiError
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
+
+
+def as_bytes(replies: Iterable[object]) -> list[bytes]:
+    """Replies of a client made here as what they are: it never decodes (no `decode_responses`), while
+    redis-py types every reply `bytes | str` (members of a sorted set, more) whichever way a client is set up."""
+    return cast("list[bytes]", replies if isinstance(replies, list) else list(replies))
 
 
 def build_client(config: RedisConfig) -> Redis:
@@ -27,7 +33,7 @@ def build_client(config: RedisConfig) -> Redis:
     from redis.backoff import NoBackoff
 
     try:
-        options: dict[str, Any] = parse_url(config.url)
+        options: dict[str, Any] = {**parse_url(config.url)}
     except ValueError as exc:
         raise BrokerError(f"{config.name}: bad redis url {redact_url(config.url)}: {exc}") from None
     if config.username is not None:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from mqtui.brokers.redis import jobs
-from mqtui.brokers.redis.client import text
+from mqtui.brokers.redis.client import as_bytes, text
 from mqtui.brokers.redis.lag import LagCounter
 from mqtui.brokers.redis.scan import glob_match
 from mqtui.brokers.redis.snapshot import ConsumerInfo, GroupInfo, ListQueue, Snapshot, StreamInfo
@@ -289,7 +289,7 @@ class Collector:
         if len(queues) == 1:
             split = {queues[0]: unacked}
         elif unacked <= jobs.CELERY_UNACKED_SPLIT_LIMIT:
-            values = await client.hvals(jobs.CELERY_UNACKED) if unacked else []
+            values = as_bytes(await client.hvals(jobs.CELERY_UNACKED)) if unacked else []
             split = jobs.celery_unacked_by_queue(values, queues)
         for name in queues:
             queue = snap.lists.get(name) or ListQueue(name=name, depth=0)
@@ -390,7 +390,7 @@ async def _channels(client: Redis, patterns: list[str]) -> list[tuple[str, int]]
     """Channels with at least one subscriber (that is all PUBSUB CHANNELS can see) and their counts."""
     found: set[bytes] = set()
     for pattern in patterns:
-        found.update(await client.pubsub_channels(pattern))
+        found.update(as_bytes(await client.pubsub_channels(pattern)))
     names = sorted(found)[:CHANNEL_LIMIT]
     if not names:
         return []

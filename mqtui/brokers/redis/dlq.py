@@ -28,6 +28,7 @@ from mqtui.brokers.redis.streams import (
     dead_pending,
     id_time,
     next_after,
+    xrange,
 )
 from mqtui.config import RedisConfig
 from mqtui.errors import NotFound
@@ -65,8 +66,10 @@ class DeadLetters:
         kind = text(await self.client.type(key))
         origin = self.collector.dlq_origin(name)
         rq_queue = jobs.rq_failed_queue(name)
-        if kind in ("list", "stream"):
-            return DlqRef(kind, name, key, origin)  # type: ignore[arg-type]
+        if kind == "list":
+            return DlqRef("list", name, key, origin)
+        if kind == "stream":
+            return DlqRef("stream", name, key, origin)
         if rq_queue is not None and kind in ("zset", "none"):
             return DlqRef("rq", name, key, jobs.rq_queue_key(rq_queue))
         if kind == "none" and origin is not None:
@@ -197,6 +200,8 @@ class DeadLetters:
         if ref.kind == "rq":
             return await self._plan_rq(ref, to, wanted, limit)
         target = to or ref.origin
+        mode: str | None
+        reason: str | None
         if target is None:
             mode, reason = None, "no origin known for this dead-letter queue: pass --to"
         elif target == ref.name and ref.kind != "pending":
@@ -218,7 +223,7 @@ class DeadLetters:
         elif ref.kind == "stream":
             start = "-"
             while True:
-                entries = await self.client.xrange(ref.key, start, "+", count=READ_CHUNK)
+                entries = await xrange(self.client, ref.key, start, "+", count=READ_CHUNK)
                 if any(add(text(entry_id), entry_id=text(entry_id)) for entry_id, _ in entries):
                     break
                 if len(entries) < READ_CHUNK:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mqtui.brokers.redis.snapshot import GroupInfo, Snapshot, StreamInfo
-from mqtui.brokers.redis.streams import compare_ids, next_after
+from mqtui.brokers.redis.streams import compare_ids, next_after, xrange
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -55,9 +55,9 @@ def _carried(known: _Counted, now: _State) -> _Counted | None:
     before = known.state
     if now == before:
         return known
-    if now.last_delivered != before.last_delivered or None in (now.entries_added, before.entries_added):
+    if now.last_delivered != before.last_delivered or now.entries_added is None or before.entries_added is None:
         return None
-    appended = now.entries_added - before.entries_added  # type: ignore[operator]
+    appended = now.entries_added - before.entries_added
     if appended < 0 or now.length - before.length != appended:
         return None  # something was deleted or trimmed too: count again
     return _Counted(now, known.lag + appended, known.at_least)
@@ -70,7 +70,7 @@ async def count_after(client: Redis, key: bytes, after: str, *, limit: int | Non
     start = next_after(after)
     while counted < limit:
         wanted = min(PAGE, limit - counted)
-        page = await client.xrange(key, start, "+", count=wanted)
+        page = await xrange(client, key, start, "+", count=wanted)
         counted += len(page)
         if len(page) < wanted:
             return counted, False

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import orjson
 
 from mqtui.brokers.redis import jobs
-from mqtui.brokers.redis.client import text
-from mqtui.brokers.redis.streams import dead_pending, id_time, stream_message
+from mqtui.brokers.redis.client import as_bytes, text
+from mqtui.brokers.redis.streams import dead_pending, id_time, stream_message, xrange
 from mqtui.config import RedisConfig
 from mqtui.model import DeadLetter, Message
 
@@ -119,7 +119,7 @@ class Letters:
         if ref.kind == "list":
             return [self._list_letter(ref, pos, value) async for pos, value in self.list_elements(ref.key, limit)]
         if ref.kind == "stream":
-            entries = await self.client.xrange(ref.key, "-", "+", count=limit)
+            entries = await xrange(self.client, ref.key, "-", "+", count=limit)
             return [self._stream_letter(ref, entry) for entry in entries]
         if ref.kind == "pending":
             return await self._pending_letters(ref, limit)
@@ -130,7 +130,7 @@ class Letters:
         position = 0
         while limit is None or position < limit:
             size = READ_CHUNK if limit is None else min(READ_CHUNK, limit - position)
-            chunk = await self.client.lrange(key, -(position + size), -(position + 1))
+            chunk = as_bytes(await self.client.lrange(key, -(position + size), -(position + 1)))
             for value in reversed(chunk):
                 yield position, value
                 position += 1
@@ -202,7 +202,7 @@ class Letters:
 
     async def rq_job_ids(self, ref: DlqRef, limit: int | None) -> list[str]:
         stop = -1 if limit is None else limit - 1
-        return [text(job) for job in await self.client.zrange(ref.key, 0, stop)]
+        return [text(job) for job in as_bytes(await self.client.zrange(ref.key, 0, stop))]
 
     async def _rq_letters(self, ref: DlqRef, limit: int) -> list[DeadLetter]:
         job_ids = await self.rq_job_ids(ref, limit)

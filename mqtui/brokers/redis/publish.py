@@ -17,12 +17,12 @@ import orjson
 
 from mqtui.brokers.base import PublishOptions
 from mqtui.brokers.redis import jobs
-from mqtui.brokers.redis.client import text, translated
+from mqtui.brokers.redis.client import as_bytes, text, translated
 from mqtui.brokers.redis.scan import KeyScanner
 from mqtui.brokers.redis.streams import entry_fields
 from mqtui.config import RedisConfig
 from mqtui.errors import BrokerError, Unsupported
-from mqtui.model import OutgoingMessage, PublishResult
+from mqtui.model import OutgoingMessage, Position, PublishResult
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -64,7 +64,9 @@ async def publish(
             raise Unsupported(
                 f"{broker}: a Redis {mode} carries bare values; --key and --header need a stream (--prop type=stream)"
             )
-        sent, failed, positions, unroutable = 0, [], [], 0
+        sent, unroutable = 0, 0
+        failed: list[tuple[int, str]] = []
+        positions: list[Position] = []
         for start in range(0, len(messages), PUBLISH_CHUNK):
             chunk = messages[start : start + PUBLISH_CHUNK]
             pipe = client.pipeline(transaction=False)
@@ -104,7 +106,7 @@ async def _is_celery_queue(client: Redis, destination: str) -> bool:
     from redis.exceptions import NoPermissionError
 
     try:
-        members = await client.smembers(f"{jobs.KOMBU_BINDING_PREFIX}{destination}")
+        members = as_bytes(await client.smembers(f"{jobs.KOMBU_BINDING_PREFIX}{destination}"))
     except NoPermissionError:
         return False
     return destination in jobs.celery_binding_queues(sorted(members))

@@ -260,10 +260,12 @@ class Requeuer:
             else:
                 await self._pop_to_stream(keys=[ref.key, target], client=pipe)
         elif ref.kind == "list":
+            assert planned.value is not None  # a plan by id reads each element it moves
             await self._move_value(keys=[ref.key, target], args=[planned.value, planned.mode], client=pipe)
         else:
+            assert planned.origin is not None  # a job without an origin queue is skipped, never moved
             job_key = f"{jobs.RQ_JOB_PREFIX}{planned.item.id}"
-            keys = [ref.key, job_key, planned.item.target, jobs.RQ_QUEUES_SET]
+            keys: list[bytes | str] = [ref.key, job_key, planned.item.target, jobs.RQ_QUEUES_SET]
             await self._rq_requeue(keys=keys, args=[planned.item.id, planned.origin, jobs.rq_now()], client=pipe)
 
     async def delete(self, ref: DlqRef, ids: Collection[str]) -> int:
@@ -278,13 +280,13 @@ class Requeuer:
         if ref.kind == "list":
             async for _, value in self.letters.list_elements(ref.key):
                 if element_id(value) in wanted:
-                    pipe.lrem(ref.key, -1, value)
+                    pipe.lrem(ref.key, -1, value)  # type: ignore[arg-type]  # annotated str; LREM takes any bytes
                     queued += 1
         else:
             for job_id in wanted:
-                keys = [ref.key, f"{jobs.RQ_JOB_PREFIX}{job_id}", f"rq:results:{job_id}",
-                        f"{jobs.RQ_JOB_PREFIX}{job_id}:dependents"]  # fmt: skip
-                await self._rq_delete(keys=keys, args=[job_id], client=pipe)
+                job_keys: list[bytes | str] = [ref.key, f"{jobs.RQ_JOB_PREFIX}{job_id}", f"rq:results:{job_id}",
+                                               f"{jobs.RQ_JOB_PREFIX}{job_id}:dependents"]  # fmt: skip
+                await self._rq_delete(keys=job_keys, args=[job_id], client=pipe)
                 queued += 1
         if not queued:
             return 0

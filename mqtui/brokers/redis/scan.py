@@ -18,7 +18,7 @@ from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING
 
 from mqtui.brokers.redis import jobs
-from mqtui.brokers.redis.client import text
+from mqtui.brokers.redis.client import as_bytes, text
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -69,7 +69,8 @@ class KeyScanner:
         partial = self._partial[pattern]
         while budget > 0:
             count = min(budget, SCAN_BATCH)
-            cursor, keys = await client.scan(self._cursor[pattern], match=pattern, count=count)
+            cursor, replies = await client.scan(self._cursor[pattern], match=pattern, count=count)
+            keys = as_bytes(replies)
             budget -= count
             self._scanned[pattern] += count
             if keys:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import orjson
 
@@ -19,6 +19,7 @@ from mqtui.model import Message, StartPosition
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
+    from redis.typing import KeyT, StreamIdT
 
 Fields = list[tuple[bytes, bytes]]
 Entry = tuple[bytes, Fields]
@@ -53,6 +54,18 @@ def use_raw_entries(client: Redis) -> None:
     client.set_response_callback("XRANGE", _range_callback)
     client.set_response_callback("XREVRANGE", _range_callback)
     client.set_response_callback("XREAD", _read_callback)
+
+
+async def xrange(client: Redis, key: bytes, start: str, end: str, *, count: int | None = None) -> list[Entry]:
+    """XRANGE as `use_raw_entries` makes the client answer it (redis-py declares its own parser's type)."""
+    return cast("list[Entry]", await client.xrange(key, start, end, count=count))
+
+
+async def xread(client: Redis, key: bytes, after: str, *, count: int, block: int) -> list[tuple[bytes, list[Entry]]]:
+    """XREAD of one stream as `use_raw_entries` makes the client answer it: [(key, entries)] once there are
+    entries after `after`, [] when `block` milliseconds passed without."""
+    streams: dict[KeyT, StreamIdT] = {key: after}
+    return cast("list[tuple[bytes, list[Entry]]]", await client.xread(streams, count=count, block=block))
 
 
 def id_time(entry_id: bytes | str | None) -> datetime | None:

@@ -20,12 +20,12 @@ it at once and `--from` has no meaning. A name with glob characters is a PSUBSCR
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from mqtui.brokers.redis.client import text
-from mqtui.brokers.redis.streams import Entry, next_after, start_id, stream_message
+from mqtui.brokers.redis.client import as_bytes, text
+from mqtui.brokers.redis.streams import next_after, start_id, stream_message, xrange, xread
 from mqtui.errors import Unsupported
 from mqtui.model import Message, StartPosition
 
@@ -52,7 +52,7 @@ async def tail_stream(
     *,
     stop_at_end: bool,
     block_ms: int,
-) -> AsyncIterator[list[Message]]:
+) -> AsyncGenerator[list[Message], None]:
     info = await client.xinfo_stream(key)
     end_id = text(info.get("last-generated-id")) or "0-0"
     cursor = end_id
@@ -60,7 +60,7 @@ async def tail_stream(
         low = start_id(start)
         high = end_id if stop_at_end else "+"
         while True:
-            entries: list[Entry] = await client.xrange(key, low, high, count=BATCH)
+            entries = await xrange(client, key, low, high, count=BATCH)
             if entries:
                 cursor = text(entries[-1][0])
                 yield [stream_message(broker, name, entry) for entry in entries]
@@ -70,7 +70,7 @@ async def tail_stream(
     if stop_at_end:
         return
     while True:
-        answer = await client.xread({key: cursor}, count=BATCH, block=block_ms)
+        answer = await xread(client, key, cursor, count=BATCH, block=block_ms)
         for _, entries in answer:
             if entries:
                 cursor = text(entries[-1][0])
@@ -99,8 +99,8 @@ class _ListView:
     async def oldest(self, position: int, count: int) -> list[bytes]:
         """Elements at positions [position, position + count), oldest first."""
         if self.newest_at_right:
-            return list(await self.client.lrange(self.key, position, position + count - 1))
-        chunk = await self.client.lrange(self.key, -(position + count), -(position + 1))
+            return as_bytes(await self.client.lrange(self.key, position, position + count - 1))
+        chunk = as_bytes(await self.client.lrange(self.key, -(position + count), -(position + 1)))
         return list(reversed(chunk))
 
 
@@ -128,7 +128,7 @@ async def tail_list(
     *,
     stop_at_end: bool,
     newest_at_right: bool,
-) -> AsyncIterator[list[Message]]:
+) -> AsyncGenerator[list[Message], None]:
     if start.kind == "time" or (start.kind == "offset" and not isinstance(start.offset, int)):
         raise Unsupported(f"{broker}: a Redis list has no times or ids; tail {name} from beginning, end or an index")
     view = _ListView(client, key, newest_at_right)
@@ -172,10 +172,12 @@ async def peek_list(
 
 async def peek_stream(client: Redis, broker: str, name: str, key: bytes, limit: int) -> list[Message]:
     """The `limit` oldest entries, by one XRANGE: no group is joined, nothing is delivered or acked."""
-    return [stream_message(broker, name, entry) for entry in await client.xrange(key, "-", "+", count=limit)]
+    return [stream_message(broker, name, entry) for entry in await xrange(client, key, "-", "+", count=limit)]
 
 
-async def tail_channel(client: Redis, broker: str, name: str, *, stop_at_end: bool) -> AsyncIterator[list[Message]]:
+async def tail_channel(
+    client: Redis, broker: str, name: str, *, stop_at_end: bool
+) -> AsyncGenerator[list[Message], None]:
     if stop_at_end:
         return
     pubsub = client.pubsub(ignore_subscribe_messages=True)
