@@ -15,25 +15,12 @@ import asyncio
 import concurrent.futures
 import contextlib
 import threading
-from collections.abc import Callable, Collection, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Collection, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from mqtui.model import (
-    BacklogRow,
-    Capability,
-    DeadLetter,
-    DestinationKind,
-    Detail,
-    Message,
-    OutgoingMessage,
-    ProgressCallback,
-    PublishResult,
-    ReplayItem,
-    ReplayResult,
-    StartPosition,
-)
+from mqtui.model import Capability, DestinationKind, StartPosition
 from mqtui.services.gateway import Gateway, Operation
 from mqtui.services.history import LagHistory
 from mqtui.services.poller import BrokerPoller
@@ -75,10 +62,6 @@ class ConsoleBackend(abc.ABC):
     def keys(self) -> dict[str, str]:
         return dict(self.config.keys)
 
-    def refusal(self, action: str) -> str | None:
-        """Why a write action is refused in this profile, or None when it is allowed."""
-        return self.policy.readonly_refusal(action)
-
     async def call(
         self,
         broker: str,
@@ -101,10 +84,6 @@ class ConsoleBackend(abc.ABC):
     def server_view_brokers(self) -> list[str]:
         """Brokers of the profile whose adapter has a server view (Capability.SERVER_VIEW), in config order."""
         return [b.name for b in self.profile.brokers if self.gateway.capabilities(b.name) & Capability.SERVER_VIEW]
-
-    async def describe_server(self, broker: str) -> Detail:
-        """The server as a whole (identity, connections, slow consumers) where the broker has such a view."""
-        return await self.call(broker, lambda a: a.describe_server())
 
     def now(self) -> datetime:
         """The clock every age and countdown on screen is measured with (fixed in look tests)."""
@@ -132,70 +111,6 @@ class ConsoleBackend(abc.ABC):
     @abc.abstractmethod
     def open_profile(self, name: str) -> ConsoleBackend:
         """A backend for another profile of the same config (blocking: the demo may start brokers)."""
-
-    # -- actions (awaitable from the UI's loop), each one gateway call; going once the UI calls `call` --
-    async def describe(self, broker: str, destination: str) -> Detail:
-        return await self.call(broker, lambda a: a.describe(destination))
-
-    async def describe_group(self, broker: str, group: str) -> Detail:
-        return await self.call(broker, lambda a: a.describe_group(group))
-
-    async def dead_letters(self, broker: str, dlq: str, *, limit: int = 200) -> list[DeadLetter]:
-        return await self.call(broker, lambda a: a.dead_letters(dlq, limit=limit))
-
-    async def plan_replay(
-        self, broker: str, dlq: str, *, to: str | None = None, ids: Collection[str] | None = None
-    ) -> list[ReplayItem]:
-        return await self.call(broker, lambda a: a.plan_replay(dlq, to=to, ids=ids))
-
-    async def replay(
-        self,
-        broker: str,
-        dlq: str,
-        *,
-        to: str | None = None,
-        ids: Collection[str] | None = None,
-        progress: ProgressCallback | None = None,
-    ) -> ReplayResult:
-        return await self.call(
-            broker, lambda a: a.replay(dlq, to=to, ids=ids, progress=progress), writes=Capability.REPLAY
-        )
-
-    async def delete_dead_letters(self, broker: str, dlq: str, ids: Collection[str]) -> int:
-        return await self.call(broker, lambda a: a.delete_dead_letters(dlq, ids), writes=Capability.DELETE_DEAD_LETTER)
-
-    async def publish(
-        self,
-        broker: str,
-        destination: str,
-        messages: Sequence[OutgoingMessage],
-        *,
-        options: Mapping[str, str] | None = None,
-    ) -> PublishResult:
-        return await self.call(
-            broker, lambda a: a.publish(destination, messages, options=options), writes=Capability.PUBLISH
-        )
-
-    async def purge(self, broker: str, destination: str) -> int:
-        return await self.call(broker, lambda a: a.purge(destination), writes=Capability.PURGE)
-
-    async def move_queue(self, broker: str, source: str, *, to: str) -> ReplayResult:
-        return await self.call(broker, lambda a: a.move_queue(source, to=to), writes=Capability.MOVE_QUEUE)
-
-    async def peek(self, broker: str, destination: str, *, limit: int = 20) -> list[Message]:
-        return await self.call(broker, lambda a: a.peek(destination, limit=limit), writes=Capability.PEEK)
-
-    async def request(self, broker: str, subject: str, message: OutgoingMessage, *, timeout: float) -> Message:
-        return await self.call(
-            broker, lambda a: a.request(subject, message, timeout=timeout), writes=Capability.REQUEST
-        )
-
-    async def reset_offsets(
-        self, broker: str, group: str, *, to: StartPosition, destination: str | None = None
-    ) -> list[BacklogRow]:
-        return await self.call(
-            broker, lambda a: a.reset_offsets(group, to=to, destination=destination), writes=Capability.RESET_OFFSETS
-        )
 
 
 class LiveBackend(ConsoleBackend):

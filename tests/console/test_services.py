@@ -13,7 +13,7 @@ from mqtui import jsonl
 from mqtui.config import RedisConfig
 from mqtui.demo.localbrokers import LocalRedis
 from mqtui.errors import ReadonlyError
-from mqtui.model import Message, StartPosition
+from mqtui.model import Capability, Message, StartPosition
 from mqtui.services.backend import LiveBackend
 from mqtui.services.poller import BrokerPoller, backoff_delay
 from mqtui.services.snapshot import BrokerSnapshot, BrokerStatus
@@ -169,17 +169,20 @@ def test_actions_publish_replay_and_purge_through_the_backend(
     async def scenario() -> None:
         from mqtui.services.compose import build_messages
 
-        result = await backend.publish("r", "work", build_messages("job {{seq}}", count=4))
+        messages = build_messages("job {{seq}}", count=4)
+        result = await backend.call("r", lambda a: a.publish("work", messages), writes=Capability.PUBLISH)
         assert result.sent == 4
         assert client.llen("work") == 4
-        plan = await backend.plan_replay("r", "work:dlq")
+        plan = await backend.call("r", lambda a: a.plan_replay("work:dlq"))
         assert [(item.target, item.skip_reason) for item in plan] == [("work", None)] * 3
         progress: list[tuple[int, int]] = []
-        replayed = await backend.replay("r", "work:dlq", progress=lambda d, t: progress.append((d, t)))
+        replayed = await backend.call(
+            "r", lambda a: a.replay("work:dlq", progress=lambda d, t: progress.append((d, t))), writes=Capability.REPLAY
+        )
         assert (replayed.sent, replayed.failed, replayed.skipped) == (3, 0, 0)
         assert progress[-1] == (3, 3)
         assert client.llen("work") == 7 and client.llen("work:dlq") == 0
-        assert await backend.purge("r", "work") == 7
+        assert await backend.call("r", lambda a: a.purge("work"), writes=Capability.PURGE) == 7
         assert client.llen("work") == 0
 
     try:
@@ -198,15 +201,17 @@ def test_readonly_profile_refuses_writes_before_connecting(tmp_path: Path) -> No
 
     async def scenario() -> None:
         for attempt in (
-            backend.publish("r", "q", []),
-            backend.replay("r", "q:dlq"),
-            backend.delete_dead_letters("r", "q:dlq", ["x"]),
-            backend.purge("r", "q"),
-            backend.reset_offsets("r", "g", to=StartPosition("beginning")),
+            backend.call("r", lambda a: a.publish("q", []), writes=Capability.PUBLISH),
+            backend.call("r", lambda a: a.replay("q:dlq"), writes=Capability.REPLAY),
+            backend.call("r", lambda a: a.delete_dead_letters("q:dlq", ["x"]), writes=Capability.DELETE_DEAD_LETTER),
+            backend.call("r", lambda a: a.purge("q"), writes=Capability.PURGE),
+            backend.call(
+                "r", lambda a: a.reset_offsets("g", to=StartPosition("beginning")), writes=Capability.RESET_OFFSETS
+            ),
         ):
             with pytest.raises(ReadonlyError, match="readonly"):
                 await attempt
-        assert backend.refusal("publish") == "profile 'ops' is readonly: publish refused"
+        assert backend.policy.readonly_refusal("publish") == "profile 'ops' is readonly: publish refused"
 
     try:
         asyncio.run(scenario())
