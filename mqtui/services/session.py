@@ -1,4 +1,5 @@
-"""From `--config` and `--profile` to connected adapters: the one place that creates adapters.
+"""From `--config` and `--profile` to a session: the profile, its write policy, the adapters that
+serve its brokers, and `connected`, which opens one of them within the broker's timeout.
 
 The UI and the CLI both start here, so the demo profile, secret registration, the write policy and
 connection timeouts behave the same in the console and on the command line.
@@ -11,7 +12,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mqtui import secrets
 from mqtui.brokers import ADAPTERS, AdapterRegistry
@@ -19,6 +20,9 @@ from mqtui.brokers.base import BrokerAdapter
 from mqtui.config import DEMO_PROFILE, BrokerConfig, Config, Profile, load_config, permission_warning, secrets_of
 from mqtui.errors import BrokerUnavailable, ConfigError
 from mqtui.services.policy import WritePolicy
+
+if TYPE_CHECKING:
+    from mqtui.demo import DemoRun
 
 
 @dataclass(frozen=True)
@@ -30,7 +34,7 @@ class Session:
     config: Config
     config_path: Path
     notices: tuple[str, ...] = ()
-    demo: object | None = field(default=None, compare=False)
+    demo: DemoRun | None = field(default=None, compare=False)
     """The demo's running brokers when this session started them (stopped when the session ends)."""
     adapters: AdapterRegistry = field(default=ADAPTERS, compare=False)
     """Which adapter serves each broker kind: the real ones, or fakes in look tests."""
@@ -48,7 +52,7 @@ class Session:
 
     def close(self) -> None:
         if self.demo is not None:
-            self.demo.stop()  # type: ignore[attr-defined]
+            self.demo.stop()
 
 
 def profile_names(config: Config) -> list[str]:

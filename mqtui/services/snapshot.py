@@ -1,8 +1,8 @@
 """What the console knows about one broker at one moment: an immutable snapshot per poll.
 
 The poller builds a new snapshot after every poll and hands it over whole, so the UI never draws from a
-record that a background task is still filling in, and a static backend can feed the same panes with
-fixed data for look tests.
+record that a background task is still filling in, and look tests can feed the same panes fixed
+snapshots.
 """
 
 from __future__ import annotations
