@@ -49,9 +49,9 @@ class FanOut(Generic[T]):
 class Gateway:
     """Broker operations for one session, each on a fresh adapter, each asked of the write policy first."""
 
-    def __init__(self, session: Session, policy: WritePolicy | None = None) -> None:
+    def __init__(self, session: Session) -> None:
         self.session = session
-        self.policy = policy if policy is not None else session.policy
+        self.policy: WritePolicy = session.policy
 
     def declared(self, broker: str) -> Declared:
         """`broker` as its kind's registered adapter describes it, with no adapter made (nor its client
