@@ -205,7 +205,7 @@ def child_mqtui(config: str, url: str, topic: str) -> dict[str, Any]:
     app = MqtuiApp(backend)
 
     def pulled() -> tuple[int, float | None, int]:
-        pane = app.panes["tail"]
+        pane = app.screen.panes["tail"]  # type: ignore[attr-defined] - the console screen
         newest = pane.buffer[-1] if pane.buffer else None  # type: ignore[attr-defined]
         stamp = newest.timestamp.timestamp() if newest is not None and newest.timestamp else None
         stream = pane.stream  # type: ignore[attr-defined]
@@ -215,7 +215,7 @@ def child_mqtui(config: str, url: str, topic: str) -> dict[str, Any]:
         return asyncio.run(
             run_stream(
                 app, url, topic,
-                start=lambda: app.start_tail("bench-kafka", topic, StartPosition("end")),
+                start=lambda: app.screen.start_tail("bench-kafka", topic, StartPosition("end")),  # type: ignore[attr-defined]
                 refreshable=lambda: app.screen.query_one(StatusBar),
                 pulled=pulled,
             )
@@ -310,8 +310,8 @@ def child_memory(config: str, topic: str) -> dict[str, Any]:
             await pilot.pause()
             await asyncio.sleep(1.0)
             marks["idle"] = rss_mb()
-            app.start_tail("bench-kafka", topic, StartPosition("beginning"))
-            pane = app.panes["tail"]
+            app.screen.start_tail("bench-kafka", topic, StartPosition("beginning"))  # type: ignore[attr-defined]
+            pane = app.screen.panes["tail"]  # type: ignore[attr-defined] - the console screen
             deadline = time.monotonic() + 300
             for mark, count in (("10k", 10_000), ("1M", BIG)):
                 while pane.stream is None or pane.stream.received < count:  # type: ignore[attr-defined]

@@ -22,6 +22,7 @@ from textual.pilot import Pilot
 from mqtui.model import StartPosition
 from mqtui.services.backend import LiveBackend
 from mqtui.ui.app import MqtuiApp
+from mqtui.ui.screens.console import ConsoleScreen
 
 SIZES = [(120, 36), (200, 50)]
 Step = Callable[[MqtuiApp, Pilot], Awaitable[None]]  # type: ignore[type-arg]
@@ -51,7 +52,8 @@ async def group(app: MqtuiApp, pilot: Pilot) -> None:  # type: ignore[type-arg]
 
 
 async def tail(app: MqtuiApp, pilot: Pilot) -> None:  # type: ignore[type-arg]
-    app.start_tail("demo-kafka", "orders", StartPosition("end"))
+    assert isinstance(app.screen, ConsoleScreen)
+    app.screen.start_tail("demo-kafka", "orders", StartPosition("end"))
     await pilot.pause(3)
     await pilot.press("up", "up", "up")
 

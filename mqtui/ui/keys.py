@@ -2,8 +2,9 @@
 
 Bindings, the `?` key list and the command palette are all built from these, so a command that has a
 key is always in the palette, and a user's remapping (`[keys]` in the config, by binding id) reaches
-all three. Dialogs declare theirs the same way: remappable and listed by `?` (not in the palette,
-whose commands run on the main screen).
+all three. Panes, dialogs and the console screen list theirs as `KEY_COMMANDS` (never `COMMANDS`, which
+on a Textual screen names its command palette providers). A dialog's keys are remappable and listed by
+`?`, but not in the palette, whose commands run on the console screen.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 from mqtui.model import Capability
 
@@ -22,7 +23,7 @@ class Command:
     """Binding id, e.g. "dlq.replay": what `[keys]` in the config remaps."""
     key: str
     action: str
-    """Action on the widget that owns the command (a pane, or the app)."""
+    """Action on the node that owns the command (a pane, the console screen, or "app." for the app)."""
     label: str
     """Short footer label."""
     help: str
@@ -35,7 +36,7 @@ class Command:
     """Checked before the focused widget's own keys (ctrl+s in a form whose text area has focus)."""
 
 
-def bindings(commands: Iterable[Command]) -> list[Binding]:
+def bindings(commands: Iterable[Command]) -> list[BindingType]:
     return [
         Binding(c.key, c.action, c.label, show=c.show, id=c.id, tooltip=c.help, priority=c.priority)
         for c in commands

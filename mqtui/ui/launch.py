@@ -7,7 +7,7 @@ def run_console(config_path: str | None, profile: str | None) -> int:
     """Open the profile (the demo starts its brokers first), run the console, then stop everything."""
     import logging
 
-    from mqtui.services.backend import LiveBackend
+    from mqtui.services.backend import ConsoleBackend, LiveBackend
 
     # Log lines on stderr (ours or a client library's) would be drawn over the screen: the console
     # reports through its status line and notifications instead.
@@ -15,7 +15,7 @@ def run_console(config_path: str | None, profile: str | None) -> int:
     if not root.handlers:
         root.addHandler(logging.NullHandler())
 
-    backend = LiveBackend.open(config_path, profile)
+    backend: ConsoleBackend = LiveBackend.open(config_path, profile)
     try:
         from mqtui.ui.app import MqtuiApp
 

@@ -10,6 +10,7 @@ import logging
 import tomllib
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from textual.theme import Theme
 
@@ -56,11 +57,12 @@ def load_theme(path: Path) -> Theme:
     variables = raw.get("variables", {})
     if not isinstance(variables, dict):
         raise ValueError(f"{path}: [variables] must be a table")
+    colours: dict[str, Any] = {key: str(raw[key]) for key in _FIELDS if key in raw}
     return Theme(
         name=str(name),
         dark=bool(raw.get("dark", True)),
         variables={str(k): str(v) for k, v in variables.items()},
-        **{key: str(raw[key]) for key in _FIELDS if key in raw},
+        **colours,
     )
 
 

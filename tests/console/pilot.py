@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+from textual.app import App
 from textual.message import Message
 from textual.notifications import Notify
 from textual.pilot import Pilot
@@ -14,7 +15,13 @@ from textual.widgets import DataTable, Label, Static
 
 from mqtui.services.backend import LiveBackend
 from mqtui.ui.app import MqtuiApp
+from mqtui.ui.screens.console import ConsoleScreen
 from tests.console.conftest import until
+
+
+def console_screen(app: App[Any]) -> ConsoleScreen:
+    """The console screen of a running app, whatever dialog is open over it."""
+    return next(screen for screen in app.screen_stack if isinstance(screen, ConsoleScreen))
 
 
 class Console:
@@ -24,6 +31,11 @@ class Console:
         self.app = app
         self.pilot = pilot
         self.notes = notes
+
+    @property
+    def screen(self) -> ConsoleScreen:
+        """The console screen (panes, snapshots, workflows), whatever dialog is open over it."""
+        return console_screen(self.app)
 
     async def press(self, *keys: str) -> None:
         await self.pilot.press(*keys)

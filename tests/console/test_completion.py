@@ -84,7 +84,7 @@ async def test_tab_completes_then_cycles_and_moves_on_only_when_complete(
         await c.wait(lambda: pane.stream is not None, "the tail")  # type: ignore[attr-defined]
         assert pane.stream.destination == "orders:eu"  # type: ignore[attr-defined]
         await c.pilot.pause()
-        assert c.app.current_pane is pane  # shown, even though the dialog was still closing when it started
+        assert c.screen.current_pane is pane  # shown, even though the dialog was still closing when it started
 
         await c.press("n")  # the publish form completes the same way
         await c.wait_screen("PublishScreen")

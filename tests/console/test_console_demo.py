@@ -18,7 +18,9 @@ async def test_demo_profile_fills_every_pane_and_stops_its_brokers() -> None:
         processes = [p["pid"] for p in backend.session.demo.processes]  # type: ignore[attr-defined]
         expected = len(kinds)
         await c.wait(lambda: c.text("#status").startswith(f"{expected}/{expected} brokers up"), "all up", 60)
-        await c.wait(lambda: {s.kind for s in c.app.snapshots.values() for _ in s.dlqs} == set(kinds), "a DLQ each", 60)
+        await c.wait(
+            lambda: {s.kind for s in c.screen.snapshots.values() for _ in s.dlqs} == set(kinds), "a DLQ each", 60
+        )
         await c.press("2")
         rows = await c.wait_rows("#lag-table", lambda r: any(row[5] == "growing" for row in r), "a growing group", 60)
         assert {row[0] for row in rows} == {f"demo-{kind}" for kind in kinds}
@@ -36,6 +38,6 @@ async def test_demo_without_rabbitmq_says_so(monkeypatch: pytest.MonkeyPatch) ->
         note = await c.wait_note("demo runs without rabbitmq")
         assert note == "demo runs without rabbitmq: install rabbitmq-server (apt) to add it"
         assert "demo runs without rabbitmq" in c.text("#status")  # and it stays on the status line
-        assert "demo-rabbitmq" not in c.app.snapshots
+        assert "demo-rabbitmq" not in c.screen.snapshots
         expected = len(installed_kinds())
         await c.wait(lambda: c.text("#status").startswith(f"{expected}/{expected} brokers up"), "the others up", 60)

@@ -107,7 +107,7 @@ async def test_switching_profile_shows_the_other_brokers_and_stops_the_old_ones(
         await c.wait_note("profile 'events' is readonly: publish refused")
         await c.press("r")
         await c.wait_note("profile 'events' is readonly: request refused")
-        assert type(c.app.screen).__name__ == "Screen"  # no form opened
+        assert type(c.app.screen).__name__ == "ConsoleScreen"  # no form opened
 
 
 async def test_request_reply_and_the_server_view(tmp_path: Path, nats_server: LocalNats) -> None:

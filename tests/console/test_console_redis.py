@@ -70,7 +70,7 @@ async def test_destinations_lag_and_details_show_exact_numbers(
         summary = c.rows("#summary")
         assert ["length", "10"] in summary or any(row[1] == "10" for row in summary)
         await c.press("escape")
-        assert type(c.app.screen).__name__ == "Screen"
+        assert type(c.app.screen).__name__ == "ConsoleScreen"
 
 
 async def test_requeue_from_the_dead_letter_pane_lands_every_message(
@@ -132,7 +132,7 @@ async def test_requeue_of_selected_entries_moves_only_those(tmp_path: Path, redi
 async def test_publish_form_sends_templated_messages(tmp_path: Path, redis_db: tuple[str, redis.Redis]) -> None:
     url, client = redis_db
     async with console(redis_profile(tmp_path, url), "ops") as c:
-        await c.wait(lambda: c.app.snapshots["r"].capabilities, "capabilities")
+        await c.wait(lambda: c.screen.snapshots["r"].capabilities, "capabilities")
         await c.press("n")
         await c.wait_screen("PublishScreen")
         await c.type("inbox")
@@ -264,7 +264,7 @@ async def test_readonly_profile_refuses_every_write_key_and_palette_command(
         await c.wait_rows("#lag-table", lambda r: len(r) >= 1, "a backlog row")
         await c.press("o")
         await c.wait_note("profile 'ops' is readonly: reset offsets refused")
-        assert type(c.app.screen).__name__ == "Screen"  # no dialog opened for any of them
+        assert type(c.app.screen).__name__ == "ConsoleScreen"  # no dialog opened for any of them
 
         await c.press("3", "t")  # reading is allowed: tail, then try to duplicate from the tail and the detail
         await c.wait_screen("TailStartScreen")
@@ -323,7 +323,7 @@ async def test_a_small_tail_buffer_counts_what_fell_out_of_view(
         client.xadd("events", {"data": str(i).encode()})
     async with console(redis_profile(tmp_path, url), "ops", tail_capacity=5) as c:
         await c.wait_rows("#dest-table", lambda r: len(r) == 1, "the stream")
-        c.app.start_tail("r", "events", StartPosition.parse("beginning"))
+        c.screen.start_tail("r", "events", StartPosition.parse("beginning"))
         pane = c.app.query_one("#tail")
         await c.wait(lambda: "received 12" in c.text("#tail-info"), "every message received")
         await c.wait(lambda: "dropped from view 7" in c.text("#tail-info"), "the drop count")
@@ -389,8 +389,8 @@ async def test_duplicate_from_the_message_detail_prefills_the_form_and_arrives(
     url, client = redis_db
     client.xadd("events", {"data": b'{"order": 7}', "key": b"k7", "trace": b"t-7"})
     async with console(redis_profile(tmp_path, url), "ops") as c:
-        await c.wait(lambda: c.app.snapshots["r"].capabilities, "capabilities")
-        c.app.start_tail("r", "events", StartPosition.parse("beginning"))
+        await c.wait(lambda: c.screen.snapshots["r"].capabilities, "capabilities")
+        c.screen.start_tail("r", "events", StartPosition.parse("beginning"))
         pane = c.app.query_one("#tail")
         await c.wait(lambda: len(pane.messages) == 1, "the message")  # type: ignore[attr-defined]
         await c.press("enter")

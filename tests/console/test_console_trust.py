@@ -78,7 +78,7 @@ async def test_hostile_messages_are_drawn_safely_in_every_pane(
             assert size in assert_clean(c)  # this message's preview is what was checked
             if index % 3 and index < len(names) and names[index] != "rich_markup_click_quit":
                 continue  # the detail of every third corpus entry, the click markup and the big ones
-            c.app.show_message(message)
+            c.screen.show_message(message)
             await c.wait_screen("MessageScreen")
             await c.settle()
             text = assert_clean(c)
@@ -140,7 +140,7 @@ async def test_passwords_never_reach_the_screen(tmp_path: Path) -> None:
         secrets = (broker.password, wrong, down)
         async with console(config, "ops", size=(200, 50)) as c:
             await c.wait(lambda: c.text("#status").startswith("1/3 brokers up"), "one up, two refused")
-            await c.wait(lambda: all(c.app.snapshots[n].error for n in ("bad", "down")), "both errors")
+            await c.wait(lambda: all(c.screen.snapshots[n].error for n in ("bad", "down")), "both errors")
             pictures = [screen_text(c.app)]
             assert "bad" in c.text("#status")
             for keys, shown in (
@@ -152,7 +152,7 @@ async def test_passwords_never_reach_the_screen(tmp_path: Path) -> None:
                              shown)  # fmt: skip
                 await c.settle()
                 pictures.append(screen_text(c.app))
-            errors = [c.app.snapshots[name].error or "" for name in ("ok", "bad", "down")]
+            errors = [c.screen.snapshots[name].error or "" for name in ("ok", "bad", "down")]
             for secret in secrets:
                 for where in [*pictures, *errors, *c.notes]:
                     assert secret not in where
@@ -179,8 +179,8 @@ async def test_a_slow_broker_is_reported_while_the_others_and_the_keys_keep_work
         async with console(config, "ops") as c:
             await c.wait(lambda: c.text("#status").startswith("2/2 brokers up"), "both up")
             proxy.delay = 1.8  # every chunk now takes longer than the broker's timeout (and its 1 s allowance)
-            await c.wait(lambda: c.app.snapshots["slow"].failures > 0, "the slow broker noticed", 30)
-            snapshot = c.app.snapshots["slow"]
+            await c.wait(lambda: c.screen.snapshots["slow"].failures > 0, "the slow broker noticed", 30)
+            snapshot = c.screen.snapshots["slow"]
             assert snapshot.error is not None and snapshot.error.startswith("slow")
             assert "timeout" in snapshot.error.lower() or "no answer" in snapshot.error
             # Meanwhile the fast broker polls on and the console answers keys at once.
@@ -191,6 +191,6 @@ async def test_a_slow_broker_is_reported_while_the_others_and_the_keys_keep_work
             assert time.monotonic() - started < 2.0  # generous: two key presses on a loaded machine
             proxy.delay = 0.0
             await c.press("ctrl+r")
-            await c.wait(lambda: c.app.snapshots["slow"].failures == 0, "the slow broker back", 30)
+            await c.wait(lambda: c.screen.snapshots["slow"].failures == 0, "the slow broker back", 30)
     finally:
         proxy.stop()

@@ -1,24 +1,34 @@
 """Dialogs and cells with fixed data: a dialog's own footer, its keys remapped from the config, what `c`
-copies, and the oldest dead letter's age."""
+copies, the command palette over every dialog, and the oldest dead letter's age."""
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+import pytest
+from rich.text import Text
 from textual.notifications import Notify
 from textual.pilot import Pilot
-from textual.widgets._footer import FooterKey
+from textual.screen import Screen
 
-from mqtui.model import DeadLetterQueue, DestinationKind, Message
+from mqtui.model import DeadLetterQueue, DestinationKind, Detail, Message, ReplayItem
 from mqtui.safetext import hexdump
 from mqtui.ui.app import MqtuiApp
 from mqtui.ui.panes.dlq import oldest_cell
+from mqtui.ui.screens.common import ConfirmScreen, DetailScreen, KeysScreen, ProfilesScreen, PromptScreen
+from mqtui.ui.screens.message import MessageScreen
+from mqtui.ui.screens.publish import PublishDraft, PublishScreen
+from mqtui.ui.screens.replay import ReplayScreen
+from mqtui.ui.screens.request import RequestScreen
+from mqtui.ui.screens.reset import ResetOffsetsScreen
+from mqtui.ui.screens.tailstart import TailStartScreen
 from tests.console.fixtures import MESSAGES, NOW, static_backend
+from tests.console.pilot import console_screen
 from tests.console.test_snapshots import settle, start_fixed_tail
 
 
@@ -39,7 +49,7 @@ async def fixed_console(**options: Any) -> Iterator[tuple[MqtuiApp, Pilot[Any], 
 
 def footer(app: MqtuiApp) -> list[tuple[str, str]]:
     """(key, label) of each key the footer of the screen on top shows."""
-    return [(key.key_display or key.key, key.description) for key in app.screen.query(FooterKey)]
+    return [(key.key_display or key.key, key.description) for key in app.screen.query("FooterKey")]  # type: ignore[attr-defined]
 
 
 async def open_message(app: MqtuiApp, pilot: Pilot[Any], index: int) -> None:
@@ -137,13 +147,57 @@ async def test_copy_takes_the_value_as_text_base64_or_the_chosen_hex_dump() -> N
 
         big = "é" * 200_000  # 400,000 bytes: past the 256 KB the view draws
         message = Message("orders-kafka", "orders", 0, 99, None, None, big.encode())
-        app.show_message(message)
+        console_screen(app).show_message(message)
         await settle(pilot)
         assert "more bytes" in str(app.screen.query_one("#body").content)  # type: ignore[attr-defined]
         await pilot.press("c")
         await pilot.pause()
         assert app.clipboard == big
         assert notes[-1] == "copied 400,000 bytes as text"
+
+
+async def never(*_args: object) -> Any:
+    raise AssertionError("a dialog that is only opened and closed sent something")
+
+
+async def empty_plan(_ids: object) -> list[ReplayItem]:
+    return []
+
+
+EVERY_DIALOG: dict[str, Callable[[], Screen[Any]]] = {
+    "ConfirmScreen": lambda: ConfirmScreen("Purge", Text("Remove every message?"), expect="orders"),
+    "PromptScreen": lambda: PromptScreen("Export the buffer", value="out.jsonl"),
+    "DetailScreen": lambda: DetailScreen("orders", detail=Detail("orders-kafka", "orders")),
+    "MessageScreen": lambda: MessageScreen(MESSAGES[0]),
+    "PublishScreen": lambda: PublishScreen(
+        ["orders-kafka"], {"orders-kafka": ["orders"]}, PublishDraft(), send=never, refusal=lambda _broker: None
+    ),
+    "RequestScreen": lambda: RequestScreen(["events-nats"], {}, None, "", send=never),
+    "ReplayScreen": lambda: ReplayScreen(
+        "orders-kafka", "orders.DLQ", None, verb="replay", plan=empty_plan, replay=never
+    ),
+    "ResetOffsetsScreen": lambda: ResetOffsetsScreen("orders-kafka", "billing", "orders", reset=never),
+    "TailStartScreen": lambda: TailStartScreen(["orders-kafka"], {"orders-kafka": ["orders"]}, None, ""),
+    "KeysScreen": lambda: KeysScreen([("Everywhere", [("q", "Quit mqtui", "app.quit")])]),
+    "ProfilesScreen": lambda: ProfilesScreen(["prod"], "prod"),
+}
+
+
+@pytest.mark.parametrize("name", list(EVERY_DIALOG))
+async def test_the_palette_opens_and_closes_over_every_dialog(name: str) -> None:
+    """A dialog's list of keys once shadowed Textual's palette providers: the palette raised over any dialog."""
+    async with fixed_console() as (app, pilot, _notes):
+        app.push_screen(EVERY_DIALOG[name]())
+        await pilot.pause()
+        assert type(app.screen).__name__ == name
+        app.action_command_palette()
+        await pilot.pause()
+        assert type(app.screen).__name__ == "CommandPalette"
+        await pilot.press("q", "u")  # searches every provider of the screen under it
+        await pilot.pause(0.2)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert type(app.screen).__name__ == name
 
 
 def test_the_oldest_dead_letter_is_an_age_unknown_or_a_dash_never_blank() -> None:

@@ -8,13 +8,15 @@ from textual.notifications import Notify
 
 from mqtui.model import Detail, DetailSection
 from mqtui.ui import themes
-from mqtui.ui.app import GLOBAL_COMMANDS, PANES, MqtuiApp, MqtuiCommands, dialog_commands
+from mqtui.ui.app import MqtuiApp, MqtuiCommands, dialog_commands
 from mqtui.ui.screens.common import DetailScreen
+from mqtui.ui.screens.console import GLOBAL_COMMANDS, PANES
 from tests.console.fixtures import static_backend
+from tests.console.pilot import console_screen
 
 
 def all_commands() -> list[str]:
-    return [c.id for c in GLOBAL_COMMANDS] + [c.id for _id, _title, cls in PANES for c in cls.COMMANDS]
+    return [c.id for c in GLOBAL_COMMANDS] + [c.id for _id, _title, cls in PANES for c in cls.KEY_COMMANDS]
 
 
 def test_every_binding_has_a_unique_id() -> None:
@@ -29,11 +31,12 @@ async def test_config_keys_remap_bindings_everywhere() -> None:
         size=(120, 36), message_hook=lambda m: isinstance(m, Notify) and notes.append(m.notification.message)
     ) as pilot:  # type: ignore[func-returns-value]
         await pilot.pause(0.3)
+        screen = console_screen(app)
         await pilot.press("L")
         await pilot.pause()
-        assert app.current_pane is not None and app.current_pane.id == "lag"
+        assert screen.current_pane is not None and screen.current_pane.id == "lag"
         await pilot.press("1", "2")  # the old key is gone for that binding
-        assert app.current_pane.id == "destinations"
+        assert screen.current_pane.id == "destinations"
         assert any("unknown binding ids: nonsense.id" in n for n in notes)
         await pilot.press("question_mark")
         await pilot.pause()
@@ -57,8 +60,9 @@ async def test_palette_holds_every_command_and_runs_it_on_its_pane() -> None:
         best = max(hits, key=lambda h: h.score)
         await best.command()  # type: ignore[misc]
         await pilot.pause()
-        assert app.current_pane is not None and app.current_pane.id == "lag"
-        assert app.current_pane.has_class("-filtering")
+        screen = console_screen(app)
+        assert screen.current_pane is not None and screen.current_pane.id == "lag"
+        assert screen.current_pane.has_class("-filtering")
 
 
 async def test_a_palette_command_for_another_pane_acts_on_its_selected_row() -> None:
@@ -70,12 +74,13 @@ async def test_a_palette_command_for_another_pane_acts_on_its_selected_row() -> 
         size=(120, 36), message_hook=lambda m: isinstance(m, Notify) and notes.append(m.notification.message)
     ) as pilot:  # type: ignore[func-returns-value]
         await pilot.pause(0.3)
-        assert app.current_pane is not None and app.current_pane.id == "destinations"
+        screen = console_screen(app)
+        assert screen.current_pane is not None and screen.current_pane.id == "destinations"
         provider = MqtuiCommands(app.screen)
         [hit] = [hit async for hit in provider.search("dead letters: move all") if hit.score > 0.9]
         await hit.command()  # type: ignore[misc]
         await pilot.pause()
-        assert app.current_pane.id == "dlq"
+        assert screen.current_pane.id == "dlq"
         assert notes[-1].endswith("cannot move a whole queue (a RabbitMQ shovel does; r replays dead letters)")
 
 

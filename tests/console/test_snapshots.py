@@ -15,6 +15,7 @@ from textual.pilot import Pilot
 from mqtui.model import StartPosition
 from mqtui.ui.app import MqtuiApp
 from tests.console.fixtures import MESSAGES, SCAN_NOTICE, FixedBackend, static_backend
+from tests.console.pilot import console_screen
 
 SIZE = (120, 36)
 THEMES = ["mqtui-dark", "mqtui-light"]
@@ -31,8 +32,9 @@ async def settle(pilot: Pilot) -> None:  # type: ignore[type-arg]
     app = pilot.app
     assert isinstance(app, MqtuiApp) and isinstance(app.backend, FixedBackend)
     delivered = app.backend.data.snapshots
+    screen = console_screen(app)
     for _ in range(200):
-        if all(app.snapshots.get(s.name) is s for s in delivered) and not app._redraw_pending:
+        if all(screen.snapshots.get(s.name) is s for s in delivered) and screen.drawn:
             break
         await pilot.pause(0.02)
     await pilot.pause()
@@ -40,7 +42,7 @@ async def settle(pilot: Pilot) -> None:  # type: ignore[type-arg]
 
 async def start_fixed_tail(pilot: Pilot) -> None:  # type: ignore[type-arg]
     """Tail the fixed messages and wait until all of them are shown (no timing in the picture)."""
-    pilot.app.start_tail("orders-kafka", "orders", StartPosition("beginning"))  # type: ignore[attr-defined]
+    console_screen(pilot.app).start_tail("orders-kafka", "orders", StartPosition("beginning"))
     pane = pilot.app.query_one("#tail")
     for _ in range(200):
         if len(pane.messages) == len(MESSAGES):  # type: ignore[attr-defined]

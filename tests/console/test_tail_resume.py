@@ -82,7 +82,7 @@ async def test_redis_tail_survives_a_broker_crash_and_shows_no_duplicates(
         config = profile_file(tmp_path, [{"name": "r", "kind": "redis", "url": broker.url, "timeout": 1.0}])
         async with console(config, "ops") as c:
             await c.wait_rows("#dest-table", lambda r: len(r) == 1, "the stream")
-            c.app.start_tail("r", "events", StartPosition("beginning"))
+            c.screen.start_tail("r", "events", StartPosition("beginning"))
             pane = c.app.query_one("#tail")
             await c.wait(lambda: len(pane.messages) == 5, "five messages")  # type: ignore[attr-defined]
 
@@ -113,7 +113,7 @@ async def test_redis_list_tail_continues_from_the_end_and_says_so(
         config = profile_file(tmp_path, [{"name": "r", "kind": "redis", "url": broker.url, "timeout": 1.0}])
         async with console(config, "ops") as c:
             await c.wait_rows("#dest-table", lambda r: len(r) == 1, "the list")
-            c.app.start_tail("r", "jobs", StartPosition("beginning"))
+            c.screen.start_tail("r", "jobs", StartPosition("beginning"))
             pane = c.app.query_one("#tail")
             await c.wait(lambda: len(pane.messages) == 2, "two jobs")  # type: ignore[attr-defined]
             broker.kill()
@@ -137,7 +137,7 @@ async def test_nats_stream_tail_survives_a_server_crash(tmp_path: Path) -> None:
         config = profile_file(tmp_path, [broker])
         async with console(config, "ops") as c:
             await c.wait_rows("#dest-table", lambda r: any(row[1] == "EVENTS" for row in r), "the stream")
-            c.app.start_tail("n", "EVENTS", StartPosition("beginning"))
+            c.screen.start_tail("n", "EVENTS", StartPosition("beginning"))
             pane = c.app.query_one("#tail")
             await c.wait(lambda: len(pane.messages) == 3, "three messages")  # type: ignore[attr-defined]
             server.kill()
@@ -177,7 +177,7 @@ async def test_kafka_tail_reconnects_when_its_broker_restarts_empty(
         config = profile_file(tmp_path, [{"name": "k", "kind": "kafka", "url": broker.url, "timeout": 2.0}])
         async with console(config, "ops") as c:
             await c.wait_rows("#dest-table", lambda r: any(row[1] == "orders" for row in r), "the topic")
-            c.app.start_tail("k", "orders", StartPosition("beginning"))
+            c.screen.start_tail("k", "orders", StartPosition("beginning"))
             pane = c.app.query_one("#tail")
             await c.wait(lambda: len(pane.messages) == 4, "four messages")  # type: ignore[attr-defined]
             broker.kill()

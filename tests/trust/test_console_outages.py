@@ -59,7 +59,7 @@ async def assert_console_answers(c: Console, fast_polls_before: int) -> None:
     await c.press("question_mark")
     await c.wait_screen("KeysScreen")
     await c.press("escape")
-    await c.wait_screen("Screen")
+    await c.wait_screen("ConsoleScreen")
     await c.wait(lambda: c.app.backend.poll_count("fast") > fast_polls_before + 2, "the working broker polled on")  # type: ignore[attr-defined]
     assert c.rows("#dest-table")[0][1] == "always-here"
 
@@ -75,13 +75,13 @@ async def test_every_kind_down_at_start_counts_down_then_comes_back_by_itself(
             names = [b.name for b in late.values()]
 
             def all_down() -> bool:
-                return all(c.app.snapshots[n].status is BrokerStatus.UNREACHABLE for n in names)
+                return all(c.screen.snapshots[n].status is BrokerStatus.UNREACHABLE for n in names)
 
             await c.wait(all_down, "every late broker unreachable", 30)
             await c.wait(lambda: all("down, retry" in tree_label(c, n) for n in names), "retry countdowns")
             assert c.text("#status").startswith("1/5 brokers up")
             for name in names:
-                error = c.app.snapshots[name].error or ""
+                error = c.screen.snapshots[name].error or ""
                 assert error.startswith(f"{name}: ") and "\n" not in error
             assert "down, retry" in screen_text(c.app)  # drawn, not only in the model
             await assert_console_answers(c, c.app.backend.poll_count("fast"))  # type: ignore[attr-defined]
@@ -91,7 +91,7 @@ async def test_every_kind_down_at_start_counts_down_then_comes_back_by_itself(
             await c.wait(lambda: c.text("#status").startswith("5/5 brokers up"), "every broker back", 90)
 
             def all_well() -> bool:  # a broker just booted may answer in part for a poll or two
-                snapshots = [c.app.snapshots[n] for n in names]
+                snapshots = [c.screen.snapshots[n] for n in names]
                 return all((s.status, s.failures, s.error) == (BrokerStatus.CONNECTED, 0, None) for s in snapshots)
 
             await c.wait(all_well, "every broker answering in full", 30)
@@ -159,7 +159,7 @@ async def test_refused_credentials_show_the_reason_not_the_secret(
     with refusing(kind, tmp_path, rabbit) as (entry, fix):
         config = profile_file(tmp_path, [fast, {"name": "locked", "kind": kind, "timeout": 2.0, **entry}])
         async with console(config, "ops", size=(200, 40)) as c:
-            await c.wait(lambda: c.app.snapshots["locked"].error is not None, "the refusal")
+            await c.wait(lambda: c.screen.snapshots["locked"].error is not None, "the refusal")
             await c.wait(lambda: "down" in tree_label(c, "locked"), "locked shown down")
             status = await c.wait(lambda: (s := c.text("#status")).startswith("1/2 brokers up") and "locked: " in s
                                   and s, "the reason in the status line")  # fmt: skip
@@ -171,7 +171,7 @@ async def test_refused_credentials_show_the_reason_not_the_secret(
             if fix is not None:  # the server now takes that secret: the console notices by itself
                 fix()
                 await c.wait(lambda: c.text("#status").startswith("2/2 brokers up"), "accepted", 60)
-                assert c.app.snapshots["locked"].error is None
+                assert c.screen.snapshots["locked"].error is None
 
 
 # -- a broker that accepts connections and never answers -------------------------------------------
@@ -198,9 +198,9 @@ async def test_brokers_that_never_answer_are_timed_out_while_the_console_answers
         config = profile_file(tmp_path, [fast, *hung])
         async with console(config, "ops", size=(200, 40)) as c:
             short = ["hung-nats", "hung-kafka", "hung-rabbitmq"]
-            await c.wait(lambda: all(c.app.snapshots[n].error for n in short), "the short timeouts", 30)
+            await c.wait(lambda: all(c.screen.snapshots[n].error for n in short), "the short timeouts", 30)
             for name in short:
-                error = c.app.snapshots[name].error or ""
+                error = c.screen.snapshots[name].error or ""
                 assert error.startswith(f"{name}: ") and ("within 2s" in error or "no answer" in error), error
             assert c.app.backend.poll_count("hung-redis") == 0  # type: ignore[attr-defined]
             await assert_console_answers(c, c.app.backend.poll_count("fast"))  # type: ignore[attr-defined]

@@ -129,8 +129,8 @@ async def test_no_secret_on_screen_in_screenshots_exports_or_the_log(
         async with console(config, "ops", size=(200, 50)) as c:
             pictures = Pictures(c, tmp_path / "screenshots")
             await c.wait(lambda: c.text("#status").startswith("4/9 brokers up"), "the working brokers up", 30)
-            await c.wait(lambda: all(c.app.snapshots[n].error for n in failing), "every refusal", 30)
-            assert all(c.app.snapshots[n].error is None for n in working)
+            await c.wait(lambda: all(c.screen.snapshots[n].error for n in failing), "every refusal", 30)
+            assert all(c.screen.snapshots[n].error is None for n in working)
             await c.wait_rows("#dest-table", lambda r: len(r) >= 5, "the destinations")
             assert "readable by other users" in c.text("#status")
             await c.wait_note("readable by other users")
@@ -139,7 +139,7 @@ async def test_no_secret_on_screen_in_screenshots_exports_or_the_log(
                 drawn[name] = await pictures.take(name)
             for broker, destination in (("redis", "orders"), ("nats", "ORDERS"), ("rabbit", queue),
                                         ("redis-bad", "orders"), ("kafka", "orders")):  # fmt: skip
-                c.app.show_destination(broker, destination)
+                c.screen.show_destination(broker, destination)
                 await wait_detail(c)
                 drawn[broker] = await pictures.take(f"detail-{broker}")
                 await c.press("escape")
@@ -154,14 +154,14 @@ async def test_no_secret_on_screen_in_screenshots_exports_or_the_log(
             await c.press("enter")
             await c.wait_rows("#entries-table", lambda r: len(r) == 1, "its entry")
             drawn["dlq-entries"] = await pictures.take("dlq-entries")
-            c.app.start_tail("redis", "orders", StartPosition.parse("beginning"))
+            c.screen.start_tail("redis", "orders", StartPosition.parse("beginning"))
             pane = c.app.query_one("#tail")
             await c.wait(lambda: len(pane.messages) == 2, "two tailed messages")  # type: ignore[attr-defined]
             await c.press("enter")
             await c.wait_screen("MessageScreen")
             drawn["message"] = await pictures.take("message")
             await c.press("escape")
-            await c.wait_screen("Screen")
+            await c.wait_screen("ConsoleScreen")
             await c.press("3", "e")
             await c.wait_screen("PromptScreen")
             c.app.screen.query_one("#prompt").value = str(export)  # type: ignore[attr-defined]
@@ -172,7 +172,7 @@ async def test_no_secret_on_screen_in_screenshots_exports_or_the_log(
                 await c.press(*keys)
                 drawn[name] = await pictures.take(name)
                 await c.press("escape")
-            errors = [c.app.snapshots[name].error or "" for name in failing]
+            errors = [c.screen.snapshots[name].error or "" for name in failing]
             notes = list(c.notes)
         for name in ("redis-bad", "nats-bad", "rabbit-bad", "kafka", "down"):
             assert any(error.startswith(f"{name}: ") for error in errors)

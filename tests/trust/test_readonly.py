@@ -84,7 +84,7 @@ async def refused_by_note(c: Console, before: int, expected: str) -> None:
     await c.wait(lambda: len(c.notes) > before, f"the refusal {expected!r}")
     assert c.notes[before:] == [expected]
     await c.pilot.pause(0.2)
-    assert type(c.app.screen).__name__ == "Screen"
+    assert type(c.app.screen).__name__ == "ConsoleScreen"
 
 
 @pytest.mark.parametrize("name", list(ACTIONS))
@@ -141,7 +141,7 @@ async def test_readonly_allows_a_redis_peek_which_only_reads(
     async with console(config, "p") as c:
         await c.pick("#dest-table", 1, "q", "the list q")
         await c.press("p")
-        pane = c.app.panes["tail"]
+        pane = c.screen.panes["tail"]
         await c.wait(lambda: len(pane.messages) == 3, "three peeked messages")  # type: ignore[attr-defined]
         assert [m.value for m in pane.messages.messages] == [b"1", b"2", b"3"]  # type: ignore[attr-defined]
         assert "peeked 3" in c.text("#tail-info")

@@ -1,59 +1,100 @@
-"""What every pane shares: its commands, why one is refused, and redrawing only when visible."""
+"""What every pane shares: its keys, why one is refused, the data it is given, redrawing only when shown.
+
+Attributes down, messages up: the console screen sets `snapshots`, `broker_filter`, `active`, `policy`
+and `clock`; a pane draws from them and posts a message (`mqtui.ui.messages`) for anything beyond itself.
+"""
 
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any, ClassVar
 
 from textual.containers import Vertical
 from textual.css.query import NoMatches
+from textual.reactive import var
 
 from mqtui.model import Capability
+from mqtui.services.policy import WritePolicy
 from mqtui.services.snapshot import BrokerSnapshot
 from mqtui.ui.keys import Command, action_name
 
-if TYPE_CHECKING:
-    from mqtui.ui.app import MqtuiApp
 
-#: How a capability is named when a broker lacks it ("demo-kafka (kafka) cannot purge").
-CAPABILITY_VERBS = {
-    Capability.TAIL: "tail without consuming",
-    Capability.PEEK: "peek",
-    Capability.PUBLISH: "publish",
-    Capability.REPLAY: "replay dead letters",
-    Capability.DELETE_DEAD_LETTER: "delete dead letters",
-    Capability.PURGE: "purge",
-    Capability.RESET_OFFSETS: "reset offsets",
-    Capability.REQUEST: "do request/reply",
-    Capability.MOVE_QUEUE: "move a whole queue (a RabbitMQ shovel does; r replays dead letters)",
-}
+def profile_refusal(
+    policy: WritePolicy, snapshots: Iterable[BrokerSnapshot], capability: Capability, *, action: str, nobody: str
+) -> str | None:
+    """Why a form that lets the user choose among the profile's brokers cannot open, or None: `action` is
+    refused in a readonly profile, and `nobody` is said once every broker is known and none can. While no
+    broker's capabilities are known yet, the form opens and the broker refuses when it is sent."""
+    readonly = policy.readonly_refusal(action)
+    if readonly:
+        return readonly
+    known = [snapshot for snapshot in snapshots if snapshot.capabilities]
+    if not known or any(snapshot.can(capability) for snapshot in known):
+        return None
+    return nobody
 
 
-def only_reads(writes: Capability, target: BrokerSnapshot | None) -> bool:
-    """A peek that changes nothing on its broker (Redis LRANGE/XRANGE) is a read: a readonly profile allows it."""
-    return writes is Capability.PEEK and target is not None and target.can(Capability.PEEK_ONLY_READS)
+def request_refusal(policy: WritePolicy, snapshots: Iterable[BrokerSnapshot]) -> str | None:
+    """Why request/reply cannot be used in this profile at all, or None."""
+    return profile_refusal(
+        policy,
+        snapshots,
+        Capability.REQUEST,
+        action="request",
+        nobody="no broker of this profile can do request/reply (NATS can)",
+    )
+
+
+def publish_refusal(policy: WritePolicy, snapshots: Iterable[BrokerSnapshot]) -> str | None:
+    """Why nothing can be published in this profile at all, or None."""
+    return profile_refusal(
+        policy, snapshots, Capability.PUBLISH, action="publish", nobody="no broker of this profile can publish"
+    )
 
 
 class Pane(Vertical):
-    """A tab of the console. Subclasses list their COMMANDS and implement `redraw`."""
+    """A tab of the console. Subclasses list their KEY_COMMANDS and implement `redraw`."""
 
-    COMMANDS: ClassVar[list[Command]] = []
+    KEY_COMMANDS: ClassVar[list[Command]] = []
     TITLE: ClassVar[str] = ""
+
+    snapshots: var[Mapping[str, BrokerSnapshot]] = var(dict, always_update=True, init=False)
+    """Every broker's latest snapshot, by name; set after each batch of new snapshots."""
+    broker_filter: var[str | None] = var(None, init=False)
+    """The one broker shown (chosen in the broker tree), or None for all."""
+    active: var[bool] = var(False, init=False)
+    """Whether this pane's tab is the one shown: hidden panes redraw when shown, not on every poll."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.stale = True
+        self.policy = WritePolicy(profile="")
+        """The profile's write rules: what the pane's keys refuse, and in which words."""
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        """What ages are measured against (fixed in look tests)."""
         self._refused: tuple[bool, ...] | None = None
 
-    @property
-    def mqtui(self) -> MqtuiApp:
-        return self.app  # type: ignore[return-value]
-
     # -- drawing -----------------------------------------------------------------------------------
+    def watch_snapshots(self) -> None:
+        self.snapshots_changed()
+
+    def watch_broker_filter(self) -> None:
+        self.snapshots_changed()
+
+    def watch_active(self, active: bool) -> None:
+        if active:
+            self.shown()
+
+    def visible_snapshots(self) -> list[BrokerSnapshot]:
+        """The snapshots of the brokers shown: all, or the one chosen in the broker tree."""
+        return [s for name, s in self.snapshots.items() if self.broker_filter in (None, name)]
+
     def snapshots_changed(self) -> None:
         """New data arrived: redraw now if this pane is on screen, else when it is shown."""
         self.stale = True
-        if self.is_mounted and self.mqtui.current_pane is self:
+        if self.is_mounted and self.active:
             with contextlib.suppress(NoMatches):  # a redraw timer firing while the console closes
                 self.redraw()
                 self.stale = False
@@ -63,8 +104,15 @@ class Pane(Vertical):
             self.redraw()
             self.stale = False
 
+    def restyle(self) -> None:
+        """Draw every cell again (after a theme change, when only colours differ): now if shown."""
+        self.stale = True
+        if self.active:
+            self.redraw(rebuild=True)
+            self.stale = False
+
     def redraw(self, *, rebuild: bool = False) -> None:
-        """Draw from `self.mqtui.snapshots`."""
+        """Draw from `self.snapshots`."""
 
     def focus_main(self) -> None:
         """Focus the widget the pane is operated from."""
@@ -72,7 +120,7 @@ class Pane(Vertical):
     # -- commands ----------------------------------------------------------------------------------
     def command(self, action: str) -> Command | None:
         name = action_name(action)
-        for command in self.COMMANDS:
+        for command in self.KEY_COMMANDS:
             if action_name(command.action) == name:
                 return command
         return None
@@ -82,13 +130,7 @@ class Pane(Vertical):
         command = self.command(action)
         if command is None or command.writes is None:
             return None
-        target = self.target_broker()
-        readonly = None if only_reads(command.writes, target) else self.mqtui.backend.refusal(command.label.lower())
-        if readonly:
-            return readonly
-        if target is not None and not target.can(command.writes):
-            return f"{target.name} ({target.kind}) cannot {CAPABILITY_VERBS[command.writes]}"
-        return None
+        return self.policy.refusal(command.writes, action=command.label.lower(), broker=self.target_broker())
 
     def target_broker(self) -> BrokerSnapshot | None:
         """The broker the selected row belongs to (capabilities are checked against it)."""
@@ -96,7 +138,7 @@ class Pane(Vertical):
 
     def update_bindings(self) -> None:
         """Redraw the footer only when a command became allowed or refused (a footer redraw is costly)."""
-        refused = tuple(bool(self.refusal(command.action)) for command in self.COMMANDS)
+        refused = tuple(bool(self.refusal(command.action)) for command in self.KEY_COMMANDS)
         if refused != self._refused:
             self._refused = refused
             self.refresh_bindings()

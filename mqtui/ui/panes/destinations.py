@@ -7,12 +7,15 @@ from typing import ClassVar
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
+from textual.reactive import var
 from textual.widgets import DataTable, Input, Label
 
 from mqtui.model import Capability, Destination, DestinationKind
 from mqtui.services.snapshot import BrokerSnapshot
 from mqtui.ui.cells import colour, number, per_second, plain
 from mqtui.ui.keys import Command, bindings
+from mqtui.ui.messages import DetailsRequested, PeekRequested, PurgeRequested, RequestReplyRequested, TailRequested
+from mqtui.ui.panes.base import request_refusal
 from mqtui.ui.panes.filtered import FILTER_CLASS, FilteredTablePane
 from mqtui.ui.widgets.table import SyncTable
 
@@ -51,7 +54,7 @@ def filter_destinations(destinations: list[Destination], text: str) -> list[Dest
 
 class DestinationsPane(FilteredTablePane):
     TITLE = "Destinations"
-    COMMANDS: ClassVar[list[Command]] = [
+    KEY_COMMANDS: ClassVar[list[Command]] = [
         Command("destinations.details", "enter", "details", "Details", "Partitions, configs, bindings, consumers"),
         Command("destinations.filter", "slash", "filter", "Filter", "Filter destinations by name, broker or kind"),
         Command("destinations.sort", "s", "sort", "Sort", "Sort by the next column (name, depth, rates…)"),
@@ -63,14 +66,13 @@ class DestinationsPane(FilteredTablePane):
         Command("destinations.request", "r", "request", "Request", "Send a request to a subject, show the reply (NATS)",
                 writes=Capability.REQUEST, show=False),
     ]  # fmt: skip
-    BINDINGS: ClassVar = bindings(COMMANDS)
+    BINDINGS: ClassVar = bindings(KEY_COMMANDS)
     DEFAULT_CSS = """
     DestinationsPane #dest-info { height: 1; width: 100%; color: $text-muted; padding: 0 1; }
     """
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
-        self.sort_index = 1
+    sort_index: var[int] = var(1, init=False)
+    """Which of SORTS the table is sorted by."""
 
     def compose(self) -> ComposeResult:
         yield Label(id="dest-info")
@@ -93,21 +95,19 @@ class DestinationsPane(FilteredTablePane):
 
     def target_broker(self) -> BrokerSnapshot | None:
         destination = self.selected()
-        return None if destination is None else self.mqtui.snapshots.get(destination.broker)
+        return None if destination is None else self.snapshots.get(destination.broker)
 
     def refusal(self, action: str) -> str | None:
         if action == "request":  # any broker that can: the form chooses, the selected row only prefills it
-            return self.mqtui.request_refusal()
+            return request_refusal(self.policy, self.snapshots.values())
         if action in ("details", "tail", "purge", "peek") and self.selected() is None:
             return "select a destination first"
         if action == "tail":
-            target = self.target_broker()
-            if target is not None and not target.can(Capability.TAIL):
-                return f"{target.name} ({target.kind}) cannot tail without consuming"
+            return self.policy.capability_refusal(Capability.TAIL, self.target_broker())
         return super().refusal(action)
 
     def redraw(self, *, rebuild: bool = False) -> None:
-        snapshots = self.mqtui.visible_snapshots()
+        snapshots = self.visible_snapshots()
         everything = [d for s in snapshots for d in s.destinations if not d.internal]
         shown = filter_destinations(everything, self.filter_text)
         label, key, descending = SORTS[self.sort_index]
@@ -130,8 +130,8 @@ class DestinationsPane(FilteredTablePane):
         info = f"{len(shown):,} of {len(everything):,} · sorted by {label} {arrow}"
         if self.filter_text:
             info += f" · filter: {self.filter_text}"
-        if self.mqtui.broker_filter:
-            info += f" · broker: {self.mqtui.broker_filter}"
+        if self.broker_filter:
+            info += f" · broker: {self.broker_filter}"
         self.query_one("#dest-info", Label).update(plain(info, None))
         self.update_bindings()
 
@@ -147,30 +147,32 @@ class DestinationsPane(FilteredTablePane):
     def action_details(self) -> None:
         destination = self.selected()
         if destination is not None:
-            self.mqtui.show_destination(destination.broker, destination.name)
+            self.post_message(DetailsRequested(destination.broker, destination.name))
 
     def action_sort(self) -> None:
         self.sort_index = (self.sort_index + 1) % len(SORTS)
+
+    def watch_sort_index(self) -> None:
         self.redraw()
 
     def action_tail(self) -> None:
         destination = self.selected()
         if destination is not None:
-            self.mqtui.ask_tail(destination.broker, destination.name)
+            self.post_message(TailRequested(destination.broker, destination.name))
 
     def action_purge(self) -> None:
         destination = self.selected()
         if destination is not None:
-            self.mqtui.ask_purge(destination)
+            self.post_message(PurgeRequested(destination))
 
     def action_request(self) -> None:
         destination = self.selected()
         if destination is not None and destination.kind is DestinationKind.SUBJECT:
-            self.mqtui.ask_request(destination.broker, destination.name)
+            self.post_message(RequestReplyRequested(destination.broker, destination.name))
         else:
-            self.mqtui.ask_request(destination.broker if destination is not None else None, "")
+            self.post_message(RequestReplyRequested(destination.broker if destination is not None else None, ""))
 
     def action_peek(self) -> None:
         destination = self.selected()
         if destination is not None:
-            self.mqtui.ask_peek(destination)
+            self.post_message(PeekRequested(destination))

@@ -1,24 +1,35 @@
 """Dead letters: every DLQ with counts and age, its entries, and replay / requeue / delete.
 
 An action applies to the selected entries, or, with none selected, to the whole DLQ; either way a
-preview says how many go where before anything is sent.
+preview says how many go where before anything is sent. The pane asks the console screen to read a
+DLQ's entries and to act on them (`mqtui.ui.messages`); the screen hands back what it read (`Listing`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import ClassVar
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
+from textual.reactive import var
 from textual.widgets import DataTable, Label
 
 from mqtui.figures import age, count
 from mqtui.model import Capability, DeadLetter, DeadLetterQueue
 from mqtui.services.snapshot import BrokerSnapshot
-from mqtui.ui.cells import ago, colour, error_text, number, plain
+from mqtui.ui.cells import ago, colour, number, plain
 from mqtui.ui.keys import Command, bindings
+from mqtui.ui.messages import (
+    DeadLettersRequested,
+    DeleteRequested,
+    DuplicateRequested,
+    MessageOpened,
+    MoveRequested,
+    ReplayRequested,
+)
 from mqtui.ui.panes.base import Pane
 from mqtui.ui.widgets.table import SyncTable
 
@@ -27,6 +38,17 @@ DLQ_COLUMNS = [("Broker", "broker"), ("DLQ", "name"), ("Origin", "origin"), ("Co
 ENTRY_COLUMNS = [("✓", "mark"), ("ID", "id"), ("Origin", "origin"), ("Reason", "reason"), ("Tries", "attempts"),
                  ("First", "first"), ("Last", "last"), ("Value", "value")]  # fmt: skip
 ENTRY_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What the entries table shows: the open DLQ's entries as last read, or why there are none."""
+
+    dlq: DeadLetterQueue | None = None
+    entries: tuple[DeadLetter, ...] = ()
+    loading: bool = False
+    error: str | None = None
+    read_at: datetime | None = None
 
 
 def oldest_cell(dlq: DeadLetterQueue, now: datetime) -> Text:
@@ -39,7 +61,7 @@ def oldest_cell(dlq: DeadLetterQueue, now: datetime) -> Text:
 
 class DeadLettersPane(Pane):
     TITLE = "Dead letters"
-    COMMANDS: ClassVar[list[Command]] = [
+    KEY_COMMANDS: ClassVar[list[Command]] = [
         Command("dlq.open", "enter", "open", "Open", "Open the DLQ's entries, or the selected entry"),
         Command("dlq.select", "space", "select", "Select", "Select or unselect the entry"),
         Command("dlq.select_all", "a", "select_all", "All", "Select every entry shown, or none"),
@@ -53,7 +75,7 @@ class DeadLettersPane(Pane):
                 writes=Capability.MOVE_QUEUE, show=False),
         Command("dlq.reload", "l", "reload", "Reload", "Read the open DLQ's entries again", show=False),
     ]  # fmt: skip
-    BINDINGS: ClassVar = bindings(COMMANDS)
+    BINDINGS: ClassVar = bindings(KEY_COMMANDS)
     DEFAULT_CSS = """
     DeadLettersPane #dlq-info, DeadLettersPane #entries-info { height: 1; width: 100%; color: $text-muted; padding: 0 1; }
     DeadLettersPane #entries-info { background: $panel; }
@@ -61,14 +83,10 @@ class DeadLettersPane(Pane):
     DeadLettersPane #entries-table { height: 1fr; }
     """
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
-        self.open_dlq: DeadLetterQueue | None = None
-        self.entries: list[DeadLetter] = []
-        self.marked: set[str] = set()
-        self.loading = False
-        self.error: str | None = None
-        self.read_at: datetime | None = None
+    listing: var[Listing] = var(Listing, init=False)
+    """The open DLQ and its entries as the console screen last read them."""
+    marked: var[frozenset[str]] = var(frozenset, init=False)
+    """Ids of the selected entries of the open DLQ."""
 
     def compose(self) -> ComposeResult:
         yield Label(id="dlq-info")
@@ -91,8 +109,12 @@ class DeadLettersPane(Pane):
     def table(self) -> SyncTable:
         return self.query_one("#entries-table", SyncTable)
 
+    @property
+    def open_dlq(self) -> DeadLetterQueue | None:
+        return self.listing.dlq
+
     def focus_main(self) -> None:
-        (self.table if self.open_dlq is not None and self.entries else self.queues).focus()
+        (self.table if self.open_dlq is not None and self.listing.entries else self.queues).focus()
 
     def entry(self) -> DeadLetter | None:
         return self.table.selected()
@@ -105,24 +127,57 @@ class DeadLettersPane(Pane):
 
     def target_broker(self) -> BrokerSnapshot | None:
         dlq = self.acting_on()
-        return None if dlq is None else self.mqtui.snapshots.get(dlq.broker)
+        return None if dlq is None else self.snapshots.get(dlq.broker)
 
     def refusal(self, action: str) -> str | None:
         if action in ("replay", "delete", "move") and self.acting_on() is None:
             return "select a dead-letter queue first"
         if action == "delete" and not self._chosen_ids():
             return "select the dead letters to delete first (space, or a for all shown)"
-        if action in ("select", "select_all", "duplicate") and not self.entries:
+        if action in ("select", "select_all", "duplicate") and not self.listing.entries:
             return "open a dead-letter queue first (enter)"
         if action == "reload" and self.open_dlq is None:
             return "open a dead-letter queue first (enter)"
         return super().refusal(action)
 
+    # -- what the console screen read --------------------------------------------------------------
+    def reading(self, dlq: DeadLetterQueue) -> None:
+        """The entries of `dlq` are being read: say so (the selection stays if it is the open DLQ)."""
+        if not _same(self.open_dlq, dlq):
+            self.marked = frozenset()
+        self.listing = replace(self.listing, dlq=dlq, loading=True, error=None)
+
+    def read(self, dlq: DeadLetterQueue, entries: list[DeadLetter], at: datetime) -> None:
+        """The entries of `dlq` as read at `at`: shown, and the table focused if there are any."""
+        self.marked &= {e.id for e in entries}
+        self.listing = Listing(dlq, tuple(entries), read_at=at)
+        if entries:
+            self.table.focus()
+
+    def unread(self, dlq: DeadLetterQueue, error: str) -> None:
+        """Reading the entries of `dlq` failed: say why instead of listing any."""
+        self.listing = replace(self.listing, dlq=dlq, entries=(), loading=False, error=error)
+
+    def actioned(self) -> None:
+        """The open DLQ was acted on (replayed, deleted, moved): read it again where reading is harmless."""
+        self.marked = frozenset()
+        dlq = self.open_dlq
+        if dlq is not None and dlq.read_hazard is None:
+            self.post_message(DeadLettersRequested(dlq))
+        elif dlq is not None:  # reading again would cost each message a delivery: only on request
+            self.listing = replace(self.listing, entries=(), error="done; l reads the entries again")
+
     # -- drawing -----------------------------------------------------------------------------------
+    def watch_listing(self) -> None:
+        self._draw_entries()
+
+    def watch_marked(self) -> None:
+        self._draw_entries()
+
     def redraw(self, *, rebuild: bool = False) -> None:
-        snapshots = self.mqtui.visible_snapshots()
+        snapshots = self.visible_snapshots()
         queues = sorted((q for s in snapshots for q in s.dlqs), key=lambda q: (-(q.count or 0), q.broker, q.name))
-        now = self.mqtui.backend.now()
+        now = self.clock()
         alert = colour(self.app.theme_variables, "lag-critical", bold=True)
         rows = []
         for q in queues:
@@ -140,9 +195,9 @@ class DeadLettersPane(Pane):
         self.update_bindings()
 
     def _draw_entries(self, *, rebuild: bool = False) -> None:
-        now = self.mqtui.backend.now()
+        now = self.clock()
         rows = []
-        for letter in self.entries:
+        for letter in self.listing.entries:
             mark = Text("✓", style="bold") if letter.id in self.marked else Text(" ")
             value = ("(gone) " if letter.gone else "") + plain(letter.message.value, 80).plain
             cells = [
@@ -156,20 +211,22 @@ class DeadLettersPane(Pane):
     def _draw_entries_info(self) -> None:
         """The open DLQ's line: redrawn every poll too, so the age of what is listed keeps counting."""
         info = self.query_one("#entries-info", Label)
-        dlq = self.open_dlq
+        listing = self.listing
+        dlq = listing.dlq
         if dlq is None:
             info.update("enter on a DLQ shows its entries")
-        elif self.loading:
+        elif listing.loading:
             info.update(Text.assemble(plain(dlq.broker, 30), " / ", plain(dlq.name, 60), " · loading…"))
-        elif self.error:
-            info.update(Text.assemble(plain(dlq.broker, 30), " / ", plain(dlq.name, 60), " · ", Text(self.error)))
+        elif listing.error:
+            info.update(Text.assemble(plain(dlq.broker, 30), " / ", plain(dlq.name, 60), " · ", Text(listing.error)))
         else:
             verb = self._verb()
-            more = f" (first {ENTRY_LIMIT})" if len(self.entries) >= ENTRY_LIMIT else ""
+            entries = len(listing.entries)
+            more = f" (first {ENTRY_LIMIT})" if entries >= ENTRY_LIMIT else ""
             info.update(
                 Text.assemble(
                     plain(dlq.broker, 30), " / ", plain(dlq.name, 60),
-                    f" · {len(self.entries):,} entries{more} read {age(self.read_at, self.mqtui.backend.now())} ago",
+                    f" · {entries:,} entries{more} read {age(listing.read_at, self.clock())} ago",
                     f" (l: again) · {len(self.marked):,} selected",
                     f" · r: {verb} {'the selected' if self.marked else 'all in the DLQ'}",
                 )
@@ -178,7 +235,7 @@ class DeadLettersPane(Pane):
 
     def _verb(self) -> str:
         dlq = self.acting_on()
-        snapshot = self.mqtui.snapshots.get(dlq.broker) if dlq else None
+        snapshot = self.snapshots.get(dlq.broker) if dlq else None
         return snapshot.replay_verb if snapshot else "replay"
 
     @on(DataTable.RowHighlighted)
@@ -200,91 +257,62 @@ class DeadLettersPane(Pane):
             return
         dlq = self.queues.selected()
         if dlq is not None:
-            self.mqtui.ask_read_dlq(dlq, lambda: self.load(dlq))
-
-    def load(self, dlq: DeadLetterQueue) -> None:
-        if self.open_dlq is None or (self.open_dlq.broker, self.open_dlq.name) != (dlq.broker, dlq.name):
-            self.marked.clear()
-        self.open_dlq = dlq
-        self.loading = True
-        self.error = None
-        self._draw_entries()
-        self.run_worker(self._load(dlq), exclusive=True, group="dlq-entries", exit_on_error=False)
-
-    async def _load(self, dlq: DeadLetterQueue) -> None:
-        try:
-            entries = await self.mqtui.backend.dead_letters(dlq.broker, dlq.name, limit=ENTRY_LIMIT)
-        except Exception as exc:
-            self.entries = []
-            self.error = error_text(exc)
-        else:
-            self.entries = entries
-            self.read_at = self.mqtui.backend.now()
-            self.marked &= {e.id for e in entries}
-        self.loading = False
-        self._draw_entries()
-        if self.entries:
-            self.table.focus()
+            self.post_message(DeadLettersRequested(dlq))
 
     def action_reload(self) -> None:
         dlq = self.open_dlq
         if dlq is not None:
-            self.mqtui.ask_read_dlq(dlq, lambda: self.load(dlq))
+            self.post_message(DeadLettersRequested(dlq))
 
     def _show_entry(self) -> None:
         letter = self.entry()
         if letter is not None:
-            self.mqtui.show_message(letter.message, letter=letter)
+            self.post_message(MessageOpened(letter.message, letter))
 
     def action_select(self) -> None:
         letter = self.entry()
         if letter is None:
             return
-        self.marked.symmetric_difference_update({letter.id})
-        self._draw_entries()
+        self.marked ^= {letter.id}
         self.table.action_cursor_down()
 
     def action_select_all(self) -> None:
-        ids = {e.id for e in self.entries}
-        self.marked = set() if ids and ids <= self.marked else ids
-        self._draw_entries()
+        ids = frozenset(e.id for e in self.listing.entries)
+        self.marked = frozenset() if ids and ids <= self.marked else ids
 
     def _chosen_ids(self) -> list[str] | None:
         """Selected entries of the open DLQ; None means the whole DLQ."""
         dlq, opened = self.acting_on(), self.open_dlq
-        if dlq is None or opened is None or (dlq.broker, dlq.name) != (opened.broker, opened.name):
+        if dlq is None or opened is None or not _same(dlq, opened):
             return None
         if not self.marked:
             return None
-        return [e.id for e in self.entries if e.id in self.marked]
+        return [e.id for e in self.listing.entries if e.id in self.marked]
 
     def action_replay(self) -> None:
         dlq = self.acting_on()
         if dlq is not None:
-            self.mqtui.ask_replay(dlq, self._chosen_ids(), self._verb(), done=self._after_action)
+            self.post_message(ReplayRequested(dlq, self._chosen_ids(), self._verb()))
 
     def action_delete(self) -> None:
         dlq = self.acting_on()
         ids = self._chosen_ids()
         if dlq is not None and ids:
-            self.mqtui.ask_delete(dlq, ids, done=self._after_action)
+            self.post_message(DeleteRequested(dlq, ids))
 
     def action_move(self) -> None:
         dlq = self.acting_on()
         if dlq is not None:
-            self.mqtui.ask_move(dlq, done=self._after_action)
+            self.post_message(MoveRequested(dlq))
 
     def action_duplicate(self) -> None:
         letter = self.entry()
         if letter is not None:
-            self.mqtui.ask_publish_copy(letter.message)
+            self.post_message(DuplicateRequested(letter.message))
 
-    def _after_action(self) -> None:
-        self.marked.clear()
-        self.mqtui.backend.refresh()
-        if self.open_dlq is not None and self.open_dlq.read_hazard is None:
-            self.load(self.open_dlq)
-        elif self.open_dlq is not None:  # reading again would cost each message a delivery: only on request
-            self.entries = []
-            self.error = "done; l reads the entries again"
-            self._draw_entries()
+
+def _same(one: DeadLetterQueue | None, other: DeadLetterQueue | None) -> bool:
+    """Whether two DLQ rows are the same DLQ (its counts change from poll to poll)."""
+    if one is None or other is None:
+        return one is other
+    return (one.broker, one.name) == (other.broker, other.name)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from textual import on
+from textual.reactive import var
 from textual.widgets import Input
 
 from mqtui.ui.panes.base import Pane
@@ -24,9 +23,11 @@ class FilteredTablePane(Pane):
     FilteredTablePane.-filtering .pane-filter { display: block; }
     """
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.filter_text = ""
+    filter_text: var[str] = var("", init=False)
+    """The words typed into the filter field; the table shows only the rows holding every one."""
+
+    def watch_filter_text(self) -> None:
+        self.redraw()
 
     @property
     def table(self) -> SyncTable:
@@ -45,7 +46,6 @@ class FilteredTablePane(Pane):
     @on(Input.Changed, f".{FILTER_CLASS}")
     def _filter_changed(self, event: Input.Changed) -> None:
         self.filter_text = event.value.strip()
-        self.redraw()
 
     @on(Input.Submitted, f".{FILTER_CLASS}")
     def _filter_done(self) -> None:
@@ -59,4 +59,3 @@ class FilteredTablePane(Pane):
             self.filter_field.value = ""
             self.remove_class("-filtering")
             self.table.focus()
-            self.redraw()

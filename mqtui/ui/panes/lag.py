@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import datetime
 from typing import ClassVar
 
 from rich.text import Text
@@ -15,6 +16,7 @@ from mqtui.model import Capability, DetailSection
 from mqtui.services.snapshot import BrokerSnapshot, GroupLag, LagState
 from mqtui.ui.cells import colour, lag_rate, lag_variable, number, per_second, plain, sparkline, trend_text
 from mqtui.ui.keys import Command, bindings
+from mqtui.ui.messages import GroupOpened, ResetRequested
 from mqtui.ui.panes.filtered import FILTER_CLASS, FilteredTablePane
 from mqtui.ui.widgets.table import SyncTable
 
@@ -64,13 +66,13 @@ def pseudo_group(name: str) -> bool:
     return name.startswith("(") and name.endswith(")")
 
 
-def partition_section(group: GroupLag, now: object) -> DetailSection:
+def partition_section(group: GroupLag, now: datetime) -> DetailSection:
     rows = tuple(
         (
             "-" if r.partition is None else str(r.partition), "none" if r.committed is None else str(r.committed),
             "-" if r.end is None else str(r.end), lag_text(r.lag, r.lag_at_least), count(r.in_flight),
             count(r.consumers),
-            r.state or "", age(r.last_activity, now),  # type: ignore[arg-type]
+            r.state or "", age(r.last_activity, now),
         )
         for r in group.rows
     )  # fmt: skip
@@ -85,13 +87,13 @@ def partition_section(group: GroupLag, now: object) -> DetailSection:
 
 class LagPane(FilteredTablePane):
     TITLE = "Lag"
-    COMMANDS: ClassVar[list[Command]] = [
+    KEY_COMMANDS: ClassVar[list[Command]] = [
         Command("lag.group", "enter", "group", "Group", "Drill into the group: partitions, members, assignments"),
         Command("lag.filter", "slash", "filter", "Filter", "Filter backlog rows by group, destination or broker"),
         Command("lag.reset", "o", "reset", "Reset offsets", "Move the selected group's committed offsets",
                 writes=Capability.RESET_OFFSETS),
     ]  # fmt: skip
-    BINDINGS: ClassVar = bindings(COMMANDS)
+    BINDINGS: ClassVar = bindings(KEY_COMMANDS)
     DEFAULT_CSS = """
     LagPane #lag-info { height: 1; width: 100%; color: $text-muted; padding: 0 1; }
     """
@@ -113,7 +115,7 @@ class LagPane(FilteredTablePane):
 
     def target_broker(self) -> BrokerSnapshot | None:
         group = self.selected()
-        return None if group is None else self.mqtui.snapshots.get(group.broker)
+        return None if group is None else self.snapshots.get(group.broker)
 
     def refusal(self, action: str) -> str | None:
         if action in ("group", "reset") and self.selected() is None:
@@ -121,12 +123,13 @@ class LagPane(FilteredTablePane):
         return super().refusal(action)
 
     def redraw(self, *, rebuild: bool = False) -> None:
-        groups = [g for s in self.mqtui.visible_snapshots() for g in s.lag]
+        snapshots = self.visible_snapshots()
+        groups = [g for s in snapshots for g in s.lag]
         words = self.filter_text.lower().split()
         if words:
             groups = [g for g in groups if all(w in f"{g.broker} {g.group} {g.destination}".lower() for w in words)]
         variables = self.app.theme_variables
-        dlqs = {(q.broker, q.name) for s in self.mqtui.visible_snapshots() for q in s.dlqs}
+        dlqs = {(q.broker, q.name) for s in snapshots for q in s.dlqs}
         rows = []
         counts = dict.fromkeys(LagState, 0)
         spark_width = 12 if self.size.width >= WIDE else 8
@@ -166,9 +169,9 @@ class LagPane(FilteredTablePane):
     def action_group(self) -> None:
         group = self.selected()
         if group is not None:
-            self.mqtui.show_group(group)
+            self.post_message(GroupOpened(group))
 
     def action_reset(self) -> None:
         group = self.selected()
         if group is not None:
-            self.mqtui.ask_reset(group)
+            self.post_message(ResetRequested(group))

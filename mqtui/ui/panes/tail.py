@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections import deque
 from datetime import datetime
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
+from textual.reactive import var
 from textual.timer import Timer
 from textual.widgets import Input, Label, Static
 
@@ -23,7 +24,9 @@ from mqtui.services.snapshot import BrokerSnapshot
 from mqtui.services.tailer import MessageFilter, TailState, TailStream, export_jsonl
 from mqtui.ui.cells import error_text, plain
 from mqtui.ui.keys import Command, bindings
+from mqtui.ui.messages import DuplicateRequested, MessageOpened, TailRequested
 from mqtui.ui.panes.base import Pane
+from mqtui.ui.screens.common import PromptScreen
 from mqtui.ui.screens.message import VIEWS, body_text, clipboard_text
 from mqtui.ui.widgets.messagelist import MessageList
 
@@ -42,7 +45,7 @@ def _state_text(stream: TailStream) -> str:
 
 class TailPane(Pane):
     TITLE = "Tail"
-    COMMANDS: ClassVar[list[Command]] = [
+    KEY_COMMANDS: ClassVar[list[Command]] = [
         Command("tail.start", "t", "start", "Tail…", "Choose a destination and a start position to tail"),
         Command("tail.pause", "space", "pause", "Pause", "Pause or resume the tail"),
         Command("tail.filter", "slash", "filter", "Filter", "Filter by text, key:K or header:NAME=VALUE"),
@@ -55,7 +58,7 @@ class TailPane(Pane):
         Command("tail.stop", "x", "stop", "Stop", "Stop the tail", show=False),
         Command("tail.clear", "ctrl+l", "clear", "Clear", "Clear the messages shown", show=False),
     ]  # fmt: skip
-    BINDINGS: ClassVar = bindings(COMMANDS)
+    BINDINGS: ClassVar = bindings(KEY_COMMANDS)
     DEFAULT_CSS = """
     TailPane #tail-filter { display: none; }
     TailPane.-filtering #tail-filter { display: block; }
@@ -67,15 +70,17 @@ class TailPane(Pane):
     TailPane.-idle #tail-list, TailPane.-idle #preview-title, TailPane.-idle #preview-scroll { display: none; }
     """
 
-    def __init__(self, *, capacity: int = 10_000, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    view: var[str] = var("auto", init=False)
+    """How the preview shows a body: one of VIEWS."""
+
+    def __init__(self, *, capacity: int = 10_000, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.capacity = capacity
         self.stream: TailStream | None = None
         self.buffer: deque[Message] = deque(maxlen=capacity)
         self.taken = 0
         self.filter = MessageFilter()
         self.filter_text = ""
-        self.view = "auto"
         self._timer: Timer | None = None
         self._preview_timer: Timer | None = None
         self._info_line = ""
@@ -108,7 +113,7 @@ class TailPane(Pane):
 
     def target_broker(self) -> BrokerSnapshot | None:
         message = self.selected()
-        return None if message is None else self.mqtui.snapshots.get(message.broker)
+        return None if message is None else self.snapshots.get(message.broker)
 
     def refusal(self, action: str) -> str | None:
         if action in ("pause", "stop") and self.stream is None:
@@ -230,7 +235,7 @@ class TailPane(Pane):
         message = self.selected()
         stream = self.stream
         broker = stream.broker if stream else (message.broker if message else None)
-        self.mqtui.ask_tail(broker, stream.destination if stream else "")
+        self.post_message(TailRequested(broker, stream.destination if stream else ""))
 
     def action_pause(self) -> None:
         stream = self.stream
@@ -280,10 +285,12 @@ class TailPane(Pane):
     def action_detail(self) -> None:
         message = self.selected()
         if message is not None:
-            self.mqtui.show_message(message)
+            self.post_message(MessageOpened(message))
 
     def action_view(self) -> None:
         self.view = VIEWS[(VIEWS.index(self.view) + 1) % len(VIEWS)]
+
+    def watch_view(self) -> None:
         self._show_preview(self.selected())
 
     def action_copy(self) -> None:
@@ -297,9 +304,11 @@ class TailPane(Pane):
     def action_duplicate(self) -> None:
         message = self.selected()
         if message is not None:
-            self.mqtui.ask_publish_copy(message)
+            self.post_message(DuplicateRequested(message))
 
-    def action_export(self) -> None:
+    @work(exclusive=True, group="export", exit_on_error=False)
+    async def action_export(self) -> None:
+        """Ask where to, then write the buffer as it was when asked (a thread writes the file)."""
         stream = self.stream
         name = stream.destination if stream else "tail"
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:60]
@@ -312,14 +321,13 @@ class TailPane(Pane):
         hint = "same shape as tail --json"
         if self.dropped:
             hint = f"{self.dropped:,} older messages were dropped from the buffer and are not in it · " + hint
-
-        def chosen(path: object) -> None:
-            if isinstance(path, str) and path.strip():
-                self._export(path.strip(), messages)
-            elif isinstance(path, str):  # enter on an emptied field: say so rather than close in silence
-                self.notify("nothing exported: no file name given", severity="warning")
-
-        self.app.push_screen(self.mqtui.prompt(title, value=default, hint=hint), chosen)
+        path = await self.app.push_screen_wait(PromptScreen(title, value=default, hint=hint))
+        if path is None:
+            return
+        if not path.strip():  # enter on an emptied field: say so rather than close in silence
+            self.notify("nothing exported: no file name given", severity="warning")
+            return
+        self._export(path.strip(), messages)
 
     @work(thread=True, exit_on_error=False)
     def _export(self, path: str, messages: list[Message]) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import ClassVar
+from typing import ClassVar, Generic, TypeVar
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -21,14 +21,17 @@ from mqtui.model import Detail, DetailSection
 from mqtui.ui.cells import error_text, plain
 from mqtui.ui.keys import Command, bindings
 
+ResultT = TypeVar("ResultT")
+"""What a dialog hands back when it closes (`await app.push_screen_wait(dialog)`)."""
 
-class Dialog(ModalScreen[object]):
-    """A centred box with a title and a footer of its own keys; escape closes it.
 
-    Each dialog lists its keys as `COMMANDS`, like the panes: they have binding ids the config's
+class Dialog(ModalScreen[ResultT], Generic[ResultT]):
+    """A centred box with a title and a footer of its own keys; escape closes it (with None).
+
+    Each dialog lists its keys as `KEY_COMMANDS`, like the panes: they have binding ids the config's
     `[keys]` can remap, `?` lists them under `KEYS_TITLE`, and `key()` names the key now bound to one
-    (for a button's label). The main screen's footer would show the pane's keys, which a modal dialog
-    does not answer, so each dialog has its own footer over it.
+    (for a button's label). The console screen's footer would show the pane's keys, which a modal
+    dialog does not answer, so each dialog has its own footer over it.
     """
 
     DEFAULT_CSS = """
@@ -46,21 +49,22 @@ class Dialog(ModalScreen[object]):
     Dialog .muted { color: $text-muted; }
     """
     KEYS_TITLE: ClassVar[str] = "Any dialog"
-    COMMANDS: ClassVar[list[Command]] = [Command("dialog.close", "escape", "close", "Close", "Close the dialog")]
-    BINDINGS: ClassVar[list[BindingType]] = bindings(COMMANDS)
+    KEY_COMMANDS: ClassVar[list[Command]] = [Command("dialog.close", "escape", "close", "Close", "Close the dialog")]
+    BINDINGS: ClassVar[list[BindingType]] = bindings(KEY_COMMANDS)
 
     def __init__(self, title: str | Text) -> None:
         super().__init__()
         self.dialog_title = title if isinstance(title, Text) else Text(title)
 
-    def on_mount(self) -> None:
+    @on(events.Mount)
+    def _add_footer(self) -> None:
         self.mount(Footer(compact=True))
 
     def key(self, command_id: str, owner: type | None = None) -> str:
         """The key bound now (after the user's remapping) to a command of this dialog, or of `owner`
         (a widget class in it), for a label."""
         for cls in (owner or type(self)).__mro__:
-            for command in getattr(cls, "COMMANDS", ()):
+            for command in getattr(cls, "KEY_COMMANDS", ()):
                 if command.id == command_id:
                     key_for = getattr(self.app, "key_for", None)
                     return key_for(command) if callable(key_for) else command.key.split(",")[0]
@@ -70,15 +74,15 @@ class Dialog(ModalScreen[object]):
         self.dismiss(None)
 
 
-class ConfirmScreen(Dialog):
+class ConfirmScreen(Dialog[bool]):
     """Yes or no for a write action; with `expect`, the operator must type it (production profiles)."""
 
     KEYS_TITLE = "Confirmation"
-    COMMANDS: ClassVar[list[Command]] = [
+    KEY_COMMANDS: ClassVar[list[Command]] = [
         Command("confirm.cancel", "escape,n", "close", "Cancel", "Cancel the action: nothing changes"),
         Command("confirm.yes", "y", "confirm", "Yes", "Go ahead with the action"),
     ]
-    BINDINGS: ClassVar[list[BindingType]] = bindings(COMMANDS)
+    BINDINGS: ClassVar[list[BindingType]] = bindings(KEY_COMMANDS)
 
     def __init__(self, title: str | Text, body: Text, *, confirm: str = "Yes", expect: str | None = None) -> None:
         super().__init__(title)
@@ -128,7 +132,7 @@ class ConfirmScreen(Dialog):
         self.dismiss(False)
 
 
-class PromptScreen(Dialog):
+class PromptScreen(Dialog[str | None]):
     """One line of input (a filter, a file name); enter submits the text, escape cancels with None."""
 
     def __init__(self, title: str, *, value: str = "", placeholder: str = "", hint: str = "") -> None:
@@ -161,7 +165,7 @@ def detail_table(section: DetailSection) -> DataTable[Text]:
     return table
 
 
-class DetailScreen(Dialog):
+class DetailScreen(Dialog[None]):
     """Any `Detail` (destination or group), drawn generically: a summary, then one table per section.
 
     Tables wider than the dialog (a NATS consumer's eleven columns at 100 columns) pan sideways with
@@ -169,11 +173,11 @@ class DetailScreen(Dialog):
     """
 
     KEYS_TITLE = "Details"
-    COMMANDS: ClassVar[list[Command]] = [
+    KEY_COMMANDS: ClassVar[list[Command]] = [
         Command("detail.left", "left", "pan(-8)", "Left", "Show the tables' columns further left", show=False),
         Command("detail.right", "right", "pan(8)", "Right", "Show the tables' columns further right", show=False),
     ]
-    BINDINGS: ClassVar[list[BindingType]] = bindings(COMMANDS)
+    BINDINGS: ClassVar[list[BindingType]] = bindings(KEY_COMMANDS)
 
     DEFAULT_CSS = """
     DetailScreen > #box { height: 90%; }
@@ -209,7 +213,7 @@ class DetailScreen(Dialog):
 
     def action_pan(self, columns: int) -> None:
         for table in self.query("DataTable.section"):
-            table.scroll_to(x=table.scroll_x + columns, animate=False)  # type: ignore[attr-defined]
+            table.scroll_to(x=table.scroll_x + columns, animate=False)
 
     async def on_mount(self) -> None:
         await self._show(self.before, self.detail)
@@ -252,7 +256,7 @@ KeyGroup = tuple[str, Sequence[tuple[str, str, str]]]
 """(where: "Tail", "Publish form"…, [(key, what it does, binding id)])."""
 
 
-class KeysScreen(Dialog):
+class KeysScreen(Dialog[None]):
     """Every key of the console after any remapping: global ones, each pane's, then each dialog's.
 
     Grouped under a title row rather than by a "where" column, and the description column is sized to
@@ -289,7 +293,7 @@ class KeysScreen(Dialog):
             yield Label(Text('remap with [keys] in the config, e.g. "tail.pause" = "p"'), classes="muted")
 
 
-class ProfilesScreen(Dialog):
+class ProfilesScreen(Dialog[str | None]):
     """Pick another profile of the config; the console switches without restarting."""
 
     DEFAULT_CSS = """

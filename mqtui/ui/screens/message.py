@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.text import Text
@@ -13,7 +14,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Label, Static
 
 from mqtui import jsonl
-from mqtui.model import Capability, DeadLetter, Message
+from mqtui.model import Capability, DeadLetter, HeaderValue, Message
 from mqtui.safetext import hexdump, is_utf8, pretty_json, safe_block
 from mqtui.ui.cells import plain
 from mqtui.ui.keys import Command, bindings
@@ -65,14 +66,23 @@ def clipboard_text(message: Message, view: str) -> tuple[str, str]:
     return base64.b64encode(value).decode("ascii"), f"copied {size} as base64 ({why})"
 
 
-def header_text(value: object) -> str:
+def header_text(value: HeaderValue) -> str:
     """A header value as text: UTF-8 as is, anything else as JSON (bytes that are not UTF-8: base64)."""
-    converted = jsonl.header_value(value)  # type: ignore[arg-type]
+    converted = jsonl.header_value(value)
     return converted if isinstance(converted, str) else json.dumps(converted, ensure_ascii=False, default=str)
 
 
-class MessageScreen(Dialog):
-    """A message with headers; `v` cycles the body view, `c` copies the value, `d` duplicates it."""
+@dataclass(frozen=True)
+class DuplicateMessage:
+    """What the message view closes with when `d` was pressed: publish a copy of `message`."""
+
+    message: Message
+
+
+class MessageScreen(Dialog[DuplicateMessage | None]):
+    """A message with headers; `v` cycles the body view, `c` copies the value, `d` duplicates it.
+
+    `duplicate_refusal` says why `d` is refused (a readonly profile, a broker that cannot publish)."""
 
     DEFAULT_CSS = """
     MessageScreen > #box { height: 90%; }
@@ -82,17 +92,23 @@ class MessageScreen(Dialog):
     MessageScreen .section-title { text-style: bold; color: $primary; }
     """
     KEYS_TITLE = "Message"
-    COMMANDS: ClassVar[list[Command]] = [
+    KEY_COMMANDS: ClassVar[list[Command]] = [
         Command("message.close", "escape", "close", "Close", "Close the message"),
         Command("message.view", "v", "view", "View", "Cycle the body view: auto, text, JSON, hex"),
         Command("message.copy", "c", "copy", "Copy", "Copy the value (as text, base64, or the hex dump in hex view)"),
         Command("message.duplicate", "d", "duplicate", "Duplicate", "Open the publish form with this message",
                 writes=Capability.PUBLISH),
     ]  # fmt: skip
-    BINDINGS: ClassVar[list[BindingType]] = bindings(COMMANDS)
+    BINDINGS: ClassVar[list[BindingType]] = bindings(KEY_COMMANDS)
 
     def __init__(
-        self, message: Message, *, letter: DeadLetter | None = None, view: str = "auto", title: str = ""
+        self,
+        message: Message,
+        *,
+        letter: DeadLetter | None = None,
+        view: str = "auto",
+        title: str = "",
+        duplicate_refusal: str | None = None,
     ) -> None:
         heading = Text.assemble(plain(message.broker, 40), " / ", plain(message.destination, 80))
         if title:
@@ -101,6 +117,7 @@ class MessageScreen(Dialog):
         self.message = message
         self.letter = letter
         self.view = view
+        self.duplicate_refusal = duplicate_refusal
 
     def compose(self) -> ComposeResult:
         message = self.message
@@ -162,12 +179,10 @@ class MessageScreen(Dialog):
         self.notify(note)
 
     def action_duplicate(self) -> None:
-        self.dismiss(("duplicate", self.message))
+        self.dismiss(DuplicateMessage(self.message))
 
     def refusal(self, action: str) -> str | None:
-        if action != "duplicate":
-            return None
-        return self.app.publish_refusal(self.message.broker)  # type: ignore[attr-defined]
+        return self.duplicate_refusal if action == "duplicate" else None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return None if self.refusal(action) else True

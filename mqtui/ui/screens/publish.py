@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shlex
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -16,7 +16,7 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.widgets import Button, Checkbox, Input, Label, Select, TextArea
 
 from mqtui import templates
-from mqtui.model import Message
+from mqtui.model import Message, OutgoingMessage, PublishResult
 from mqtui.safetext import is_utf8
 from mqtui.services.compose import build_messages, parse_headers
 from mqtui.ui.cells import error_text, plain
@@ -27,6 +27,18 @@ from mqtui.ui.widgets.brokerselect import BrokerSelect
 from mqtui.ui.widgets.completion import CompletingInput, candidates_text
 
 MAX_COUNT = 100_000
+
+Send = Callable[[str, str, list[OutgoingMessage], dict[str, str]], Awaitable[PublishResult]]
+"""Publishes (broker, destination, messages, broker-specific options)."""
+
+
+@dataclass(frozen=True)
+class Published:
+    """What the form closes with once every message was accepted."""
+
+    broker: str
+    destination: str
+    sent: int
 
 
 @dataclass
@@ -70,7 +82,10 @@ def parse_options(text: str) -> dict[str, str]:
     return options
 
 
-class PublishScreen(Dialog):
+class PublishScreen(Dialog[Published | None]):
+    """Closes with what was sent, or None when cancelled; `send` publishes, and `refusal` says why a
+    broker chosen in the form may not be published to (a readonly profile, a broker that cannot)."""
+
     DEFAULT_CSS = """
     PublishScreen > #box { height: 95%; max-height: 44; }
     PublishScreen #form { grid-size: 2; grid-columns: 12 1fr; grid-rows: auto; height: auto; grid-gutter: 0 1; }
@@ -84,17 +99,27 @@ class PublishScreen(Dialog):
     PublishScreen #checks Checkbox { border: none; padding: 0; height: 1; margin-right: 2; }
     """
     KEYS_TITLE = "Publish form"
-    COMMANDS: ClassVar[list[Command]] = [
+    KEY_COMMANDS: ClassVar[list[Command]] = [
         Command("publish.cancel", "escape", "close", "Cancel", "Close the form without sending"),
         Command("publish.send", "ctrl+s", "send", "Send", "Send the messages", priority=True),
     ]
-    BINDINGS: ClassVar[list[BindingType]] = bindings(COMMANDS)
+    BINDINGS: ClassVar[list[BindingType]] = bindings(KEY_COMMANDS)
 
-    def __init__(self, brokers: Sequence[str], destinations: dict[str, list[str]], draft: PublishDraft) -> None:
+    def __init__(
+        self,
+        brokers: Sequence[str],
+        destinations: dict[str, list[str]],
+        draft: PublishDraft,
+        *,
+        send: Send,
+        refusal: Callable[[str], str | None],
+    ) -> None:
         super().__init__("Publish test messages")
         self.brokers = list(brokers)
         self.destinations = destinations
         self.draft = draft
+        self.send = send
+        self.refusal = refusal
         self.binary_body = draft.body if isinstance(draft.body, bytes) else None
         self.sending = False
         self.json_choice: bool | None = None
@@ -233,16 +258,18 @@ class PublishScreen(Dialog):
                 return self._fail(f"body is {why} (untick 'Require valid JSON' to send it anyway)")
         key = self.query_one("#key", Input).value or None
         messages = build_messages(body, key=key, headers=headers, count=count)
-        refusal = self.app.publish_refusal(broker)  # type: ignore[attr-defined]
+        refusal = self.refusal(broker)
         if refusal:
             return self._fail(refusal)
         self.sending = True
         self.query_one("#result", Label).update(f"sending {count:,} message(s)…")
         self.run_worker(self._send(broker, destination, messages, options), exclusive=True, exit_on_error=False)
 
-    async def _send(self, broker: str, destination: str, messages: list, options: dict[str, str]) -> None:  # type: ignore[type-arg]
+    async def _send(
+        self, broker: str, destination: str, messages: list[OutgoingMessage], options: dict[str, str]
+    ) -> None:
         try:
-            result = await self.app.backend.publish(broker, destination, messages, options=options)  # type: ignore[attr-defined]
+            result = await self.send(broker, destination, messages, options)
         except Exception as exc:
             self.sending = False
             return self._fail(error_text(exc))
@@ -252,4 +279,4 @@ class PublishScreen(Dialog):
             return self._fail(
                 f"sent {result.sent:,}, failed {len(result.failed):,}, unroutable {result.unroutable:,}: {first}"
             )
-        self.dismiss((broker, destination, result.sent))
+        self.dismiss(Published(broker, destination, result.sent))

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import threading
 import time
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 from typing import ClassVar
 
 from rich.text import Text
@@ -17,7 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, DataTable, Label, ProgressBar
 
-from mqtui.model import ReplayItem, ReplayResult
+from mqtui.model import ProgressCallback, ReplayItem, ReplayResult
 from mqtui.safetext import safe_line
 from mqtui.secrets import scrub
 from mqtui.ui.cells import error_text, plain
@@ -25,6 +25,11 @@ from mqtui.ui.keys import Command, bindings
 from mqtui.ui.screens.common import Dialog
 
 PREVIEW_ROWS = 500
+
+Plan = Callable[[Collection[str] | None], Awaitable[list[ReplayItem]]]
+"""Plans the replay of these dead letters (None: all of the DLQ) without sending anything."""
+Replay = Callable[[list[str], ProgressCallback], Awaitable[ReplayResult]]
+"""Replays exactly these dead letters, reporting progress."""
 
 
 def preview_line(plan: list[ReplayItem], verb: str) -> str:
@@ -49,8 +54,9 @@ def summary_line(result: ReplayResult) -> str:
     return line
 
 
-class ReplayScreen(Dialog):
-    """Dismisses with the ReplayResult after a replay, or None when cancelled."""
+class ReplayScreen(Dialog[ReplayResult | None]):
+    """Closes with the ReplayResult after a replay, or None when cancelled before; `plan` makes the
+    preview and `replay` sends what it shows."""
 
     DEFAULT_CSS = """
     ReplayScreen > #box { height: 90%; }
@@ -59,11 +65,11 @@ class ReplayScreen(Dialog):
     ReplayScreen #summary { text-style: bold; }
     """
     KEYS_TITLE = "Replay preview"
-    COMMANDS: ClassVar[list[Command]] = [
+    KEY_COMMANDS: ClassVar[list[Command]] = [
         Command("replay.cancel", "escape,n", "close", "Cancel", "Close the preview (nothing is sent until confirmed)"),
         Command("replay.confirm", "y", "confirm", "Confirm", "Replay / requeue what the preview shows"),
     ]
-    BINDINGS: ClassVar[list[BindingType]] = bindings(COMMANDS)
+    BINDINGS: ClassVar[list[BindingType]] = bindings(KEY_COMMANDS)
 
     class Progress(Message):
         def __init__(self, done: int, total: int) -> None:
@@ -71,7 +77,9 @@ class ReplayScreen(Dialog):
             self.done = done
             self.total = total
 
-    def __init__(self, broker: str, dlq: str, ids: Collection[str] | None, *, verb: str, to: str | None = None) -> None:
+    def __init__(
+        self, broker: str, dlq: str, ids: Collection[str] | None, *, verb: str, plan: Plan, replay: Replay
+    ) -> None:
         scope = "all dead letters" if ids is None else f"{len(ids):,} selected"
         super().__init__(
             Text.assemble(verb.capitalize(), " ", scope, " from ", plain(broker, 40), " / ", plain(dlq, 80))
@@ -80,7 +88,8 @@ class ReplayScreen(Dialog):
         self.dlq = dlq
         self.ids = None if ids is None else list(ids)
         self.verb = verb
-        self.to = to
+        self.make_plan = plan
+        self.send = replay
         self.plan: list[ReplayItem] | None = None
         self.running = False
         self.result: ReplayResult | None = None
@@ -119,7 +128,7 @@ class ReplayScreen(Dialog):
     async def _plan(self) -> None:
         preview = self.query_one("#preview", Label)
         try:
-            plan = await self.app.backend.plan_replay(self.broker, self.dlq, to=self.to, ids=self.ids)  # type: ignore[attr-defined]
+            plan = await self.make_plan(self.ids)
         except Exception as exc:
             preview.update(Text(error_text(exc)))
             preview.add_class("error")
@@ -145,15 +154,15 @@ class ReplayScreen(Dialog):
             return
         self.running = True
         # Exactly what the preview showed: dead letters that arrived since are left for the next replay.
-        self.ids = [item.id for item in self.plan if item.skip_reason is None]
+        ids = self.ids = [item.id for item in self.plan if item.skip_reason is None]
         confirm = self.query_one("#confirm", Button)
         confirm.disabled = True
         confirm.display = False  # sent once: a second press would replay what the preview no longer shows
         self.query_one("#cancel", Button).label = f"Close ({self.key('replay.cancel')})"
         self.refresh_bindings()
-        self.run_worker(self._replay(), exclusive=True, exit_on_error=False, group="replay")
+        self.run_worker(self._replay(ids), exclusive=True, exit_on_error=False, group="replay")
 
-    def _progress_callback(self):  # type: ignore[no-untyped-def]
+    def _progress_callback(self) -> ProgressCallback:
         """A cheap, thread-safe callback: at most ~20 progress messages a second, and always the last."""
         lock = threading.Lock()
         last = [0.0]
@@ -173,13 +182,11 @@ class ReplayScreen(Dialog):
     def on_replay_screen_progress(self, event: Progress) -> None:
         self.query_one("#progress", ProgressBar).update(total=event.total, progress=event.done)
 
-    async def _replay(self) -> None:
+    async def _replay(self, ids: list[str]) -> None:
         summary = self.query_one("#summary", Label)
         summary.update(f"{self.verb}ing…")
         try:
-            result = await self.app.backend.replay(  # type: ignore[attr-defined]
-                self.broker, self.dlq, to=self.to, ids=self.ids, progress=self._progress_callback()
-            )
+            result = await self.send(ids, self._progress_callback())
         except Exception as exc:
             self.running = False
             summary.update(Text(error_text(exc)))

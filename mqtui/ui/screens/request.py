@@ -9,7 +9,7 @@ timeout or a lost connection stay in the form as one line, so the next try is on
 from __future__ import annotations
 
 import shlex
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import ClassVar
 
 from rich.text import Text
@@ -19,7 +19,7 @@ from textual.binding import BindingType
 from textual.containers import Grid, Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Select, TextArea
 
-from mqtui.model import OutgoingMessage
+from mqtui.model import Message, OutgoingMessage
 from mqtui.ui.cells import error_text
 from mqtui.ui.keys import Command, bindings
 from mqtui.ui.screens.common import Dialog
@@ -27,6 +27,9 @@ from mqtui.ui.widgets.brokerselect import BrokerSelect
 from mqtui.ui.widgets.completion import CompletingInput, candidates_text
 
 MAX_TIMEOUT = 300.0
+
+Send = Callable[[str, str, OutgoingMessage, float], Awaitable[Message]]
+"""Sends (broker, subject, request, timeout) and returns the reply."""
 
 
 def parse_header_pairs(text: str) -> tuple[tuple[str, bytes], ...]:
@@ -40,8 +43,8 @@ def parse_header_pairs(text: str) -> tuple[tuple[str, bytes], ...]:
     return tuple(pairs)
 
 
-class RequestScreen(Dialog):
-    """Dismisses with the reply (`Message`) or None."""
+class RequestScreen(Dialog[Message | None]):
+    """Closes with the reply, or None when cancelled; `send` does the asking."""
 
     DEFAULT_CSS = """
     RequestScreen #form { grid-size: 2; grid-columns: 12 1fr; grid-rows: auto; height: auto; grid-gutter: 0 1; }
@@ -49,11 +52,11 @@ class RequestScreen(Dialog):
     RequestScreen #result { height: auto; }
     """
     KEYS_TITLE = "Request form"
-    COMMANDS: ClassVar[list[Command]] = [
+    KEY_COMMANDS: ClassVar[list[Command]] = [
         Command("request.cancel", "escape", "close", "Cancel", "Close the form"),
         Command("request.send", "ctrl+s", "send", "Send", "Send the request and wait for the reply", priority=True),
     ]
-    BINDINGS: ClassVar[list[BindingType]] = bindings(COMMANDS)
+    BINDINGS: ClassVar[list[BindingType]] = bindings(KEY_COMMANDS)
 
     def __init__(
         self,
@@ -62,6 +65,7 @@ class RequestScreen(Dialog):
         broker: str | None,
         subject: str,
         *,
+        send: Send,
         timeout: float = 5.0,
     ) -> None:
         super().__init__("Send a request and wait for the reply")
@@ -70,6 +74,7 @@ class RequestScreen(Dialog):
         self.broker = broker
         self.subject = subject
         self.timeout = timeout
+        self.send = send
         self.sending = False
 
     def compose(self) -> ComposeResult:
@@ -145,7 +150,7 @@ class RequestScreen(Dialog):
 
     async def _send(self, broker: str, subject: str, message: OutgoingMessage, timeout: float) -> None:
         try:
-            reply = await self.app.backend.request(broker, subject, message, timeout=timeout)  # type: ignore[attr-defined]
+            reply = await self.send(broker, subject, message, timeout)
         except Exception as exc:
             self.sending = False
             return self._say(error_text(exc), error=True)

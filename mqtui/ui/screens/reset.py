@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import ClassVar
 
 from rich.text import Text
@@ -12,28 +13,32 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Checkbox, DataTable, Input, Label
 
 from mqtui.figures import count
-from mqtui.model import StartPosition
+from mqtui.model import BacklogRow, StartPosition
 from mqtui.ui.cells import error_text, plain
 from mqtui.ui.keys import Command, bindings
 from mqtui.ui.screens.common import Dialog
 
+Reset = Callable[[StartPosition, str | None], Awaitable[list[BacklogRow]]]
+"""Moves the group's offsets to a position, on one topic or (None) every one; returns the new positions."""
 
-class ResetOffsetsScreen(Dialog):
-    """Dismisses with True when offsets were moved."""
+
+class ResetOffsetsScreen(Dialog[bool]):
+    """Closes with True when offsets were moved; `reset` moves them."""
 
     DEFAULT_CSS = """
     ResetOffsetsScreen #result { height: auto; max-height: 16; }
     ResetOffsetsScreen Input { width: 40; }
     """
     KEYS_TITLE = "Offset reset"
-    COMMANDS: ClassVar[list[Command]] = [Command("reset.cancel", "escape", "close", "Cancel", "Close the form")]
-    BINDINGS: ClassVar[list[BindingType]] = bindings(COMMANDS)
+    KEY_COMMANDS: ClassVar[list[Command]] = [Command("reset.cancel", "escape", "close", "Cancel", "Close the form")]
+    BINDINGS: ClassVar[list[BindingType]] = bindings(KEY_COMMANDS)
 
-    def __init__(self, broker: str, group: str, destination: str | None) -> None:
+    def __init__(self, broker: str, group: str, destination: str | None, *, reset: Reset) -> None:
         super().__init__(Text.assemble("Reset offsets of ", plain(group, 60), " on ", plain(broker, 40)))
         self.broker = broker
         self.group = group
         self.destination = destination
+        self.reset = reset
         self.done = False
         self.confirming = False
 
@@ -102,7 +107,7 @@ class ResetOffsetsScreen(Dialog):
     async def _run(self, target: StartPosition) -> None:
         self._say("resetting…")
         try:
-            rows = await self.app.backend.reset_offsets(self.broker, self.group, to=target, destination=self._topic())  # type: ignore[attr-defined]
+            rows = await self.reset(target, self._topic())
         except Exception as exc:
             self.confirming = False
             self.query_one("#reset", Button).label = "Reset…"

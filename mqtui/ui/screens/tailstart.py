@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from rich.text import Text
 from textual import on
@@ -16,8 +17,17 @@ from mqtui.ui.widgets.brokerselect import BrokerSelect
 from mqtui.ui.widgets.completion import CompletingInput, candidates_text
 
 
-class TailStartScreen(Dialog):
-    """Dismisses with (broker, destination, StartPosition) or None."""
+@dataclass(frozen=True)
+class TailChoice:
+    """What to tail, as chosen in the dialog."""
+
+    broker: str
+    destination: str
+    start: StartPosition
+
+
+class TailStartScreen(Dialog[TailChoice | None]):
+    """Closes with what to tail, or None when cancelled."""
 
     DEFAULT_CSS = """
     TailStartScreen #form { grid-size: 2; grid-columns: 13 1fr; grid-rows: auto; height: auto; grid-gutter: 0 1; }
@@ -83,7 +93,7 @@ class TailStartScreen(Dialog):
             start = StartPosition.parse(self.query_one("#start", Input).value or "end")
         except ValueError as exc:
             return self._fail(str(exc))
-        self.dismiss((broker, destination, start))
+        self.dismiss(TailChoice(broker, destination, start))
 
     def _fail(self, text: str) -> None:
         error = self.query_one("#error", Label)

@@ -29,7 +29,7 @@ class TreeTarget:
     broker: str
     destination: str | None = None
     server: bool = False
-    """The broker's server view (NATS) rather than the broker or a destination."""
+    """The broker's server view (NATS, RabbitMQ) rather than the broker or a destination."""
 
 
 class BrokerTree(Tree[TreeTarget]):
@@ -37,8 +37,8 @@ class BrokerTree(Tree[TreeTarget]):
     BrokerTree { width: 100%; height: 1fr; background: $surface; padding: 0 0; overflow-x: hidden; }
     """
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(Text("brokers"), **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(Text("brokers"), id=id)
         self.show_root = False
         self.guide_depth = 2
         self._brokers: dict[str, TreeNode[TreeTarget]] = {}

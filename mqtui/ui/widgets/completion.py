@@ -11,7 +11,7 @@ body), or every match shown. So it never eats a keystroke for nothing and never 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.binding import BindingType
@@ -51,11 +51,11 @@ class CompletingInput(Input):
     """An Input with shell-style Tab completion over `names`; posts `Candidates` as it completes."""
 
     KEYS_TITLE = "Destination field (tail, publish)"
-    COMMANDS: ClassVar[list[Command]] = [
+    KEY_COMMANDS: ClassVar[list[Command]] = [
         Command("input.complete", "tab", "complete", "Complete", "Complete the name, then step through the matches",
                 show=False),
     ]  # fmt: skip
-    BINDINGS: ClassVar[list[BindingType]] = bindings(COMMANDS)
+    BINDINGS: ClassVar[list[BindingType]] = bindings(KEY_COMMANDS)
 
     class Candidates(Message):
         """The matches of the text as Tab left it (empty: nothing to list), and which one is shown."""
@@ -71,8 +71,8 @@ class CompletingInput(Input):
         def control(self) -> CompletingInput:
             return self.field
 
-    def __init__(self, value: str = "", *, names: Iterable[str] = (), **kwargs: object) -> None:
-        super().__init__(value, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, value: str = "", *, names: Iterable[str] = (), **kwargs: Any) -> None:
+        super().__init__(value, **kwargs)
         self.names: list[str] = []
         self._cycle: list[str] = []
         self._index = 0

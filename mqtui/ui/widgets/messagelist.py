@@ -9,7 +9,7 @@ stays on the messages they are reading even as older ones fall out above.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.cells import cell_len
 from rich.style import Style
@@ -68,8 +68,8 @@ class MessageList(ScrollView, can_focus=True):
             super().__init__()
             self.message = message
 
-    def __init__(self, capacity: int = 10_000, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, capacity: int = 10_000, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.capacity = capacity
         self.dropped = 0
         """Messages pushed out of view by newer ones (the buffer is bounded)."""
