@@ -72,7 +72,7 @@ def profile(readonly: bool = False, production: bool = False) -> Profile:
             }
         }
     }
-    return parse_config(raw, __import__("pathlib").Path("fixed.toml")).profiles["prod"]
+    return parse_config(raw, Path("fixed.toml")).profiles["prod"]
 
 
 def _lag() -> list:  # type: ignore[type-arg]
