@@ -7,8 +7,9 @@ What each kind of destination shows:
 - a stream: length, and per consumer group lag, entries-read, pending and last-delivered id;
 - a channel: its subscribers (PUBSUB NUMSUB) as consumers.
 
-The adapter finds keys with `scan`, reads their numbers with `discovery`, and delegates to `describe`,
-`tail`, `publish` and `dlq` (dead letters of lists, streams, consumer groups and RQ).
+The adapter delegates to `keyspace` (the keys found by `scan`, read by `discovery`, as destinations and
+backlog rows), `describe`, `tail`, `publish` and `dlq` (dead letters of lists, streams, consumer groups
+and RQ).
 
 `purge` empties a list (DEL) or a stream. A stream is trimmed with XTRIM MAXLEN 0 instead of deleted, so
 its consumer groups and their positions survive the purge, as a RabbitMQ queue's bindings do.
@@ -21,17 +22,14 @@ import contextlib
 from collections.abc import AsyncIterator, Collection, Sequence
 from typing import TYPE_CHECKING
 
-import humanize
-
 from mqtui.brokers.base import BrokerAdapter, PublishOptions
 from mqtui.brokers.redis import jobs
 from mqtui.brokers.redis import publish as publishing
 from mqtui.brokers.redis.client import build_client, text, translated
 from mqtui.brokers.redis.describe import describe_group, describe_list, describe_stream
-from mqtui.brokers.redis.discovery import PROCESSING_SUFFIXES, Collector
+from mqtui.brokers.redis.discovery import PROCESSING_SUFFIXES
 from mqtui.brokers.redis.dlq import DeadLetters
-from mqtui.brokers.redis.scan import KeyScanner
-from mqtui.brokers.redis.snapshot import Snapshot
+from mqtui.brokers.redis.keyspace import Keyspace
 from mqtui.brokers.redis.streams import use_raw_entries
 from mqtui.brokers.redis.tail import is_pattern, peek_list, peek_stream, tail_channel, tail_list, tail_stream
 from mqtui.config import RedisConfig
@@ -43,7 +41,6 @@ from mqtui.model import (
     DeadLetter,
     DeadLetterQueue,
     Destination,
-    DestinationKind,
     Detail,
     Message,
     OutgoingMessage,
@@ -56,9 +53,6 @@ from mqtui.model import (
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
-
-PUBLISH_CHUNK = 1000
-PUBLISH_OPTIONS = ("type", "fields", "maxlen")
 
 
 class RedisAdapter(BrokerAdapter[RedisConfig]):
@@ -77,12 +71,8 @@ class RedisAdapter(BrokerAdapter[RedisConfig]):
     def __init__(self, config: RedisConfig) -> None:
         super().__init__(config)
         self._client: Redis | None = None
-        self._scanner = KeyScanner(config.key_patterns, config.scan_limit)
-        self._collector = Collector(config)
+        self.keys = Keyspace(config)
         self._dead: DeadLetters | None = None
-        self._raw_names: dict[str, bytes] = {}
-        self._added: dict[str, tuple[int, float]] = {}
-        self._scan_notices: list[str] = []
 
     # -- lifecycle ---------------------------------------------------------------------------------
     async def connect(self) -> None:
@@ -98,7 +88,7 @@ class RedisAdapter(BrokerAdapter[RedisConfig]):
                 await client.aclose()
             raise
         self._client = client
-        self._dead = DeadLetters(client, self.config, self._collector, self._raw)
+        self._dead = DeadLetters(client, self.config, self.keys.collector, self.keys.raw)
 
     async def close(self) -> None:
         client, self._client, self._dead = self._client, None, None
@@ -122,111 +112,28 @@ class RedisAdapter(BrokerAdapter[RedisConfig]):
     def notices(self) -> list[str]:
         """What the last answers left out, one line each: keys a bounded scan has not reached or kept,
         dead letters past the pending entries examined (see `BrokerAdapter.notices`)."""
-        return self._scan_notices + (self._dead.notices if self._dead is not None else [])
-
-    def _raw(self, name: str) -> bytes:
-        """The key bytes behind a name we showed (keys that are not UTF-8 are shown with \\x escapes)."""
-        return self._raw_names.get(name) or name.encode("utf-8")
-
-    async def _snapshot(self, **options: bool) -> Snapshot:
-        known = await self._scanner.step(self.client)
-        await self._note_scan_limits()
-        for key in known:
-            name = text(key)
-            if name.encode("utf-8") != key:
-                self._raw_names[name] = key
-        snap = await self._collector.snapshot(self.client, known, **options)
-        for key in snap.gone:
-            self._scanner.forget(key)
-        return snap
-
-    async def _note_scan_limits(self) -> None:
-        scanner, notices = self._scanner, []
-        advice = "narrow key_patterns or raise scan_limit"
-        if not scanner.scanned_all:
-            size = int(await self.client.dbsize())
-            notices.append(f"{self.name}: scanned about {scanner.scanned:,} of ~{size:,} keys so far, "
-                           f"{scanner.limit:,} per poll; keys not reached yet are not shown ({advice})")  # fmt: skip
-        if scanner.found > scanner.limit:
-            notices.append(f"{self.name}: {scanner.found:,} lists, streams and job keys found; only the first "
-                           f"{scanner.limit:,} by name are shown ({advice})")  # fmt: skip
-        self._scan_notices = notices
+        return self.keys.notices + (self._dead.notices if self._dead is not None else [])
 
     async def _type(self, name: str) -> str:
-        return text(await self.client.type(self._raw(name)))
+        return text(await self.client.type(self.keys.raw(name)))
 
     # -- reading -----------------------------------------------------------------------------------
     async def destinations(self, *, include_internal: bool = False) -> list[Destination]:
         with translated(self.config):
-            snap = await self._snapshot(channels=True, internal=include_internal)
-        found = []
-        for item in snap.lists.values():
-            if item.internal and not include_internal:
-                continue
-            extra = dict(item.extra)
-            if item.convention != "list":
-                extra["convention"] = item.convention
-            if item.memory is not None:
-                extra["memory"] = humanize.naturalsize(item.memory, binary=True)
-            found.append(
-                Destination(self.name, item.name, DestinationKind.LIST, depth=item.depth, in_flight=item.in_flight,
-                            is_dlq=item.is_dlq, internal=item.internal, last_activity=item.last_activity, extra=extra)
-            )  # fmt: skip
-        for stream in snap.streams.values():
-            extra = {"groups": str(len(stream.groups)), "last_id": stream.last_id}
-            if stream.memory is not None:
-                extra["memory"] = humanize.naturalsize(stream.memory, binary=True)
-            found.append(
-                Destination(self.name, stream.name, DestinationKind.STREAM, depth=stream.length,
-                            in_flight=sum(g.pending for g in stream.groups),
-                            consumers=sum(g.consumers for g in stream.groups),
-                            rate_in=self._rate_in(stream.name, stream.entries_added, snap.taken_at),
-                            is_dlq=stream.is_dlq, internal=stream.internal, last_activity=stream.last_activity,
-                            extra=extra, appended=stream.entries_added)
-            )  # fmt: skip
-        for channel, subscribers in snap.channels:
-            found.append(Destination(self.name, channel, DestinationKind.CHANNEL, consumers=subscribers))
-        return sorted(found, key=lambda d: (d.name, d.kind.value))
-
-    def _rate_in(self, name: str, added: int | None, now: float) -> float | None:
-        """Entries added per second since the previous poll (XINFO STREAM entries-added)."""
-        if added is None:
-            return None
-        previous = self._added.get(name)
-        self._added[name] = (added, now)
-        if previous is None or now <= previous[1] or added < previous[0]:
-            return None
-        return (added - previous[0]) / (now - previous[1])
+            snap = await self.keys.snapshot(self.client, channels=True, internal=include_internal)
+        return self.keys.destinations(snap, include_internal=include_internal)
 
     async def backlog(self, *, group: str | None = None) -> list[BacklogRow]:
         with translated(self.config):
-            snap = await self._snapshot(consumers=True)
-        rows = []
-        for item in snap.lists.values():
-            if item.internal or item.is_dlq:
-                continue
-            rows.append(
-                BacklogRow(self.name, item.name, item.group, lag=item.depth, in_flight=item.in_flight,
-                           last_activity=item.last_activity)
-            )  # fmt: skip
-        for stream in snap.streams.values():
-            for info in stream.groups:
-                rows.append(
-                    BacklogRow(self.name, stream.name, info.name, committed=info.last_delivered, end=stream.last_id,
-                               lag=info.lag, lag_at_least=info.lag_at_least, in_flight=info.pending,
-                               consumers=info.consumers,
-                               state="empty" if info.consumers == 0 else None,
-                               last_activity=info.last_activity(snap.taken_at),
-                               members=tuple(m.name for m in info.members))
-                )  # fmt: skip
-        return [row for row in rows if group is None or row.group == group]
+            snap = await self.keys.snapshot(self.client, consumers=True)
+        return [row for row in self.keys.backlog(snap) if group is None or row.group == group]
 
     async def describe(self, destination: str) -> Detail:
         with translated(self.config):
-            key, kind = self._raw(destination), await self._type(destination)
+            key, kind = self.keys.raw(destination), await self._type(destination)
             if kind == "list":
                 helpers = [f"{destination}{suffix}" for suffix in PROCESSING_SUFFIXES]
-                helpers += dlq_names_for(destination, self._collector.rules)
+                helpers += dlq_names_for(destination, self.keys.collector.rules)
                 newest_at_right = destination.startswith(jobs.RQ_QUEUE_PREFIX)
                 return await describe_list(self.client, self.name, destination, key, helpers=helpers,
                                            newest_at_right=newest_at_right)  # fmt: skip
@@ -248,9 +155,9 @@ class RedisAdapter(BrokerAdapter[RedisConfig]):
                 streams = [stream]
             else:
                 name = group
-                snap = await self._snapshot()
+                snap = await self.keys.snapshot(self.client)
                 streams = [s.name for s in snap.streams.values() if any(g.name == group for g in s.groups)]
-            keys = {stream: self._raw(stream) for stream in streams}
+            keys = {stream: self.keys.raw(stream) for stream in streams}
             detail = await describe_group(self.client, self.name, group, name, keys, self.config.max_deliveries)
         if detail is None:
             raise NotFound(f"{self.name}: no stream has a consumer group named {group!r}")
@@ -269,7 +176,7 @@ class RedisAdapter(BrokerAdapter[RedisConfig]):
         queue has no key), unless it is a glob pattern or a channel with subscribers.
         """
         with translated(self.config):
-            key = self._raw(destination)
+            key = self.keys.raw(destination)
             kind = await self._type(destination)
             if kind == "none":
                 counts = dict(await self.client.pubsub_numsub(destination))
@@ -296,7 +203,7 @@ class RedisAdapter(BrokerAdapter[RedisConfig]):
         """The oldest `limit` messages of a list (LRANGE) or stream (XRANGE); nothing changes, so this needs
         no confirmation and runs in a readonly profile (Capability.PEEK_ONLY_READS)."""
         with translated(self.config):
-            key, kind = self._raw(destination), await self._type(destination)
+            key, kind = self.keys.raw(destination), await self._type(destination)
             if kind in ("list", "none"):  # an emptied list has no key
                 newest_at_right = destination.startswith(jobs.RQ_QUEUE_PREFIX)
                 return await peek_list(self.client, self.name, destination, key, limit, newest_at_right=newest_at_right)
@@ -315,12 +222,12 @@ class RedisAdapter(BrokerAdapter[RedisConfig]):
         options: PublishOptions | None = None,
     ) -> PublishResult:
         return await publishing.publish(
-            self.client, self.config, self._scanner, destination, self._raw(destination), messages, options
+            self.client, self.config, self.keys.scanner, destination, self.keys.raw(destination), messages, options
         )
 
     async def purge(self, destination: str) -> int:
         with translated(self.config):
-            key = self._raw(destination)
+            key = self.keys.raw(destination)
             kind = await self._type(destination)
             if kind == "list":
                 pipe = self.client.pipeline(transaction=True)
@@ -337,8 +244,8 @@ class RedisAdapter(BrokerAdapter[RedisConfig]):
     # -- dead letters ------------------------------------------------------------------------------
     async def dead_letter_queues(self) -> list[DeadLetterQueue]:
         with translated(self.config):
-            snap = await self._snapshot()
-            keys = {name: self._raw(name) for name in snap.streams}
+            snap = await self.keys.snapshot(self.client)
+            keys = {name: self.keys.raw(name) for name in snap.streams}
             return await self.dead.queues(snap, keys)
 
     async def dead_letters(self, dlq: str, *, limit: int = 100) -> list[DeadLetter]:
