@@ -134,3 +134,53 @@ CALLS: dict[Capability, Callable[[Adapter, Scene], Awaitable[object]]] = {
 
 #: Flags that qualify another instead of gating a method of their own.
 QUALIFIERS = Capability.PEEK_ONLY_READS
+
+
+async def plan_replay(adapter: Adapter, scene: Scene) -> object:
+    return await adapter.plan_replay((await scene.letters()).dlq)
+
+
+async def plan_move(adapter: Adapter, scene: Scene) -> object:
+    letters = await scene.letters()
+    return await adapter.plan_move(letters.dlq, to=letters.origin)
+
+
+#: The dry runs, refused exactly where the action they plan is.
+PLANS: dict[Capability, Callable[[Adapter, Scene], Awaitable[object]]] = {
+    Capability.REPLAY: plan_replay,
+    Capability.MOVE_QUEUE: plan_move,
+}
+
+
+async def describe(adapter: Adapter, scene: Scene) -> object:
+    return await adapter.describe(await scene.destination())
+
+
+async def describe_group(adapter: Adapter, scene: Scene) -> object:
+    return await adapter.describe_group(await scene.group())
+
+
+async def dead_letter_queues(adapter: Adapter, scene: Scene) -> object:
+    return await adapter.dead_letter_queues()
+
+
+async def dead_letters(adapter: Adapter, scene: Scene) -> object:
+    return await adapter.dead_letters((await scene.letters()).dlq)
+
+
+async def tail_a_queue_from_its_end(adapter: Adapter, scene: Scene) -> object:
+    """With Capability.TAIL, any destination the broker lists can be tailed from its end."""
+    if not adapter.can(Capability.TAIL):
+        return None
+    stream = adapter.tail(await scene.queue(), start=StartPosition("end"), stop_at_end=True)
+    return [message async for batch in stream for message in batch]
+
+
+#: Methods no flag gates: an adapter answers them (or fails for a reason other than Unsupported).
+UNGATED: dict[str, Callable[[Adapter, Scene], Awaitable[object]]] = {
+    "describe": describe,
+    "describe_group": describe_group,
+    "dead_letter_queues": dead_letter_queues,
+    "dead_letters": dead_letters,
+    "tail_a_queue_from_its_end": tail_a_queue_from_its_end,
+}

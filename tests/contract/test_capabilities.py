@@ -14,7 +14,7 @@ from mqtui.brokers import ADAPTERS, create_adapter
 from mqtui.brokers.base import BrokerAdapter
 from mqtui.errors import Unsupported
 from mqtui.model import Capability
-from tests.contract.calls import CALLS, QUALIFIERS, Scene
+from tests.contract.calls import CALLS, PLANS, QUALIFIERS, UNGATED, Scene
 from tests.contract.worlds import World
 
 
@@ -42,3 +42,29 @@ async def test_unsupported_exactly_where_the_flag_is_missing(
 def test_the_registry_declares_what_the_adapter_class_does(world: World) -> None:
     """The gateway and the UI read a kind's capabilities from the registry, without making an adapter."""
     assert ADAPTERS.capabilities(world.kind) == type(create_adapter(world.config())).capabilities
+
+
+@pytest.mark.parametrize("capability", list(PLANS), ids=lambda flag: f"plan_{flag.name.lower()}")
+async def test_a_dry_run_refuses_exactly_where_its_action_does(
+    adapter: BrokerAdapter[Any], world: World, capability: Capability
+) -> None:
+    plan, scene = PLANS[capability], Scene(world)
+    if adapter.can(capability):
+        await plan(adapter, scene)
+    else:
+        with pytest.raises(Unsupported):
+            await plan(adapter, scene)
+
+
+@pytest.mark.parametrize("method", list(UNGATED))
+async def test_a_method_no_flag_gates_never_refuses(
+    adapter: BrokerAdapter[Any], world: World, method: str, request: pytest.FixtureRequest
+) -> None:
+    """Nothing tells the UI not to offer these, so an Unsupported from one is an action that fails."""
+    if method in world.known_breaks:
+        reason = f"{world.kind}: {world.known_breaks[method]}"
+        request.applymarker(pytest.mark.xfail(reason=reason, strict=True, raises=pytest.fail.Exception))
+    try:
+        await UNGATED[method](adapter, Scene(world))
+    except Unsupported as refused:
+        pytest.fail(f"{world.kind}: {method} refused, yet no capability flag says it cannot: {refused}")
