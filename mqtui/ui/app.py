@@ -83,7 +83,7 @@ class MqtuiCommands(Provider):
         titles = pane_titles()
         for pane_id, command in console_commands():
             help_text = f"{command.help} · key {app.key_for(command)}"
-            if command.writes is not None and app.backend.readonly:
+            if command.writes is not None and app.backend.policy.readonly:
                 help_text += " · refused: readonly profile"
             yield f"{titles[pane_id]}: {command.label}", help_text, _runner(screen, pane_id, command)
 

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from textual.containers import Vertical
 from textual.css.query import NoMatches
 from textual.reactive import var
+from textual.widget import Widget
 
 from mqtui.model import Capability
 from mqtui.services.policy import WritePolicy
@@ -114,8 +115,12 @@ class Pane(Vertical):
     def redraw(self, *, rebuild: bool = False) -> None:
         """Draw from `self.snapshots`."""
 
+    def main_widget(self) -> Widget:
+        """The widget the pane is operated from."""
+        return self
+
     def focus_main(self) -> None:
-        """Focus the widget the pane is operated from."""
+        self.main_widget().focus()
 
     # -- commands ----------------------------------------------------------------------------------
     def command(self, action: str) -> Command | None:

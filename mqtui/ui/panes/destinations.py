@@ -8,6 +8,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.reactive import var
+from textual.widget import Widget
 from textual.widgets import DataTable, Input, Label
 
 from mqtui.model import Capability, Destination, DestinationKind
@@ -87,8 +88,8 @@ class DestinationsPane(FilteredTablePane):
     def table(self) -> SyncTable:
         return self.query_one("#dest-table", SyncTable)
 
-    def focus_main(self) -> None:
-        self.table.focus()
+    def main_widget(self) -> Widget:
+        return self.table
 
     def selected(self) -> Destination | None:
         return self.table.selected()

@@ -15,6 +15,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.reactive import var
+from textual.widget import Widget
 from textual.widgets import DataTable, Label
 
 from mqtui.figures import age, count
@@ -113,8 +114,8 @@ class DeadLettersPane(Pane):
     def open_dlq(self) -> DeadLetterQueue | None:
         return self.listing.dlq
 
-    def focus_main(self) -> None:
-        (self.table if self.open_dlq is not None and self.listing.entries else self.queues).focus()
+    def main_widget(self) -> Widget:
+        return self.table if self.open_dlq is not None and self.listing.entries else self.queues
 
     def entry(self) -> DeadLetter | None:
         return self.table.selected()

@@ -9,6 +9,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
+from textual.widget import Widget
 from textual.widgets import DataTable, Input, Label
 
 from mqtui.figures import age, count, duration
@@ -107,8 +108,8 @@ class LagPane(FilteredTablePane):
     def table(self) -> SyncTable:
         return self.query_one("#lag-table", SyncTable)
 
-    def focus_main(self) -> None:
-        self.table.focus()
+    def main_widget(self) -> Widget:
+        return self.table
 
     def selected(self) -> GroupLag | None:
         return self.table.selected()

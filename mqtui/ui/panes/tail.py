@@ -17,6 +17,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.reactive import var
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import Input, Label, Static
 
 from mqtui.model import Capability, Message
@@ -105,8 +106,8 @@ class TailPane(Pane):
     def messages(self) -> MessageList:
         return self.query_one("#tail-list", MessageList)
 
-    def focus_main(self) -> None:
-        self.messages.focus()
+    def main_widget(self) -> Widget:
+        return self.messages
 
     def selected(self) -> Message | None:
         return self.messages.cursor_message

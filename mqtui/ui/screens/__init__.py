@@ -1,0 +1,1 @@
+"""The console screen and the dialogs opened over it."""

@@ -21,11 +21,12 @@ from textual.dom import DOMNode
 from textual.signal import Signal
 from textual.timer import Timer
 from textual.widgets import Footer, TabbedContent, TabPane, Tree
+from textual.worker import Worker, WorkerState
 
 from mqtui.model import Capability
 from mqtui.services.backend import ConsoleBackend
 from mqtui.services.snapshot import BrokerSnapshot, GroupLag
-from mqtui.ui.cells import plain
+from mqtui.ui.cells import error_text, plain
 from mqtui.ui.keys import Command, action_name, bindings
 from mqtui.ui.messages import (
     DeadLettersRequested,
@@ -303,8 +304,7 @@ class ConsoleScreen(ConsoleWorkflows):
         await self.app.run_action(command.action, target)
 
     async def _wait_shown(self, pane: Pane) -> None:
-        """Until a pane just switched to has drawn its rows: its refusal and action read the selected one
-        (a palette command run before that found no row, and did nothing without a word)."""
+        """Until a pane just switched to has drawn its rows: its refusal and action read the selected one."""
         for _ in range(50):
             await asyncio.sleep(0.01)
             if not pane.stale:
@@ -316,14 +316,17 @@ class ConsoleScreen(ConsoleWorkflows):
         self.show_pane(pane_id)
 
     def show_pane(self, pane_id: str) -> None:
-        """Switch to a pane, also while a dialog is closing (a workflow's last dialog may still be)."""
+        """Switch to a pane, also while a dialog is closing (a workflow's last dialog may still be).
+
+        The pane shown takes the focus at once: left with the pane being hidden, Textual would hand it
+        to a neighbour there, whose tab would then be shown again.
+        """
         tabs = self.query_one("#tabs", TabbedContent)
         if tabs.active != f"tab-{pane_id}":
             tabs.active = f"tab-{pane_id}"
+            self.set_focus(self.panes[pane_id].main_widget())
         else:
-            pane = self.current_pane
-            if pane is not None:
-                pane.focus_main()
+            self.panes[pane_id].focus_main()
 
     def action_sidebar(self) -> None:
         sidebar = self.query_one("#sidebar")
@@ -395,6 +398,11 @@ class ConsoleScreen(ConsoleWorkflows):
                 loaded_title="The group now, every destination it reads",
             )
         self.app.push_screen(screen)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A workflow that failed where it did not expect to says so, instead of stopping in silence."""
+        if event.state is WorkerState.ERROR and isinstance(event.worker.error, Exception):
+            self.notify(error_text(event.worker.error), severity="error")
 
     # -- what the panes ask for --------------------------------------------------------------------
     @on(DetailsRequested)
