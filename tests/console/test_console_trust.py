@@ -68,12 +68,15 @@ async def test_hostile_messages_are_drawn_safely_in_every_pane(
         await c.wait(lambda: len(pane.messages) == total, f"{total} messages")  # type: ignore[attr-defined]
         seen_markup = False
         listing = pane.messages  # type: ignore[attr-defined]
-        for index, message in enumerate(listing.messages):
-            # Driven by method calls rather than keys: the same code paths, without 100 ms per key press.
-            listing._move_to(listing._first + index)
+        listing.action_first()
+        for index, message in enumerate(list(listing.messages)):
+            # Driven by the list's own actions rather than keys: the same code paths, without 100 ms per key
+            # press. The cursor's move draws the message's preview, and so does each change of view.
+            if index:
+                listing.action_cursor(1)
             pane.view = ("auto", "text", "json", "hex")[index % 4]  # type: ignore[attr-defined]
-            pane._show_preview(message)  # type: ignore[attr-defined]
             await c.settle()
+            assert pane.selected() is message  # type: ignore[attr-defined]
             size = f"{len(message.value):,} bytes"
             assert size in assert_clean(c)  # this message's preview is what was checked
             if index % 3 and index < len(names) and names[index] != "rich_markup_click_quit":

@@ -56,7 +56,8 @@ async def open_message(app: MqtuiApp, pilot: Pilot[Any], index: int) -> None:
     """The tail of the fixed messages, with the cursor on MESSAGES[index]."""
     await start_fixed_tail(pilot)
     pane = app.query_one("#tail")
-    pane.messages._move_to(pane.messages._first + index)  # type: ignore[attr-defined]
+    pane.messages.action_first()  # type: ignore[attr-defined]
+    pane.messages.action_cursor(index)  # type: ignore[attr-defined]
     await pilot.pause()
     assert pane.selected() is MESSAGES[index]  # type: ignore[attr-defined]
 
