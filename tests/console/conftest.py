@@ -1,10 +1,8 @@
-"""Console fixtures: a Redis database of our own, profile files, and waiting for a state."""
+"""Console fixtures: a Redis database of our own, profile files, and quicker idle checks for Pilot."""
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,23 +38,3 @@ def redis_db(redis_server: LocalRedis) -> Iterator[tuple[str, redis.Redis]]:
 def profile_file(tmp_path: Path, brokers: list[dict[str, Any]], name: str = "ops", **options: Any) -> Path:
     profile = {"poll_interval": 0.2, **options, "brokers": brokers}
     return write_config(tmp_path / "config.toml", {name: profile})
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-async def until(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")

@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Label, Static
 from mqtui.services.backend import LiveBackend
 from mqtui.ui.app import MqtuiApp
 from mqtui.ui.screens.console import ConsoleScreen
-from tests.console.conftest import until
+from tests.support import until
 
 
 def console_screen(app: App[Any]) -> ConsoleScreen:

@@ -18,7 +18,8 @@ from mqtui.services.backend import LiveBackend
 from mqtui.services.poller import BrokerPoller, backoff_delay
 from mqtui.services.snapshot import BrokerSnapshot, BrokerStatus
 from mqtui.services.tailer import MessageFilter, TailState, export_jsonl
-from tests.console.conftest import profile_file, until
+from tests.console.conftest import profile_file
+from tests.support import until
 
 
 def free_port() -> int:
