@@ -51,3 +51,11 @@ class Unsupported(BrokerError):
     """The broker cannot do this (e.g. delete a message from a Kafka topic)."""
 
     exit_code = 2
+
+
+class NotPossible(BrokerError):
+    """The broker can do this, but not for this destination or from this start: a RabbitMQ tail of a queue
+    only bound to the default exchange (no binding to copy), or of a classic queue from anywhere but its end.
+    Unlike `Unsupported`, the capability flag stays declared; the message says what to do instead."""
+
+    exit_code = 2

@@ -56,6 +56,10 @@ class Capability(enum.Flag):
     write action, so it asks no confirmation and runs in a readonly profile."""
     SERVER_VIEW = enum.auto()
     """The adapter describes the server as a whole (`BrokerAdapter.describe_server`): NATS, RabbitMQ."""
+    GROUPS = enum.auto()
+    """The broker has consumer groups whose members and positions can be described
+    (`BrokerAdapter.describe_group`): Kafka groups, Redis stream groups, NATS JetStream consumers. A
+    RabbitMQ queue's backlog has no group: its rows name the pseudo-group "(consumers)"."""
 
 
 #: Actions that change a broker's state: they ask for confirmation and are refused in a readonly profile.

@@ -102,6 +102,16 @@ def test_a_missing_capability_is_refused_in_the_adapters_words_and_the_adapter_c
     assert EVENTS == ["connect rb", "close rb"]
 
 
+def test_a_read_needing_a_capability_is_refused_in_the_adapters_words_even_in_readonly() -> None:
+    """`needs` (a read: Capability.GROUPS) is never a readonly refusal, and refused like the adapter would."""
+    with pytest.raises(Unsupported, match=r"^rb: rabbitmq cannot describe consumer groups$"):
+        asyncio.run(gateway(readonly=True).call("rb", lambda a: a.describe_group("g"), needs=Capability.GROUPS))
+    assert EVENTS == ["connect rb", "close rb"]
+    with pytest.raises(Unsupported) as adapters_own:
+        asyncio.run(gateway().call("rb", lambda a: a.describe_group("g")))
+    assert str(adapters_own.value) == "rb: rabbitmq cannot describe consumer groups"
+
+
 def test_an_unknown_broker_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="unknown broker 'nope'"):
         asyncio.run(gateway().call("nope", lambda a: a.destinations()))

@@ -70,7 +70,7 @@ ADAPTERS = AdapterRegistry()
 ADAPTERS.register(
     "kafka",
     imported("mqtui.brokers.kafka.adapter", "KafkaAdapter"),
-    Capability.TAIL | Capability.PUBLISH | Capability.REPLAY | Capability.RESET_OFFSETS,
+    Capability.TAIL | Capability.PUBLISH | Capability.REPLAY | Capability.RESET_OFFSETS | Capability.GROUPS,
 )
 ADAPTERS.register(
     "rabbitmq",
@@ -93,7 +93,8 @@ ADAPTERS.register(
     | Capability.PUBLISH
     | Capability.REPLAY
     | Capability.DELETE_DEAD_LETTER
-    | Capability.PURGE,
+    | Capability.PURGE
+    | Capability.GROUPS,
 )
 ADAPTERS.register(
     "nats",
@@ -104,7 +105,8 @@ ADAPTERS.register(
     | Capability.DELETE_DEAD_LETTER
     | Capability.PURGE
     | Capability.REQUEST
-    | Capability.SERVER_VIEW,
+    | Capability.SERVER_VIEW
+    | Capability.GROUPS,
 )
 
 

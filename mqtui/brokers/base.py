@@ -4,7 +4,9 @@ Adapters never import Textual and never block the event loop: blocking clients (
 run their calls in the adapter's own worker threads; async clients (redis.asyncio, nats-py) run as
 tasks. Every method either answers with `mqtui.model` records or raises an `mqtui.errors.BrokerError`
 whose message is one line naming the broker. A method a broker cannot support raises `Unsupported`, and
-its capability flag is absent so the UI never offers it.
+its capability flag is absent so the UI never offers it. A method the broker supports but not for one
+destination or start (a RabbitMQ queue only bound to the default exchange cannot be tailed) raises
+`NotPossible`, saying what to do instead, and its flag stays.
 """
 
 from __future__ import annotations
@@ -102,7 +104,7 @@ class BrokerAdapter(abc.ABC, Generic[ConfigT]):
         raise self._unsupported("show a server view")
 
     async def describe_group(self, group: str) -> Detail:
-        """Group state, members and their assignments."""
+        """Group state, members and their assignments (Capability.GROUPS)."""
         raise self._unsupported("describe consumer groups")
 
     def tail(

@@ -67,7 +67,9 @@ async def cmd_describe(gateway: Gateway, args: argparse.Namespace, out: Output) 
 
 
 async def cmd_group(gateway: Gateway, args: argparse.Namespace, out: Output) -> int:
-    print_detail(await gateway.call(args.broker, lambda a: a.describe_group(args.group)), out)
+    """A consumer group's details; a broker without consumer groups (RabbitMQ) refuses, exit 2."""
+    detail = await gateway.call(args.broker, lambda a: a.describe_group(args.group), needs=Capability.GROUPS)
+    print_detail(detail, out)
     return 0
 
 

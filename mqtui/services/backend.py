@@ -69,10 +69,12 @@ class ConsoleBackend(abc.ABC):
         *,
         writes: Capability | None = None,
         action: str | None = None,
+        needs: Capability | None = None,
     ) -> T:
         """Run `op` on a fresh adapter of `broker` through the gateway (`Gateway.call`): refused first
-        when the policy says no, awaitable from the UI's loop. `lambda a: a.purge(queue)`, writes=PURGE."""
-        return await self.gateway.call(broker, op, writes=writes, action=action)
+        when the policy says no, awaitable from the UI's loop. `lambda a: a.purge(queue)`, writes=PURGE;
+        `lambda a: a.describe_group(group)`, needs=GROUPS."""
+        return await self.gateway.call(broker, op, writes=writes, action=action, needs=needs)
 
     def brokers(self) -> list[tuple[str, str]]:
         """(name, kind) of every broker in the profile, in config order."""
@@ -254,9 +256,10 @@ class LiveBackend(ConsoleBackend):
         *,
         writes: Capability | None = None,
         action: str | None = None,
+        needs: Capability | None = None,
     ) -> T:
         """`ConsoleBackend.call`, run on the backend loop: a long replay never holds up the screen."""
-        return await self._submit(self.gateway.call(broker, op, writes=writes, action=action))
+        return await self._submit(self.gateway.call(broker, op, writes=writes, action=action, needs=needs))
 
 
 async def _cancel(tasks: Collection[asyncio.Task[Any]]) -> None:

@@ -2,9 +2,9 @@
 
 `Gateway.call(broker, op, writes=...)` asks the profile's `WritePolicy` first (a readonly refusal comes
 before any connection), connects a new adapter within the broker's timeout, checks the adapter can do
-what `writes` names, runs `op(adapter)` and closes the adapter. So an adapter method is written once, in
-the adapter, and every caller gets the same rules and the same words. `Gateway.each` runs one operation
-on many brokers at once for the CLI's `ls`, `lag` and `dlq ls`.
+what `writes` (or, for a read, `needs`) names, runs `op(adapter)` and closes the adapter. So an adapter
+method is written once, in the adapter, and every caller gets the same rules and the same words.
+`Gateway.each` runs one operation on many brokers at once for the CLI's `ls`, `lag` and `dlq ls`.
 """
 
 from __future__ import annotations
@@ -80,19 +80,23 @@ class Gateway:
         *,
         writes: Capability | None = None,
         action: str | None = None,
+        needs: Capability | None = None,
     ) -> T:
         """Run `op` on a freshly connected adapter of `broker` and close it whatever happens.
 
         `writes` names the capability `op` uses when it changes the broker (or reads with side effects,
         like a RabbitMQ peek): refused first in a readonly profile, with `action` (default: the
         capability's usual name, "dlq replay", "offset reset", ...) as the words of the refusal; then
-        refused when the connected adapter lacks it. Raises what `op` raises.
+        refused when the connected adapter lacks it. `needs` names one `op` uses that only reads
+        (Capability.GROUPS): never a readonly refusal, only refused when the adapter lacks it, in the
+        words the adapter itself would use. Raises what `op` raises.
         """
         self.check(broker, writes, action=action)
         config = self.session.broker(broker)
         adapter = self.session.adapters.create(config)
         async with connected(config, adapter):
             self.policy.check_capable(writes, adapter)
+            self.policy.check_capable(needs, adapter)
             return await op(adapter)
 
     async def each(

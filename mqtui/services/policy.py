@@ -36,6 +36,7 @@ CAPABILITY_VERBS = {
     Capability.REQUEST: "do request/reply",
     Capability.MOVE_QUEUE: "move a whole queue (a RabbitMQ shovel does; r replays dead letters)",
     Capability.SERVER_VIEW: "show a server view",
+    Capability.GROUPS: "describe consumer groups",
 }
 
 #: The same, as the end of an adapter's own "<broker>: <kind> cannot ..." (`BrokerAdapter._unsupported`):

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from mqtui.brokers.base import BrokerAdapter
+from mqtui.errors import NotPossible
 from mqtui.model import Capability, OutgoingMessage, StartPosition
 from tests.contract.worlds import DeadLetters, World
 
@@ -118,6 +119,10 @@ async def describe_server(adapter: Adapter, scene: Scene) -> object:
     return await adapter.describe_server()
 
 
+async def describe_group(adapter: Adapter, scene: Scene) -> object:
+    return await adapter.describe_group(await scene.group())
+
+
 #: The method each capability flag promises (or, absent, refuses with Unsupported).
 CALLS: dict[Capability, Callable[[Adapter, Scene], Awaitable[object]]] = {
     Capability.TAIL: tail,
@@ -130,6 +135,7 @@ CALLS: dict[Capability, Callable[[Adapter, Scene], Awaitable[object]]] = {
     Capability.REQUEST: request,
     Capability.MOVE_QUEUE: move_queue,
     Capability.SERVER_VIEW: describe_server,
+    Capability.GROUPS: describe_group,
 }
 
 #: Flags that qualify another instead of gating a method of their own.
@@ -156,10 +162,6 @@ async def describe(adapter: Adapter, scene: Scene) -> object:
     return await adapter.describe(await scene.destination())
 
 
-async def describe_group(adapter: Adapter, scene: Scene) -> object:
-    return await adapter.describe_group(await scene.group())
-
-
 async def dead_letter_queues(adapter: Adapter, scene: Scene) -> object:
     return await adapter.dead_letter_queues()
 
@@ -169,17 +171,22 @@ async def dead_letters(adapter: Adapter, scene: Scene) -> object:
 
 
 async def tail_a_queue_from_its_end(adapter: Adapter, scene: Scene) -> object:
-    """With Capability.TAIL, any destination the broker lists can be tailed from its end."""
+    """With Capability.TAIL, any destination the broker lists is tailed from its end, or refused for that
+    one destination with `NotPossible` naming the broker (a RabbitMQ queue only bound to the default
+    exchange has no binding to copy): never with Unsupported, which would say the broker cannot tail."""
     if not adapter.can(Capability.TAIL):
         return None
     stream = adapter.tail(await scene.queue(), start=StartPosition("end"), stop_at_end=True)
-    return [message async for batch in stream for message in batch]
+    try:
+        return [message async for batch in stream for message in batch]
+    except NotPossible as refused:
+        assert str(refused).startswith(f"{adapter.name}: "), "a NotPossible names its broker"
+        return refused
 
 
 #: Methods no flag gates: an adapter answers them (or fails for a reason other than Unsupported).
 UNGATED: dict[str, Callable[[Adapter, Scene], Awaitable[object]]] = {
     "describe": describe,
-    "describe_group": describe_group,
     "dead_letter_queues": dead_letter_queues,
     "dead_letters": dead_letters,
     "tail_a_queue_from_its_end": tail_a_queue_from_its_end,

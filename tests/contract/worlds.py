@@ -239,12 +239,6 @@ class RabbitMQWorld(World):
     kind = "rabbitmq"
     server_fixture = "rabbitmq_server"
     deduplicates = False
-    known_breaks: ClassVar[dict[str, str]] = {
-        "describe_group": "no consumer groups and no flag saying so: describe_group raises Unsupported; the "
-        "console avoids it by the '(consumers)' pseudo-group, `mqtui group` prints the refusal",
-        "tail_a_queue_from_its_end": "Capability.TAIL is declared, but a queue bound only to the default "
-        "exchange raises Unsupported (a tail copies through bindings; peek or the firehose instead)",
-    }
 
     def __init__(self, server: LocalBroker) -> None:
         super().__init__(server)

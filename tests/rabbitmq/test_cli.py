@@ -135,6 +135,19 @@ def test_tail_of_a_default_exchange_queue_is_one_line(
     assert result.err.count("\n") == 1 and "only bound to the default exchange" in result.err
 
 
+def test_group_is_refused_in_one_line_rabbitmq_has_no_consumer_groups(
+    cli: Callable[..., CliResult], amqp: BlockingChannel, unique: Callable[[str], str]
+) -> None:
+    queue = unique("grouped")
+    amqp.queue_declare(queue)
+    result = cli("group", "rabbit", queue)
+    assert (result.code, result.out, result.err) == (
+        2,
+        "",
+        "mqtui: error: rabbit: rabbitmq cannot describe consumer groups\n",
+    )
+
+
 def test_dlq_ls_show_and_replay(
     cli: Callable[..., CliResult],
     amqp: BlockingChannel,

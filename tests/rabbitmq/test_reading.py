@@ -11,7 +11,7 @@ from pika.adapters.blocking_connection import BlockingChannel
 
 from mqtui.brokers.rabbitmq.adapter import RabbitMQAdapter
 from mqtui.demo.localbrokers import LocalRabbitMQ
-from mqtui.errors import NotFound, Unsupported
+from mqtui.errors import NotFound, NotPossible, Unsupported
 from mqtui.model import DestinationKind, Message, OutgoingMessage, StartPosition
 from tests.rabbitmq.conftest import make_adapter, management, publish, queue_counts
 from tests.support import until, wait_for
@@ -189,9 +189,9 @@ async def test_tail_of_a_queue_only_bound_to_the_default_exchange_says_why_not(
 ) -> None:
     queue = unique("direct-only")
     amqp.queue_declare(queue)
-    with pytest.raises(Unsupported, match=r"only bound to the default exchange.*firehose:"):
+    with pytest.raises(NotPossible, match=r"only bound to the default exchange.*firehose:"):
         await adapter.tail(queue, start=END).__anext__()
-    with pytest.raises(Unsupported, match="only shows new messages"):
+    with pytest.raises(NotPossible, match="only shows new messages"):
         await adapter.tail(queue, start=StartPosition("beginning")).__anext__()
 
 
@@ -233,7 +233,7 @@ async def test_firehose_tail_sees_default_exchange_publishes_only_when_tracing_i
     queue, other = unique("traced"), unique("other")
     amqp.queue_declare(queue)
     amqp.queue_declare(other)
-    with pytest.raises(Unsupported, match=r"firehose tracing is off.*trace_on"):
+    with pytest.raises(NotPossible, match=r"firehose tracing is off.*trace_on"):
         await adapter.tail(f"firehose:{queue}", start=END).__anext__()
     rabbitmq_server.ctl("trace_on", "-p", "/")
     try:

@@ -41,7 +41,9 @@ from mqtui.model import (
 
 class KafkaAdapter(BrokerAdapter[KafkaConfig]):
     kind = "kafka"
-    capabilities = Capability.TAIL | Capability.PUBLISH | Capability.REPLAY | Capability.RESET_OFFSETS
+    capabilities = (
+        Capability.TAIL | Capability.PUBLISH | Capability.REPLAY | Capability.RESET_OFFSETS | Capability.GROUPS
+    )
 
     def __init__(self, config: KafkaConfig) -> None:
         super().__init__(config)

@@ -54,6 +54,7 @@ class NatsAdapter(BrokerAdapter[NatsConfig]):
         | Capability.PURGE
         | Capability.REQUEST
         | Capability.SERVER_VIEW
+        | Capability.GROUPS
     )
 
     def __init__(self, config: NatsConfig) -> None:

@@ -38,7 +38,7 @@ from mqtui.brokers.rabbitmq.amqp import SHOWN_PROPERTIES, Endpoint, plain_value,
 from mqtui.brokers.rabbitmq.http import quote_segment
 from mqtui.brokers.rabbitmq.management import Management
 from mqtui.brokers.rabbitmq.names import QueueRef
-from mqtui.errors import BrokerUnavailable, Unsupported
+from mqtui.errors import BrokerUnavailable, NotPossible
 from mqtui.model import HeaderValue, Message, StartPosition
 
 COPY_QUEUE_LIMIT = 10_000
@@ -321,7 +321,7 @@ class Tails:
         if text(row.get("type")) == "stream":
             return ref.vhost, TailSource("stream", display, queue=ref.name, offset=self._stream_offset(start))
         if start.kind != "end":
-            raise Unsupported(
+            raise NotPossible(
                 f"{self.name}: a tail of {display!r} only shows new messages (it is not a stream); "
                 "peek shows those already queued"
             )
@@ -331,7 +331,7 @@ class Tails:
             if text(b.get("source"))
         )
         if not bindings:
-            raise Unsupported(
+            raise NotPossible(
                 f"{self.name}: {display!r} is only bound to the default exchange, and what is published "
                 f"straight to a queue cannot be copied: peek at it, or tail {FIREHOSE}{display} after "
                 f"`rabbitmqctl trace_on -p {ref.vhost}`"
@@ -347,18 +347,18 @@ class Tails:
             return start.time
         if isinstance(start.offset, int):
             return start.offset
-        raise Unsupported(f"{self.name}: a stream offset is a number, not {start.offset!r}")
+        raise NotPossible(f"{self.name}: a stream offset is a number, not {start.offset!r}")
 
     async def _firehose_source(self, destination: str, start: StartPosition) -> tuple[str, TailSource]:
         watched = destination[len(FIREHOSE) :]
         if start.kind != "end":
-            raise Unsupported(f"{self.name}: the firehose only shows new messages (--from end)")
+            raise NotPossible(f"{self.name}: the firehose only shows new messages (--from end)")
         ref = self.mgmt.naming.parse(watched) if watched else QueueRef(self.mgmt.naming.home, "")
         if watched:
             await self.mgmt.queue(ref)
         vhost = await self.mgmt.get(f"/api/vhosts/{quote_segment(ref.vhost)}", what=f"vhost {ref.vhost!r}")
         if not (vhost or {}).get("tracing"):
-            raise Unsupported(
+            raise NotPossible(
                 f"{self.name}: firehose tracing is off on vhost {ref.vhost!r}: turn it on with "
                 f"`rabbitmqctl trace_on -p {ref.vhost}` (it slows the broker; trace_off when done)"
             )

@@ -65,6 +65,7 @@ class RedisAdapter(BrokerAdapter[RedisConfig]):
         | Capability.REPLAY
         | Capability.DELETE_DEAD_LETTER
         | Capability.PURGE
+        | Capability.GROUPS
     )
     replay_verb = "requeue"
 
