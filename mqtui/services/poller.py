@@ -188,7 +188,7 @@ class BrokerPoller:
             failures=failures,
         )
         if any(not _is_answer(e) for e in errors):
-            await self._drop_adapter()  # the next poll reconnects with a fresh adapter
+            await self.close()  # the next poll reconnects with a fresh adapter
         self.polls += 1
         self._publish(snapshot)
         return backoff_delay(failures, self.interval, self.max_backoff)
@@ -212,14 +212,15 @@ class BrokerPoller:
         self._adapter = adapter
         return adapter
 
-    async def _drop_adapter(self) -> None:
+    async def close(self) -> None:
+        """Close the adapter, if one is open; the next poll connects afresh."""
         adapter, self._adapter = self._adapter, None
         if adapter is not None:
             await close_quietly(adapter, self.config)
 
     async def _failed(self, exc: Exception) -> float:
         """Nothing answered: show the broker unreachable, drop the adapter, retry after a backoff."""
-        await self._drop_adapter()
+        await self.close()
         failures = self.latest.failures + 1
         delay = backoff_delay(failures, self.interval, self.max_backoff)
         self.polls += 1

@@ -44,7 +44,7 @@ async def test_poller_snapshot_has_exact_depths_backlog_and_dlqs(redis_db: tuple
     assert [(q.name, q.origin, q.count) for q in snapshot.dlqs] == [("orders:dlq", "orders", 2)]
     assert snapshot.capabilities and snapshot.replay_verb == "requeue"
     assert seen[-1] is snapshot
-    await poller._drop_adapter()
+    await poller.close()
 
 
 async def test_unreachable_broker_backs_off_and_names_itself() -> None:
@@ -83,7 +83,7 @@ async def test_broker_killed_mid_session_is_unreachable_then_recovers(tmp_path: 
         back = poller.latest
         assert back.status is BrokerStatus.CONNECTED and back.failures == 0 and back.error is None
         assert {d.name: d.depth for d in back.destinations}["jobs"] == 1
-        await poller._drop_adapter()
+        await poller.close()
     finally:
         broker.stop()
 
@@ -253,4 +253,4 @@ async def test_poller_derives_rates_the_broker_does_not_report(redis_db: tuple[s
     assert snapshot.rate_floors == {("jobs", "in"), ("mail", "out")}
     workers = next(g for g in snapshot.lag if g.group == "workers")
     assert (workers.lag, workers.trend.consume_rate) == (12, 3.0)
-    await poller._drop_adapter()
+    await poller.close()
