@@ -181,6 +181,11 @@ class LiveBackend(ConsoleBackend):
                 loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
 
+    @property
+    def stopped(self) -> bool:
+        """Whether `stop` has finished: the background loop's thread has ended."""
+        return self._stopped and (self._thread is None or not self._thread.is_alive())
+
     def stop(self) -> None:
         if self._stopped:
             return

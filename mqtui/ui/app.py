@@ -83,7 +83,8 @@ class MqtuiCommands(Provider):
         titles = pane_titles()
         for pane_id, command in console_commands():
             help_text = f"{command.help} · key {app.key_for(command)}"
-            if command.writes is not None and app.backend.policy.readonly:
+            policy = app.backend.policy
+            if policy.writes(command.writes) and policy.readonly_refusal(command.label.lower()):
                 help_text += " · refused: readonly profile"
             yield f"{titles[pane_id]}: {command.label}", help_text, _runner(screen, pane_id, command)
 
