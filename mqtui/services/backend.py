@@ -74,7 +74,11 @@ class ConsoleBackend(abc.ABC):
         """Run `op` on a fresh adapter of `broker` through the gateway (`Gateway.call`): refused first
         when the policy says no, awaitable from the UI's loop. `lambda a: a.purge(queue)`, writes=PURGE;
         `lambda a: a.describe_group(group)`, needs=GROUPS."""
-        return await self.gateway.call(broker, op, writes=writes, action=action, needs=needs)
+        return await self._run(self.gateway.call(broker, op, writes=writes, action=action, needs=needs))
+
+    async def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Where a broker call runs: here, on the caller's loop, unless a backend keeps a loop of its own."""
+        return await coroutine
 
     def brokers(self) -> list[tuple[str, str]]:
         """(name, kind) of every broker in the profile, in config order."""
@@ -254,17 +258,9 @@ class LiveBackend(ConsoleBackend):
         return stream
 
     # -- actions -----------------------------------------------------------------------------------
-    async def call(
-        self,
-        broker: str,
-        op: Operation[T],
-        *,
-        writes: Capability | None = None,
-        action: str | None = None,
-        needs: Capability | None = None,
-    ) -> T:
-        """`ConsoleBackend.call`, run on the backend loop: a long replay never holds up the screen."""
-        return await self._submit(self.gateway.call(broker, op, writes=writes, action=action, needs=needs))
+    async def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """On the backend loop: a long replay never holds up the screen."""
+        return await self._submit(coroutine)
 
 
 async def _cancel(tasks: Collection[asyncio.Task[Any]]) -> None:
