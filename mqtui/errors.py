@@ -54,8 +54,9 @@ class Unsupported(BrokerError):
 
 
 class NotPossible(BrokerError):
-    """The broker can do this, but not for this destination or from this start: a RabbitMQ tail of a queue
-    only bound to the default exchange (no binding to copy), or of a classic queue from anywhere but its end.
+    """The broker can do this, but not for this destination, from this start or with this message: a
+    RabbitMQ tail of a queue only bound to the default exchange (no binding to copy), a peek at a RabbitMQ
+    stream queue, a Redis hash tailed or purged, a Redis list tailed from a time, a key sent over NATS.
     Unlike `Unsupported`, the capability flag stays declared; the message says what to do instead."""
 
     exit_code = 2

@@ -5,8 +5,8 @@ run their calls in the adapter's own worker threads; async clients (redis.asynci
 tasks. Every method either answers with `mqtui.model` records or raises an `mqtui.errors.BrokerError`
 whose message is one line naming the broker. A method a broker cannot support raises `Unsupported`, and
 its capability flag is absent so the UI never offers it. A method the broker supports but not for one
-destination or start (a RabbitMQ queue only bound to the default exchange cannot be tailed) raises
-`NotPossible`, saying what to do instead, and its flag stays.
+destination, start or message (a RabbitMQ queue only bound to the default exchange cannot be tailed, a
+Redis hash cannot be purged) raises `NotPossible`, saying what to do instead, and its flag stays.
 """
 
 from __future__ import annotations

@@ -184,6 +184,35 @@ async def tail_a_queue_from_its_end(adapter: Adapter, scene: Scene) -> object:
         return refused
 
 
+async def tail_a_list_from_a_time(adapter: Adapter, scene: Scene) -> object:
+    """Redis: a list has no times (the scene's dead-letter queue is a list)."""
+    stream = adapter.tail(
+        (await scene.letters()).dlq, start=StartPosition.parse("2024-01-01T00:00:00Z"), stop_at_end=True
+    )
+    return [message async for batch in stream for message in batch]
+
+
+async def tail_a_stream_from_a_stream_id(adapter: Adapter, scene: Scene) -> object:
+    """NATS: a stream position is a sequence number, not a Redis stream id."""
+    stream = adapter.tail(await scene.destination(), start=StartPosition.parse("1-0"), stop_at_end=True)
+    return [message async for batch in stream for message in batch]
+
+
+async def peek_at_a_stream_queue(adapter: Adapter, scene: Scene) -> object:
+    """RabbitMQ: a stream queue answers basic.get with NOT_IMPLEMENTED (the scene's destination is one)."""
+    return await adapter.peek(await scene.destination(), limit=1)
+
+
+#: Per broker kind, a call its adapter has the capability for but refuses for that one destination or
+#: start: `NotPossible` naming the broker, never Unsupported (which would say the flag lies). Kafka refuses
+#: no destination or start of its own.
+REFUSED_HERE: dict[str, tuple[Capability, Callable[[Adapter, Scene], Awaitable[object]]]] = {
+    "nats": (Capability.TAIL, tail_a_stream_from_a_stream_id),
+    "rabbitmq": (Capability.PEEK, peek_at_a_stream_queue),
+    "redis": (Capability.TAIL, tail_a_list_from_a_time),
+}
+
+
 #: Methods no flag gates: an adapter answers them (or fails for a reason other than Unsupported).
 UNGATED: dict[str, Callable[[Adapter, Scene], Awaitable[object]]] = {
     "describe": describe,

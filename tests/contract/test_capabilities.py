@@ -1,7 +1,8 @@
 """Capabilities: an adapter raises `Unsupported` exactly for the methods whose capability flag it lacks.
 
 The UI offers an action only where the flag is set, so a flag set over a method that refuses is a
-dead key, and a method that works without its flag is an action nobody can reach.
+dead key, and a method that works without its flag is an action nobody can reach. Where the flag is set
+and one destination or start cannot be served, the refusal is `NotPossible`, naming the broker.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ import pytest
 
 from mqtui.brokers import ADAPTERS, create_adapter
 from mqtui.brokers.base import BrokerAdapter
-from mqtui.errors import Unsupported
+from mqtui.errors import NotPossible, Unsupported
 from mqtui.model import Capability
-from tests.contract.calls import CALLS, PLANS, QUALIFIERS, UNGATED, Scene
+from tests.contract.calls import CALLS, PLANS, QUALIFIERS, REFUSED_HERE, UNGATED, Scene
 from tests.contract.worlds import World
 
 
@@ -37,6 +38,17 @@ async def test_unsupported_exactly_where_the_flag_is_missing(
         with pytest.raises(Unsupported) as raised:
             await call(adapter, scene)
         assert str(raised.value).startswith(f"{adapter.name}: "), "an Unsupported names its broker"
+
+
+@pytest.mark.parametrize("kind", sorted(REFUSED_HERE), indirect=True)
+async def test_a_refusal_of_one_destination_or_start_is_not_possible_naming_the_broker(
+    adapter: BrokerAdapter[Any], world: World
+) -> None:
+    capability, call = REFUSED_HERE[world.kind]
+    assert adapter.can(capability), f"{world.kind}: the call's capability is declared, so this is no Unsupported"
+    with pytest.raises(NotPossible) as raised:
+        await call(adapter, Scene(world))
+    assert str(raised.value).startswith(f"{adapter.name}: "), "a NotPossible names its broker"
 
 
 def test_the_registry_declares_what_the_adapter_class_does(world: World) -> None:

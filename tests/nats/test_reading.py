@@ -9,7 +9,7 @@ import pytest
 from nats.js.api import AckPolicy, ConsumerConfig, RetentionPolicy
 
 from mqtui.demo.localbrokers import LocalNats
-from mqtui.errors import NotFound
+from mqtui.errors import NotFound, NotPossible
 from mqtui.model import DestinationKind, StartPosition
 from tests.nats.support import adapter_for, client_for, read_all, unique
 from tests.support import until
@@ -198,6 +198,8 @@ async def test_tail_from_beginning_sequence_and_time_leaves_durables_unchanged(n
         assert everything[0].value == b"m1" and everything[0].destination == f"{subject}.a"
         assert everything[0].header("trace") == b"t1" and everything[0].timestamp is not None
         assert [m.position for m in await read_all(adapter, stream, "7")] == [7, 8, 9, 10]
+        with pytest.raises(NotPossible, match=r"^n: a NATS stream position is a sequence number, not '1-0'$"):
+            await read_all(adapter, stream, "1-0")  # a Redis stream id: NATS tails this stream, not from there
         assert [m.value for m in await read_all(adapter, stream, middle.isoformat())] == [
             f"m{i}".encode() for i in range(6, 11)
         ]
@@ -287,6 +289,8 @@ async def test_tail_of_a_work_queue_stream_takes_nothing(nats_server: LocalNats)
         await js.add_consumer(stream, ConsumerConfig(durable_name="workers", ack_policy=AckPolicy.EXPLICIT))
         got = await read_all(adapter, stream)
         assert [m.value for m in got] == [b"j0", b"j1", b"j2", b"j3"]
+        with pytest.raises(NotPossible, match="a NATS stream position is a sequence number, not '1-0'"):
+            await read_all(adapter, stream, "1-0")  # refused here too, not read from the first message
         info = await js.stream_info(stream)
         assert (info.state.messages, info.state.consumer_count) == (4, 1)
         consumer = await js.consumer_info(stream, "workers")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mqtui.demo.localbrokers import LocalNats
-from mqtui.errors import BrokerError, NotFound, Unsupported, UsageError
+from mqtui.errors import BrokerError, NotFound, NotPossible, UsageError
 from mqtui.model import OutgoingMessage
 from tests.nats.support import adapter_for, client_for, read_all, unique
 
@@ -25,7 +25,7 @@ async def test_publish_through_jetstream_with_headers_and_sequences(nats_server:
         bad_header = OutgoingMessage(value=b"x", headers=(("k", b"a\r\nInjected: 1"),))
         mixed = await adapter.publish(f"{subject}.a", [bad_header, messages[0]])
         assert mixed.sent == 1 and [i for i, _ in mixed.failed] == [0]
-        with pytest.raises(Unsupported):
+        with pytest.raises(NotPossible, match="NATS messages have no key; send it as a --header"):
             await adapter.publish(f"{subject}.a", [OutgoingMessage(value=b"x", key=b"k")])
         with pytest.raises(UsageError):
             await adapter.publish(f"{subject}.a", messages, options={"exchange": "x"})

@@ -11,7 +11,7 @@ from pika.adapters.blocking_connection import BlockingChannel
 
 from mqtui.brokers.rabbitmq.adapter import RabbitMQAdapter
 from mqtui.demo.localbrokers import LocalRabbitMQ
-from mqtui.errors import NotFound, NotPossible, Unsupported
+from mqtui.errors import NotFound, NotPossible
 from mqtui.model import DestinationKind, Message, OutgoingMessage, StartPosition
 from tests.rabbitmq.conftest import make_adapter, management, publish, queue_counts
 from tests.support import until, wait_for
@@ -122,6 +122,11 @@ async def test_vhost_queues_are_named_vhost_slash_queue(
         assert queue_counts(rabbitmq_server, "jobs", vhost) == (1, 0)
         detail = await fresh.describe(f"{vhost}/jobs")
         assert dict(detail.summary)["vhost"] == vhost
+        # A requeue or a move into another vhost is refused for that target alone, before anything is read.
+        with pytest.raises(NotPossible, match=r"^rabbit: requeue stays within the DLQ's vhost '/'$"):
+            await fresh.plan_replay(unique("parking"), to=f"{vhost}/jobs")
+        with pytest.raises(NotPossible, match=r"^rabbit: a move stays within the queue's vhost '/'$"):
+            await fresh.plan_move(unique("parking"), to=f"{vhost}/jobs")
     finally:
         await fresh.close()
 
@@ -214,10 +219,11 @@ async def test_tail_stream_from_the_beginning_to_the_end(
     # Reading a stream takes nothing away from it (AMQP's declare-ok counts 0 for streams: ask the API).
     found = await until(lambda: _depth(adapter, stream_queue, 25), what="the stream's 25 entries in the management API")
     assert found.depth == 25
-    # Streams refuse basic.get and purge: a clear Unsupported, not a dropped connection.
-    with pytest.raises(Unsupported, match=r"basic\.get not supported by stream queues"):
+    # Streams refuse basic.get and purge: a clear NotPossible (this queue, not the broker), not a dropped
+    # connection.
+    with pytest.raises(NotPossible, match=r"basic\.get not supported by stream queues"):
         await adapter.peek(stream_queue)
-    with pytest.raises(Unsupported, match=r"queue\.purge not supported by stream queues"):
+    with pytest.raises(NotPossible, match=r"queue\.purge not supported by stream queues"):
         await adapter.purge(stream_queue)
 
 

@@ -9,7 +9,7 @@ import pytest
 import redis
 import redis.asyncio as aioredis
 
-from mqtui.errors import BrokerError, NotFound, Unsupported
+from mqtui.errors import BrokerError, NotFound, NotPossible, UsageError
 from mqtui.model import OutgoingMessage, StartPosition
 from tests.redis.conftest import adapter_for
 from tests.redis.support import collect, drain
@@ -43,7 +43,7 @@ async def test_list_tail_positions_offsets_and_what_lists_cannot_do(redis_url: s
         everything = await drain(adapter.tail("jobs", start=BEGINNING, stop_at_end=True))
         skipped = await drain(adapter.tail("jobs", start=StartPosition.parse("2"), stop_at_end=True))
         assert await drain(adapter.tail("jobs", start=END, stop_at_end=True)) == []
-        with pytest.raises(Unsupported):
+        with pytest.raises(NotPossible, match=r"^r: a Redis list has no times or ids; tail jobs from "):
             await drain(adapter.tail("jobs", start=StartPosition.parse("2024-01-01T00:00:00Z"), stop_at_end=True))
     assert [(m.position, m.value) for m in everything] == [(i, f"o{i}".encode()) for i in range(6)]
     assert [m.value for m in skipped] == [b"o2", b"o3", b"o4", b"o5"]
@@ -110,7 +110,7 @@ async def test_publish_to_a_list_counts_and_orders(redis_url: str, raw: redis.Re
     messages = [OutgoingMessage(f"m{i}".encode()) for i in range(5)]
     async with adapter_for(redis_url) as adapter:
         result = await adapter.publish("jobs", messages)
-        with pytest.raises(Unsupported):
+        with pytest.raises(NotPossible, match="a Redis list carries bare values"):
             await adapter.publish("jobs", [OutgoingMessage(b"x", headers=(("h", b"v"),))])
         assert "jobs" in {d.name for d in await adapter.destinations()}
     assert (result.sent, result.failed, result.positions) == (5, (), (0, 1, 2, 3, 4))
@@ -133,7 +133,7 @@ async def test_publish_to_a_stream_with_key_headers_fields_and_maxlen(redis_url:
             "capped", [OutgoingMessage(b"x")] * 500, options={"type": "stream", "maxlen": "100"}
         )
         read = await drain(adapter.tail("events", start=BEGINNING, stop_at_end=True))
-        with pytest.raises(Unsupported):
+        with pytest.raises(UsageError, match="unknown --prop exchange"):
             await adapter.publish("events", [OutgoingMessage(b"x")], options={"exchange": "nope"})
     entries = raw.xrange("events")
     assert entries[0][1] == {b"data": b"v1", b"key": b"k1", b"source": b"test", b"n": b"1"}
@@ -166,7 +166,12 @@ async def test_publish_refuses_a_key_of_another_type(redis_url: str, raw: redis.
             await adapter.publish("a-hash", [OutgoingMessage(b"x")])
         with pytest.raises(BrokerError, match="a-list is a list, not a stream"):
             await adapter.publish("a-list", [OutgoingMessage(b"x")], options={"type": "stream"})
-    assert raw.llen("a-list") == 1
+        # Tailing or purging a hash is refused for that key alone: Redis tails and purges lists and streams.
+        with pytest.raises(NotPossible, match="a-hash is a hash; only lists, streams and channels tail"):
+            await drain(adapter.tail("a-hash", start=BEGINNING, stop_at_end=True))
+        with pytest.raises(NotPossible, match="a-hash is a hash; only lists and streams can be purged"):
+            await adapter.purge("a-hash")
+    assert raw.llen("a-list") == 1 and raw.hgetall("a-hash") == {b"f": b"v"}
 
 
 async def test_purge_a_list_and_a_stream_keeping_its_groups(redis_url: str, raw: redis.Redis) -> None:
@@ -194,7 +199,7 @@ async def test_peek_reads_oldest_first_in_each_convention_and_changes_nothing(re
         rq = await adapter.peek("rq:queue:default", limit=2)
         plain = await adapter.peek("jobs")
         assert await adapter.peek("no-such-list") == []
-        with pytest.raises(Unsupported, match="a-hash is a hash"):
+        with pytest.raises(NotPossible, match="a-hash is a hash"):
             await adapter.peek("a-hash")
     assert [(m.position, m.value) for m in rq] == [(0, b"job-1"), (1, b"job-2")]
     assert [m.value for m in plain] == [b"a", b"b", b"c"]
@@ -205,7 +210,7 @@ async def test_publish_to_a_celery_queue_is_refused_and_purge_is_not(redis_url: 
     raw.sadd("_kombu.binding.celery", "celery\x06\x16\x06\x16celery")
     raw.lpush("celery", b'{"body": "W10=", "headers": {"task": "tasks.add"}}')
     async with adapter_for(redis_url) as adapter:
-        with pytest.raises(Unsupported, match="celery is a Celery queue, which mqtui only reads"):
+        with pytest.raises(NotPossible, match="celery is a Celery queue, which mqtui only reads"):
             await adapter.publish("celery", [OutgoingMessage(b"x")])
         assert raw.llen("celery") == 1
         plain = await adapter.publish("not-celery", [OutgoingMessage(b"x")])

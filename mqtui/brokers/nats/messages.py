@@ -17,7 +17,7 @@ from nats.aio.client import Client
 from mqtui.brokers.base import PublishOptions
 from mqtui.brokers.nats import records
 from mqtui.brokers.nats.jetstream import JetStream
-from mqtui.errors import BrokerError, BrokerUnavailable, NotFound, Unsupported, UsageError
+from mqtui.errors import BrokerError, BrokerUnavailable, NotFound, NotPossible, UsageError
 from mqtui.model import Message, OutgoingMessage, PublishResult
 
 PUBLISH_OPTIONS = ("mode", "stream")
@@ -31,7 +31,7 @@ async def publish(
     if unknown:
         raise UsageError(f"unknown NATS publish property {unknown[0]!r} (known: {', '.join(PUBLISH_OPTIONS)})")
     if any(m.key is not None for m in messages):
-        raise Unsupported(f"{js.name}: NATS messages have no key; send it as a --header")
+        raise NotPossible(f"{js.name}: NATS messages have no key; send it as a --header")
     mode = props.get("mode", "auto").lower()
     if mode not in ("auto", "core", "jetstream", "js"):
         raise UsageError(f"--prop mode must be core or jetstream, not {mode!r}")

@@ -31,7 +31,7 @@ from nats.nuid import NUID
 from mqtui.brokers.nats.connection import JetStreamApiError, api_request, api_subject
 from mqtui.brokers.nats.jetstream import JetStream
 from mqtui.brokers.nats.records import TAIL_CONSUMER_PREFIX, headers_from_client, stored_message
-from mqtui.errors import BrokerUnavailable, NotFound, Unsupported
+from mqtui.errors import BrokerUnavailable, NotFound, NotPossible
 from mqtui.model import Message, StartPosition
 
 BATCH = 500
@@ -86,7 +86,15 @@ async def core_tail(nc: Client, broker: str, subject: str, *, stop_at_end: bool)
             await sub.unsubscribe()
 
 
-def deliver_config(start: StartPosition, last_seq: int | None = None) -> dict[str, Any]:
+def start_sequence(broker: str, start: StartPosition) -> int:
+    """The stream sequence an offset start names; a stream id or any other text is refused (NotPossible:
+    NATS tails streams, only not from there)."""
+    if not isinstance(start.offset, int):
+        raise NotPossible(f"{broker}: a NATS stream position is a sequence number, not {start.offset!r}")
+    return start.offset
+
+
+def deliver_config(broker: str, start: StartPosition, last_seq: int | None = None) -> dict[str, Any]:
     """The consumer's deliver policy for a tail start (end, beginning, a sequence, a time)."""
     if last_seq is not None:
         return {"deliver_policy": "by_start_sequence", "opt_start_seq": last_seq + 1}
@@ -95,9 +103,7 @@ def deliver_config(start: StartPosition, last_seq: int | None = None) -> dict[st
     if start.kind == "beginning":
         return {"deliver_policy": "all"}
     if start.kind == "offset":
-        if not isinstance(start.offset, int):
-            raise Unsupported(f"a NATS stream position is a sequence number, not {start.offset!r}")
-        return {"deliver_policy": "by_start_sequence", "opt_start_seq": max(start.offset, 1)}
+        return {"deliver_policy": "by_start_sequence", "opt_start_seq": max(start_sequence(broker, start), 1)}
     assert start.time is not None
     return {"deliver_policy": "by_start_time", "opt_start_time": start.time.astimezone(UTC).isoformat()}
 
@@ -131,7 +137,7 @@ class OrderedPull:
             "inactive_threshold": int(INACTIVE_THRESHOLD * _NS),
             "mem_storage": True,
             "num_replicas": 1,
-            **deliver_config(start, self.last_seq),
+            **deliver_config(self.broker, start, self.last_seq),
         }
         if self.filter_subject:
             config["filter_subject"] = self.filter_subject
@@ -271,8 +277,8 @@ async def workqueue_tail(
     """Read a work-queue stream by sequence with STREAM.MSG.GET: no consumer, so nothing is taken."""
     if start.kind == "end":
         seq = last_seq + 1
-    elif start.kind == "offset" and isinstance(start.offset, int):
-        seq = start.offset
+    elif start.kind == "offset":
+        seq = start_sequence(broker, start)
     else:
         seq = first_seq
     since = start.time if start.kind == "time" else None

@@ -26,7 +26,7 @@ import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
 
 from mqtui.config import RabbitMQConfig, redact_url
-from mqtui.errors import AuthenticationFailed, BrokerError, BrokerUnavailable, ConfigError, NotFound, Unsupported
+from mqtui.errors import AuthenticationFailed, BrokerError, BrokerUnavailable, ConfigError, NotFound, NotPossible
 from mqtui.model import HeaderValue, Message
 
 T = TypeVar("T")
@@ -149,7 +149,7 @@ class Endpoint:
             if code == 403:
                 return BrokerError(f"{name}: access refused: {text.removeprefix('ACCESS_REFUSED - ')}")
             if code == 540:
-                return Unsupported(f"{name}: RabbitMQ cannot do this here: {text.removeprefix('NOT_IMPLEMENTED - ')}")
+                return NotPossible(f"{name}: RabbitMQ cannot do this here: {text.removeprefix('NOT_IMPLEMENTED - ')}")
             return BrokerError(f"{name}: RabbitMQ refused: {text}")
         if isinstance(exc, pika.exceptions.AMQPConnectionError | OSError | EOFError):
             return BrokerUnavailable(f"{name}: AMQP connection to {self.redacted_url} failed ({_pika_text(exc)})")

@@ -32,7 +32,7 @@ from mqtui.brokers.rabbitmq.queues import DEFAULT_EXCHANGE_NAME, number
 from mqtui.brokers.rabbitmq.runner import AmqpRunner
 from mqtui.brokers.rabbitmq.topology import DlqInfo, dead_letter_map, dead_letter_sources, read_hazard, routes_by_source
 from mqtui.dlqnames import dlq_origin
-from mqtui.errors import NotFound, Unsupported
+from mqtui.errors import NotFound, NotPossible
 from mqtui.model import (
     DeadLetter,
     DeadLetterQueue,
@@ -205,7 +205,7 @@ class DeadLetters:
             return to_exchange
         target = self.mgmt.naming.parse(to)
         if target.vhost != ref.vhost:
-            raise Unsupported(f"{self.name}: requeue stays within the DLQ's vhost {ref.vhost!r}")
+            raise NotPossible(f"{self.name}: requeue stays within the DLQ's vhost {ref.vhost!r}")
         await self.mgmt.queue(target)
         fixed = requeue_ops.Target("", target.name, self.mgmt.display(target.vhost, target.name))
         return lambda _letter: fixed

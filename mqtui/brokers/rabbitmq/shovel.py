@@ -34,7 +34,7 @@ from mqtui.brokers.rabbitmq.management import Management
 from mqtui.brokers.rabbitmq.names import QueueRef
 from mqtui.brokers.rabbitmq.queues import number
 from mqtui.brokers.rabbitmq.runner import AmqpRunner
-from mqtui.errors import BrokerError, NotFound, Unsupported, UsageError
+from mqtui.errors import BrokerError, NotFound, NotPossible, Unsupported, UsageError
 from mqtui.model import ProgressCallback, ReplayResult
 
 SHOVEL_PREFIX = "mqtui-move-"
@@ -130,7 +130,7 @@ class QueueMover:
         passive declare that counts it."""
         ref, target = self.mgmt.naming.parse(source), self.mgmt.naming.parse(to)
         if target.vhost != ref.vhost:
-            raise Unsupported(f"{self.name}: a move stays within the queue's vhost {ref.vhost!r}")
+            raise NotPossible(f"{self.name}: a move stays within the queue's vhost {ref.vhost!r}")
         if target.name == ref.name:
             raise UsageError(f"{self.name}: {to!r} is the queue being moved")
         if not await self.mgmt.shovel_enabled():

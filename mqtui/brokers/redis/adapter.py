@@ -34,7 +34,7 @@ from mqtui.brokers.redis.streams import use_raw_entries
 from mqtui.brokers.redis.tail import is_pattern, peek_list, peek_stream, tail_channel, tail_list, tail_stream
 from mqtui.config import RedisConfig
 from mqtui.dlqnames import dlq_names_for
-from mqtui.errors import BrokerUnavailable, NotFound, Unsupported
+from mqtui.errors import BrokerUnavailable, NotFound, NotPossible
 from mqtui.model import (
     BacklogRow,
     Capability,
@@ -193,7 +193,7 @@ class RedisAdapter(BrokerAdapter[RedisConfig]):
             elif kind == "channel":
                 source = tail_channel(self.client, self.name, destination, stop_at_end=stop_at_end)
             else:
-                raise Unsupported(f"{self.name}: {destination} is a {kind}; only lists, streams and channels tail")
+                raise NotPossible(f"{self.name}: {destination} is a {kind}; only lists, streams and channels tail")
             try:
                 async for batch in source:
                     yield batch
@@ -210,7 +210,7 @@ class RedisAdapter(BrokerAdapter[RedisConfig]):
                 return await peek_list(self.client, self.name, destination, key, limit, newest_at_right=newest_at_right)
             if kind == "stream":
                 return await peek_stream(self.client, self.name, destination, key, limit)
-            raise Unsupported(
+            raise NotPossible(
                 f"{self.name}: {destination} is a {kind}; only lists and streams hold messages to peek at"
             )
 
@@ -240,7 +240,7 @@ class RedisAdapter(BrokerAdapter[RedisConfig]):
                 return int(await self.client.xtrim(key, maxlen=0, approximate=False))
             if kind == "none":
                 raise NotFound(f"{self.name}: no list or stream named {destination!r}")
-            raise Unsupported(f"{self.name}: {destination} is a {kind}; only lists and streams can be purged")
+            raise NotPossible(f"{self.name}: {destination} is a {kind}; only lists and streams can be purged")
 
     # -- dead letters ------------------------------------------------------------------------------
     async def dead_letter_queues(self) -> list[DeadLetterQueue]:

@@ -21,7 +21,7 @@ from mqtui.brokers.redis.client import as_bytes, text, translated
 from mqtui.brokers.redis.scan import KeyScanner
 from mqtui.brokers.redis.streams import entry_fields
 from mqtui.config import RedisConfig
-from mqtui.errors import BrokerError, Unsupported
+from mqtui.errors import BrokerError, NotPossible, UsageError
 from mqtui.model import OutgoingMessage, Position, PublishResult
 
 if TYPE_CHECKING:
@@ -45,23 +45,23 @@ async def publish(
     props = dict(options or {})
     unknown = sorted(set(props) - set(PUBLISH_OPTIONS))
     if unknown:
-        raise Unsupported(f"{broker}: unknown --prop {', '.join(unknown)} (redis takes: {', '.join(PUBLISH_OPTIONS)})")
+        raise UsageError(f"{broker}: unknown --prop {', '.join(unknown)} (redis takes: {', '.join(PUBLISH_OPTIONS)})")
     maxlen = _maxlen(broker, props.get("maxlen"))
     fields_from_json = props.get("fields", "data") == "json"
     with translated(config):
         existing = text(await client.type(key))
         mode = props.get("type") or (existing if existing in ("list", "stream") else "list")
         if mode not in ("list", "stream", "channel"):
-            raise Unsupported(f"{broker}: --prop type must be list, stream or channel, not {mode!r}")
+            raise UsageError(f"{broker}: --prop type must be list, stream or channel, not {mode!r}")
         if mode != "channel" and existing not in ("none", mode):
             raise BrokerError(f"{broker}: {destination} is a {existing}, not a {mode}")
         if mode == "list" and await _is_celery_queue(client, destination):
-            raise Unsupported(
+            raise NotPossible(
                 f"{broker}: {destination} is a Celery queue, which mqtui only reads: a Celery worker cannot "
                 "decode a bare value (its messages are kombu envelopes); send tasks through Celery"
             )
         if mode != "stream" and any(m.key is not None or m.headers for m in messages):
-            raise Unsupported(
+            raise NotPossible(
                 f"{broker}: a Redis {mode} carries bare values; --key and --header need a stream (--prop type=stream)"
             )
         sent, unroutable = 0, 0
@@ -116,7 +116,7 @@ def _maxlen(broker: str, raw: str | None) -> int | None:
     if raw is None:
         return None
     if not raw.isdigit():
-        raise Unsupported(f"{broker}: --prop maxlen must be a whole number, not {raw!r}")
+        raise UsageError(f"{broker}: --prop maxlen must be a whole number, not {raw!r}")
     return int(raw)
 
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from mqtui.brokers.redis.client import as_bytes, text
 from mqtui.brokers.redis.streams import next_after, start_id, stream_message, xrange, xread
-from mqtui.errors import Unsupported
+from mqtui.errors import NotPossible
 from mqtui.model import Message, StartPosition
 
 if TYPE_CHECKING:
@@ -130,7 +130,7 @@ async def tail_list(
     newest_at_right: bool,
 ) -> AsyncGenerator[list[Message], None]:
     if start.kind == "time" or (start.kind == "offset" and not isinstance(start.offset, int)):
-        raise Unsupported(f"{broker}: a Redis list has no times or ids; tail {name} from beginning, end or an index")
+        raise NotPossible(f"{broker}: a Redis list has no times or ids; tail {name} from beginning, end or an index")
     view = _ListView(client, key, newest_at_right)
     width = LIST_WINDOW_MIN
     length, window = await view.newest(width)
