@@ -169,9 +169,9 @@ def _consumed(before: Sample, after: Sample) -> float | None:
     if before.committed is not None and after.committed is not None:
         delta = after.committed - before.committed
         return delta if delta >= 0 else None
-    if None not in (before.appended, after.appended, before.lag, after.lag):
-        appended = after.appended - before.appended  # type: ignore[operator]
-        delta = appended - (after.lag - before.lag)  # type: ignore[operator]
+    if before.appended is not None and after.appended is not None and before.lag is not None and after.lag is not None:
+        appended = after.appended - before.appended
+        delta = appended - (after.lag - before.lag)
         return delta if appended >= 0 and delta >= 0 else None
     if after.rate_out:  # a reported 0.0 proves little: management rates drop to 0 between samples
         return after.rate_out * (after.at - before.at)
