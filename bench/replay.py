@@ -230,7 +230,7 @@ async def bench_rabbitmq(broker: LocalBroker) -> None:
 async def bench_redis(broker: LocalBroker) -> None:
     import redis.asyncio as aioredis
 
-    from mqtui.brokers.redis.dlq import BATCH
+    from mqtui.brokers.redis.requeue import BATCH
 
     count = COUNT["redis"]
     client = aioredis.Redis.from_url(broker.url)
