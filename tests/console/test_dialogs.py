@@ -191,7 +191,7 @@ async def test_the_palette_opens_and_closes_over_every_dialog(name: str) -> None
         app.push_screen(EVERY_DIALOG[name]())
         await pilot.pause()
         assert type(app.screen).__name__ == name
-        app.action_command_palette()
+        await pilot.press("ctrl+p")
         await pilot.pause()
         assert type(app.screen).__name__ == "CommandPalette"
         await pilot.press("q", "u")  # searches every provider of the screen under it

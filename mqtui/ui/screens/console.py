@@ -62,8 +62,11 @@ PANES: list[tuple[str, str, type[Pane]]] = [
     ("dlq", "4 Dead letters", DeadLettersPane),
 ]
 
-PALETTE = Command("app.palette", "ctrl+p", "command_palette", "Palette", "Every command, searchable", show=False)
-"""Bound on the app itself (so Textual adds no palette key of its own), listed with the others."""
+PALETTE = Command(
+    "app.palette", "ctrl+p", "command_palette", "Palette", "Every command, searchable", show=False, priority=True
+)
+"""Bound on the app itself (so Textual adds no palette key of its own), listed with the others; a priority
+binding, as Textual's own, so that it also opens over a dialog (a modal screen hides the app's other keys)."""
 
 GLOBAL_COMMANDS: list[Command] = [
     Command("app.quit", "q", "app.quit", "Quit", "Quit mqtui"),
