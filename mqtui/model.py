@@ -139,6 +139,11 @@ class BacklogRow:
     state: str | None = None
     last_activity: datetime | None = None
     members: tuple[str, ...] = ()
+    oldest_waiting_at: datetime | None = None
+    """When the oldest message this consumer has not consumed yet was written: its time lag is the age of
+    that message. None where nothing waits or the broker cannot say (`time_lag_unknown` says why)."""
+    time_lag_unknown: str | None = None
+    """Why the time lag cannot be told while messages wait (e.g. a RabbitMQ queue without timestamps)."""
 
     @property
     def key(self) -> tuple[str, str, str, int | None]:

@@ -75,6 +75,17 @@ class GroupLag:
     appended: int | None = None
     """The destination's appended counter (`Destination.appended`): with the lag, what was consumed
     where no committed position says it (Redis stream groups)."""
+    oldest_waiting_at: datetime | None = None
+    """The oldest unconsumed message of any row (the worst partition's): the group's time lag."""
+    time_lag_unknown: str | None = None
+    """Why the time lag cannot be told, where a row with messages waiting could not say."""
+
+    def time_lag(self, now: datetime) -> float | None:
+        """Seconds since the oldest message not yet consumed was written; 0 when nothing waits; None
+        when messages wait and the broker cannot say when the oldest was written."""
+        if self.oldest_waiting_at is not None:
+            return max(0.0, (now - self.oldest_waiting_at).total_seconds())
+        return 0.0 if self.lag == 0 else None
 
     @property
     def key(self) -> GroupKey:
@@ -113,6 +124,7 @@ def group_backlog(
         consumers = [r.consumers for r in members if r.consumers is not None]
         in_flight = [r.in_flight for r in members if r.in_flight is not None]
         activity = [r.last_activity for r in members if r.last_activity is not None]
+        waiting = [r.oldest_waiting_at for r in members if r.oldest_waiting_at is not None]
         names: dict[str, None] = {}
         for r in members:
             names.update(dict.fromkeys(r.members))
@@ -133,6 +145,8 @@ def group_backlog(
                 members=tuple(names),
                 rate_out=(rates_out or {}).get(destination),
                 appended=(appended or {}).get(destination),
+                oldest_waiting_at=min(waiting) if waiting else None,
+                time_lag_unknown=next((r.time_lag_unknown for r in members if r.time_lag_unknown), None),
             )
         )
     return result
