@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from functools import cmp_to_key
 from typing import TYPE_CHECKING, Any
 
 from mqtui.brokers.redis import jobs
@@ -17,7 +18,7 @@ from mqtui.brokers.redis.client import as_bytes, text
 from mqtui.brokers.redis.lag import LagCounter
 from mqtui.brokers.redis.scan import glob_match
 from mqtui.brokers.redis.snapshot import ConsumerInfo, GroupInfo, ListQueue, Snapshot, StreamInfo
-from mqtui.brokers.redis.streams import id_time
+from mqtui.brokers.redis.streams import compare_ids, id_time, next_after
 from mqtui.config import RedisConfig
 from mqtui.dlqnames import dlq_origin, rules_for
 
@@ -97,6 +98,7 @@ class Collector:
         self.idle = IdleTracker()
         self.lags = LagCounter()
         self._memory: dict[str, tuple[int, float]] = {}
+        self._next: dict[tuple[str, str], tuple[tuple[str, int, int | None], str]] = {}
 
     def dlq_origin(self, name: str) -> str | None:
         return dlq_origin(name, self.rules)
@@ -211,7 +213,7 @@ class Collector:
         self._assemble_streams(snap, stream_keys, xinfo, groups, idle, read_at)
         if consumers:
             await self.lags.fill(client, snap, stream_keys)
-            await _read_consumers(client, snap, stream_keys)
+            self._next = await _read_consumers(client, snap, stream_keys, self._next)
         if channels:
             snap.channels = await _channels(client, patterns)
         return snap
@@ -365,25 +367,78 @@ async def _smembers(client: Redis, keys: list[bytes]) -> dict[str, list[bytes]]:
     }
 
 
-async def _read_consumers(client: Redis, snap: Snapshot, stream_keys: dict[str, bytes]) -> None:
-    wanted = [(s, g) for s in snap.streams.values() for g in s.groups if g.consumers]
-    if not wanted:
-        return
+async def _read_consumers(
+    client: Redis,
+    snap: Snapshot,
+    stream_keys: dict[str, bytes],
+    known_next: dict[tuple[str, str], tuple[tuple[str, int, int | None], str]],
+) -> dict[tuple[str, str], tuple[tuple[str, int, int | None], str]]:
+    """Each group's consumers, and for a group with entries waiting the id of the oldest: the first entry
+    after its last-delivered id and its oldest pending entry (XPENDING's summary), in one pipeline.
+
+    The first entry after a group's position is remembered with the position, the stream's length and its
+    entries-added counter: while the group did not move and entries were only appended it stays the same,
+    so a stopped group costs one XRANGE once. Returns what to remember for the next poll."""
+    groups = [(s, g) for s in snap.streams.values() for g in s.groups]
+    remembered: dict[tuple[str, str], tuple[tuple[str, int, int | None], str]] = {}
+    oldest: dict[int, list[str]] = {}
     pipe = client.pipeline(transaction=False)
-    for stream, group in wanted:
-        pipe.xinfo_consumers(stream_keys[stream.name], group.name)
-    for (_, group), answer in zip(wanted, await pipe.execute(raise_on_error=False), strict=True):
+    reads: list[tuple[str, StreamInfo, GroupInfo]] = []
+    for stream, group in groups:
+        key = stream_keys[stream.name]
+        if group.consumers:
+            pipe.xinfo_consumers(key, group.name)
+            reads.append(("consumers", stream, group))
+        if group.lag:
+            first = _still_next(known_next.get((stream.name, group.name)), stream, group)
+            if first is None:
+                pipe.xrange(key, next_after(group.last_delivered), "+", count=1)
+                reads.append(("next", stream, group))
+            else:
+                remembered[stream.name, group.name] = ((group.last_delivered, stream.length, stream.entries_added),
+                                                       first)  # fmt: skip
+                oldest.setdefault(id(group), []).append(first)
+        if group.pending:
+            pipe.xpending(key, group.name)
+            reads.append(("pending", stream, group))
+    answers = await pipe.execute(raise_on_error=False) if reads else []
+    for (kind, stream, group), answer in zip(reads, answers, strict=True):
         if isinstance(answer, Exception):
             continue
-        group.members = [
-            ConsumerInfo(
-                name=text(c.get("name")),
-                pending=int(c.get("pending") or 0),
-                idle_ms=None if c.get("idle") is None else int(c["idle"]),
-                inactive_ms=None if c.get("inactive") is None else int(c["inactive"]),
-            )
-            for c in answer
-        ]
+        if kind == "consumers":
+            group.members = [
+                ConsumerInfo(
+                    name=text(c.get("name")),
+                    pending=int(c.get("pending") or 0),
+                    idle_ms=None if c.get("idle") is None else int(c["idle"]),
+                    inactive_ms=None if c.get("inactive") is None else int(c["inactive"]),
+                )
+                for c in answer
+            ]
+        elif kind == "next" and answer:
+            first = text(answer[0][0])
+            remembered[stream.name, group.name] = ((group.last_delivered, stream.length, stream.entries_added), first)
+            oldest.setdefault(id(group), []).append(first)
+        elif kind == "pending" and isinstance(answer, dict) and answer.get("min"):
+            oldest.setdefault(id(group), []).append(text(answer["min"]))
+    for _, group in groups:
+        found = oldest.get(id(group))
+        if found:
+            group.oldest_waiting = min(found, key=cmp_to_key(compare_ids))
+    return remembered
+
+
+def _still_next(
+    known: tuple[tuple[str, int, int | None], str] | None, stream: StreamInfo, group: GroupInfo
+) -> str | None:
+    """The remembered first entry after the group's position while it still is (only appends since)."""
+    if known is None:
+        return None
+    (position, length, added), first = known
+    if position != group.last_delivered or added is None or stream.entries_added is None:
+        return None
+    appended = stream.entries_added - added
+    return first if appended >= 0 and stream.length - length == appended else None
 
 
 async def _channels(client: Redis, patterns: list[str]) -> list[tuple[str, int]]:

@@ -15,11 +15,15 @@ from mqtui.brokers.redis.client import text
 from mqtui.brokers.redis.discovery import Collector
 from mqtui.brokers.redis.scan import KeyScanner
 from mqtui.brokers.redis.snapshot import Snapshot
+from mqtui.brokers.redis.streams import id_time
 from mqtui.config import RedisConfig
 from mqtui.model import BacklogRow, Destination, DestinationKind
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
+
+#: Why a list's rows have no time lag.
+LIST_NO_TIMES = "a Redis list keeps no times"
 
 
 class Keyspace:
@@ -111,7 +115,8 @@ class Keyspace:
                 continue
             rows.append(
                 BacklogRow(self.name, item.name, item.group, lag=item.depth, in_flight=item.in_flight,
-                           last_activity=item.last_activity)
+                           last_activity=item.last_activity,
+                           time_lag_unknown=LIST_NO_TIMES if item.depth else None)
             )  # fmt: skip
         for stream in snap.streams.values():
             for info in stream.groups:
@@ -121,6 +126,7 @@ class Keyspace:
                                consumers=info.consumers,
                                state="empty" if info.consumers == 0 else None,
                                last_activity=info.last_activity(snap.taken_at),
-                               members=tuple(m.name for m in info.members))
+                               members=tuple(m.name for m in info.members),
+                               oldest_waiting_at=id_time(info.oldest_waiting))
                 )  # fmt: skip
         return rows

@@ -29,6 +29,9 @@ class GroupInfo:
     members: list[ConsumerInfo] = field(default_factory=list)
     lag_at_least: bool = False
     """The lag was counted (Redis said nil) and counting stopped at its bound: a lower bound."""
+    oldest_waiting: str | None = None
+    """The id of the oldest entry the group has not consumed: the first after its last-delivered id, or
+    its oldest pending entry when that is older (read only for groups with lag or pending entries)."""
 
     def last_activity(self, now: float) -> datetime | None:
         idles = [m.inactive_ms if m.inactive_ms is not None else m.idle_ms for m in self.members]
