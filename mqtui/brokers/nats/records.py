@@ -135,7 +135,22 @@ def last_active(info: Mapping[str, Any]) -> datetime | None:
     return max(known) if known else None
 
 
-def backlog_row(broker: str, info: Mapping[str, Any], stream_last_seq: int | None) -> BacklogRow:
+def next_waiting(info: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """The STREAM.MSG.GET (stream, body) that reads a consumer's oldest unconsumed message: the first
+    at or after its ack floor + 1 that its filter takes; None when nothing waits. With several filters
+    it reads the first message of any subject, which is no later than the consumer's own."""
+    if not int(info.get("num_pending") or 0) + int(info.get("num_ack_pending") or 0):
+        return None
+    config = info.get("config") or {}
+    filters = config.get("filter_subjects") or ([config["filter_subject"]] if config.get("filter_subject") else [])
+    subject = filters[0] if len(filters) == 1 else ">"
+    ack_floor = int((info.get("ack_floor") or {}).get("stream_seq") or 0)
+    return str(info.get("stream_name") or ""), {"seq": ack_floor + 1, "next_by_subj": subject}
+
+
+def backlog_row(
+    broker: str, info: Mapping[str, Any], stream_last_seq: int | None, *, oldest_waiting_at: datetime | None = None
+) -> BacklogRow:
     """lag = num_pending (not yet delivered), in_flight = num_ack_pending, committed = ack floor
     stream sequence, end = the stream's last sequence; consumers = 1 for a bound push consumer, else
     the pull requests waiting."""
@@ -158,6 +173,7 @@ def backlog_row(broker: str, info: Mapping[str, Any], stream_last_seq: int | Non
         consumers=consumers,
         state=consumer_state(info),
         last_activity=last_active(info),
+        oldest_waiting_at=oldest_waiting_at,
     )
 
 

@@ -7,18 +7,23 @@
 * Backlog: one row per consumer (`group` = consumer name): lag = num_pending, in_flight =
   num_ack_pending, committed = ack floor stream sequence, end = the stream's last sequence. mqtui's own
   tail consumers are left out. `describe_group("NAME")` or `("STREAM/NAME")` has every counter.
+  A consumer with messages waiting says when the oldest was stored (`oldest_waiting_at`): the stream's
+  message at its ack floor + 1, read with STREAM.MSG.GET in one pipelined window per poll.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from mqtui.brokers.nats import dlq as dlqs
 from mqtui.brokers.nats import monitor as monitoring
 from mqtui.brokers.nats import records
+from mqtui.brokers.nats.connection import JetStreamApiError
 from mqtui.brokers.nats.jetstream import JetStream
+from mqtui.brokers.nats.pipeline import Pipeline, api_answer
 from mqtui.errors import BrokerUnavailable, NotFound, UsageError
 from mqtui.model import BacklogRow, Destination, Detail
 
@@ -88,12 +93,39 @@ async def backlog(js: JetStream, group: str | None) -> list[BacklogRow]:
     stream, consumer = _split_group(group)
     with js.errors("list consumers"):
         infos, last_seqs = await js.consumer_infos(stream)
+        infos = [
+            info
+            for info in infos
+            if not str(info.get("name", "")).startswith(records.TAIL_CONSUMER_PREFIX)
+            and (consumer is None or info.get("name") == consumer)
+        ]
+        waiting = await _oldest_waiting(js, infos)
     return [
-        records.backlog_row(js.name, info, last_seqs.get(str(info.get("stream_name"))))
-        for info in infos
-        if not str(info.get("name", "")).startswith(records.TAIL_CONSUMER_PREFIX)
-        and (consumer is None or info.get("name") == consumer)
+        records.backlog_row(js.name, info, last_seqs.get(str(info.get("stream_name"))), oldest_waiting_at=at)
+        for info, at in zip(infos, waiting, strict=True)
     ]
+
+
+async def _oldest_waiting(js: JetStream, infos: Sequence[dict[str, Any]]) -> list[datetime | None]:
+    """When each consumer's oldest unconsumed message was stored: the first message at or after its ack
+    floor + 1 that its filter takes, read with STREAM.MSG.GET (`next_by_subj`, so deleted sequences are
+    skipped) in pipelined windows; None for a consumer with nothing waiting or whose message is gone."""
+    wanted = [(index, records.next_waiting(info)) for index, info in enumerate(infos)]
+    requests = [(index, ask) for index, ask in wanted if ask is not None]
+    found: list[datetime | None] = [None] * len(infos)
+    if not requests:
+        return found
+    nc = js.conn()
+    async with Pipeline(nc) as pipeline:
+        for begin in range(0, len(requests), dlqs.READ_WINDOW):
+            window = requests[begin : begin + dlqs.READ_WINDOW]
+            replies = await pipeline.window(
+                [pipeline.api_request(f"STREAM.MSG.GET.{name}", body) for _, (name, body) in window], js.timeout
+            )
+            for (index, _), reply in zip(window, replies, strict=True):
+                with contextlib.suppress(JetStreamApiError, TimeoutError):
+                    found[index] = records.parse_time((api_answer(reply).get("message") or {}).get("time"))
+    return found
 
 
 async def describe_group(js: JetStream, group: str) -> Detail:
