@@ -18,6 +18,7 @@ from mqtui.brokers.kafka.dlq_topics import DlqTopics
 from mqtui.brokers.kafka.publish import Publisher
 from mqtui.brokers.kafka.replay import Replayer
 from mqtui.brokers.kafka.tail import Reads
+from mqtui.brokers.kafka.time_lag import OldestWaiting
 from mqtui.brokers.kafka.topics import TopicRounds
 from mqtui.config import KafkaConfig
 from mqtui.dlqnames import rules_for
@@ -52,6 +53,7 @@ class KafkaAdapter(BrokerAdapter[KafkaConfig]):
         self.reads = Reads(config)
         self.rounds = TopicRounds()
         self.dlqs = DlqTopics(self.reads, self.rules)
+        self.waiting = OldestWaiting(self.reads)
         self.publisher = Publisher(config)
 
     # -- lifecycle ---------------------------------------------------------------------------------
@@ -87,7 +89,7 @@ class KafkaAdapter(BrokerAdapter[KafkaConfig]):
         return await topics.describe(self.clients, self.rules, destination)
 
     async def backlog(self, *, group: str | None = None) -> list[BacklogRow]:
-        return await groups.backlog(self.clients, group)
+        return await groups.backlog(self.clients, group, self.waiting)
 
     async def describe_group(self, group: str) -> Detail:
         return await groups.describe_group(self.clients, group)

@@ -2,7 +2,8 @@
 
 A backlog is a handful of batched requests whatever the cluster's size: one ListGroups, one
 DescribeConsumerGroups for all groups and one OffsetFetch per group (the API takes one group at a
-time), sent concurrently, then one ListOffsets per offset kind for every partition involved.
+time), sent concurrently, then one ListOffsets per offset kind for every partition involved. The time
+lag adds one read by assignment of the partitions whose waiting record's time is not remembered yet.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from confluent_kafka import TopicPartition
 from confluent_kafka.admin import OffsetSpec
 
 from mqtui.brokers.kafka.client import TP, KafkaClients, broker_error
+from mqtui.brokers.kafka.time_lag import OldestWaiting
 from mqtui.errors import AuthenticationFailed, BrokerError, BrokerUnavailable, NotFound
 from mqtui.model import BacklogRow, Detail, DetailSection
 
@@ -80,7 +82,9 @@ async def require_group(
         raise NotFound(f"{clients.name}: no consumer group {group!r}")
 
 
-async def backlog(clients: KafkaClients, group: str | None) -> list[BacklogRow]:
+async def backlog(clients: KafkaClients, group: str | None, waiting: OldestWaiting | None = None) -> list[BacklogRow]:
+    """Every partition row of `group` (or of every group); with `waiting`, each row where messages
+    wait also says when the oldest of them was written (its time lag, see `time_lag`)."""
     groups = [group] if group is not None else await group_ids(clients)
     if not groups:
         return []
@@ -101,6 +105,16 @@ async def backlog(clients: KafkaClients, group: str | None) -> list[BacklogRow]:
         clients.offsets(involved, OffsetSpec.latest(), "list latest offsets"),
         clients.offsets(uncommitted, OffsetSpec.earliest(), "list earliest offsets"),
     )
+    # Where each partition's oldest unconsumed record is: at the committed offset, else the low watermark.
+    positions: dict[tuple[str, TP], int] = {}
+    for name in groups:
+        for tp in layout[name]:
+            committed = _committed(offsets[name].get(tp))
+            if _lag(committed, low.get(tp), high.get(tp)):
+                start = committed if committed is not None else low.get(tp)
+                if start is not None:
+                    positions[(name, tp)] = start
+    times = await waiting.times(clients, {(*tp, o) for (_n, tp), o in positions.items()}) if waiting is not None else {}
     rows = []
     for name in groups:
         description = descriptions.get(name)
@@ -110,6 +124,8 @@ async def backlog(clients: KafkaClients, group: str | None) -> list[BacklogRow]:
         for tp in layout[name]:
             committed = _committed(offsets[name].get(tp))
             end = high.get(tp)
+            start = positions.get((name, tp))
+            oldest = None if start is None else times.get((*tp, start))
             rows.append(
                 BacklogRow(
                     broker=clients.name,
@@ -122,6 +138,12 @@ async def backlog(clients: KafkaClients, group: str | None) -> list[BacklogRow]:
                     consumers=len(members),
                     state=state,
                     members=owners.get(tp, ()),
+                    oldest_waiting_at=oldest,
+                    time_lag_unknown=(
+                        f"the record at offset {start} was not read (yet)"
+                        if waiting is not None and start is not None and oldest is None
+                        else None
+                    ),
                 )
             )
     return rows

@@ -336,12 +336,16 @@ class Reads:
         self, clients: KafkaClients, func: Callable[[PartitionReader, threading.Event], T], reader: PartitionReader
     ) -> T:
         """Run a blocking read on the pool; closing the adapter or cancelling the caller stops it."""
+        return await self.call(clients, f"reading {reader.topic}", lambda stop: func(reader, stop))
+
+    async def call(self, clients: KafkaClients, action: str, func: Callable[[threading.Event], T]) -> T:
+        """Run `func(stop)` on the pool; closing the adapter or cancelling the caller sets `stop`."""
         stop = threading.Event()
         self._stops.add(stop)
         try:
-            return await asyncio.get_running_loop().run_in_executor(clients.pool, func, reader, stop)
+            return await asyncio.get_running_loop().run_in_executor(clients.pool, func, stop)
         except KafkaException as exc:
-            raise broker_error(self.name, f"reading {reader.topic}", exc) from None
+            raise broker_error(self.name, action, exc) from None
         finally:
             stop.set()
             self._stops.discard(stop)
