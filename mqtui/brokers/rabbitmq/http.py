@@ -42,6 +42,7 @@ QUEUE_COLUMNS = (
     "policy",
     "effective_policy_definition",
     "idle_since",
+    "head_message_timestamp",
     "message_stats.publish_details.rate",
     "message_stats.deliver_get_details.rate",
     "message_stats.ack_details.rate",

@@ -20,6 +20,12 @@ from mqtui.errors import NotFound
 from mqtui.model import BacklogRow, Destination, DestinationKind, Detail, DetailSection
 
 CONSUMERS_GROUP = "(consumers)"
+#: Why a queue with messages ready has no time lag.
+NO_HEAD_TIMESTAMP = (
+    "RabbitMQ reports no head message timestamp for this queue"
+    " (messages without a timestamp property, or a quorum queue)"
+)
+STREAM_NO_TIME_LAG = "RabbitMQ does not report a stream's reader offsets"
 DEFAULT_EXCHANGE_NAME = "(AMQP default)"
 
 #: Queue arguments worth a column, with the label they get in `Destination.extra`.
@@ -176,7 +182,8 @@ async def describe_queue(mgmt: Management, destination: str) -> Detail:
 
 
 async def backlog(mgmt: Management, group: str | None) -> list[BacklogRow]:
-    """One row per queue: lag = ready, in flight = unacked, members = its consumers with prefetch.
+    """One row per queue: lag = ready, in flight = unacked, members = its consumers with prefetch; the
+    oldest waiting message's time is the queue's `head_message_timestamp` where RabbitMQ reports it.
 
     `group` names a queue. Every row's group is "(consumers)", so a row keeps its identity while
     consumers come and go; queues without consumers are listed too (they are the worst lag).
@@ -211,10 +218,16 @@ def _backlog_row(mgmt: Management, row: Mapping[str, Any], consumers: Iterable[M
         for c in consumers
     )
     lag: int | None
+    oldest: datetime | None = None
+    unknown: str | None = None
     if queue_type == "stream":
         lag, state = None, "stream (reader offsets not reported)"
+        unknown = STREAM_NO_TIME_LAG if number(row.get("messages")) else None
     else:
         lag, state = number(row.get("messages_ready")), "consuming" if count else "no consumers"
+        if lag:
+            oldest = head_timestamp(row.get("head_message_timestamp"))
+            unknown = NO_HEAD_TIMESTAMP if oldest is None else None
     return BacklogRow(
         broker=mgmt.name,
         destination=mgmt.display(vhost, name),
@@ -226,7 +239,20 @@ def _backlog_row(mgmt: Management, row: Mapping[str, Any], consumers: Iterable[M
         state=state,
         last_activity=_last_activity(row, queue_type),
         members=members,
+        oldest_waiting_at=oldest,
+        time_lag_unknown=unknown,
     )
+
+
+def head_timestamp(value: object) -> datetime | None:
+    """`head_message_timestamp`: the AMQP timestamp property (seconds) of the queue's first ready
+    message, reported for classic queues whose head message carries one."""
+    if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+        return None
+    try:
+        return datetime.fromtimestamp(value, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def number(value: object) -> int:
