@@ -43,6 +43,21 @@ def duration(seconds: float | None) -> str:
     return f"{seconds / 86400:.1f}d"
 
 
+def elapsed(seconds: float | None) -> str:
+    """A time lag in its two largest units, so it reads as it grows: 42s, 1m 30s, 2h 5m, 3d 4h; "-" where
+    unknown. Finer than `duration`, which rounds to one unit (an age of 1m 30s is "2m" there)."""
+    if seconds is None:
+        return MISSING
+    whole = int(max(seconds, 0.0))
+    if whole < 60:
+        return f"{whole}s"
+    for unit, name, smaller, small_name in ((86400, "d", 3600, "h"), (3600, "h", 60, "m"), (60, "m", 1, "s")):
+        if whole >= unit:
+            rest = (whole % unit) // smaller
+            return f"{whole // unit}{name}" + (f" {rest}{small_name}" if rest else "")
+    return f"{whole}s"  # pragma: no cover (every whole >= 60 meets a unit above)
+
+
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]], numeric: Sequence[int] = ()) -> str:
     """Columns padded to their widest cell; every cell made safe and kept to one line."""
     cells = [[safe_line(str(cell), 80) for cell in row] for row in rows]

@@ -191,8 +191,21 @@ def destination_record(destination: Destination) -> dict[str, Any]:
     return _plain(destination)
 
 
-def backlog_record(row: BacklogRow) -> dict[str, Any]:
-    return _plain(row)
+def time_lag(row: BacklogRow, now: datetime) -> float | None:
+    """Seconds since a row's oldest unconsumed message was written; 0 when nothing waits; None when
+    messages wait and the broker cannot say (`time_lag_unknown` says why). As `GroupLag.time_lag`."""
+    if row.oldest_waiting_at is not None:
+        return max(0.0, (now - row.oldest_waiting_at).total_seconds())
+    return 0.0 if row.lag == 0 else None
+
+
+def backlog_record(row: BacklogRow, now: datetime | None = None) -> dict[str, Any]:
+    """A backlog row with its time lag in seconds (`time_lag_s`, to 0.1 s, null where unknown) beside
+    `oldest_waiting_at` (ISO 8601) and `time_lag_unknown`."""
+    record = _plain(row)
+    seconds = time_lag(row, now or datetime.now(UTC))
+    record["time_lag_s"] = None if seconds is None else round(seconds, 1)
+    return record
 
 
 def dlq_record(dlq: DeadLetterQueue) -> dict[str, Any]:

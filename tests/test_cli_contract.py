@@ -7,6 +7,7 @@ import sys
 import uuid
 from pathlib import Path
 
+import orjson
 import pytest
 
 from mqtui.demo.localbrokers import LocalNats, LocalRedis
@@ -237,3 +238,27 @@ def test_tail_to_the_end_of_a_nats_subject_nobody_uses_exits_2(tmp_path: Path, n
     config = write_config(tmp_path / "c.toml", {"p": {"brokers": [nats_server.broker_config()]}})
     result = run_mqtui("--config", str(config), "-p", "p", "tail", nats_server.name, subject, "--end")
     assert_one_line_error(result, 2, f"no such destination '{subject}' on broker {nats_server.name}")
+
+
+def test_lag_shows_time_lag_beside_the_lag(tmp_path: Path, redis_server: LocalRedis) -> None:
+    """`lag --json` adds `time_lag_s` (0 for a group with nothing waiting), `oldest_waiting_at` and
+    `time_lag_unknown` to each row; the table adds a TIME LAG column. The numbers themselves are the
+    adapters' (their own tests plant message times)."""
+    import redis
+
+    stream = f"timelag-{uuid.uuid4().hex[:8]}"
+    raw = redis.Redis.from_url(redis_server.url)
+    raw.xadd(stream, {"n": "1"})
+    raw.xgroup_create(stream, "done", id="$")
+    config = write_config(tmp_path / "c.toml", {"p": {"brokers": [redis_server.broker_config()]}})
+    result = run_mqtui("--config", str(config), "-p", "p", "lag", "--group", "done", "--json")
+    assert result.code == 0, result
+    rows = [orjson.loads(line) for line in result.out.splitlines()]
+    row = next(r for r in rows if r["destination"] == stream)
+    assert (row["lag"], row["time_lag_s"], row["oldest_waiting_at"], row["time_lag_unknown"]) == (0, 0.0, None, None)
+    human = run_mqtui("--config", str(config), "-p", "p", "lag", "--group", "done")
+    assert human.code == 0 and human.out.splitlines()[0].split("  ")[:1] == ["BROKER"], human
+    header = human.out.splitlines()[0]
+    assert "TIME LAG" in header and header.index("LAG") < header.index("TIME LAG") < header.index("IN-FLIGHT")
+    line = next(x for x in human.out.splitlines() if stream in x)
+    assert " 0s " in line

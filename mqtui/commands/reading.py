@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
 
 from mqtui import jsonl
 from mqtui.commands.output import (
@@ -22,7 +23,7 @@ from mqtui.commands.output import (
     warn_failures,
 )
 from mqtui.errors import MqtuiError, NotFound, UsageError
-from mqtui.figures import age, count, format_table, rate
+from mqtui.figures import age, count, elapsed, format_table, rate
 from mqtui.model import BacklogRow, Capability, Destination, Detail, Message, StartPosition
 from mqtui.services.gateway import Adapter, Gateway
 
@@ -81,20 +82,21 @@ async def cmd_lag(gateway: Gateway, args: argparse.Namespace, out: Output) -> in
     fan_out = await gateway.each(lambda a: a.backlog(group=args.group), args.broker, notices=warn)
     failures = warn_failures(fan_out)
     rows = sort_backlog([row for batch in fan_out.answers for row in batch])
+    now = datetime.now(UTC)
     if out.as_json:
-        out.records(jsonl.backlog_record(r) for r in rows)
+        out.records(jsonl.backlog_record(r, now) for r in rows)
     else:
         table = [
             (r.broker, r.destination, r.group, "-" if r.partition is None else r.partition,
              "none" if r.committed is None else r.committed, "-" if r.end is None else r.end,
-             ("≥" if r.lag_at_least else "") + count(r.lag),
-             count(r.in_flight), count(r.consumers), r.state or "", age(r.last_activity))
+             ("≥" if r.lag_at_least else "") + count(r.lag), elapsed(jsonl.time_lag(r, now)),
+             count(r.in_flight), count(r.consumers), r.state or "", age(r.last_activity, now))
             for r in rows
         ]  # fmt: skip
         out.text(format_table(
-            ("BROKER", "DESTINATION", "GROUP", "PART", "COMMITTED", "END", "LAG", "IN-FLIGHT", "CONSUMERS",
-             "STATE", "ACTIVE"),
-            table, numeric=(3, 4, 5, 6, 7, 8),
+            ("BROKER", "DESTINATION", "GROUP", "PART", "COMMITTED", "END", "LAG", "TIME LAG", "IN-FLIGHT",
+             "CONSUMERS", "STATE", "ACTIVE"),
+            table, numeric=(3, 4, 5, 6, 7, 8, 9),
         ))  # fmt: skip
     return 1 if failures else 0
 

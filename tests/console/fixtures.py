@@ -77,22 +77,28 @@ def profile(readonly: bool = False, production: bool = False) -> Profile:
 
 def _lag() -> list:  # type: ignore[type-arg]
     """Groups after six polls: one draining, one growing, one stalled, one caught up, and one draining
-    whose lag is a lower bound (Redis said nil and the count stopped at its limit)."""
+    whose lag is a lower bound (Redis said nil and the count stopped at its limit). Time lags against
+    the fixed clock: billing 1m 30s (its worst partition), analytics 2h 5m, ledger 3d 4h, workers 0s
+    (nothing waits), the hostile stream's group unknown (with why), audit unknown (no why)."""
     history = LagHistory(stall_polls=3)
     result = []
     for poll in range(6):
         rows = [
             BacklogRow("orders-kafka", "orders", "billing", 0, committed=1000 + 300 * poll, end=5000 + 100 * poll,
-                       lag=4000 - 200 * poll, consumers=2, state="Stable", members=("billing-1",)),
+                       lag=4000 - 200 * poll, consumers=2, state="Stable", members=("billing-1",),
+                       oldest_waiting_at=NOW - timedelta(seconds=90)),
             BacklogRow("orders-kafka", "orders", "billing", 1, committed=900 + 300 * poll, end=3000 + 100 * poll,
-                       lag=2100 - 200 * poll, consumers=2, state="Stable", members=("billing-2",)),
+                       lag=2100 - 200 * poll, consumers=2, state="Stable", members=("billing-2",),
+                       oldest_waiting_at=NOW - timedelta(seconds=40)),
             BacklogRow("orders-kafka", "orders", "analytics", 0, committed=10 + 5 * poll, end=5000 + 100 * poll,
-                       lag=4990 + 95 * poll, consumers=1, state="Stable"),
+                       lag=4990 + 95 * poll, consumers=1, state="Stable",
+                       oldest_waiting_at=NOW - timedelta(hours=2, minutes=5)),
             BacklogRow("orders-kafka", "payments", "ledger", 0, committed=77, end=512, lag=435, consumers=0,
-                       state="Empty"),
+                       state="Empty", oldest_waiting_at=NOW - timedelta(days=3, hours=4)),
             BacklogRow("cache-redis", "jobs", "workers", None, committed=f"{poll}-0", end=f"{poll}-0", lag=0,
                        consumers=4, in_flight=3),
-            BacklogRow("cache-redis", HOSTILE, "grp", None, lag=12, consumers=1),
+            BacklogRow("cache-redis", HOSTILE, "grp", None, lag=12, consumers=1,
+                       time_lag_unknown="the entries after last-delivered were trimmed"),
             BacklogRow("cache-redis", "audit", "archiver", None, committed=f"{poll}-0", end="99-0",
                        lag=12_000 - 100 * poll, lag_at_least=True, consumers=1),
         ]  # fmt: skip

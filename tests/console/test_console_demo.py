@@ -22,9 +22,9 @@ async def test_demo_profile_fills_every_pane_and_stops_its_brokers() -> None:
             lambda: {s.kind for s in c.screen.snapshots.values() for _ in s.dlqs} == set(kinds), "a DLQ each", 60
         )
         await c.press("2")
-        rows = await c.wait_rows("#lag-table", lambda r: any(row[5] == "growing" for row in r), "a growing group", 60)
+        rows = await c.wait_rows("#lag-table", lambda r: any(row[6] == "growing" for row in r), "a growing group", 60)
         assert {row[0] for row in rows} == {f"demo-{kind}" for kind in kinds}
-        assert any(row[5] == "caught up" for row in rows)
+        assert any(row[6] == "caught up" for row in rows)
         missing = {"kafka", "rabbitmq", "redis", "nats"} - set(kinds)
         for kind in missing:
             assert any(f"demo runs without {kind}" in note for note in c.notes)

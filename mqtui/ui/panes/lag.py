@@ -1,4 +1,4 @@
-"""Consumer backlog across brokers, worst first: lag, its recent history, rate, and time to drain."""
+"""Consumer backlog across brokers, worst first: lag, time lag, its recent history, rate, and time to drain."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ from typing import ClassVar
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
+from textual.reactive import var
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, Label
 
-from mqtui.figures import age, count, duration
+from mqtui.figures import age, count, duration, elapsed
+from mqtui.jsonl import time_lag as row_time_lag
 from mqtui.model import Capability, DetailSection
 from mqtui.services.snapshot import BrokerSnapshot, GroupLag, LagState
 from mqtui.ui.cells import colour, lag_rate, lag_variable, number, per_second, plain, sparkline, trend_text
@@ -23,11 +25,12 @@ from mqtui.ui.widgets.table import SyncTable
 
 COLUMNS = [
     ("Broker", "broker"), ("Group", "group"), ("Destination", "destination"), ("Lag", "lag"),
-    ("History", "history"), ("ETA / state", "eta"), ("Rate", "rate"), ("Out/s", "consume"), ("Pts", "partitions"),
-    ("Cons", "consumers"),
+    ("Time lag", "time_lag"), ("History", "history"), ("ETA / state", "eta"), ("Rate", "rate"), ("Out/s", "consume"),
+    ("Pts", "partitions"), ("Cons", "consumers"),
 ]  # fmt: skip
-#: The names give way on a narrow terminal (cut with "…"; enter shows them whole), the numbers never.
-FLEXIBLE = {"broker": 8, "group": 10, "destination": 10}
+#: The names give way on a narrow terminal (cut with "…"; enter shows them whole), the numbers never:
+#: with the Time lag column every number still fits at 100 columns (tests/console/test_narrow.py).
+FLEXIBLE = {"broker": 7, "group": 8, "destination": 8}
 #: Below this width the sparkline shows fewer polls, leaving the names more room.
 WIDE = 120
 
@@ -35,16 +38,45 @@ WIDE = 120
 _URGENCY = {LagState.STALLED: 0, LagState.GROWING: 1, LagState.DRAINING: 2, LagState.UNKNOWN: 3, LagState.OK: 4}
 
 
-def rank(groups: list[GroupLag], dlqs: Collection[tuple[str, str]] = ()) -> list[GroupLag]:
+#: How `s` orders the rows: (label, what the info line says). Every order puts a DLQ's own backlog last.
+SORTS = [("urgency", "urgency"), ("time lag", "time lag ↓"), ("lag", "lag ↓")]
+
+
+def rank(
+    groups: list[GroupLag], dlqs: Collection[tuple[str, str]] = (), now: datetime | None = None, by: str = "urgency"
+) -> list[GroupLag]:
     """Worst first; a DLQ's own backlog (nobody consumes it by design) is never paging material. A lag
-    that is a lower bound ranks by its bound, before an exact lag of the same number (it may be more)."""
+    that is a lower bound ranks by its bound, before an exact lag of the same number (it may be more).
+
+    By urgency (the default): stalled, growing, draining, unknown, ok; within one, by lag, then by time
+    lag. By "time lag": the oldest waiting message first; rows whose time lag is unknown after every
+    known one but before those where nothing waits, by lag among themselves. By "lag": the lag, then
+    the time lag."""
 
     def urgency(group: GroupLag) -> int:
         return _URGENCY[LagState.UNKNOWN if (group.broker, group.destination) in dlqs else group.trend.state]
 
-    return sorted(
-        groups, key=lambda g: (urgency(g), -(g.lag or 0), not g.lag_at_least, g.broker, g.group, g.destination)
-    )
+    def waited(group: GroupLag) -> tuple[int, float]:
+        """Oldest first: a known time lag by its size, then an unknown one (messages wait, since when the
+        broker cannot say), then nothing waiting."""
+        seconds = None if now is None else group.time_lag(now)
+        if seconds is None:
+            return (1, 0.0)
+        return (0, -seconds) if seconds > 0 else (2, 0.0)
+
+    def dead(group: GroupLag) -> bool:
+        return (group.broker, group.destination) in dlqs
+
+    def key(g: GroupLag) -> tuple[object, ...]:
+        lag = (-(g.lag or 0), not g.lag_at_least)
+        names = (g.broker, g.group, g.destination)
+        if by == "time lag":
+            return (dead(g), waited(g), *lag, *names)
+        if by == "lag":
+            return (dead(g), *lag, waited(g), *names)
+        return (urgency(g), *lag, waited(g), *names)
+
+    return sorted(groups, key=key)
 
 
 def lag_text(lag: int | None, at_least: bool) -> str:
@@ -67,23 +99,31 @@ def pseudo_group(name: str) -> bool:
     return name.startswith("(") and name.endswith(")")
 
 
+def time_lag_text(seconds: float | None) -> str:
+    """A time lag cell: "1m 30s" (`elapsed`); "0s" when nothing waits; "-" when messages wait and the
+    broker cannot say since when (the drill-in says why)."""
+    return elapsed(seconds)
+
+
 def partition_section(group: GroupLag, now: datetime) -> DetailSection:
-    rows = tuple(
+    rows: tuple[tuple[str, ...], ...] = tuple(
         (
             "-" if r.partition is None else str(r.partition), "none" if r.committed is None else str(r.committed),
-            "-" if r.end is None else str(r.end), lag_text(r.lag, r.lag_at_least), count(r.in_flight),
-            count(r.consumers),
+            "-" if r.end is None else str(r.end), lag_text(r.lag, r.lag_at_least),
+            time_lag_text(row_time_lag(r, now)), count(r.in_flight), count(r.consumers),
             r.state or "", age(r.last_activity, now),
         )
         for r in group.rows
     )  # fmt: skip
     # Titled with its destination and its time: below it, the group's own details cover every
     # destination it reads and are read afresh, so their totals and offsets differ from these.
-    return DetailSection(
-        f"Partitions of {group.destination} at the last poll",
-        ("partition", "committed", "end", "lag", "in-flight", "consumers", "state", "active"),
-        rows,
-    )
+    columns: tuple[str, ...] = (
+        "partition", "committed", "end", "lag", "time lag", "in-flight", "consumers", "state", "active",
+    )  # fmt: skip
+    if any(r.time_lag_unknown for r in group.rows):  # why a time lag is "-", last: it can be long
+        columns += ("time lag unknown",)
+        rows = tuple((*row, r.time_lag_unknown or "") for row, r in zip(rows, group.rows, strict=True))
+    return DetailSection(f"Partitions of {group.destination} at the last poll", columns, rows)
 
 
 class LagPane(FilteredTablePane):
@@ -91,6 +131,7 @@ class LagPane(FilteredTablePane):
     KEY_COMMANDS: ClassVar[list[Command]] = [
         Command("lag.group", "enter", "group", "Group", "Drill into the group: partitions, members, assignments"),
         Command("lag.filter", "slash", "filter", "Filter", "Filter backlog rows by group, destination or broker"),
+        Command("lag.sort", "s", "sort", "Sort", "Sort by urgency, time lag or lag"),
         Command("lag.reset", "o", "reset", "Reset offsets", "Move the selected group's committed offsets",
                 writes=Capability.RESET_OFFSETS),
     ]  # fmt: skip
@@ -98,6 +139,9 @@ class LagPane(FilteredTablePane):
     DEFAULT_CSS = """
     LagPane #lag-info { height: 1; width: 100%; color: $text-muted; padding: 0 1; }
     """
+
+    sort_index: var[int] = var(0, init=False)
+    """Which of SORTS the rows are ordered by."""
 
     def compose(self) -> ComposeResult:
         yield Label(id="lag-info")
@@ -133,8 +177,10 @@ class LagPane(FilteredTablePane):
         dlqs = {(q.broker, q.name) for s in snapshots for q in s.dlqs}
         rows = []
         counts = dict.fromkeys(LagState, 0)
-        spark_width = 12 if self.size.width >= WIDE else 8
-        for group in rank(groups, dlqs):
+        spark_width = 12 if self.size.width >= WIDE else 6
+        now = self.clock()
+        by, sort_label = SORTS[self.sort_index]
+        for group in rank(groups, dlqs, now, by):
             trend = group.trend
             dead_letters = (group.broker, group.destination) in dlqs
             if not dead_letters:
@@ -144,6 +190,7 @@ class LagPane(FilteredTablePane):
             cells = [
                 plain(group.broker, 20), plain(group.group, 28), plain(group.destination, 28),
                 Text(lag_text(group.lag, group.lag_at_least), justify="right", style=style),
+                Text(time_lag_text(group.time_lag(now)), justify="right", style=style),
                 Text(sparkline(trend.history, spark_width), style=style),
                 Text("dead letters" if dead_letters else eta_text(group), style=style),
                 Text(lag_rate(trend), justify="right"),
@@ -154,6 +201,8 @@ class LagPane(FilteredTablePane):
         self.table.sync(rows, rebuild=rebuild)
         parts = [f"{len(rows):,} consumer groups"]
         parts += [f"{counts[state]} {state.value}" for state in (LagState.STALLED, LagState.GROWING) if counts[state]]
+        if self.sort_index:
+            parts.append(f"sorted by {sort_label}")
         if self.filter_text:
             parts.append(f"filter: {self.filter_text}")
         self.query_one("#lag-info", Label).update(plain(" · ".join(parts), None))
@@ -166,6 +215,12 @@ class LagPane(FilteredTablePane):
     @on(DataTable.RowSelected)
     def _chosen(self) -> None:
         self.action_group()
+
+    def action_sort(self) -> None:
+        self.sort_index = (self.sort_index + 1) % len(SORTS)
+
+    def watch_sort_index(self) -> None:
+        self.redraw()
 
     def action_group(self) -> None:
         group = self.selected()
