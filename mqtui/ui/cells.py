@@ -13,7 +13,7 @@ from datetime import datetime
 from rich.style import Style
 from rich.text import Text
 
-from mqtui.figures import MISSING, age, count, duration, rate
+from mqtui.figures import MISSING, age, count, duration, elapsed, rate
 from mqtui.safetext import safe_line
 from mqtui.services.snapshot import BrokerSnapshot, BrokerStatus, LagState, LagTrend
 
@@ -148,3 +148,29 @@ def error_text(exc: BaseException) -> str:
 
     text = str(exc) if isinstance(exc, MqtuiError) else f"{type(exc).__name__}: {exc}"
     return safe_line(" ".join(scrub(text).split()), 300) or type(exc).__name__
+
+
+def stale_brokers(snapshots: Sequence[BrokerSnapshot]) -> set[str]:
+    """Brokers whose rows are left from an earlier poll: the last poll reached nothing (the poller keeps
+    the last good data in an unreachable broker's snapshot). Their rows are drawn dimmed, their rates,
+    states and ETAs blank: a number from before the outage is not a live one."""
+    return {s.name for s in snapshots if s.status is BrokerStatus.UNREACHABLE}
+
+
+def stale_note(snapshot: BrokerSnapshot, now: datetime) -> str:
+    """ "demo-redis: as of 10:42:13 · down 37s": when the rows shown were fetched (the last good poll,
+    in the clock's zone as `polled_at` carries it), and how long since."""
+    if snapshot.polled_at is None:
+        return f"{safe_line(snapshot.name, 30)}: down"
+    since = elapsed((now - snapshot.polled_at).total_seconds())
+    return f"{safe_line(snapshot.name, 30)}: as of {snapshot.polled_at:%H:%M:%S} · down {since}"
+
+
+def stale_notes(snapshots: Sequence[BrokerSnapshot], shown: set[str], now: datetime) -> list[str]:
+    """`stale_note` of each unreachable broker that has rows among `shown` (broker names)."""
+    return [stale_note(s, now) for s in snapshots if s.status is BrokerStatus.UNREACHABLE and s.name in shown]
+
+
+def dimmed(cells: Sequence[Text], style: Style | str) -> list[Text]:
+    """A stale row's cells: the same text and alignment, every colour replaced by `style`."""
+    return [Text(cell.plain, style=style, justify=cell.justify) for cell in cells]

@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Input, Label
 
 from mqtui.model import Capability, Destination, DestinationKind
 from mqtui.services.snapshot import BrokerSnapshot
-from mqtui.ui.cells import colour, number, per_second, plain
+from mqtui.ui.cells import colour, dimmed, number, per_second, plain, stale_brokers, stale_notes
 from mqtui.ui.keys import Command, bindings
 from mqtui.ui.messages import DetailsRequested, PeekRequested, PurgeRequested, RequestReplyRequested, TailRequested
 from mqtui.ui.panes.base import request_refusal
@@ -116,15 +116,20 @@ class DestinationsPane(FilteredTablePane):
         variables = self.app.theme_variables
         dlq_style = colour(variables, "lag-critical", bold=True)
         floors = {(s.name, name, way) for s in snapshots for name, way in s.rate_floors}
+        stale = stale_brokers(snapshots)
+        muted = colour(variables, "muted")
         rows = []
         for d in shown:
             dlq_mark = Text("DLQ", style=dlq_style) if d.is_dlq else Text("")
-            rate_in = flow_rate(d.rate_in, at_least=(d.broker, d.name, "in") in floors)
-            rate_out = flow_rate(d.rate_out, at_least=(d.broker, d.name, "out") in floors)
+            old = d.broker in stale  # left from before the broker went down: no rate is current
+            rate_in = flow_rate(None if old else d.rate_in, at_least=(d.broker, d.name, "in") in floors)
+            rate_out = flow_rate(None if old else d.rate_out, at_least=(d.broker, d.name, "out") in floors)
             cells = [
                 plain(d.broker, 20), plain(d.name, 32), Text(d.kind.value), number(d.depth), number(d.in_flight),
                 number(d.consumers), number(d.partitions), rate_in, rate_out, dlq_mark,
             ]  # fmt: skip
+            if old:
+                cells = dimmed(cells, muted)
             rows.append(((d.broker, d.name, d.kind.value), cells, d))  # Redis: a list and a channel may share a name
         self.table.sync(rows, rebuild=rebuild)
         arrow = "↓" if descending else "↑"
@@ -133,6 +138,8 @@ class DestinationsPane(FilteredTablePane):
             info += f" · filter: {self.filter_text}"
         if self.broker_filter:
             info += f" · broker: {self.broker_filter}"
+        for note in stale_notes(snapshots, {d.broker for d in shown}, self.clock()):
+            info += f" · {note}"
         self.query_one("#dest-info", Label).update(plain(info, None))
         self.update_bindings()
 

@@ -21,7 +21,7 @@ from textual.widgets import DataTable, Label
 from mqtui.figures import age, count
 from mqtui.model import Capability, DeadLetter, DeadLetterQueue
 from mqtui.services.snapshot import BrokerSnapshot
-from mqtui.ui.cells import ago, colour, number, plain
+from mqtui.ui.cells import ago, colour, dimmed, number, plain, stale_brokers, stale_notes
 from mqtui.ui.keys import Command, bindings
 from mqtui.ui.messages import (
     DeadLettersRequested,
@@ -180,15 +180,21 @@ class DeadLettersPane(Pane):
         queues = sorted((q for s in snapshots for q in s.dlqs), key=lambda q: (-(q.count or 0), q.broker, q.name))
         now = self.clock()
         alert = colour(self.app.theme_variables, "lag-critical", bold=True)
+        stale = stale_brokers(snapshots)
+        muted = colour(self.app.theme_variables, "muted")
         rows = []
         for q in queues:
             count_text = Text(count(q.count), justify="right", style=alert if q.count else "")
             cells = [plain(q.broker, 30), plain(q.name, 80), plain(q.origin, 80), count_text, oldest_cell(q, now),
                      plain(q.detected_by, 40)]  # fmt: skip
+            if q.broker in stale:  # counted before the broker went down
+                cells = dimmed(cells, muted)
             rows.append(((q.broker, q.name), cells, q))
         self.queues.sync(rows, rebuild=rebuild)
         total = sum(q.count or 0 for q in queues)
-        self.query_one("#dlq-info", Label).update(f"{len(queues):,} dead-letter queues · {total:,} dead letters")
+        parts = [f"{len(queues):,} dead-letter queues · {total:,} dead letters"]
+        parts += stale_notes(snapshots, {q.broker for q in queues}, now)
+        self.query_one("#dlq-info", Label).update(plain(" · ".join(parts), None))
         if rebuild:
             self._draw_entries(rebuild=True)
         elif self.open_dlq is not None:

@@ -17,7 +17,19 @@ from mqtui.figures import age, count, duration, elapsed
 from mqtui.jsonl import time_lag as row_time_lag
 from mqtui.model import Capability, DetailSection
 from mqtui.services.snapshot import BrokerSnapshot, GroupLag, LagState
-from mqtui.ui.cells import colour, lag_rate, lag_variable, number, per_second, plain, sparkline, trend_text
+from mqtui.ui.cells import (
+    colour,
+    dimmed,
+    lag_rate,
+    lag_variable,
+    number,
+    per_second,
+    plain,
+    sparkline,
+    stale_brokers,
+    stale_notes,
+    trend_text,
+)
 from mqtui.ui.keys import Command, bindings
 from mqtui.ui.messages import GroupOpened, ResetRequested
 from mqtui.ui.panes.filtered import FILTER_CLASS, FilteredTablePane
@@ -43,7 +55,11 @@ SORTS = [("urgency", "urgency"), ("time lag", "time lag ↓"), ("lag", "lag ↓"
 
 
 def rank(
-    groups: list[GroupLag], dlqs: Collection[tuple[str, str]] = (), now: datetime | None = None, by: str = "urgency"
+    groups: list[GroupLag],
+    dlqs: Collection[tuple[str, str]] = (),
+    now: datetime | None = None,
+    by: str = "urgency",
+    stale: Collection[str] = (),
 ) -> list[GroupLag]:
     """Worst first; a DLQ's own backlog (nobody consumes it by design) is never paging material. A lag
     that is a lower bound ranks by its bound, before an exact lag of the same number (it may be more).
@@ -51,10 +67,11 @@ def rank(
     By urgency (the default): stalled, growing, draining, unknown, ok; within one, by lag, then by time
     lag. By "time lag": the oldest waiting message first; rows whose time lag is unknown after every
     known one but before those where nothing waits, by lag among themselves. By "lag": the lag, then
-    the time lag."""
+    the time lag. A row of a broker in `stale` (down: its trend is from before) ranks as unknown."""
 
     def urgency(group: GroupLag) -> int:
-        return _URGENCY[LagState.UNKNOWN if (group.broker, group.destination) in dlqs else group.trend.state]
+        unknown = (group.broker, group.destination) in dlqs or group.broker in stale
+        return _URGENCY[LagState.UNKNOWN if unknown else group.trend.state]
 
     def waited(group: GroupLag) -> tuple[int, float]:
         """Oldest first: a known time lag by its size, then an unknown one (messages wait, since when the
@@ -180,10 +197,13 @@ class LagPane(FilteredTablePane):
         spark_width = 12 if self.size.width >= WIDE else 6
         now = self.clock()
         by, sort_label = SORTS[self.sort_index]
-        for group in rank(groups, dlqs, now, by):
+        stale = stale_brokers(snapshots)
+        muted = colour(variables, "muted")
+        for group in rank(groups, dlqs, now, by, stale):
             trend = group.trend
             dead_letters = (group.broker, group.destination) in dlqs
-            if not dead_letters:
+            old = group.broker in stale  # left from before the broker went down: no trend is current
+            if not dead_letters and not old:
                 counts[trend.state] += 1
             state = LagState.UNKNOWN if dead_letters else trend.state
             style = colour(variables, lag_variable(state), bold=state is LagState.STALLED)
@@ -192,11 +212,13 @@ class LagPane(FilteredTablePane):
                 Text(lag_text(group.lag, group.lag_at_least), justify="right", style=style),
                 Text(time_lag_text(group.time_lag(now)), justify="right", style=style),
                 Text(sparkline(trend.history, spark_width), style=style),
-                Text("dead letters" if dead_letters else eta_text(group), style=style),
-                Text(lag_rate(trend), justify="right"),
-                per_second(trend.consume_rate),
+                Text("dead letters" if dead_letters else "-" if old else eta_text(group), style=style),
+                Text("-" if old else lag_rate(trend), justify="right"),
+                per_second(None if old else trend.consume_rate),
                 Text(str(group.partitions) if group.partitions else "-", justify="right"), number(group.consumers),
             ]  # fmt: skip
+            if old:
+                cells = dimmed(cells, muted)
             rows.append((group.key, cells, group))
         self.table.sync(rows, rebuild=rebuild)
         parts = [f"{len(rows):,} consumer groups"]
@@ -205,6 +227,7 @@ class LagPane(FilteredTablePane):
             parts.append(f"sorted by {sort_label}")
         if self.filter_text:
             parts.append(f"filter: {self.filter_text}")
+        parts += stale_notes(snapshots, {g.broker for g in groups}, now)
         self.query_one("#lag-info", Label).update(plain(" · ".join(parts), None))
         self.update_bindings()
 
