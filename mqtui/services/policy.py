@@ -105,12 +105,20 @@ class WritePolicy:
             return f"profile {self.profile!r} is readonly: {action} refused"
         return None
 
-    def capability_refusal(self, capability: Capability | None, broker: CapableBroker | None) -> str | None:
-        """Why `broker` cannot do `capability`, or None. A broker whose capabilities are not known yet
+    @staticmethod
+    def lacks(capability: Capability | None, broker: CapableBroker | None) -> bool:
+        """Whether `broker` is known to lack `capability`. A broker whose capabilities are not known yet
         (no answer so far) is given the benefit of the doubt; the adapter refuses for real."""
-        if capability is None or broker is None or not broker.capabilities:
-            return None
-        if broker.capabilities & capability:
+        return (
+            capability is not None
+            and broker is not None
+            and bool(broker.capabilities)
+            and not (broker.capabilities & capability)
+        )
+
+    def capability_refusal(self, capability: Capability | None, broker: CapableBroker | None) -> str | None:
+        """Why `broker` cannot do `capability` (in the console's words), or None."""
+        if capability is None or broker is None or not self.lacks(capability, broker):
             return None
         return f"{broker.name} ({broker.kind}) cannot {CAPABILITY_VERBS.get(capability, capability.name or '')}"
 
@@ -132,19 +140,12 @@ class WritePolicy:
 
     def check_capable(self, capability: Capability | None, broker: CapableBroker | None) -> None:
         """Raise Unsupported (exit 2 on the CLI) when `broker` lacks `capability`, in the broker's own words."""
-        if capability is None or broker is None or not broker.capabilities or broker.capabilities & capability:
+        if capability is None or broker is None or not self.lacks(capability, broker):
             return
         verb = getattr(broker, "replay_verb", "replay") if capability is Capability.REPLAY else None
         raise Unsupported(
             f"{broker.name}: {broker.kind} cannot {verb or BROKER_VERBS.get(capability, capability.name)}"
         )
-
-    def check(
-        self, capability: Capability | None, *, action: str | None = None, broker: CapableBroker | None = None
-    ) -> None:
-        """Both checks, readonly first: what the gateway asks of every call."""
-        self.check_readonly(capability, action=action, broker=broker)
-        self.check_capable(capability, broker)
 
     def typed_confirmation(self, name: str) -> str | None:
         """The name a user must type to confirm a destructive action: required in production profiles."""
