@@ -11,6 +11,7 @@ from typing import Literal
 
 import msgspec
 
+from mqtui.config.alerts import AlertRule, effective_rules
 from mqtui.config.credentials import URL_KEYS, redact_url, url_credentials
 from mqtui.config.urls import HTTP, check_broker_url, check_count, check_one_url, invalid
 from mqtui.errors import ConfigError
@@ -144,6 +145,12 @@ class Profile(_Strict, kw_only=True, frozen=True):
     theme: str | None = None
     stall_polls: int = 5
     """Polls without progress while lag > 0 before a consumer is called stalled."""
+    alerts: list[AlertRule] = msgspec.field(default_factory=list)
+    """`[[profiles.X.alerts]]`: one condition each (`config/alerts.py`)."""
+    default_alerts: bool = True
+    """The 5-minute idle rule and `broker_down`, on unless set false."""
+    alert_bell: bool = True
+    """Ring the terminal bell when the console opens a new alert."""
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.poll_interval) and 0.1 <= self.poll_interval <= _MAX_POLL_INTERVAL):
@@ -159,6 +166,10 @@ class Profile(_Strict, kw_only=True, frozen=True):
                 for b in self.brokers
             ]
             msgspec.structs.force_setattr(self, "brokers", brokers)
+
+    def alert_rules(self) -> tuple[AlertRule, ...]:
+        """The rules in force: the defaults (unless turned off or replaced) and the profile's own."""
+        return effective_rules(self.alerts, self.default_alerts)
 
     def readonly_notices(self) -> list[str]:
         """Settings that would write on their own and that the readonly flag turns off, one line each."""
