@@ -169,6 +169,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--id", dest="ids", action="append", required=True, metavar="ID")
     yes_flag(p)
 
+    p = command("watch", "print alerts as the profile's alert rules open and close them, until Ctrl-C")
+    p.add_argument(
+        "--interval", type=_seconds, metavar="SECONDS", help="seconds between polls (default: poll_interval)"
+    )
+    p.add_argument("--once", action="store_true", help="poll once, print open alerts, exit 1 if any rule is breached")
+    json_flag(p)
+
     demo = command("demo", "the demo's local brokers: start (detached), stop, status")
     demo.add_argument("action", choices=["start", "stop", "status"])
     return parser

@@ -229,6 +229,40 @@ class DeadLetterQueue:
 
 
 @dataclass(frozen=True, slots=True)
+class RetrySchedule:
+    """Messages parked until a due time, then tried again: a retry topic, a TTL + dead-letter queue or a
+    sorted-set schedule. Shown beside the dead letters, because a retry that keeps failing ends there.
+
+    Counts are of messages still waiting; `due_now` ones are past their due time (a consumer should have
+    taken them), `due_later` ones are not due yet. A broker that cannot tell a count leaves it None and
+    says why in `unknown_reason`."""
+
+    broker: str
+    destination: str
+    convention: str
+    """How it was recognised: "spring retry topic", "retry envelope", "rq scheduled", "sidekiq",
+    "sorted-set schedule", "ttl + dead-letter"."""
+    origin: str | None
+    """Where the retried messages go back to, where the name or the broker says."""
+    due_now: int | None
+    due_later: int | None
+    next_due_at: datetime | None = None
+    """When the earliest message not due yet becomes due; None when none waits (or it cannot be told)."""
+    overdue_since: datetime | None = None
+    """The due time of the oldest message past due: how long retries have been left waiting."""
+    at_least: bool = False
+    """The counts are lower bounds: the adapter stopped reading at its per-destination cap."""
+    unknown_reason: str | None = None
+
+    @property
+    def waiting(self) -> int | None:
+        """Everything parked, due or not; None when either count is unknown."""
+        if self.due_now is None or self.due_later is None:
+            return None
+        return self.due_now + self.due_later
+
+
+@dataclass(frozen=True, slots=True)
 class ReplayItem:
     """One planned move: shown as the preview before a replay and executed by it."""
 

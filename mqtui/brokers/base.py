@@ -30,6 +30,7 @@ from mqtui.model import (
     PublishResult,
     ReplayItem,
     ReplayResult,
+    RetrySchedule,
     StartPosition,
 )
 
@@ -150,6 +151,13 @@ class BrokerAdapter(abc.ABC, Generic[ConfigT]):
 
     # -- dead letters ------------------------------------------------------------------------------
     async def dead_letter_queues(self) -> list[DeadLetterQueue]:
+        return []
+
+    async def retry_schedules(self) -> list[RetrySchedule]:
+        """Retries parked until a due time (retry topics, TTL + dead-letter queues, sorted-set schedules),
+        counted without consuming or redelivering anything. Empty where the broker has no convention
+        mqtui knows (NATS: a delayed retry is a NAK with a delay inside the server, which it does not
+        report per message)."""
         return []
 
     async def read_hazard(self, dlq: str) -> str | None:

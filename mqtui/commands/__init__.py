@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from mqtui.commands import dlq, reading, writing
+from mqtui.commands import dlq, reading, watch, writing
 from mqtui.commands.local import cmd_console, cmd_demo, cmd_profiles
 from mqtui.commands.output import Output, warn
 from mqtui.services.gateway import Gateway
@@ -34,6 +34,7 @@ BROKER_COMMANDS: dict[str, BrokerCommand] = {
     "dlq replay": dlq.cmd_dlq_replay,
     "dlq delete": dlq.cmd_dlq_delete,
     "dlq move": dlq.cmd_dlq_move,
+    "watch": watch.cmd_watch,
 }
 
 

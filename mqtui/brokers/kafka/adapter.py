@@ -3,8 +3,9 @@
 The adapter holds one broker's clients (`client`) and delegates each method to the module of its
 concern: `topics`, `groups` (lag and group details), `reset`, `tail` (reads by assignment that never
 join a group or commit), `publish`, `dlq_topics` and `replay` (replays record their progress in a
-consumer group of their own). Every poll is a handful of batched requests whatever the cluster's size;
-blocking client calls run on the adapter's threads.
+consumer group of their own) and `retries` (retry topics and when their records are due). Every poll
+is a handful of batched requests whatever the cluster's size; blocking client calls run on the
+adapter's threads.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from mqtui.brokers.kafka.client import KafkaClients
 from mqtui.brokers.kafka.dlq_topics import DlqTopics
 from mqtui.brokers.kafka.publish import Publisher
 from mqtui.brokers.kafka.replay import Replayer
+from mqtui.brokers.kafka.retries import RetryTopics
 from mqtui.brokers.kafka.tail import Reads
 from mqtui.brokers.kafka.time_lag import OldestWaiting
 from mqtui.brokers.kafka.topics import TopicRounds
@@ -36,6 +38,7 @@ from mqtui.model import (
     PublishResult,
     ReplayItem,
     ReplayResult,
+    RetrySchedule,
     StartPosition,
 )
 
@@ -53,6 +56,7 @@ class KafkaAdapter(BrokerAdapter[KafkaConfig]):
         self.reads = Reads(config)
         self.rounds = TopicRounds()
         self.dlqs = DlqTopics(self.reads, self.rules)
+        self.retries = RetryTopics(self.reads, self.rules)
         self.waiting = OldestWaiting(self.reads)
         self.publisher = Publisher(config)
 
@@ -117,6 +121,10 @@ class KafkaAdapter(BrokerAdapter[KafkaConfig]):
     async def dead_letter_queues(self) -> list[DeadLetterQueue]:
         clients = self.clients
         return await self.dlqs.queues(clients, await self.rounds.get(clients))
+
+    async def retry_schedules(self) -> list[RetrySchedule]:
+        clients = self.clients
+        return await self.retries.schedules(clients, await self.rounds.get(clients))
 
     async def dead_letters(self, dlq: str, *, limit: int = 100) -> list[DeadLetter]:
         return await self.dlqs.letters(self.clients, dlq, limit)

@@ -3,8 +3,9 @@
 The adapter wires the package's parts together and delegates each method to the module of its concern:
 `management` (the HTTP API, one shared queue listing per poll), `queues` (destinations, details,
 backlog), `tail` (reading without consuming: a copy queue, a stream offset or the firehose),
-`messages` (peek, publish, purge), `dlq` (finding, reading and requeueing dead letters), `shovel`
-(whole-queue moves) and `server` (the server view). Blocking AMQP jobs run through `runner`.
+`messages` (peek, publish, purge), `dlq` (finding, reading and requeueing dead letters), `retries`
+(TTL + dead-letter retry queues), `shovel` (whole-queue moves) and `server` (the server view).
+Blocking AMQP jobs run through `runner`.
 
 Names: queues of the profile's vhost keep their names, queues of other vhosts are `vhost/queue`
 (`names`). `connect()` checks the management API (reachability, credentials), learns the vhosts and
@@ -19,7 +20,7 @@ from typing import Any, ClassVar
 
 from mqtui.brokers.base import BrokerAdapter, PublishOptions
 from mqtui.brokers.rabbitmq import messages as message_jobs
-from mqtui.brokers.rabbitmq import queues
+from mqtui.brokers.rabbitmq import queues, retries
 from mqtui.brokers.rabbitmq.amqp import Endpoint
 from mqtui.brokers.rabbitmq.dlq import DeadLetters
 from mqtui.brokers.rabbitmq.http import ManagementAPI
@@ -44,6 +45,7 @@ from mqtui.model import (
     PublishResult,
     ReplayItem,
     ReplayResult,
+    RetrySchedule,
     StartPosition,
 )
 
@@ -143,6 +145,9 @@ class RabbitMQAdapter(BrokerAdapter[RabbitMQConfig]):
     # -- dead letters ------------------------------------------------------------------------------
     async def dead_letter_queues(self) -> list[DeadLetterQueue]:
         return await self.dead.queues()
+
+    async def retry_schedules(self) -> list[RetrySchedule]:
+        return await retries.schedules(self.mgmt)
 
     async def read_hazard(self, dlq: str) -> str | None:
         return await self.dead.read_hazard(dlq)

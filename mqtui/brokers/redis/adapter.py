@@ -8,8 +8,8 @@ What each kind of destination shows:
 - a channel: its subscribers (PUBSUB NUMSUB) as consumers.
 
 The adapter delegates to `keyspace` (the keys found by `scan`, read by `discovery`, as destinations and
-backlog rows), `describe`, `tail`, `publish` and `dlq` (dead letters of lists, streams, consumer groups
-and RQ).
+backlog rows), `describe`, `tail`, `publish`, `dlq` (dead letters of lists, streams, consumer groups
+and RQ) and `retries` (sorted-set retry schedules: RQ's scheduled registry, Sidekiq, named ones).
 
 `purge` empties a list (DEL) or a stream. A stream is trimmed with XTRIM MAXLEN 0 instead of deleted, so
 its consumer groups and their positions survive the purge, as a RabbitMQ queue's bindings do.
@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator, Collection, Sequence
 from typing import TYPE_CHECKING
 
 from mqtui.brokers.base import BrokerAdapter, PublishOptions
-from mqtui.brokers.redis import jobs
+from mqtui.brokers.redis import jobs, retries
 from mqtui.brokers.redis import publish as publishing
 from mqtui.brokers.redis.client import build_client, text, translated
 from mqtui.brokers.redis.describe import describe_group, describe_list, describe_stream
@@ -48,6 +48,7 @@ from mqtui.model import (
     PublishResult,
     ReplayItem,
     ReplayResult,
+    RetrySchedule,
     StartPosition,
 )
 
@@ -248,6 +249,12 @@ class RedisAdapter(BrokerAdapter[RedisConfig]):
             snap = await self.keys.snapshot(self.client)
             keys = {name: self.keys.raw(name) for name in snap.streams}
             return await self.dead.queues(snap, keys)
+
+    async def retry_schedules(self) -> list[RetrySchedule]:
+        with translated(self.config):
+            known = await self.keys.scanner.step(self.client)
+            zsets = {text(key): key for key, kind in known.items() if kind == "zset"}
+            return await retries.schedules(self.client, self.name, zsets)
 
     async def dead_letters(self, dlq: str, *, limit: int = 100) -> list[DeadLetter]:
         with translated(self.config):

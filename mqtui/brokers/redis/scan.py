@@ -6,8 +6,9 @@ the keys found so far are merged with the last complete pass, so the known set n
 when a pass completes, keys it did not see are dropped. On a database with millions of keys a new list
 shows up within (keys / scan_limit) polls, and every poll costs the same. `TYPE` of the keys a SCAN
 returned goes in one pipeline; only lists, streams and the few sets and sorted sets that RQ and Celery
-use are remembered, and at most `scan_limit` of those. Neither limit is silent: the adapter's `notices`
-say when a pass is still going round or keys past the limit were left out.
+use, and the sorted sets named as retry schedules (`retries`), are remembered, and at most `scan_limit`
+of those. Neither limit is silent: the adapter's `notices` say when a pass is still going round or keys
+past the limit were left out.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Iterable
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING
 
-from mqtui.brokers.redis import jobs
+from mqtui.brokers.redis import jobs, retries
 from mqtui.brokers.redis.client import as_bytes, text
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ def _interesting(key: bytes, kind: str) -> bool:
     if kind == "set":
         return name == jobs.RQ_QUEUES_SET or name.startswith(jobs.KOMBU_BINDING_PREFIX)
     if kind == "zset":
-        return jobs.rq_failed_queue(name) is not None
+        return jobs.rq_failed_queue(name) is not None or retries.is_schedule(key)
     return False
 
 

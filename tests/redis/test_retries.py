@@ -1,0 +1,76 @@
+"""Retry schedules in Redis sorted sets against the real redis-server: RQ's scheduled registry (the
+layout rq writes: `rq:scheduled:<queue>`, job ids scored by epoch seconds), Sidekiq's `retry`, a set
+scored in milliseconds, and sorted sets that are not schedules."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+import redis
+
+from mqtui.brokers.redis.retries import NOT_TIMES, recognise
+from tests.redis.conftest import adapter_for
+
+NOW = int(time.time())
+
+
+def at(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+def near(found: datetime | None, seconds: float) -> bool:
+    return found is not None and abs((found - at(seconds)).total_seconds()) < 1
+
+
+async def test_due_and_not_due_retries_are_counted_per_schedule(redis_url: str, raw: redis.Redis) -> None:
+    # RQ: two jobs were due a minute and ten seconds ago, three are due in 5, 10 and 60 minutes.
+    raw.zadd("rq:scheduled:emails", {"j-past1": NOW - 60, "j-past2": NOW - 10, "j-a": NOW + 300,
+                                     "j-b": NOW + 600, "j-c": NOW + 3600})  # fmt: skip
+    raw.sadd("rq:queues", "rq:queue:emails")
+    # Sidekiq's retry set, float seconds: one overdue, one due in 90 s.
+    raw.zadd("retry", {'{"jid":"1"}': NOW - 30.5, '{"jid":"2"}': NOW + 90.25})
+    # A hand-rolled schedule in milliseconds: nothing due yet.
+    raw.zadd("orders:retry", {"m1": (NOW + 120) * 1000, "m2": (NOW + 240) * 1000})
+    # Named like schedules but scored otherwise (counts): left out; RQ's other registries: left out.
+    raw.zadd("jobs:delayed", {"a": 3, "b": 7})
+    raw.zadd("rq:wip:emails", {"x": NOW + 10})
+    raw.zadd("leaderboard", {"p": NOW})
+    async with adapter_for(redis_url) as adapter:
+        found = {s.destination: s for s in await adapter.retry_schedules()}
+    assert set(found) == {"rq:scheduled:emails", "retry", "orders:retry"}
+    rq = found["rq:scheduled:emails"]
+    assert (rq.convention, rq.origin, rq.due_now, rq.due_later) == ("rq scheduled", "emails", 2, 3)
+    assert near(rq.next_due_at, NOW + 300) and near(rq.overdue_since, NOW - 60)
+    sidekiq = found["retry"]
+    assert (sidekiq.convention, sidekiq.due_now, sidekiq.due_later) == ("sidekiq", 1, 1)
+    assert near(sidekiq.next_due_at, NOW + 90.25) and near(sidekiq.overdue_since, NOW - 30.5)
+    orders = found["orders:retry"]
+    assert (orders.convention, orders.origin, orders.due_now, orders.due_later) == (
+        "sorted-set schedule",
+        "orders",
+        0,
+        2,
+    )
+    assert near(orders.next_due_at, NOW + 120) and orders.overdue_since is None
+    assert all(s.broker == "r" and s.unknown_reason is None and not s.at_least for s in found.values())
+
+
+async def test_an_rq_registry_scored_otherwise_says_why_and_an_empty_one_counts_nothing(
+    redis_url: str, raw: redis.Redis
+) -> None:
+    raw.zadd("rq:scheduled:odd", {"j": 5})
+    async with adapter_for(redis_url) as adapter:
+        [odd] = await adapter.retry_schedules()
+        assert (odd.due_now, odd.due_later, odd.unknown_reason) == (None, None, NOT_TIMES)
+        raw.zrem("rq:scheduled:odd", "j")
+        raw.zadd("rq:scheduled:odd", {"j": NOW + 5})
+        [later] = await adapter.retry_schedules()
+        assert (later.due_now, later.due_later) == (0, 1) and near(later.next_due_at, NOW + 5)
+
+
+def test_names_that_follow_a_schedule_convention() -> None:
+    assert recognise("rq:scheduled:default") is not None
+    assert recognise("payments-delayed") is not None and recognise("payments-delayed").origin == "payments"  # type: ignore[union-attr]
+    for name in ("rq:failed:default", "rq:wip:default", "unacked_index", "scores", "rq:scheduled:"):
+        assert recognise(name) is None, name
