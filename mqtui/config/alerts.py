@@ -70,7 +70,7 @@ class AlertRule(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen
     def __post_init__(self) -> None:
         if self.name is not None and not self.name.strip():
             raise invalid("name", "must not be empty")
-        held = [c for c in CONDITIONS if getattr(self, c) not in (None, False)]
+        held = [c for c in CONDITIONS if _held(getattr(self, c))]
         if len(held) != 1:
             found = f" (found {', '.join(held)})" if held else ""
             raise ValueError(f"an alert rule needs exactly one condition of {', '.join(CONDITIONS)}{found}")
@@ -91,7 +91,7 @@ class AlertRule(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen
     @property
     def condition(self) -> str:
         """The one condition key this rule holds, e.g. "idle_for"."""
-        return next(c for c in CONDITIONS if getattr(self, c) not in (None, False))
+        return next(c for c in CONDITIONS if _held(getattr(self, c)))
 
     @property
     def time_lag_over_s(self) -> float | None:
@@ -135,6 +135,11 @@ class AlertRule(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen
             and fnmatchcase(destination, self.destination)
             and fnmatchcase(group, self.group)
         )
+
+
+def _held(value: object) -> bool:
+    """Whether a condition key is set: `lag_over = 0` is (0 == False, so no `in (None, False)`)."""
+    return value is not None and value is not False
 
 
 DEFAULT_RULES = (AlertRule(idle_for="5m"), AlertRule(broker_down=True))

@@ -80,3 +80,8 @@ def test_bad_rules_are_one_line_naming_the_key(tmp_path: Path, table: str, expec
 def test_durations_read_back_the_way_they_print(text: str, seconds: float) -> None:
     assert parse_duration(text) == seconds
     assert parse_duration(format_duration(seconds)) == seconds
+
+
+def test_a_zero_threshold_is_a_condition() -> None:
+    rule = AlertRule(lag_over=0)
+    assert (rule.condition, rule.label) == ("lag_over", "lag over 0")
