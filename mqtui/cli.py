@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--config", metavar="PATH", help="config file (default: $MQTUI_CONFIG, then the user config dir)"
     )
     parser.add_argument("--profile", "-p", metavar="NAME", help="profile to use (built-in: demo)")
+    parser.add_argument("--snapshot", metavar="FILE", help="open the console offline on an incident snapshot file")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -106,11 +107,15 @@ def build_parser() -> argparse.ArgumentParser:
     body = p.add_mutually_exclusive_group(required=True)
     body.add_argument("--value", metavar="TEXT", help="message body; {{uuid}}, {{now}}, {{seq}} are filled in")
     body.add_argument("--file", metavar="PATH", help="message body from a file (- for stdin), sent as is")
+    body.add_argument("--from-jsonl", metavar="FILE",
+                      help="send again every message of a tail --json, dlq show --json or export file")  # fmt: skip
     p.add_argument("--key", metavar="K")
     p.add_argument("--header", action="append", default=[], metavar="K=V")
     p.add_argument("--prop", action="append", default=[], metavar="K=V",
                    help="broker-specific property (exchange, routing_key, content_type, mode=jetstream...)")  # fmt: skip
     p.add_argument("--count", type=_positive_int, default=1, metavar="N")
+    p.add_argument("--rate", type=_rate, metavar="N", help="with --from-jsonl: at most N messages per second")
+    p.add_argument("--dry-run", action="store_true", help="with --from-jsonl: say what would be sent, send nothing")
     yes_flag(p)
     json_flag(p)
 
@@ -176,6 +181,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--once", action="store_true", help="poll once, print open alerts, exit 1 if any rule is breached")
     json_flag(p)
 
+    p = command("snapshot", "write an incident snapshot: every broker polled once, into one JSON file")
+    p.add_argument("--out", "-o", metavar="FILE", help="where (default: mqtui-snapshot-PROFILE-TIME.json here)")
+
+    p = command("open", "open the console offline, readonly, on an incident snapshot file")
+    p.add_argument("file", metavar="FILE")
+
     demo = command("demo", "the demo's local brokers: start (detached), stop, status")
     demo.add_argument("action", choices=["start", "stop", "status"])
     return parser
@@ -188,6 +199,17 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive integer, not {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, not {text!r}")
+    return value
+
+
+def _rate(text: str) -> float:
+    """Messages per second: above 0 and finite."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and 0 < value <= 1_000_000):
+        raise argparse.ArgumentTypeError(f"expected messages per second above 0 and at most 1000000, not {text!r}")
     return value
 
 

@@ -11,9 +11,10 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from mqtui.commands import dlq, reading, watch, writing
+from mqtui.commands import dlq, incident, reading, watch, writing
 from mqtui.commands.local import cmd_console, cmd_demo, cmd_profiles
 from mqtui.commands.output import Output, warn
+from mqtui.commands.retries import cmd_dlq_retries
 from mqtui.services.gateway import Gateway
 from mqtui.services.session import open_session
 
@@ -34,11 +35,15 @@ BROKER_COMMANDS: dict[str, BrokerCommand] = {
     "dlq replay": dlq.cmd_dlq_replay,
     "dlq delete": dlq.cmd_dlq_delete,
     "dlq move": dlq.cmd_dlq_move,
+    "dlq retries": cmd_dlq_retries,
+    "snapshot": incident.cmd_snapshot,
     "watch": watch.cmd_watch,
 }
 
 
 def run_command(args: argparse.Namespace) -> int:
+    if args.command == "open" or args.snapshot:
+        return incident.cmd_open(args)
     if args.command is None:
         return cmd_console(args)
     if args.command == "profiles":

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from mqtui import jsonl
 from mqtui.commands.output import Output, confirm, parse_pairs, parse_start, print_messages, warn
+from mqtui.commands.republish import cmd_publish_jsonl
 from mqtui.errors import UsageError
 from mqtui.figures import count, format_table
 from mqtui.model import Capability, OutgoingMessage
@@ -33,6 +34,10 @@ def messages_from(args: argparse.Namespace) -> list[OutgoingMessage]:
 
 
 async def cmd_publish(gateway: Gateway, args: argparse.Namespace, out: Output) -> int:
+    if args.from_jsonl is not None:
+        return await cmd_publish_jsonl(gateway, args, out)
+    if args.rate is not None or args.dry_run:
+        raise UsageError("--rate and --dry-run go with --from-jsonl")
     gateway.check(args.broker, Capability.PUBLISH)
     messages = messages_from(args)
     options = dict(parse_pairs(args.prop, "--prop"))

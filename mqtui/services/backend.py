@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from mqtui.model import Capability, DestinationKind, StartPosition
 from mqtui.services.gateway import Gateway, Operation
 from mqtui.services.history import LagHistory
+from mqtui.services.incident import RecordedDeadLetters, RecordedTail
 from mqtui.services.poller import BrokerPoller
 from mqtui.services.resume import resume_mode
 from mqtui.services.session import Session, open_session, profile_names
@@ -94,6 +95,15 @@ class ConsoleBackend(abc.ABC):
     def now(self) -> datetime:
         """The clock every age and countdown on screen is measured with (fixed in look tests)."""
         return datetime.now(UTC)
+
+    @property
+    def offline_note(self) -> str | None:
+        """What the header says when the console shows a recorded snapshot instead of live brokers."""
+        return None
+
+    def recorded_views(self) -> tuple[RecordedTail | None, RecordedDeadLetters | None]:
+        """The Tail and Dead letters views a snapshot recorded, shown when it is opened (live: none)."""
+        return None, None
 
     @abc.abstractmethod
     def start(self, listener: SnapshotListener) -> None:

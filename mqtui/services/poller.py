@@ -150,6 +150,7 @@ class BrokerPoller:
             bounded(adapter.destinations(), self.config, "destinations"),
             bounded(adapter.backlog(), self.config, "backlog"),
             bounded(adapter.dead_letter_queues(), self.config, "dead-letter queues"),
+            bounded(adapter.retry_schedules(), self.config, "retry schedules"),
             return_exceptions=True,
         )
         for result in results:
@@ -159,6 +160,7 @@ class BrokerPoller:
         if len(errors) == len(results):
             return await self._failed(errors[0])
         destinations, backlog, dlqs = _answer(results[0]), _answer(results[1]), _answer(results[2])
+        retries = _answer(results[3])
         previous = self.latest
         now = self.clock()
         lag = previous.lag
@@ -182,6 +184,7 @@ class BrokerPoller:
             backlog=previous.backlog if backlog is None else backlog,
             lag=lag,
             dlqs=previous.dlqs if dlqs is None else dlqs,
+            retries=previous.retries if retries is None else retries,
             notices=notice_lines(adapter),
             polled_at=self.wall_clock(),
             next_retry_at=None,

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from mqtui.model import BacklogRow, Capability, DeadLetterQueue, Destination
+from mqtui.model import BacklogRow, Capability, DeadLetterQueue, Destination, RetrySchedule
 
 
 class BrokerStatus(enum.StrEnum):
@@ -166,6 +166,8 @@ class BrokerSnapshot:
     lag: tuple[GroupLag, ...] = ()
     dlqs: tuple[DeadLetterQueue, ...] = ()
     capabilities: Capability = Capability.NONE
+    retries: tuple[RetrySchedule, ...] = ()
+    """Retry topics, queues and schedules with their due counts, fetched with the DLQs."""
     replay_verb: str = "replay"
     polled_at: datetime | None = None
     """When the data shown was fetched (the last successful poll)."""

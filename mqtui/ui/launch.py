@@ -25,3 +25,21 @@ def run_console(config_path: str | None, profile: str | None) -> int:
         return app.return_code or 0
     finally:
         backend.stop()
+
+
+def run_offline(path: str) -> int:
+    """The console on a snapshot file: read and checked first (a bad file is one line, exit 2), then
+    shown readonly with no broker contacted."""
+    import logging
+
+    from mqtui.services.offline import OfflineBackend
+
+    backend = OfflineBackend.open(path)
+    root = logging.getLogger()
+    if not root.handlers:
+        root.addHandler(logging.NullHandler())
+    from mqtui.ui.app import MqtuiApp
+
+    app = MqtuiApp(backend)
+    app.run()
+    return app.return_code or 0

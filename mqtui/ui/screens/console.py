@@ -27,6 +27,7 @@ from mqtui.model import Capability
 from mqtui.services.backend import ConsoleBackend
 from mqtui.services.snapshot import BrokerSnapshot, GroupLag
 from mqtui.ui.cells import error_text, plain
+from mqtui.ui.incident import IncidentViews
 from mqtui.ui.keys import Command, action_name, bindings
 from mqtui.ui.messages import (
     DeadLettersRequested,
@@ -53,7 +54,6 @@ from mqtui.ui.screens.common import DetailScreen
 from mqtui.ui.screens.publish import PublishDraft
 from mqtui.ui.widgets.bars import ProfileBar, StatusBar
 from mqtui.ui.widgets.brokertree import BrokerTree, TreeTarget
-from mqtui.ui.workflows import ConsoleWorkflows
 
 PANES: list[tuple[str, str, type[Pane]]] = [
     ("destinations", "1 Destinations", DestinationsPane),
@@ -76,6 +76,7 @@ GLOBAL_COMMANDS: list[Command] = [
     Command("app.profiles", "P", "app.profiles", "Profiles", "Switch to another profile without restarting"),
     Command("app.sidebar", "b", "sidebar", "Brokers", "Show or hide the broker tree", show=False),
     Command("app.refresh", "ctrl+r", "app.refresh", "Refresh", "Poll every broker now", show=False),
+    Command("app.snapshot", "S", "snapshot", "Snapshot", "Write what is shown to a snapshot file", show=False),
     Command("app.theme", "T", "app.toggle_theme", "Theme", "Switch between the dark and light theme", show=False),
     Command(
         "app.server",
@@ -97,7 +98,7 @@ SIDEBAR_MIN_WIDTH = 150
 NO_SERVER_VIEW = "no broker of this profile has a server view (NATS and RabbitMQ have)"
 
 
-class ConsoleScreen(ConsoleWorkflows):
+class ConsoleScreen(IncidentViews):
     """The console of one profile; `opened` brings the backend of the next profile switched to."""
 
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (SIDEBAR_MIN_WIDTH, "-wide")]  # noqa: RUF012 - typed by Textual
@@ -168,7 +169,11 @@ class ConsoleScreen(ConsoleWorkflows):
         if not first:
             self.tail_pane.stop_stream()
         self.query_one(ProfileBar).show_profile(
-            backend.profile_name, production=backend.production, readonly=backend.readonly, brokers=len(self.snapshots)
+            backend.profile_name,
+            production=backend.production,
+            readonly=backend.readonly,
+            brokers=len(self.snapshots),
+            offline=backend.offline_note,
         )
         self.broker_tree.set_brokers(backend.brokers(), servers=backend.server_view_brokers())
         for pane in self.panes.values():
@@ -181,6 +186,7 @@ class ConsoleScreen(ConsoleWorkflows):
             self.call_after_refresh(backend.start, listener)
         else:
             backend.start(listener)
+        self._show_recorded_views(backend)
         self._redraw_everything()
 
     def _listener(self, backend: ConsoleBackend) -> Callable[[BrokerSnapshot], None]:

@@ -27,10 +27,12 @@ class ProfileBar(Horizontal):
         & > #profile { text-style: bold; }
         & > #readonly { background: $readonly; color: white; text-style: bold; display: none; }
         & > #production { background: $production; color: white; text-style: bold; display: none; }
+        & > #offline { background: $warning; color: black; text-style: bold; display: none; }
         & > #summary { width: 1fr; content-align: right middle; color: $text-muted; }
         &.-production { background: $production 60%; }
         &.-production > #production { display: block; }
         &.-readonly > #readonly { display: block; }
+        &.-offline > #offline { display: block; }
     }
     """
 
@@ -39,12 +41,18 @@ class ProfileBar(Horizontal):
         yield Label(id="profile")
         yield Label("PRODUCTION", id="production")
         yield Label("READ-ONLY", id="readonly")
+        yield Label(id="offline")
         yield Label(id="summary")
 
-    def show_profile(self, name: str, *, production: bool, readonly: bool, brokers: int) -> None:
+    def show_profile(
+        self, name: str, *, production: bool, readonly: bool, brokers: int, offline: str | None = None
+    ) -> None:
+        """`offline` says which recorded snapshot is shown, so nobody takes its numbers for live ones."""
         self.query_one("#profile", Label).update(Text.assemble("profile ", plain(name, 60)))
         self.set_class(production, "-production")
         self.set_class(readonly, "-readonly")
+        self.set_class(offline is not None, "-offline")
+        self.query_one("#offline", Label).update(plain(offline or "", 120))
         self.query_one("#summary", Label).update(f"{brokers} broker{'s' if brokers != 1 else ''}")
 
 
