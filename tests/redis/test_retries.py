@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import redis
 
 from mqtui.brokers.redis.retries import NOT_TIMES, recognise
+from tests.helpers import run_mqtui, write_config
 from tests.redis.conftest import adapter_for
 
 NOW = int(time.time())
@@ -74,3 +76,21 @@ def test_names_that_follow_a_schedule_convention() -> None:
     assert recognise("payments-delayed") is not None and recognise("payments-delayed").origin == "payments"  # type: ignore[union-attr]
     for name in ("rq:failed:default", "rq:wip:default", "unacked_index", "scores", "rq:scheduled:"):
         assert recognise(name) is None, name
+
+
+def test_dlq_retries_on_the_command_line(redis_url: str, raw: redis.Redis, tmp_path: Path) -> None:
+    raw.zadd("rq:scheduled:emails", {"j-past": NOW - 60, "j-a": NOW + 300, "j-b": NOW + 600})
+    config = write_config(
+        tmp_path / "c.toml", {"p": {"brokers": [{"name": "cache", "kind": "redis", "url": redis_url, "timeout": 3.0}]}}
+    )
+    as_json = run_mqtui("--config", str(config), "-p", "p", "dlq", "retries", "--json")
+    assert as_json.code == 0, as_json.err
+    [record] = as_json.json_lines()
+    assert (record["destination"], record["due_now"], record["due_later"]) == ("rq:scheduled:emails", 1, 2)
+    assert near(datetime.fromisoformat(record["next_due_at"].replace("Z", "+00:00")), NOW + 300)
+    table = run_mqtui("--config", str(config), "-p", "p", "dlq", "retries")
+    assert table.code == 0, table.err
+    header, row = table.out.splitlines()
+    assert header.split()[:5] == ["BROKER", "RETRIES", "ORIGIN", "CONVENTION", "DUE"]
+    assert row.split()[:6] == ["cache", "rq:scheduled:emails", "emails", "rq", "scheduled", "1"]
+    assert "in 4m" in row or "in 5m" in row

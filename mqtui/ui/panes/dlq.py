@@ -32,6 +32,7 @@ from mqtui.ui.messages import (
     ReplayRequested,
 )
 from mqtui.ui.panes.base import Pane
+from mqtui.ui.panes.retries import RETRY_COLUMNS, RETRY_FLEXIBLE, retry_rows, retry_summary
 from mqtui.ui.widgets.table import SyncTable
 
 DLQ_COLUMNS = [("Broker", "broker"), ("DLQ", "name"), ("Origin", "origin"), ("Count", "count"),
@@ -81,6 +82,9 @@ class DeadLettersPane(Pane):
     DeadLettersPane #dlq-info, DeadLettersPane #entries-info { height: 1; width: 100%; color: $text-muted; padding: 0 1; }
     DeadLettersPane #entries-info { background: $panel; }
     DeadLettersPane #dlq-table { height: auto; max-height: 40%; min-height: 3; }
+    DeadLettersPane #retry-info { height: 1; width: 100%; color: $text-muted; padding: 0 1; background: $panel; }
+    DeadLettersPane #retry-table { height: auto; max-height: 25%; min-height: 3; }
+    DeadLettersPane .no-retries { display: none; }
     DeadLettersPane #entries-table { height: 1fr; }
     """
 
@@ -92,6 +96,15 @@ class DeadLettersPane(Pane):
     def compose(self) -> ComposeResult:
         yield Label(id="dlq-info")
         yield SyncTable(DLQ_COLUMNS, flexible={"broker": 8, "name": 12, "origin": 8, "detected_by": 8}, id="dlq-table")
+        # Parked retries (retry topics, TTL queues, sorted-set schedules): shown only where a broker has any.
+        yield Label(id="retry-info", classes="no-retries")
+        yield SyncTable(
+            RETRY_COLUMNS,
+            flexible=RETRY_FLEXIBLE,
+            give_first=("note", "origin"),
+            id="retry-table",
+            classes="no-retries",
+        )
         yield Label("enter on a DLQ shows its entries", id="entries-info")
         # The reason is what a dead-letter list is read for; the value is whole in the entry's detail, the
         # origin mostly the DLQ's own (in the table above).
@@ -196,12 +209,24 @@ class DeadLettersPane(Pane):
         parts += stale_notes(snapshots, {q.broker for q in queues}, now)
         self.query_one("#dlq-info", Label).update(plain(" · ".join(parts), None))
         if rebuild:
+        self._draw_retries(snapshots, now, rebuild=rebuild)
             self._draw_entries(rebuild=True)
         elif self.open_dlq is not None:
             self._draw_entries_info()
         self.update_bindings()
 
     def _draw_entries(self, *, rebuild: bool = False) -> None:
+    def _draw_retries(self, snapshots: list[BrokerSnapshot], now: datetime, *, rebuild: bool) -> None:
+        """The Retries table and its line, hidden while no broker reports a retry schedule."""
+        alert = colour(self.app.theme_variables, "lag-critical", bold=True)
+        rows = retry_rows(snapshots, now, alert, colour(self.app.theme_variables, "muted"))
+        info, table = self.query_one("#retry-info", Label), self.query_one("#retry-table", SyncTable)
+        for widget in (info, table):
+            widget.set_class(not rows, "no-retries")
+        if rows or table.row_count:
+            table.sync(rows, rebuild=rebuild)
+        info.update(plain(retry_summary(snapshots), None))
+
         now = self.clock()
         rows = []
         for letter in self.listing.entries:
