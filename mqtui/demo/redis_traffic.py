@@ -10,7 +10,9 @@ groups, a pub/sub channel, and RQ- and Celery-shaped keys.
   the dead letters `events@billing` (at most 40 are left pending);
 * channel `notifications` with one subscriber, a message every half second;
 * `rq:queue:default` with a waiting job and two failed jobs in `rq:failed:default`, and a Celery queue
-  `celery` holding three tasks, all written the way those libraries write them.
+  `celery` holding three tasks, all written the way those libraries write them;
+* the sorted set `jobs:retry`: failed jobs scheduled for another try 5 to 90 s later (scored in epoch
+  ms), taken by a retrier only once they are 10 s overdue, so the Retries table shows some due now.
 """
 
 from __future__ import annotations
@@ -173,6 +175,17 @@ async def _retry_billing(client: aioredis.Redis, stop: asyncio.Event) -> None:
         await client.xautoclaim("events", "billing", "billing-1", RETRY_MIN_IDLE_MS, "0-0", count=50)
 
 
+async def _schedule_retries(client: aioredis.Redis, stop: asyncio.Event) -> None:
+    """Park a failed job in `jobs:retry` every 2 s, due 5-90 s later; a slow retrier takes the due ones
+    only when they are 10 s overdue (at most ~50 wait: each one is taken within 100 s)."""
+    for n in itertools.count(1):
+        now_ms = int(time.time() * 1000)
+        await client.zadd("jobs:retry", {f"job-{uuid.uuid4().hex[:8]}": now_ms + 5_000 + (n * 7_919) % 85_000})
+        await client.zremrangebyscore("jobs:retry", "-inf", now_ms - 10_000)
+        if await _stopped(stop, 2.0):
+            return
+
+
 async def _notify(client: aioredis.Redis, stop: asyncio.Event) -> None:
     for n in itertools.count(1):
         await client.publish("notifications", orjson.dumps({"n": n, "text": f"build {n} finished", "at": _now()}))
@@ -201,6 +214,7 @@ async def run(broker: dict[str, Any], stop: asyncio.Event) -> None:
             _consume(client, stop, "analytics", count=3, pause=1.0, keep=lambda _: False),
             _billing(client, stop),
             _retry_billing(client, stop),
+            _schedule_retries(client, stop),
             _notify(client, stop),
             _listen(pubsub, stop),
         ]

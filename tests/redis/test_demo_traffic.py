@@ -36,6 +36,7 @@ async def test_demo_traffic_fills_queues_groups_channel_and_dead_letters(
             groups = {r.group for r in await adapter.backlog() if r.destination == "events"}
             letters = await adapter.dead_letters("events@billing", limit=1)
             failed = await adapter.dead_letters("rq:failed:default")
+            retries = {s.destination: s for s in await adapter.retry_schedules()}
     finally:
         stop.set()
         await asyncio.wait_for(runner, timeout=5)
@@ -45,6 +46,7 @@ async def test_demo_traffic_fills_queues_groups_channel_and_dead_letters(
     assert {f.reason for f in failed} == {"ZeroDivisionError: division by zero",
                                          "requests.exceptions.ConnectTimeout: upstream did not answer"}  # fmt: skip
     assert groups == {"shipper", "analytics", "billing"}
+    assert retries["jobs:retry"].due_later and retries["jobs:retry"].next_due_at is not None  # parked, due later
     assert destinations["notifications"].consumers == 1
     assert destinations["celery"].depth == 3 and destinations["rq:queue:default"].depth == 1
     assert destinations["jobs"].kind.value == "list" and destinations["events"].depth > 0

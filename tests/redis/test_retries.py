@@ -11,8 +11,9 @@ from pathlib import Path
 import redis
 
 from mqtui.brokers.redis.retries import NOT_TIMES, recognise
+from mqtui.services.poller import BrokerPoller
 from tests.helpers import run_mqtui, write_config
-from tests.redis.conftest import adapter_for
+from tests.redis.conftest import adapter_for, config
 
 NOW = int(time.time())
 
@@ -94,3 +95,14 @@ def test_dlq_retries_on_the_command_line(redis_url: str, raw: redis.Redis, tmp_p
     assert header.split()[:5] == ["BROKER", "RETRIES", "ORIGIN", "CONVENTION", "DUE"]
     assert row.split()[:6] == ["cache", "rq:scheduled:emails", "emails", "rq", "scheduled", "1"]
     assert "in 4m" in row or "in 5m" in row
+
+
+async def test_the_poller_hands_retries_over_with_the_dlqs(redis_url: str, raw: redis.Redis) -> None:
+    raw.zadd("rq:scheduled:emails", {"j-a": NOW - 5, "j-b": NOW + 60})
+    poller = BrokerPoller(config(redis_url), interval=1.0, listener=lambda _snapshot: None)
+    try:
+        await poller.poll_once()
+    finally:
+        await poller.close()
+    [schedule] = poller.latest.retries
+    assert (schedule.destination, schedule.due_now, schedule.due_later) == ("rq:scheduled:emails", 1, 1)
