@@ -62,6 +62,14 @@ def build_parser() -> argparse.ArgumentParser:
     def yes_flag(p: argparse.ArgumentParser) -> None:
         p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
 
+    def decode_flags(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--decode", default="auto", metavar="FORMAT",
+                       help="how to read payloads: auto (registry framing, local schemas, JSON, MessagePack, "
+                            "CBOR, compression; the default) | none | avro | protobuf | json-schema | json | "
+                            "msgpack | cbor | gzip | zstd | snappy | lz4 | base64 | text")  # fmt: skip
+        p.add_argument("--no-raw", dest="raw", action="store_false",
+                       help="with --json: leave out the bytes of decoded values (value_raw, base64)")  # fmt: skip
+
     p = command("profiles", "list profiles")
     json_flag(p)
 
@@ -92,12 +100,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="beginning | end | OFFSET | ISO8601 time (default: end)")  # fmt: skip
     p.add_argument("--limit", "-n", type=_positive_int, metavar="N", help="stop after N messages")
     p.add_argument("--end", action="store_true", help="stop once caught up with the end (like kcat -e)")
+    decode_flags(p)
     json_flag(p)
 
     p = command("peek", "read messages already in a queue (RabbitMQ: marks them redelivered)")
     p.add_argument("broker")
     p.add_argument("destination")
     p.add_argument("--limit", "-n", type=_positive_int, default=10, metavar="N")
+    decode_flags(p)
     yes_flag(p)
     json_flag(p)
 
@@ -153,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     yes_flag(p)  # reading a RabbitMQ quorum DLQ with a delivery limit counts as a delivery
     json_flag(p)
     p = dlq_sub.add_parser("replay", help="send dead letters back to their origin (or --to)")
+    decode_flags(p)
     p.add_argument("broker")
     p.add_argument("dlq")
     p.add_argument("--to", metavar="DEST")

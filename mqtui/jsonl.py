@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from mqtui.model import BacklogRow, DeadLetter, DeadLetterQueue, Destination, HeaderValue, Message
+from mqtui.model import BacklogRow, DeadLetter, DeadLetterQueue, Decoded, Destination, HeaderValue, Message
 
 
 def _bytes_field(data: bytes | None) -> tuple[str | None, str]:
@@ -77,10 +77,15 @@ def headers_object(headers: tuple[tuple[str, HeaderValue], ...]) -> dict[str, An
     return result
 
 
-def message_record(message: Message) -> dict[str, Any]:
+def message_record(message: Message, raw: bool = True) -> dict[str, Any]:
+    """A message as one JSON object; a decoded value (or key) is the decoded tree with its format and
+    schema named, and with `raw` (the default: exports and snapshots lose nothing) its bytes too."""
     key, key_encoding = _bytes_field(message.key) if message.key is not None else (None, "utf-8")
-    value, value_encoding = _bytes_field(message.value)
-    return {
+    if message.decoded is not None and message.decoded.ok:
+        value, value_encoding = None, DECODED  # filled in by _add_decoded: no base64 of bytes not shown
+    else:
+        value, value_encoding = _bytes_field(message.value)
+    record = {
         "broker": message.broker,
         "destination": message.destination,
         "partition": message.partition,
@@ -93,10 +98,45 @@ def message_record(message: Message) -> dict[str, Any]:
         "headers": headers_object(message.headers) if message.headers else {},
         "redelivered": message.redelivered,
     }
+    if message.decoded is not None:
+        _add_decoded(record, "value", message.decoded, message.value, raw)
+    if message.decoded_key is not None and message.key is not None:
+        _add_decoded(record, "key", message.decoded_key, message.key, raw)
+    return record
 
 
-def dumps_messages(messages: Iterable[Message]) -> bytes | bytearray:
-    """The JSON Lines of many messages, byte for byte what `dumps(message_record(m))` writes for each.
+DECODED = "json"
+"""The `value_encoding` (or `key_encoding`) of a decoded value: `value` is the decoded JSON tree."""
+
+
+def _add_decoded(record: dict[str, Any], part: str, decoded: Decoded, data: bytes, raw: bool) -> None:
+    """Decoded fields beside (or in place of) a payload: `value` becomes the tree where decoding
+    succeeded, `value_format` and the schema are named, a failure is `value_decode_error` beside the
+    raw text; `value_raw` (base64 of the bytes on the wire) with `raw`."""
+    if decoded.ok:
+        record[part] = decoded.value
+        record[f"{part}_encoding"] = DECODED
+        if raw:
+            record[f"{part}_raw"] = base64.b64encode(data).decode("ascii")
+    record[f"{part}_format"] = decoded.format
+    if decoded.schema_id is not None:
+        record[f"{part}_schema_id"] = decoded.schema_id
+    if decoded.schema_subject is not None:
+        record[f"{part}_schema_subject"] = decoded.schema_subject
+        record[f"{part}_schema_version"] = decoded.schema_version
+    if decoded.schema_name is not None:
+        record[f"{part}_schema_name"] = decoded.schema_name
+    if decoded.envelope is not None:
+        record[f"{part}_envelope"] = decoded.envelope
+    if decoded.error is not None:
+        record[f"{part}_decode_error"] = decoded.error
+
+
+def dumps_messages(messages: Iterable[Message], raw: bool = True) -> bytes | bytearray:
+    """The JSON Lines of many messages, byte for byte what `dumps(message_record(m, raw))` writes for each.
+
+    With `raw` (the default) a decoded message keeps its bytes in `value_raw` (base64), so any line
+    can be sent again byte for byte; `tail --json --no-raw` leaves them out.
 
     This is the loop of `mqtui tail --json` (a million messages a run), so `message_record` and
     `_bytes_field` are inlined, the ISO text of a timestamp is reused while messages share it, lines
@@ -111,6 +151,11 @@ def dumps_messages(messages: Iterable[Message]) -> bytes | bytearray:
         if message.timestamp is not moment:
             moment = message.timestamp
             when = iso(message.timestamp)
+        if message.decoded is not None or message.decoded_key is not None:
+            record = message_record(message, raw)
+            record["timestamp"] = when
+            lines += encode(record, default=default, option=option)
+            continue
         value = message.value
         try:
             text, value_encoding = value.decode("utf-8"), "utf-8"
@@ -142,12 +187,31 @@ def dumps_messages(messages: Iterable[Message]) -> bytes | bytearray:
 
 
 def message_from_record(record: dict[str, Any]) -> Message:
-    """Read back a line written by `message_record` (export files, fixtures)."""
+    """Read back a line written by `message_record` (export files, fixtures), old lines and decoded ones.
 
-    def unpack(text: str | None, encoding: str) -> bytes | None:
+    A decoded value comes back as the bytes on the wire from `value_raw` when the line has them (exports
+    and snapshots do). Without them it is encoded again: JSON, MessagePack, CBOR and base64/compressed
+    forms exactly; an Avro, Protobuf or JSON Schema value as its JSON text, with `decoded` naming the
+    format and schema so a publisher can encode it again (`publish --schema SUBJECT`).
+    """
+
+    def unpack(text: Any, encoding: str, part: str) -> bytes | None:
+        if encoding == DECODED:
+            if record.get(f"{part}_raw") is not None:
+                return base64.b64decode(record[f"{part}_raw"])
+            return reencode(text, record.get(f"{part}_format") or "json")
         if text is None:
             return None
         return base64.b64decode(text) if encoding == "base64" else text.encode("utf-8")
+
+    def decoded(part: str) -> Decoded | None:
+        if f"{part}_format" not in record:
+            return None
+        ok = record.get(f"{part}_encoding") == DECODED
+        return Decoded(record[f"{part}_format"], record.get(part) if ok else None, record.get(f"{part}_schema_id"),
+                       record.get(f"{part}_schema_subject"), record.get(f"{part}_schema_version"),
+                       record.get(f"{part}_schema_name"), record.get(f"{part}_envelope"),
+                       record.get(f"{part}_decode_error"))  # fmt: skip
 
     headers: list[tuple[str, HeaderValue]] = []
     for name, value in (record.get("headers") or {}).items():
@@ -166,11 +230,55 @@ def message_from_record(record: dict[str, Any]) -> Message:
         partition=record.get("partition"),
         position=record.get("position", ""),
         timestamp=datetime.fromisoformat(timestamp.replace("Z", "+00:00")) if timestamp else None,
-        key=unpack(record.get("key"), record.get("key_encoding", "utf-8")),
-        value=unpack(record.get("value"), record.get("value_encoding", "utf-8")) or b"",
+        key=unpack(record.get("key"), record.get("key_encoding", "utf-8"), "key"),
+        value=unpack(record.get("value"), record.get("value_encoding", "utf-8"), "value") or b"",
         headers=tuple(headers),
         redelivered=int(record.get("redelivered") or 0),
+        decoded=decoded("value"),
+        decoded_key=decoded("key"),
     )
+
+
+def reencode(value: Any, fmt: str) -> bytes:
+    """A decoded tree as bytes again, undoing each step of `fmt` ("gzip+msgpack": pack, then gzip).
+    A schema's formats (avro, protobuf, json-schema) give JSON text: their encoding needs the schema."""
+    steps = fmt.split("+")
+    last = steps.pop()
+    if last == "msgpack":
+        import msgspec
+
+        data = msgspec.msgpack.encode(value)
+    elif last == "cbor":
+        import cbor2
+
+        data = cbor2.dumps(value)
+    elif last == "text" and isinstance(value, str):
+        data = value.encode("utf-8")
+    elif isinstance(value, dict) and set(value) == {"base64"}:
+        data = base64.b64decode(value["base64"])
+    elif isinstance(value, str) and last in ("gzip", "zstd", "snappy", "lz4", "base64"):
+        data = value.encode("utf-8")
+    else:
+        data = orjson.dumps(value, default=_default)
+    for step in reversed(steps if last not in ("gzip", "zstd", "snappy", "lz4", "base64") else [*steps, last]):
+        data = _encode_step(step, data)
+    return data
+
+
+def _encode_step(step: str, data: bytes) -> bytes:
+    if step == "base64":
+        return base64.b64encode(data)
+    if step == "gzip":
+        import gzip
+
+        return gzip.compress(data)
+    import cramjam
+
+    if step == "zstd":
+        return bytes(cramjam.zstd.compress(data))
+    if step == "snappy":
+        return bytes(cramjam.snappy.compress(data))
+    return bytes(cramjam.lz4.compress(data))
 
 
 def _plain(record: object) -> dict[str, Any]:
@@ -212,9 +320,9 @@ def dlq_record(dlq: DeadLetterQueue) -> dict[str, Any]:
     return _plain(dlq)
 
 
-def dead_letter_record(letter: DeadLetter) -> dict[str, Any]:
+def dead_letter_record(letter: DeadLetter, raw: bool = True) -> dict[str, Any]:
     record = _plain(letter)
-    record["message"] = message_record(letter.message)
+    record["message"] = message_record(letter.message, raw)
     return record
 
 
@@ -266,3 +374,7 @@ def _default(value: object) -> Any:
     if isinstance(value, datetime):
         return iso(value)
     return str(value)
+
+
+json_default = _default
+"""How orjson writes what JSON lacks (bytes, times, decimals): decoded trees are shown with it too."""

@@ -152,6 +152,49 @@ class BacklogRow:
 
 
 @dataclass(frozen=True, slots=True)
+class Decoded:
+    """A payload (value or key) as a decoder read it: a JSON-able tree and what it was read with.
+
+    Set by `services/decoding` beside the raw bytes, which stay in the message: the raw view, exports
+    with `value_raw` and a replay always have the bytes that were on the wire. When decoding failed,
+    `value` is None and `error` is the one line shown above the raw payload.
+    """
+
+    format: str
+    """"avro", "protobuf", "json-schema", "json", "msgpack", "cbor"; a decompression or base64 step is
+    named first ("gzip+json"); "raw" when nothing could be read."""
+    value: object = None
+    schema_id: int | None = None
+    schema_subject: str | None = None
+    schema_version: int | None = None
+    schema_name: str | None = None
+    """The Avro record, Protobuf message or JSON Schema title the payload was read as."""
+    envelope: str | None = None
+    """"message" ({id, type, payload, timestamp}) or "dead-letter" (original_message, retry_count, ...)."""
+    error: str | None = None
+    """Why the payload could not be read (or, with a value, why it does not match its schema)."""
+
+    @property
+    def ok(self) -> bool:
+        """Whether there is a value to show (a JSON null is one); False when decoding failed."""
+        return self.error is None or self.value is not None
+
+    @property
+    def label(self) -> str:
+        """The format and schema in a few words, e.g. "avro orders-value v3 (id 7)"."""
+        words = [self.format]
+        if self.schema_subject:
+            words.append(self.schema_subject + (f" v{self.schema_version}" if self.schema_version else ""))
+        elif self.schema_name:
+            words.append(self.schema_name)
+        if self.schema_id is not None:
+            words.append(f"(id {self.schema_id})")
+        if self.envelope:
+            words.append(f"[{self.envelope} envelope]")
+        return " ".join(words)
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     """One message as read from a broker; payloads are untrusted bytes until a renderer makes them safe."""
 
@@ -164,6 +207,9 @@ class Message:
     value: bytes
     headers: Headers = ()
     redelivered: int = 0
+    decoded: Decoded | None = None
+    """The value as `services/decoding` read it (None: not decoded, shown as text or hex as before)."""
+    decoded_key: Decoded | None = None
 
     def header(self, name: str) -> HeaderValue:
         """The last value of a header (Kafka allows repeats; the last one wins, as in most clients)."""

@@ -12,7 +12,8 @@ import sys
 from dataclasses import dataclass, field
 
 from mqtui import jsonl
-from mqtui.commands.output import Output, confirm, progress_printer, warn, warn_failures
+from mqtui.commands.decoding import decode_letters, decoder_from_args
+from mqtui.commands.output import Output, confirm, payload_line, progress_printer, warn, warn_failures
 from mqtui.figures import age, count, format_table
 from mqtui.model import Capability, DeadLetter, ReplayItem, ReplayResult
 from mqtui.safetext import safe_line
@@ -50,15 +51,20 @@ async def cmd_dlq_show(gateway: Gateway, args: argparse.Namespace, out: Output) 
         await confirm_reading(gateway.policy, adapter, args.dlq, args.yes)
         return await adapter.dead_letters(args.dlq, limit=args.limit)
 
+    decoder = decoder_from_args(gateway, args.broker, args)
     letters = await gateway.call(args.broker, read)
+    try:
+        letters = await decode_letters(decoder, letters)
+    finally:
+        decoder.close()
     if out.as_json:
-        out.records(jsonl.dead_letter_record(letter) for letter in letters)
+        out.records(jsonl.dead_letter_record(letter, raw=args.raw) for letter in letters)
     else:
         out.text(format_table(
             ("ID", "ORIGIN", "REASON", "ATTEMPTS", "FIRST FAILURE", "LAST FAILURE", "VALUE"),
             [(letter.id, letter.origin or "-", safe_line(letter.reason, 60) if letter.reason else "-",
               count(letter.attempts), age(letter.first_failure), age(letter.last_failure),
-              ("(gone) " if letter.gone else "") + safe_line(letter.message.value, 60))
+              ("(gone) " if letter.gone else "") + payload_line(letter.message, 60))
              for letter in letters],
         ))  # fmt: skip
     return 0

@@ -25,13 +25,15 @@ class Output:
     def __init__(self, as_json: bool) -> None:
         self.as_json = as_json
         self.stream = sys.stdout.buffer
+        self.raw = True
+        """Decoded values also as their bytes (`value_raw`); `--no-raw` turns it off."""
 
     def records(self, records: Iterable[dict[str, Any]]) -> None:
         self.stream.write(jsonl.dumps_many(records))
         self.stream.flush()
 
     def messages(self, messages: Sequence[Message]) -> None:
-        self.stream.write(jsonl.dumps_messages(messages))
+        self.stream.write(jsonl.dumps_messages(messages, self.raw))
         self.stream.flush()
 
     def text(self, text: str) -> None:
@@ -112,9 +114,19 @@ def message_line(message: Message) -> str:
     when = message.timestamp.strftime("%H:%M:%S.%f")[:-3] if message.timestamp else "-"
     where = message.destination if message.partition is None else f"{message.destination}[{message.partition}]"
     key = safe_line(message.key, 40) if message.key is not None else "-"
-    return (
-        f"{when}  {safe_line(where, 60)}@{safe_line(str(message.position), 30)}  {key}  {safe_line(message.value, 400)}"
-    )
+    return f"{when}  {safe_line(where, 60)}@{safe_line(str(message.position), 30)}  {key}  {payload_line(message)}"
+
+
+def payload_line(message: Message, width: int = 400) -> str:
+    """A payload on one line: its decoded form (named) where it was decoded, else its text; a failed
+    decoding says why before the raw text."""
+    decoded = message.decoded
+    if decoded is None:
+        return safe_line(message.value, width)
+    if not decoded.ok:
+        return f"[{safe_line(decoded.error, 120)}] {safe_line(message.value, width)}"
+    compact = jsonl.dumps({"v": decoded.value})[5:-2].decode("utf-8")
+    return f"[{safe_line(decoded.label, 80)}] {safe_line(compact, width)}"
 
 
 def print_messages(messages: Sequence[Message], out: Output) -> None:

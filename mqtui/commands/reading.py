@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 
 from mqtui import jsonl
+from mqtui.commands.decoding import decode_messages, decoder_from_args
 from mqtui.commands.output import (
     Output,
     confirm,
@@ -25,6 +26,7 @@ from mqtui.commands.output import (
 from mqtui.errors import MqtuiError, NotFound, UsageError
 from mqtui.figures import age, count, elapsed, format_table, rate
 from mqtui.model import BacklogRow, Capability, Destination, Detail, Message, StartPosition
+from mqtui.services.decoding import Decoder
 from mqtui.services.gateway import Adapter, Gateway
 
 SERVER_VIEW = "$server"
@@ -110,14 +112,20 @@ async def cmd_tail(gateway: Gateway, args: argparse.Namespace, out: Output) -> i
             if args.end:
                 raise UsageError(f"{missing}: nothing to read to its end")
             warn(f"{missing} (waiting for it to appear)")
-        await print_tail(adapter.tail(args.destination, start=start, stop_at_end=args.end), args.limit, out)
+        stream = adapter.tail(args.destination, start=start, stop_at_end=args.end)
+        await print_tail(stream, args.limit, out, decoder)
         return 0
+
+    decoder = decoder_from_args(gateway, args.broker, args)
+    out.raw = args.raw
 
     return await gateway.call(args.broker, follow)
 
 
-async def print_tail(stream: AsyncIterator[Sequence[Message]], limit: int | None, out: Output) -> None:
-    """Print a tail's batches as they come, up to `limit` messages, and close the tail."""
+async def print_tail(
+    stream: AsyncIterator[Sequence[Message]], limit: int | None, out: Output, decoder: Decoder | None = None
+) -> None:
+    """Print a tail's batches as they come, up to `limit` messages, decoded, and close the tail."""
     remaining = limit
     try:
         async for batch in stream:
@@ -125,11 +133,13 @@ async def print_tail(stream: AsyncIterator[Sequence[Message]], limit: int | None
                 batch = batch[:remaining]
                 remaining -= len(batch)
             if batch:
-                print_messages(batch, out)
+                print_messages(await decode_messages(decoder, batch) if decoder else batch, out)
             if remaining == 0:
                 break
     finally:
         await stream.aclose()  # type: ignore[attr-defined]
+        if decoder is not None:
+            decoder.close()
 
 
 async def waits_for_missing(adapter: Adapter, destination: str, start: StartPosition) -> bool:
@@ -155,8 +165,13 @@ async def cmd_peek(gateway: Gateway, args: argparse.Namespace, out: Output) -> i
     if gateway.writes(args.broker, Capability.PEEK):  # asked before any connection
         gateway.check(args.broker, Capability.PEEK)
         confirm(f"peek at {args.limit} messages in {args.destination} (they will be marked redelivered)?", args.yes)
+    decoder = decoder_from_args(gateway, args.broker, args)
+    out.raw = args.raw
     messages = await gateway.call(
         args.broker, lambda a: a.peek(args.destination, limit=args.limit), writes=Capability.PEEK
     )
-    print_messages(messages, out)
+    try:
+        print_messages(await decode_messages(decoder, messages), out)
+    finally:
+        decoder.close()
     return 0

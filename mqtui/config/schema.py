@@ -13,6 +13,7 @@ import msgspec
 
 from mqtui.config.alerts import AlertRule, effective_rules
 from mqtui.config.credentials import URL_KEYS, redact_url, url_credentials
+from mqtui.config.decoding import LocalSchema, SchemaRegistryConfig
 from mqtui.config.urls import HTTP, check_broker_url, check_count, check_one_url, invalid
 from mqtui.errors import ConfigError
 
@@ -55,6 +56,10 @@ class BrokerConfig(_Strict, kw_only=True, tag_field="kind", frozen=True):
     """Seconds to wait for a connection or an admin answer before calling the broker unreachable."""
     dlq_patterns: list[str] | None = None
     """Naming rules for dead-letter destinations, e.g. "{name}.DLQ"; None means the broker's defaults."""
+    schema_registry: SchemaRegistryConfig | None = None
+    """Where framed (magic byte 0) payloads' schemas are; the profile's is used when not given."""
+    schemas: list[LocalSchema] | None = None
+    """Local schemas by destination glob, tried after the broker's own, then the profile's."""
 
     def __post_init__(self) -> None:
         if not self.name or not self.name.strip():
@@ -145,6 +150,10 @@ class Profile(_Strict, kw_only=True, frozen=True):
     theme: str | None = None
     stall_polls: int = 5
     """Polls without progress while lag > 0 before a consumer is called stalled."""
+    schema_registry: SchemaRegistryConfig | None = None
+    """The schema registry of every broker that names none of its own."""
+    schemas: list[LocalSchema] = msgspec.field(default_factory=list)
+    """Local schemas for every broker (after each broker's own `schemas`)."""
     alerts: list[AlertRule] = msgspec.field(default_factory=list)
     """`[[profiles.X.alerts]]`: one condition each (`config/alerts.py`)."""
     default_alerts: bool = True
@@ -211,3 +220,6 @@ def secrets_of(broker: BrokerConfig) -> list[str]:
         if url:
             found.extend(url_credentials(url))  # what the client sends, and a server may quote back
     return found
+    registry = broker.schema_registry
+    if registry is not None:
+        found.extend(filter(None, [registry.password, *url_credentials(registry.url)]))

@@ -1,0 +1,81 @@
+"""`tail --json` decodes registry-framed Avro, Protobuf and JSON Schema payloads and a
+MessagePack one on every broker, each written by confluent-kafka's serializers and sent through the
+real broker; what cannot be decoded is printed raw with a one-line reason."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import msgpack
+import pytest
+
+from mqtui.demo.localbrokers import LocalBroker
+from tests.contract.worlds import WORLDS
+from tests.decoding.conftest import AVRO_ORDER, Encoders
+from tests.helpers import run_mqtui, write_config
+from tests.registry import Registry
+
+
+@pytest.mark.parametrize("kind", sorted(WORLDS))
+async def test_every_format_is_decoded_through_each_broker(
+    kind: str, request: pytest.FixtureRequest, registry: Registry, encoders: Encoders, tmp_path: Path
+) -> None:
+    server: LocalBroker = request.getfixturevalue(WORLDS[kind].server_fixture)
+    world = WORLDS[kind](server)
+    await world.open()
+    try:
+        destination = await world.destination()
+        avro = encoders.avro(destination, AVRO_ORDER)
+        proto = encoders.protobuf(destination, id=8, item="teapot", lines=[{"sku": "T-1", "quantity": 2}])
+        json_schema = encoders.json_schema(destination, {"id": 9, "amount": 1.5})
+        packed = msgpack.packb({"event": "shipped", "ids": [1, 2]})
+        unknown = b"\x00\x00\x01\x86\xa0" + avro[5:]  # schema id 100000: not in the registry
+        truncated = avro[:7]
+        await world.publish(destination, [avro, proto, json_schema, packed, unknown, truncated])
+        config = write_config(tmp_path / "c.toml", {"t": {"schema_registry": {"url": registry.url},
+                                                          "brokers": [{**world.entry(), "name": "b"}]}})  # fmt: skip
+        result = run_mqtui(
+            "--config", str(config), "-p", "t", "tail", "b", destination, "--from", "beginning", "--end", "--json"
+        )
+    finally:
+        await world.close()
+    assert result.code == 0, result.err
+    lines = result.json_lines()
+    by_format = {line.get("value_format"): line for line in lines}
+    assert by_format["avro"]["value"] == {"id": 7, "item": "kettle", "price": "19.99"}
+    assert by_format["avro"]["value_schema_subject"].endswith("-value")  # the first subject with this schema
+    assert by_format["protobuf"]["value"] == {"id": 8, "item": "teapot", "lines": [{"sku": "T-1", "quantity": 2}]}
+    assert by_format["protobuf"]["value_schema_name"] == "shop.Order"
+    assert by_format["json-schema"]["value"] == {"id": 9, "amount": 1.5}
+    assert by_format["msgpack"]["value"] == {"event": "shipped", "ids": [1, 2]}
+    failed = [line for line in lines if line.get("value_decode_error")]
+    reasons = sorted(line["value_decode_error"] for line in failed)
+    assert reasons[0].startswith("not readable as avro ") and reasons[0].endswith("-value: truncated")
+    assert reasons[1] == "schema id 100000 is not in the schema registry"
+    assert {base64.b64decode(line["value"]) if line["value_encoding"] == "base64" else line["value"].encode()
+            for line in failed} == {unknown, truncated}  # fmt: skip
+    assert base64.b64decode(by_format["avro"]["value_raw"]) == avro  # nothing lost: the bytes are kept
+
+
+async def test_no_raw_and_decode_none(registry: Registry, encoders: Encoders, kafka_server: LocalBroker,
+                                           tmp_path: Path) -> None:  # fmt: skip
+    world = WORLDS["kafka"](kafka_server)
+    await world.open()
+    try:
+        topic = await world.destination()
+        avro = encoders.avro(topic, AVRO_ORDER)
+        await world.publish(topic, [avro])
+        config = write_config(
+            tmp_path / "c.toml",
+            {"t": {"brokers": [{**world.entry(), "name": "b", "schema_registry": {"url": registry.url}}]}},
+        )
+        base = ["--config", str(config), "-p", "t", "tail", "b", topic, "--from", "beginning", "--end", "--json"]
+        raw = run_mqtui(*base, "--no-raw").json_lines()
+        none = run_mqtui(*base, "--decode", "none").json_lines()
+        bad = run_mqtui(*base, "--decode", "yaml")
+    finally:
+        await world.close()
+    assert "value_raw" not in raw[0] and raw[0]["value"]["item"] == "kettle"
+    assert base64.b64decode(none[0]["value"]) == avro and "value_format" not in none[0]
+    assert bad.code == 2 and "--decode must be one of" in bad.err and "Traceback" not in bad.err
