@@ -56,6 +56,8 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
     monkeypatch.setenv("MQTUI_STATE_DIR", str(home / "state" / "mqtui"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    monkeypatch.setenv("MQTUI_DATA_DIR", str(home / "data" / "mqtui"))
     monkeypatch.delenv("MQTUI_CONFIG", raising=False)
     monkeypatch.delenv("MQTUI_DEBUG", raising=False)
     return home

@@ -11,7 +11,7 @@ from typing import Literal
 
 import msgspec
 
-from mqtui.config.alerts import AlertRule, effective_rules
+from mqtui.config.alerts import AlertRule, effective_rules, parse_duration
 from mqtui.config.credentials import URL_KEYS, redact_url, url_credentials
 from mqtui.config.decoding import LocalSchema, SchemaRegistryConfig
 from mqtui.config.urls import HTTP, check_broker_url, check_count, check_one_url, invalid
@@ -160,11 +160,19 @@ class Profile(_Strict, kw_only=True, frozen=True):
     """The 5-minute idle rule and `broker_down`, on unless set false."""
     alert_bell: bool = True
     """Ring the terminal bell when the console opens a new alert."""
+    history: bool = True
+    """Keep lag history in a SQLite file in the user data directory (charts, sparklines after a restart)."""
+    history_retention: str = "24h"
+    """How long history is kept, a duration such as "24h" or "90m"; older rows are deleted."""
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.poll_interval) and 0.1 <= self.poll_interval <= _MAX_POLL_INTERVAL):
             raise invalid("poll_interval", f"must be a number of seconds from 0.1 to {_MAX_POLL_INTERVAL:g}")
         check_count("stall_polls", self.stall_polls)
+        try:
+            parse_duration(self.history_retention)
+        except ValueError as exc:
+            raise invalid("history_retention", str(exc)) from None
         names = [broker.name for broker in self.brokers]
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
@@ -175,6 +183,10 @@ class Profile(_Strict, kw_only=True, frozen=True):
                 for b in self.brokers
             ]
             msgspec.structs.force_setattr(self, "brokers", brokers)
+
+    @property
+    def history_retention_s(self) -> float:
+        return parse_duration(self.history_retention)
 
     def alert_rules(self) -> tuple[AlertRule, ...]:
         """The rules in force: the defaults (unless turned off or replaced) and the profile's own."""

@@ -15,8 +15,9 @@ import asyncio
 import concurrent.futures
 import contextlib
 import threading
+import time
 from collections.abc import Callable, Collection, Coroutine
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -28,10 +29,14 @@ from mqtui.services.poller import BrokerPoller
 from mqtui.services.resume import resume_mode
 from mqtui.services.session import Session, open_session, profile_names
 from mqtui.services.snapshot import BrokerSnapshot, BrokerStatus
+from mqtui.services.store import HistoryStore, Point, default_path
 from mqtui.services.tailer import TailStream
 
 T = TypeVar("T")
 SnapshotListener = Callable[[BrokerSnapshot], None]
+
+RESTORE_HORIZON = 3600.0
+"""Seconds back the Lag pane's history is restored from at start (its last `LagHistory.size` polls)."""
 
 
 class ConsoleBackend(abc.ABC):
@@ -46,6 +51,8 @@ class ConsoleBackend(abc.ABC):
         self.gateway = Gateway(session)
         self.policy = self.gateway.policy
         """The profile's write rules: what the console's keys, palette and workflows refuse, and why."""
+        self.store: HistoryStore | None = None
+        """The profile's lag history on disk, where it records (`LiveBackend`); charts read it."""
 
     @property
     def readonly(self) -> bool:
@@ -80,6 +87,14 @@ class ConsoleBackend(abc.ABC):
     async def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         """Where a broker call runs: here, on the caller's loop, unless a backend keeps a loop of its own."""
         return await coroutine
+
+    async def lag_series(self, broker: str, destination: str, group: str, since: datetime) -> list[Point]:
+        """One group's recorded history from `since` on (`HistoryStore.series`), read on a thread so a
+        day of rows never holds up a frame; [] where nothing records."""
+        store = self.store
+        if store is None:
+            return []
+        return await asyncio.to_thread(store.series, broker, destination, group, since)
 
     def brokers(self) -> list[tuple[str, str]]:
         """(name, kind) of every broker in the profile, in config order."""
@@ -138,6 +153,16 @@ class LiveBackend(ConsoleBackend):
         self._pollers: dict[str, BrokerPoller] = {}
         self._tails: list[TailStream] = []
         self._down: dict[str, bool] = {}
+        if self.profile.history:  # readonly profiles record too: the file is local
+            store = HistoryStore(
+                default_path(self.profile_name),
+                retention=self.profile.history_retention_s,
+                on_failure=self._history_failed,
+            )
+            if store.failure is None:
+                self.store = store
+            else:
+                self.notices = (*self.notices, store.failure)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._stopped = False
@@ -150,6 +175,11 @@ class LiveBackend(ConsoleBackend):
 
     def open_profile(self, name: str) -> LiveBackend:
         return LiveBackend.open(self.session.config_path, name)
+
+    def _history_failed(self, line: str) -> None:
+        """The store turned itself off mid-session (from its thread): the status line says so from the
+        next redraw on."""
+        self.notices = (*self.notices, line)
 
     # -- the background loop -----------------------------------------------------------------------
     def start(self, listener: SnapshotListener) -> None:
@@ -171,7 +201,19 @@ class LiveBackend(ConsoleBackend):
                 adapter_factory=self.session.adapters.create,
             )
             self._pollers[config.name] = poller
-            asyncio.run_coroutine_threadsafe(poller.run(), loop)
+        asyncio.run_coroutine_threadsafe(self._restore_then_poll(), loop)
+
+    async def _restore_then_poll(self) -> None:
+        """The Lag pane's history starts from what the store kept (read on a thread), then polling starts."""
+        store = self.store
+        if store is not None:
+            wall_now = self.now()
+            horizon = min(RESTORE_HORIZON, self.profile.history_retention_s)
+            since = wall_now - timedelta(seconds=horizon)
+            recent = await asyncio.to_thread(store.recent, list(self._pollers), since, self.history.size - 1)
+            self.history.restore(recent, wall_now, time.monotonic())
+        for poller in self._pollers.values():
+            poller.task = asyncio.ensure_future(poller.run())
 
     def _deliver(self, snapshot: BrokerSnapshot) -> None:
         """A poller's new snapshot (on the backend loop): to the console, and to tails when the broker went down."""
@@ -181,6 +223,8 @@ class LiveBackend(ConsoleBackend):
             for stream in self._tails:
                 if stream.broker == snapshot.name:
                     stream.broker_lost(snapshot.error or f"{snapshot.name}: unreachable")
+        if self.store is not None:
+            self.store.record(snapshot, self.now())
         listener = self._listener
         if listener is not None:
             listener(snapshot)
@@ -211,6 +255,8 @@ class LiveBackend(ConsoleBackend):
                 asyncio.run_coroutine_threadsafe(self._cancel_everything(), loop).result(timeout=grace)
             loop.call_soon_threadsafe(loop.stop)
             thread.join(timeout=grace)
+        if self.store is not None:
+            self.store.close()
         self.session.close()
 
     async def _cancel_everything(self) -> None:

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from mqtui.model import Destination
 from mqtui.services.snapshot import GroupKey, GroupLag, LagState, LagTrend
+from mqtui.services.store import Point
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +67,32 @@ class LagHistory:
             del self._samples[key]
         return result
 
+    def gap(self, broker: str, groups: Iterable[GroupLag], at: float) -> list[GroupLag]:
+        """A poll of `broker` that failed: each of its groups gets a sample with no numbers, so its
+        sparkline shows a blank there instead of carrying the last lag on, and its trend is unknown."""
+        result = []
+        for group in groups:
+            samples = self._samples.get(group.key)
+            if samples is None:
+                samples = self._samples[group.key] = deque(maxlen=self.size)
+            samples.append(Sample(at, None, None, None))
+            result.append(replace(group, trend=self.trend(samples)))
+        return result
+
+    def restore(self, recent: Mapping[GroupKey, Sequence[Point]], wall_now: datetime, now: float) -> None:
+        """Start from the points a store kept (`HistoryStore.recent`), before the first poll.
+
+        Their wall-clock times become this history's clock (`now` is `wall_now` on it), and a gap
+        follows them: nothing was watched between the last of them and this start. Out rates the
+        broker reported are not kept, so right after a restart only committed positions, appended
+        counters and a falling lag say what was consumed."""
+        for key, points in recent.items():
+            samples = self._samples[key] = deque(maxlen=self.size)
+            for point in points[-(self.size - 1) :]:
+                at = now - (wall_now - point.at).total_seconds()
+                samples.append(Sample(at, point.lag, point.committed, None, point.consumers, None, point.appended))
+            samples.append(Sample(now, None, None, None))
+
     def forget(self, broker: str) -> None:
         for key in [k for k in self._samples if k[0] == broker]:
             del self._samples[key]
@@ -73,7 +101,7 @@ class LagHistory:
         return len(self._samples)
 
     def trend(self, samples: deque[Sample]) -> LagTrend:
-        history = tuple(s.lag for s in samples if s.lag is not None)
+        history = tuple(s.lag for s in samples)
         last = samples[-1]
         if last.lag is None:
             return LagTrend(history=history, state=LagState.UNKNOWN)

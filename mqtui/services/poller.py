@@ -229,10 +229,13 @@ class BrokerPoller:
         self.polls += 1
         error = error_line(self.config.name, exc)
         log.warning("%s (retry in %.0fs)", error, delay, exc_info=None if isinstance(exc, MqtuiError) else exc)
+        # Its rows stay (dimmed, "as of ..."), but its history gets a gap for this poll, not a repeat.
+        lag = tuple(self.history.gap(self.config.name, self.latest.lag, self.clock()))
         self._publish(
             replace(
                 self.latest,
                 status=BrokerStatus.UNREACHABLE,
+                lag=lag,
                 error=error,
                 failures=failures,
                 next_retry_at=self.wall_clock() + timedelta(seconds=delay),

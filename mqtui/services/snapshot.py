@@ -34,8 +34,9 @@ class LagState(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class LagTrend:
-    history: tuple[int, ...] = ()
-    """Recent lag values, oldest first (the sparkline)."""
+    history: tuple[int | None, ...] = ()
+    """Recent lag values, oldest first (the sparkline); None where a poll had no number (the broker
+    was down, or could not say), drawn as a gap."""
     rate: float | None = None
     """Change of lag per second over the recent window; positive means falling further behind."""
     consume_rate: float | None = None

@@ -26,6 +26,7 @@ from mqtui.ui.cells import error_text, plain
 from mqtui.ui.keys import Command, action_name, bindings
 from mqtui.ui.screens.common import ConfirmScreen, DetailScreen, Dialog, KeysScreen, ProfilesScreen
 from mqtui.ui.screens.console import GLOBAL_COMMANDS, PALETTE, PANES, ConsoleScreen
+from mqtui.ui.screens.groupchart import GroupScreen
 from mqtui.ui.screens.message import MessageScreen
 from mqtui.ui.screens.publish import PublishScreen
 from mqtui.ui.screens.replay import ReplayScreen
@@ -35,8 +36,8 @@ from mqtui.ui.widgets.completion import CompletingInput
 
 #: Dialogs and dialog widgets whose keys `?` lists and `[keys]` remaps (their ids are unique).
 DIALOGS: list[type[Dialog[Any]] | type[CompletingInput]] = [
-    Dialog, ConfirmScreen, DetailScreen, MessageScreen, PublishScreen, RequestScreen, ReplayScreen, ResetOffsetsScreen,
-    CompletingInput,
+    Dialog, ConfirmScreen, DetailScreen, GroupScreen, MessageScreen, PublishScreen, RequestScreen, ReplayScreen,
+    ResetOffsetsScreen, CompletingInput,
 ]  # fmt: skip
 
 

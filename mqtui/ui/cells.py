@@ -48,16 +48,19 @@ def ago(moment: datetime | None, now: datetime) -> Text:
     return Text(age(moment, now), justify="right")
 
 
-def sparkline(values: Sequence[int], width: int = 12) -> str:
-    """The last `width` values as block characters scaled to their own range (flat: lowest block)."""
+def sparkline(values: Sequence[int | None], width: int = 12) -> str:
+    """The last `width` values as block characters scaled to their own range (flat: lowest block); a
+    None (a poll with no number: the broker was down) is a blank, so an outage never reads as flat."""
     recent = list(values)[-width:]
-    if not recent:
-        return ""
-    low, high = min(recent), max(recent)
+    known = [value for value in recent if value is not None]
+    if not known:
+        return " " * len(recent)
+    low, high = min(known), max(known)
     if high == low:
-        return SPARK[0 if high == 0 else 3] * len(recent)
+        flat = SPARK[0 if high == 0 else 3]
+        return "".join(" " if value is None else flat for value in recent)
     scale = (len(SPARK) - 1) / (high - low)
-    return "".join(SPARK[round((value - low) * scale)] for value in recent)
+    return "".join(" " if value is None else SPARK[round((value - low) * scale)] for value in recent)
 
 
 def lag_variable(state: LagState) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Callable
 from typing import ClassVar
 
@@ -51,6 +52,7 @@ from mqtui.ui.panes.dlq import DeadLettersPane
 from mqtui.ui.panes.lag import LagPane, partition_section, pseudo_group
 from mqtui.ui.panes.tail import TailPane
 from mqtui.ui.screens.common import DetailScreen
+from mqtui.ui.screens.groupchart import GroupScreen, thresholds_for
 from mqtui.ui.screens.publish import PublishDraft
 from mqtui.ui.widgets.bars import ProfileBar, StatusBar
 from mqtui.ui.widgets.brokertree import BrokerTree, TreeTarget
@@ -389,22 +391,30 @@ class ConsoleScreen(IncidentViews):
         destination's details, whose consumers are the closest thing to members."""
         backend = self.backend
         before = [partition_section(group, backend.now())]
+        thresholds = thresholds_for(backend.profile.alert_rules(), group)
+        history = functools.partial(backend.lag_series, group.broker, group.destination, group.group)
         if pseudo_group(group.group):
             title = Text.assemble("backlog ", plain(group.group, 20), " of ", plain(group.destination, 80), " on ",
                                   plain(group.broker, 40))  # fmt: skip
-            screen = DetailScreen(
+            screen = GroupScreen(
                 title,
                 lambda: backend.call(group.broker, lambda a: a.describe(group.destination)),
                 before=before,
                 loaded_title=f"{group.destination} now",
+                history=history,
+                thresholds=thresholds,
+                clock=backend.now,
             )
         else:
             title = Text.assemble("group ", plain(group.group, 60), " on ", plain(group.broker, 40))
-            screen = DetailScreen(
+            screen = GroupScreen(
                 title,
                 lambda: backend.call(group.broker, lambda a: a.describe_group(group.group)),
                 before=before,
                 loaded_title="The group now, every destination it reads",
+                history=history,
+                thresholds=thresholds,
+                clock=backend.now,
             )
         self.app.push_screen(screen)
 

@@ -1,0 +1,196 @@
+"""The lag history file: what a poll records, gaps, batching, retention, and a bad file turning it off."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from mqtui.model import BacklogRow, Destination, DestinationKind
+from mqtui.services import store as store_module
+from mqtui.services.history import LagHistory
+from mqtui.services.snapshot import BrokerSnapshot, BrokerStatus, group_backlog
+from mqtui.services.store import HistoryStore, Point, default_path
+from mqtui.ui.cells import sparkline
+
+T0 = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+
+
+def snapshot(
+    lag: int, at: datetime, *, status: BrokerStatus = BrokerStatus.CONNECTED, groups: int = 1
+) -> BrokerSnapshot:
+    """Broker k: `groups` groups on "orders", the first lagging `lag` with its oldest message 30 s old."""
+    rows = [
+        BacklogRow("k", "orders", f"g{i}", 0, committed=100 + i, end=100 + i + lag, lag=lag, consumers=2,
+                   oldest_waiting_at=at - timedelta(seconds=30))
+        for i in range(groups)
+    ]  # fmt: skip
+    destination = Destination("k", "orders", DestinationKind.TOPIC, depth=lag, rate_in=12.5, rate_out=10.0)
+    return BrokerSnapshot("k", "kafka", status=status, destinations=(destination,), lag=tuple(group_backlog(rows)),
+                          polled_at=at)  # fmt: skip
+
+
+def opened(path: Path, **kwargs: object) -> HistoryStore:
+    store = HistoryStore(path, **kwargs)  # type: ignore[arg-type]
+    assert store.failure is None, store.failure
+    return store
+
+
+def test_a_poll_records_lag_time_lag_and_rates_and_a_down_poll_records_a_gap(tmp_path: Path) -> None:
+    store = opened(tmp_path / "h.sqlite3", clock=lambda: T0.timestamp())
+    store.record(snapshot(500, T0), T0)
+    down = snapshot(500, T0, status=BrokerStatus.UNREACHABLE)  # rows kept from the last good poll
+    store.record(down, T0 + timedelta(seconds=2))
+    store.record(snapshot(300, T0 + timedelta(seconds=4)), T0 + timedelta(seconds=4))
+    assert store.flush()
+    points = store.series("k", "orders", "g0", T0 - timedelta(minutes=1))
+    assert [(p.at, p.lag, p.time_lag, p.rate_in, p.rate_out, p.gap) for p in points] == [
+        (T0, 500, 30.0, 12.5, 10.0, False),
+        (T0 + timedelta(seconds=2), None, None, None, None, True),
+        (T0 + timedelta(seconds=4), 300, 30.0, 12.5, 10.0, False),
+    ]
+    assert store.counts() == (3, 3)  # one poll row per snapshot, up or down
+    store.close()
+
+
+def test_a_connecting_snapshot_records_nothing(tmp_path: Path) -> None:
+    store = opened(tmp_path / "h.sqlite3")
+    store.record(BrokerSnapshot("k", "kafka"), T0)
+    assert store.flush()
+    assert store.counts() == (0, 0)
+    store.close()
+
+
+def test_what_queues_while_the_writer_waits_goes_in_one_transaction(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    store = opened(path)
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")  # the writer's first transaction waits for this lock
+    store.record(snapshot(1, T0), T0)
+    for n in range(50):
+        store.record(snapshot(n, T0 + timedelta(seconds=n + 1), groups=3), T0)
+    threading.Timer(0.3, holder.rollback).start()
+    assert store.flush()
+    holder.close()
+    assert store.counts() == (1 + 50 * 3, 51)
+    assert store.batches <= 2  # 51 snapshots: the first alone at most, the other 50 together
+    store.close()
+
+
+def test_retention_deletes_old_rows_in_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store_module, "PRUNE_BATCH", 7)
+    monkeypatch.setattr(store_module, "PRUNE_EVERY", 0.0)
+    now = [(T0 - timedelta(seconds=100)).timestamp()]  # when this run started
+    store = opened(tmp_path / "h.sqlite3", retention=60.0, clock=lambda: now[0])
+    for n in range(30):  # 30 polls, 2 s apart, two groups each, ending at T0
+        at = T0 - timedelta(seconds=58 - 2 * n)
+        store.record(snapshot(n, at, groups=2), at)
+    assert store.flush()
+    assert store.counts() == (60, 30)
+    now[0] = (T0 + timedelta(seconds=31)).timestamp()  # the first 16 polls are now over a minute old
+    store.record(snapshot(99, T0 + timedelta(seconds=31)), T0)  # a batch: retention runs after it
+    assert store.flush()
+    points = store.series("k", "orders", "g0", T0 - timedelta(hours=1))
+    assert len(points) == 16  # 7 rows a transaction: 30 of them went in 5 batches
+    assert points[0].at == T0 - timedelta(seconds=28)
+    assert store.counts() == (15 * 2 + 1, 16)
+    store.close()
+
+
+def test_a_new_run_puts_a_gap_in_the_series(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    first = opened(path, clock=lambda: T0.timestamp())
+    first.record(snapshot(10, T0 + timedelta(seconds=1)), T0)
+    first.close()
+    later = T0 + timedelta(minutes=10)
+    second = opened(path, clock=lambda: later.timestamp())
+    second.record(snapshot(20, later + timedelta(seconds=1)), later)
+    assert second.flush()
+    points = second.series("k", "orders", "g0", T0 - timedelta(minutes=1))
+    assert [(p.at, p.lag) for p in points] == [
+        (T0 + timedelta(seconds=1), 10),
+        (later, None),  # not watched between the two runs
+        (later + timedelta(seconds=1), 20),
+    ]
+    assert second.recent(["k"], T0 - timedelta(minutes=1), 10) == {("k", "orders", "g0"): [
+        Point(T0 + timedelta(seconds=1), 10, 30.0, 12.5, 10.0, 100, None, 2),
+        Point(later + timedelta(seconds=1), 20, 30.0, 12.5, 10.0, 100, None, 2),
+    ]}  # fmt: skip
+    second.close()
+
+
+def test_a_corrupt_file_turns_history_off_with_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    path.write_bytes(b"this is no database, and it is long enough to have a header" * 100)
+    store = HistoryStore(path)
+    assert store.failure is not None and "\n" not in store.failure
+    assert store.failure.startswith(f"history off: {path}: ") and "not a database" in store.failure
+    store.record(snapshot(1, T0), T0)  # ignored, never raises
+    assert store.series("k", "orders", "g0", T0) == [] and not store.recording
+    store.close()
+
+
+def test_a_locked_file_turns_history_off_with_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    opened(path).close()
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        store = HistoryStore(path)
+        assert store.failure == f"history off: {path}: database is locked"
+    finally:
+        holder.rollback()
+        holder.close()
+
+
+def test_an_unwritable_place_turns_history_off_with_one_line(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("a file where the history directory should be")
+    store = HistoryStore(tmp_path / "file" / "history" / "p.sqlite3")
+    assert store.failure is not None and store.failure.startswith("history off: ") and "\n" not in store.failure
+
+
+def test_a_failure_while_writing_turns_history_off_and_says_so_once(tmp_path: Path) -> None:
+    said: list[str] = []
+    path = tmp_path / "h.sqlite3"
+    store = opened(path, on_failure=said.append)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # held past the writer's busy timeout
+    try:
+        store.record(snapshot(1, T0), T0)
+        assert store.flush()
+        store.record(snapshot(2, T0), T0)
+        assert store.flush()
+    finally:
+        holder.rollback()
+        holder.close()
+    assert said == [f"history off: {path}: database is locked"] and store.failure == said[0]
+    assert store.counts() == (0, 0)
+    store.close()
+
+
+def test_the_file_lives_under_the_data_directory_per_profile(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("MQTUI_DATA_DIR", str(tmp_path))
+    assert default_path("prod") == tmp_path / "history" / "prod.sqlite3"
+    assert default_path("../etc/x") == tmp_path / "history" / "_etc_x.sqlite3"
+
+
+def test_lag_history_shows_a_gap_for_a_down_poll_and_after_a_restore() -> None:
+    history = LagHistory(stall_polls=3)
+    groups = group_backlog([BacklogRow("k", "orders", "g0", 0, committed=1, end=11, lag=10, consumers=1)])
+    history.observe("k", groups, 0.0)
+    (down,) = history.gap("k", groups, 2.0)
+    assert down.trend.history == (10, None) and down.lag == 10  # the row keeps its last lag, dimmed
+    (back,) = history.observe("k", groups, 4.0)
+    assert back.trend.history == (10, None, 10)
+    assert sparkline(back.trend.history) == "▄ ▄"
+
+    restored = LagHistory(stall_polls=3)
+    now = T0 + timedelta(minutes=5)
+    kept = [Point(T0, 40, committed=1), Point(T0 + timedelta(seconds=2), 30, committed=11)]
+    restored.restore({("k", "orders", "g0"): kept}, now, 1000.0)
+    (first,) = restored.observe("k", groups, 1002.0)
+    assert first.trend.history == (40, 30, None, 10)
+    assert sparkline(first.trend.history) == "█▆ ▁"
