@@ -124,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prop", action="append", default=[], metavar="K=V",
                    help="broker-specific property (exchange, routing_key, content_type, mode=jetstream...)")  # fmt: skip
     p.add_argument("--count", type=_positive_int, default=1, metavar="N")
+    p.add_argument("--schema", metavar="SUBJECT[:VERSION]",
+                   help="encode the JSON value with this registry subject's schema (Avro, Protobuf, JSON Schema)")  # fmt: skip
     p.add_argument("--rate", type=_rate, metavar="N", help="with --from-jsonl: at most N messages per second")
     p.add_argument("--dry-run", action="store_true", help="with --from-jsonl: say what would be sent, send nothing")
     yes_flag(p)

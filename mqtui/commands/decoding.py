@@ -1,4 +1,5 @@
-"""`--decode` and `--no-raw` for the commands that print messages (`tail`, `peek`, `dlq show`).
+"""`--decode` and `--no-raw` for the commands that print messages (`tail`, `peek`, `dlq show`), and
+`publish --schema`.
 
 A command's messages are decoded by the broker's decoder (`services/decoding`); before a batch is
 decoded, schemas it lacks are fetched, waiting at most the registry's timeout so the first lines come
@@ -8,11 +9,12 @@ out decoded, and a message whose schema could not be had is printed raw with `va
 from __future__ import annotations
 
 import argparse
+import asyncio
 import dataclasses
 from collections.abc import Sequence
 
 from mqtui.errors import UsageError
-from mqtui.model import DeadLetter, Message
+from mqtui.model import DeadLetter, Message, OutgoingMessage
 from mqtui.services.decoding import MODES, Decoder, decoder_for
 from mqtui.services.gateway import Gateway
 
@@ -44,3 +46,18 @@ async def decode_letters(decoder: Decoder, letters: list[DeadLetter]) -> list[De
         return letters
     messages = await decode_messages(decoder, [letter.message for letter in letters])
     return [dataclasses.replace(letter, message=m) for letter, m in zip(letters, messages, strict=True)]
+
+
+async def schema_encoded(
+    gateway: Gateway, broker: str, destination: str, subject: str, messages: list[OutgoingMessage]
+) -> list[OutgoingMessage]:
+    """`publish --schema`: each message's JSON value encoded with the subject's schema (in a thread: the
+    registry client blocks), before the confirmation, so a value that does not fit fails first."""
+    from mqtui.services.decoding.encode import encode_values
+
+    session = gateway.session
+    config = session.broker(broker).schema_registry or session.profile.schema_registry
+    if config is None:
+        raise UsageError(f"--schema needs a schema_registry in the profile or in broker {broker}")
+    values = await asyncio.to_thread(encode_values, config, subject, destination, [m.value for m in messages])
+    return [dataclasses.replace(m, value=v) for m, v in zip(messages, values, strict=True)]

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from mqtui import jsonl
+from mqtui.commands.decoding import schema_encoded
 from mqtui.commands.output import Output, confirm, parse_pairs, parse_start, print_messages, warn
 from mqtui.commands.republish import cmd_publish_jsonl
 from mqtui.errors import UsageError
@@ -40,6 +41,8 @@ async def cmd_publish(gateway: Gateway, args: argparse.Namespace, out: Output) -
         raise UsageError("--rate and --dry-run go with --from-jsonl")
     gateway.check(args.broker, Capability.PUBLISH)
     messages = messages_from(args)
+    if args.schema:
+        messages = await schema_encoded(gateway, args.broker, args.destination, args.schema, messages)
     options = dict(parse_pairs(args.prop, "--prop"))
     confirm(f"publish {len(messages)} message(s) to {args.broker}/{args.destination}?", args.yes)
     result = await gateway.call(

@@ -79,3 +79,44 @@ async def test_no_raw_and_decode_none(registry: Registry, encoders: Encoders, ka
     assert "value_raw" not in raw[0] and raw[0]["value"]["item"] == "kettle"
     assert base64.b64decode(none[0]["value"]) == avro and "value_format" not in none[0]
     assert bad.code == 2 and "--decode must be one of" in bad.err and "Traceback" not in bad.err
+
+
+@pytest.mark.parametrize("fmt", ["avro", "protobuf", "json-schema"])
+async def test_publish_schema_encodes_and_tail_decodes_it(
+    fmt: str, registry: Registry, encoders: Encoders, kafka_server: LocalBroker, tmp_path: Path
+) -> None:
+    """`publish --schema SUBJECT` writes what confluent-kafka's deserializer reads back, on tansu."""
+    from confluent_kafka.schema_registry.avro import AvroDeserializer
+    from confluent_kafka.schema_registry.json_schema import JSONDeserializer
+    from confluent_kafka.serialization import MessageField, SerializationContext
+
+    world = WORLDS["kafka"](kafka_server)
+    await world.open()
+    try:
+        topic = await world.destination()
+        sample = {"avro": lambda: encoders.avro(topic, AVRO_ORDER), "json-schema": lambda: encoders.json_schema(
+            topic, {"id": 1}), "protobuf": lambda: encoders.protobuf(topic, id=1)}[fmt]  # fmt: skip
+        sample()  # registers the subject, as the producing service would have
+        value = {"avro": '{"id": 5, "item": "mug", "price": 2.50}', "json-schema": '{"id": 5, "amount": 2.5}',
+                 "protobuf": '{"id": 5, "item": "mug"}'}[fmt]  # fmt: skip
+        config = write_config(tmp_path / "c.toml", {"t": {"schema_registry": {"url": registry.url},
+                                                          "brokers": [{**world.entry(), "name": "b"}]}})  # fmt: skip
+        common = ["--config", str(config), "-p", "t"]
+        sent = run_mqtui(*common, "publish", "b", topic, "--value", value, "--schema", f"{topic}-value", "--yes")
+        wrong = run_mqtui(*common, "publish", "b", topic, "--value", '{"nope": true}', "--schema", f"{topic}-value",
+                          "--yes")  # fmt: skip
+        lines = run_mqtui(*common, "tail", "b", topic, "--from", "beginning", "--end", "--json").json_lines()
+    finally:
+        await world.close()
+    assert sent.code == 0, sent.err
+    last = lines[-1]
+    assert last["value_format"] == fmt and last["value"]["id"] == 5
+    raw = base64.b64decode(last["value_raw"])
+    context = SerializationContext(topic, MessageField.VALUE)
+    if fmt == "avro":
+        assert AvroDeserializer(encoders.client)(raw, context)["item"] == "mug"
+    elif fmt == "json-schema":
+        assert JSONDeserializer(None, schema_registry_client=encoders.client)(raw, context) == {"id": 5, "amount": 2.5}
+    else:
+        assert encoders.order_class.FromString(raw[6:]).item == "mug"  # header, then index list [0]
+    assert wrong.code == 2 and "does not fit" in wrong.err and len(lines) == 1  # refused before sending

@@ -138,3 +138,17 @@ def message_reader(descriptor: Descriptor) -> Callable[[bytes], Any]:
 
     cls = GetMessageClass(descriptor)
     return lambda data: to_tree(cls.FromString(data))
+
+
+def first_message_class(pool: DescriptorPool, proto: FileDescriptorProto) -> Any:
+    """The class of a file's first message type (what `publish --schema` encodes JSON into)."""
+    from google.protobuf.message_factory import GetMessageClass
+
+    return GetMessageClass(pool.FindMessageTypeByName(_by_indexes(proto, [0])))
+
+
+def from_tree(tree: Any, cls: Any) -> Any:
+    """A JSON tree parsed into a message of `cls` (unknown fields refused)."""
+    from google.protobuf.json_format import ParseDict
+
+    return ParseDict(tree, cls())
