@@ -22,29 +22,32 @@ from mqtui.config.urls import invalid
 CONDITIONS = ("lag_over", "time_lag_over", "growing_for", "idle_for", "dead_letters_increase", "broker_down")
 """Every condition a rule may hold, one per rule."""
 
-_DURATION = re.compile(r"(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+(?:\.\d+)?)s)?")
-_DURATION_HINT = 'must be a duration above zero such as "90s", "5m" or "1h30m"'
+_DURATION = re.compile(r"(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+(?:\.\d+)?)s)?")
+_DURATION_HINT = 'must be a duration above zero such as "90s", "5m", "1h30m" or "1d"'
 
 
 def parse_duration(text: str) -> float:
-    """Seconds in "90s", "5m", "1h30m" or "0.5s"; ValueError (without the key) for anything else."""
+    """Seconds in "90s", "5m", "1h30m", "1d" or "0.5s"; ValueError (without the key) for anything else."""
     match = _DURATION.fullmatch(text.strip())
     if not text.strip() or match is None:
         raise ValueError(_DURATION_HINT)
-    seconds = int(match["h"] or 0) * 3600 + int(match["m"] or 0) * 60 + float(match["s"] or 0)
+    seconds = int(match["d"] or 0) * 86400 + int(match["h"] or 0) * 3600 + int(match["m"] or 0) * 60
+    seconds += float(match["s"] or 0)
     if seconds <= 0:
         raise ValueError(_DURATION_HINT)
     return seconds
 
 
 def format_duration(seconds: float) -> str:
-    """The shortest text `parse_duration` reads back: 330 -> "5m30s", 3600 -> "1h"."""
+    """The shortest text `parse_duration` reads back: 330 -> "5m30s", 3600 -> "1h", 90000 -> "1d1h"."""
     whole = int(seconds)
     if whole != seconds:
         return f"{seconds:g}s"
-    hours, rest = divmod(whole, 3600)
+    days, rest = divmod(whole, 86400)
+    hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
-    return "".join(f"{n}{unit}" for n, unit in ((hours, "h"), (minutes, "m"), (secs, "s")) if n) or "0s"
+    parts = ((days, "d"), (hours, "h"), (minutes, "m"), (secs, "s"))
+    return "".join(f"{n}{unit}" for n, unit in parts if n) or "0s"
 
 
 class AlertRule(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):

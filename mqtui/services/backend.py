@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from mqtui.model import Capability, DestinationKind, StartPosition
+from mqtui.services.alerts import Alert, AlertBoard, AlertBook
 from mqtui.services.gateway import Gateway, Operation
 from mqtui.services.history import LagHistory
 from mqtui.services.incident import RecordedDeadLetters, RecordedTail
@@ -34,6 +35,8 @@ from mqtui.services.tailer import TailStream
 
 T = TypeVar("T")
 SnapshotListener = Callable[[BrokerSnapshot], None]
+AlertListener = Callable[[AlertBoard, tuple[Alert, ...]], None]
+"""Told the whole board and what just opened or closed, from the backend's thread."""
 
 RESTORE_HORIZON = 3600.0
 """Seconds back the Lag pane's history is restored from at start (its last `LagHistory.size` polls)."""
@@ -51,6 +54,9 @@ class ConsoleBackend(abc.ABC):
         self.gateway = Gateway(session)
         self.policy = self.gateway.policy
         """The profile's write rules: what the console's keys, palette and workflows refuse, and why."""
+        self.alerts = AlertBook(session.profile.alert_rules())
+        """The profile's alert rules, judged as snapshots arrive (`judge`); its `board` is what is open."""
+        self.alert_listener: AlertListener | None = None
         self.store: HistoryStore | None = None
         """The profile's lag history on disk, where it records (`LiveBackend`); charts read it."""
 
@@ -119,6 +125,14 @@ class ConsoleBackend(abc.ABC):
     def recorded_views(self) -> tuple[RecordedTail | None, RecordedDeadLetters | None]:
         """The Tail and Dead letters views a snapshot recorded, shown when it is opened (live: none)."""
         return None, None
+
+    def judge(self, snapshot: BrokerSnapshot) -> None:
+        """Open and close alerts on a new snapshot (where snapshots arrive: the backend's loop), and tell
+        `alert_listener` when something changed."""
+        changes = self.alerts.observe(snapshot, self.now())
+        listener = self.alert_listener
+        if changes and listener is not None:
+            listener(self.alerts.board, tuple(changes))
 
     @abc.abstractmethod
     def start(self, listener: SnapshotListener) -> None:
@@ -223,6 +237,7 @@ class LiveBackend(ConsoleBackend):
             for stream in self._tails:
                 if stream.broker == snapshot.name:
                     stream.broker_lost(snapshot.error or f"{snapshot.name}: unreachable")
+        self.judge(snapshot)
         if self.store is not None:
             self.store.record(snapshot, self.now())
         listener = self._listener

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from textual.message import Message as TextualMessage
 
 from mqtui.model import DeadLetter, DeadLetterQueue, Destination, Message
+from mqtui.services.alerts import Alert, AlertBoard
 from mqtui.services.backend import ConsoleBackend
 from mqtui.services.snapshot import BrokerSnapshot, GroupLag
 
@@ -33,6 +34,16 @@ class SnapshotArrived(TextualMessage):
             and message.backend is self.backend
             and message.snapshot.name == self.snapshot.name
         )
+
+
+@dataclass
+class AlertsChanged(TextualMessage):
+    """Alerts opened or closed, posted from the backend's thread: the whole board, and what changed (each
+    one is said once, so these never collapse into one another)."""
+
+    backend: ConsoleBackend
+    board: AlertBoard
+    changes: tuple[Alert, ...]
 
 
 @dataclass

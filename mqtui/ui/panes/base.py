@@ -11,14 +11,17 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual.containers import Vertical
 from textual.css.query import NoMatches
 from textual.reactive import var
 from textual.widget import Widget
 
 from mqtui.model import Capability
+from mqtui.services.alerts import Alert, AlertBoard
 from mqtui.services.policy import WritePolicy
 from mqtui.services.snapshot import BrokerSnapshot
+from mqtui.ui.cells import colour
 from mqtui.ui.keys import Command, action_name
 
 
@@ -67,6 +70,8 @@ class Pane(Vertical):
     """The one broker shown (chosen in the broker tree), or None for all."""
     active: var[bool] = var(False, init=False)
     """Whether this pane's tab is the one shown: hidden panes redraw when shown, not on every poll."""
+    alerts: var[AlertBoard] = var(AlertBoard, init=False)
+    """The open alerts: rows with one are flagged (`flagged`)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -83,6 +88,17 @@ class Pane(Vertical):
 
     def watch_broker_filter(self) -> None:
         self.snapshots_changed()
+
+    def watch_alerts(self) -> None:
+        self.snapshots_changed()
+
+    def flagged(self, cells: list[Text], alerts: tuple[Alert, ...]) -> list[Text]:
+        """A row's cells with a "!" before the first where an alert is open on the row (after any dimming:
+        an alert kept open on a stale row still shows)."""
+        if not alerts:
+            return cells
+        mark = colour(self.app.theme_variables, "lag-critical", bold=True)
+        return [Text.assemble(("! ", mark), cells[0]), *cells[1:]]
 
     def watch_active(self, active: bool) -> None:
         if active:

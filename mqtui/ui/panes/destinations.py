@@ -130,6 +130,7 @@ class DestinationsPane(FilteredTablePane):
             ]  # fmt: skip
             if old:
                 cells = dimmed(cells, muted)
+            cells = self.flagged(cells, self.alerts.on_row(d.broker, d.name))
             rows.append(((d.broker, d.name, d.kind.value), cells, d))  # Redis: a list and a channel may share a name
         self.table.sync(rows, rebuild=rebuild)
         arrow = "↓" if descending else "↑"

@@ -202,20 +202,20 @@ class DeadLettersPane(Pane):
                      plain(q.detected_by, 40)]  # fmt: skip
             if q.broker in stale:  # counted before the broker went down
                 cells = dimmed(cells, muted)
+            cells = self.flagged(cells, self.alerts.on_row(q.broker, q.name))
             rows.append(((q.broker, q.name), cells, q))
         self.queues.sync(rows, rebuild=rebuild)
         total = sum(q.count or 0 for q in queues)
         parts = [f"{len(queues):,} dead-letter queues · {total:,} dead letters"]
         parts += stale_notes(snapshots, {q.broker for q in queues}, now)
         self.query_one("#dlq-info", Label).update(plain(" · ".join(parts), None))
-        if rebuild:
         self._draw_retries(snapshots, now, rebuild=rebuild)
+        if rebuild:
             self._draw_entries(rebuild=True)
         elif self.open_dlq is not None:
             self._draw_entries_info()
         self.update_bindings()
 
-    def _draw_entries(self, *, rebuild: bool = False) -> None:
     def _draw_retries(self, snapshots: list[BrokerSnapshot], now: datetime, *, rebuild: bool) -> None:
         """The Retries table and its line, hidden while no broker reports a retry schedule."""
         alert = colour(self.app.theme_variables, "lag-critical", bold=True)
@@ -227,6 +227,7 @@ class DeadLettersPane(Pane):
             table.sync(rows, rebuild=rebuild)
         info.update(plain(retry_summary(snapshots), None))
 
+    def _draw_entries(self, *, rebuild: bool = False) -> None:
         now = self.clock()
         rows = []
         for letter in self.listing.entries:

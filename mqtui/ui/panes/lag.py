@@ -219,6 +219,7 @@ class LagPane(FilteredTablePane):
             ]  # fmt: skip
             if old:
                 cells = dimmed(cells, muted)
+            cells = self.flagged(cells, self.alerts.on_row(*group.key))
             rows.append((group.key, cells, group))
         self.table.sync(rows, rebuild=rebuild)
         parts = [f"{len(rows):,} consumer groups"]

@@ -27,6 +27,7 @@ from textual.worker import Worker, WorkerState
 from mqtui.model import Capability
 from mqtui.services.backend import ConsoleBackend
 from mqtui.services.snapshot import BrokerSnapshot, GroupLag
+from mqtui.ui.alertviews import AlertViews
 from mqtui.ui.cells import error_text, plain
 from mqtui.ui.incident import IncidentViews
 from mqtui.ui.keys import Command, action_name, bindings
@@ -78,6 +79,7 @@ GLOBAL_COMMANDS: list[Command] = [
     Command("app.profiles", "P", "app.profiles", "Profiles", "Switch to another profile without restarting"),
     Command("app.sidebar", "b", "sidebar", "Brokers", "Show or hide the broker tree", show=False),
     Command("app.refresh", "ctrl+r", "app.refresh", "Refresh", "Poll every broker now", show=False),
+    Command("app.alerts", "exclamation_mark", "alerts", "Alerts", "Open and recently closed alerts", show=False),
     Command("app.snapshot", "S", "snapshot", "Snapshot", "Write what is shown to a snapshot file", show=False),
     Command("app.theme", "T", "app.toggle_theme", "Theme", "Switch between the dark and light theme", show=False),
     Command(
@@ -100,7 +102,7 @@ SIDEBAR_MIN_WIDTH = 150
 NO_SERVER_VIEW = "no broker of this profile has a server view (NATS and RabbitMQ have)"
 
 
-class ConsoleScreen(IncidentViews):
+class ConsoleScreen(AlertViews, IncidentViews):
     """The console of one profile; `opened` brings the backend of the next profile switched to."""
 
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (SIDEBAR_MIN_WIDTH, "-wide")]  # noqa: RUF012 - typed by Textual
@@ -182,6 +184,7 @@ class ConsoleScreen(IncidentViews):
             pane.policy = backend.policy
             pane.clock = backend.now
         listener = self._listener(backend)
+        self.listen_to_alerts(backend)
         if first:
             # Paint first, then start polling: creating the adapters imports four client libraries,
             # which would otherwise compete with the first frame for the interpreter.
