@@ -17,8 +17,9 @@ from mqtui.services.session import Session
 from mqtui.ui.app import MqtuiApp
 from mqtui.ui.screens.alerts import AlertsScreen
 from tests.console.fixtures import FixedBackend, fake_adapters, static_backend
-from tests.console.pilot import Console
+from tests.console.pilot import Console, console
 from tests.console.test_snapshots import settle
+from tests.helpers import write_config
 
 #: On the fixed data: billing (4,100) and analytics (5,465) are over 4,000 on orders-kafka; ledger's oldest
 #: message is 3d 4h old; events-nats is down. The Redis archiver (11,500) is not on an orders-* broker.
@@ -129,3 +130,15 @@ def test_alert_list_snapshot(snap_compare) -> None:  # type: ignore[no-untyped-d
         await pilot.pause()
 
     assert snap_compare(alerting_app(), terminal_size=(120, 36), run_before=run)
+
+
+async def test_the_live_backend_opens_broker_down_for_an_unreachable_broker(tmp_path: Path) -> None:
+    """Through `LiveBackend` and its pollers: judged on the backend's loop, shown on the console's."""
+    down = {"name": "gone", "kind": "redis", "url": "redis://127.0.0.1:1/0", "timeout": 1.0}
+    config = write_config(tmp_path / "config.toml", {"k": {"brokers": [down]}})
+    async with console(config, "k") as c:
+        await c.wait(lambda: c.app.screen.query_one("#alert-badge").has_class("-open"), "the alert badge")
+        assert c.text("#alert-badge") == "! 1 alert"
+        note = await c.wait_note("gone: ")  # the alert's value: the poller's one error line
+        assert note.startswith("gone: ") and "\n" not in note
+        assert [a.condition for a in c.screen.alert_board.open] == ["broker_down"]
