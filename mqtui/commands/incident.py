@@ -15,6 +15,7 @@ from pathlib import Path
 
 from mqtui.commands.output import Output, warn
 from mqtui.errors import UsageError
+from mqtui.services.alerts import AlertBook
 from mqtui.services.gateway import Gateway
 from mqtui.services.history import LagHistory
 from mqtui.services.incident import build_document, default_path, write_document
@@ -57,7 +58,10 @@ async def cmd_snapshot(gateway: Gateway, args: argparse.Namespace, out: Output) 
         if snapshot.status is BrokerStatus.UNREACHABLE or snapshot.error:
             warn(snapshot.error or f"{snapshot.name}: unreachable")
     taken_at = datetime.now(UTC)
-    document = build_document(session.name, session.profile, snapshots, taken_at)
+    alerts = AlertBook(session.profile.alert_rules())  # one poll: rules that need a duration cannot open
+    for snapshot in snapshots:
+        alerts.observe(snapshot, taken_at)
+    document = build_document(session.name, session.profile, snapshots, taken_at, alerts=alerts.board)
     try:
         written = write_document(document, path or default_path(session.name, taken_at))
     except OSError as exc:

@@ -14,8 +14,8 @@ import base64
 import os
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,12 +32,17 @@ from mqtui.model import (
     Destination,
     HeaderValue,
     Message,
+    RetrySchedule,
 )
 from mqtui.secrets import MASK, scrub
-from mqtui.services.snapshot import BrokerSnapshot, BrokerStatus, GroupLag
+from mqtui.services.alerts import AlertBoard
+from mqtui.services.snapshot import BrokerSnapshot, BrokerStatus, GroupKey, GroupLag
+from mqtui.services.store import HistoryStore, Point
 
 FORMAT: Literal["mqtui-snapshot"] = "mqtui-snapshot"
 VERSION = 1
+HISTORY_WINDOW = timedelta(hours=1)
+"""How much of each group's stored history a snapshot carries: the hour before, as the chart shows it."""
 """Raised when a field changes meaning or a required one is added; a reader refuses higher versions."""
 
 
@@ -110,6 +115,7 @@ class BrokerDoc(_Strict, kw_only=True, frozen=True):
     lag: tuple[GroupLag, ...] = ()
     """Each group with its rows, its recent lag (`trend.history`, oldest first) and its time lag."""
     dlqs: tuple[DeadLetterQueue, ...] = ()
+    retries: tuple[RetrySchedule, ...] = ()
     capabilities: list[str] = []
     replay_verb: str = "replay"
     polled_at: datetime | None = None
@@ -117,6 +123,15 @@ class BrokerDoc(_Strict, kw_only=True, frozen=True):
     failures: int = 0
     rate_floors: list[tuple[str, str]] = []
     notices: list[str] = []
+
+
+class SeriesDoc(_Strict, kw_only=True, frozen=True):
+    """One group's stored history (`HistoryStore.series`): lag, time lag and rates per poll, gaps kept."""
+
+    broker: str
+    destination: str
+    group: str
+    points: list[Point] = []
 
 
 class TailDoc(_Strict, kw_only=True, frozen=True):
@@ -138,8 +153,11 @@ class SnapshotDoc(_Strict, kw_only=True, frozen=True):
     taken_at: datetime
     profile: ProfileDoc
     brokers: list[BrokerDoc]
-    alerts: list[dict[str, str | int | float | bool | None]] = []
-    """Alert states; empty until the console has alert rules to record."""
+    alerts: AlertBoard = AlertBoard()
+    """The alerts open when it was taken, and those closed shortly before."""
+    history: list[SeriesDoc] = []
+    """Each group's stored history over `HISTORY_WINDOW` where the console recorded it (else only the
+    recent lag in each group's `trend.history`)."""
     tail: TailDoc | None = None
     """The messages in the console's Tail pane when it was taken (None from `mqtui snapshot`)."""
     dead_letters: DeadLettersDoc | None = None
@@ -170,7 +188,8 @@ class Incident:
     snapshots: tuple[BrokerSnapshot, ...]
     tail: RecordedTail | None = None
     dead_letters: RecordedDeadLetters | None = None
-    alerts: tuple[dict[str, str | int | float | bool | None], ...] = ()
+    alerts: AlertBoard = field(default_factory=AlertBoard)
+    history: dict[GroupKey, tuple[Point, ...]] = field(default_factory=dict)
 
 
 # -- writing ---------------------------------------------------------------------------------------
@@ -241,6 +260,7 @@ def _broker_doc(snapshot: BrokerSnapshot) -> BrokerDoc:
     return BrokerDoc(
         name=snapshot.name, kind=snapshot.kind, status=snapshot.status, error=snapshot.error,
         destinations=snapshot.destinations, backlog=snapshot.backlog, lag=snapshot.lag, dlqs=snapshot.dlqs,
+        retries=snapshot.retries,
         capabilities=[flag.name for flag in Capability if flag.name and snapshot.capabilities & flag],
         replay_verb=snapshot.replay_verb, polled_at=snapshot.polled_at, next_retry_at=snapshot.next_retry_at,
         failures=snapshot.failures, rate_floors=sorted(snapshot.rate_floors), notices=list(snapshot.notices),
@@ -255,6 +275,8 @@ def build_document(
     *,
     tail: RecordedTail | None = None,
     dead_letters: RecordedDeadLetters | None = None,
+    alerts: AlertBoard | None = None,
+    history: dict[GroupKey, list[Point]] | None = None,
 ) -> SnapshotDoc:
     """The document of one moment; `tail` and `dead_letters` are what the console's views held."""
     return SnapshotDoc(
@@ -264,6 +286,8 @@ def build_document(
         taken_at=taken_at,
         profile=profile_doc(profile_name, profile),
         brokers=[_broker_doc(s) for s in snapshots],
+        alerts=alerts or AlertBoard(),
+        history=[SeriesDoc(broker=b, destination=d, group=g, points=p) for (b, d, g), p in (history or {}).items()],
         tail=None if tail is None else TailDoc(
             broker=tail.broker, destination=tail.destination, messages=[message_doc(m) for m in tail.messages]
         ),
@@ -271,6 +295,24 @@ def build_document(
             dlq=dead_letters.dlq, read_at=dead_letters.read_at, letters=[_letter_doc(x) for x in dead_letters.letters]
         ),
     )  # fmt: skip
+
+
+def stored_history(
+    store: HistoryStore | None, snapshots: Iterable[BrokerSnapshot], now: datetime
+) -> dict[GroupKey, list[Point]]:
+    """Each shown group's stored points over the last `HISTORY_WINDOW`, after what is queued is written.
+    Blocking (SQLite): call it from a thread."""
+    if store is None:
+        return {}
+    store.flush()
+    since = now - HISTORY_WINDOW
+    found = {}
+    for snapshot in snapshots:
+        for group in snapshot.lag:
+            points = store.series(group.broker, group.destination, group.group, since)
+            if points:
+                found[group.key] = points
+    return found
 
 
 def default_path(profile_name: str, taken_at: datetime, directory: Path | None = None) -> Path:

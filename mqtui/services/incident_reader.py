@@ -168,7 +168,7 @@ def _letter_of(doc: DeadLetterDoc, where: str) -> DeadLetter:
 def _snapshot_of(doc: BrokerDoc) -> BrokerSnapshot:
     return BrokerSnapshot(
         name=doc.name, kind=doc.kind, status=doc.status, error=doc.error, destinations=doc.destinations,
-        backlog=doc.backlog, lag=doc.lag, dlqs=doc.dlqs, capabilities=_capabilities(doc.capabilities),
+        backlog=doc.backlog, lag=doc.lag, dlqs=doc.dlqs, retries=doc.retries, capabilities=_capabilities(doc.capabilities),
         replay_verb=doc.replay_verb, polled_at=doc.polled_at, next_retry_at=doc.next_retry_at,
         failures=doc.failures, rate_floors=frozenset(doc.rate_floors), notices=tuple(doc.notices),
     )  # fmt: skip
@@ -188,5 +188,6 @@ def _incident(document: SnapshotDoc, where: str) -> Incident:
         dead_letters=None if letters is None else RecordedDeadLetters(
             letters.dlq, tuple(_letter_of(x, where) for x in letters.letters), letters.read_at
         ),
-        alerts=tuple(document.alerts),
+        alerts=document.alerts,
+        history={(s.broker, s.destination, s.group): tuple(s.points) for s in document.history},
     )  # fmt: skip

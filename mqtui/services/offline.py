@@ -34,11 +34,13 @@ from mqtui.model import (
     Message,
     StartPosition,
 )
+from mqtui.services.alerts import Alert, AlertBoard, AlertBook
 from mqtui.services.backend import ConsoleBackend, SnapshotListener
 from mqtui.services.incident import Incident, RecordedDeadLetters, RecordedTail
 from mqtui.services.incident_reader import read_document
 from mqtui.services.session import Session
 from mqtui.services.snapshot import BrokerSnapshot
+from mqtui.services.store import Point
 from mqtui.services.tailer import TailStream
 
 PLACEHOLDER_URLS = {
@@ -158,6 +160,21 @@ def offline_profile(incident: Incident) -> Profile:
     )  # fmt: skip
 
 
+class RecordedAlerts(AlertBook):
+    """The alerts as the snapshot recorded them: offline, nothing is judged again."""
+
+    def __init__(self, board: AlertBoard) -> None:
+        super().__init__(())
+        self._recorded = board
+
+    @property
+    def board(self) -> AlertBoard:
+        return self._recorded
+
+    def observe(self, snapshot: BrokerSnapshot, now: datetime) -> list[Alert]:
+        return []
+
+
 class OfflineBackend(ConsoleBackend):
     """The console's backend over a snapshot file: recorded snapshots, a frozen clock, readonly."""
 
@@ -170,6 +187,7 @@ class OfflineBackend(ConsoleBackend):
         super().__init__(session)
         self.incident = incident
         self.path = path
+        self.alerts = RecordedAlerts(incident.alerts)
 
     @classmethod
     def open(cls, path: str | Path) -> OfflineBackend:
@@ -184,6 +202,10 @@ class OfflineBackend(ConsoleBackend):
 
     def now(self) -> datetime:
         return self.incident.taken_at
+
+    async def lag_series(self, broker: str, destination: str, group: str, since: datetime) -> list[Point]:
+        """The group's history as the snapshot recorded it: the drill-in's chart works offline too."""
+        return [p for p in self.incident.history.get((broker, destination, group), ()) if p.at >= since]
 
     def recorded_views(self) -> tuple[RecordedTail | None, RecordedDeadLetters | None]:
         return self.incident.tail, self.incident.dead_letters

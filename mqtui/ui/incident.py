@@ -15,11 +15,13 @@ from mqtui.services.incident import (
     RecordedTail,
     build_document,
     default_path,
+    stored_history,
     write_document,
 )
 from mqtui.services.snapshot import BrokerSnapshot
 from mqtui.services.tailer import TailStream
 from mqtui.ui.cells import error_text
+from mqtui.ui.panes.dlq import Listing
 from mqtui.ui.workflows import ConsoleWorkflows
 
 
@@ -33,8 +35,8 @@ class IncidentViews(ConsoleWorkflows):
             config = backend.profile.broker(tail.broker)
             stream = TailStream.fixed(config, tail.destination, tail.messages, ended=True)
             self.tail_pane.start(stream, label=f"recorded in the snapshot: {len(tail.messages):,} messages")
-        if letters is not None:
-            self.dead_letters_pane.read(letters.dlq, list(letters.letters), letters.read_at or backend.now())
+        if letters is not None:  # as `DeadLettersPane.read` would, but leaving the focus on the first pane
+            self.dead_letters_pane.listing = Listing(letters.dlq, letters.letters, read_at=letters.read_at)
 
     def action_snapshot(self) -> None:
         """Write what the console shows now, with the tail's buffer and the open DLQ's entries."""
@@ -59,8 +61,9 @@ class IncidentViews(ConsoleWorkflows):
         """Off the UI thread: encoding ten thousand tail messages takes a moment."""
         taken_at = backend.now()
         document = build_document(
-            backend.profile_name, backend.profile, snapshots, taken_at, tail=tail, dead_letters=letters
-        )
+            backend.profile_name, backend.profile, snapshots, taken_at, tail=tail, dead_letters=letters,
+            alerts=backend.alerts.board, history=stored_history(backend.store, snapshots, taken_at),
+        )  # fmt: skip
         try:
             path = write_document(document, default_path(backend.profile_name, taken_at))
         except OSError as exc:
