@@ -15,8 +15,10 @@ from mqtui.demo.localbrokers import LocalKafka
 from tests.helpers import write_config
 from tests.kafka.conftest import KafkaTools, Record, unique
 
-#: Record times planted two hours ago, a second apart.
-PLANTED_MS = int(datetime.now(tz=UTC).timestamp() * 1000) - 7_200_000
+
+def planted_ms() -> int:
+    """Record times planted 2h 15m 30s before the test: a time lag that reads "2h 15m" for 30 s."""
+    return int(datetime.now(tz=UTC).timestamp() * 1000) - 8_130_000
 
 
 def _config(tmp_path: Path, kafka_server: LocalKafka, group: str, **profile: Any) -> Path:
@@ -35,9 +37,10 @@ def test_watch_once_exits_1_while_a_rule_is_breached_and_0_when_none_is(
     tmp_path: Path, kafka_server: LocalKafka, kafka: KafkaTools, capsys: pytest.CaptureFixture[str]
 ) -> None:
     topic = kafka.topic("watch")
-    kafka.produce(topic, [Record(b"%d" % i, partition=0, timestamp=PLANTED_MS + i * 1000) for i in range(5)])
+    base = planted_ms()
+    kafka.produce(topic, [Record(b"%d" % i, partition=0, timestamp=base + i * 1000) for i in range(5)])
     group = unique("watchers")
-    kafka.commit(group, topic, {0: 1})  # 4 behind, the oldest waiting written two hours ago
+    kafka.commit(group, topic, {0: 1})  # 4 behind, the oldest waiting (record 1) written 2h 15m 29s ago
     config = _config(tmp_path, kafka_server, group)
 
     code, out, err = _watch(capsys, config)
@@ -46,7 +49,7 @@ def test_watch_once_exits_1_while_a_rule_is_breached_and_0_when_none_is(
     assert header.split() == ["RULE", "BROKER", "DESTINATION", "GROUP", "VALUE"]
     assert len(rows) == 2 and all(topic in row and group in row for row in rows)
     assert rows[0].startswith("lag over 3 ") and rows[0].endswith(" 4")
-    assert rows[1].startswith("orders are late ") and "time lag 1h 59m" in rows[1]  # the record at the committed offset
+    assert rows[1].startswith("orders are late ") and "time lag 2h 15m" in rows[1]  # the record at the committed offset
 
     code, out, _err = _watch(capsys, config, "--json")
     records = [json.loads(line) for line in out.splitlines()]
