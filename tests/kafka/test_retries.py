@@ -8,12 +8,17 @@ import time
 from datetime import UTC, datetime
 
 import orjson
+import pytest
 
 from mqtui.brokers.kafka.adapter import KafkaAdapter
 from mqtui.brokers.retries import SPRING_BACKOFF_HEADER, spring_due
 from tests.kafka.conftest import KafkaTools, Record, unique
 
-NOW_MS = int(time.time() * 1000)
+
+@pytest.fixture
+def now_ms() -> int:
+    """Planted due times count from the test's own start (a module constant would age during the suite)."""
+    return int(time.time() * 1000)
 
 
 def big_integer(millis: int) -> bytes:
@@ -39,12 +44,14 @@ def test_spring_header_encodings() -> None:
     assert spring_due(b"\xff") is None and spring_due(b"") is None
 
 
-async def test_spring_retry_topic_counts_from_the_committed_offset(adapter: KafkaAdapter, kafka: KafkaTools) -> None:
+async def test_spring_retry_topic_counts_from_the_committed_offset(
+    adapter: KafkaAdapter, kafka: KafkaTools, now_ms: int
+) -> None:
     origin = unique("orders")
     topic = kafka.create(f"{origin}-retry-0", partitions=2)
-    past, soon, later = NOW_MS - 120_000, NOW_MS + 300_000, NOW_MS + 600_000
+    past, soon, later = now_ms - 120_000, now_ms + 300_000, now_ms + 600_000
     kafka.produce(topic, [
-        Record(**{**spring(NOW_MS - 600_000).__dict__, "partition": 0}),  # consumed by the group below
+        Record(**{**spring(now_ms - 600_000).__dict__, "partition": 0}),  # consumed by the group below
         Record(**{**spring(past).__dict__, "partition": 0}),
         Record(**{**spring(later).__dict__, "partition": 0}),
         Record(**{**spring(soon, text=True).__dict__, "partition": 1}),  # spring-kafka 2.7's text header
@@ -60,19 +67,21 @@ async def test_spring_retry_topic_counts_from_the_committed_offset(adapter: Kafk
     assert again == [found] and adapter.retries.records_read == read  # remembered, not read again
 
 
-async def test_retry_envelopes_without_a_group_and_a_capped_read(adapter: KafkaAdapter, kafka: KafkaTools) -> None:
+async def test_retry_envelopes_without_a_group_and_a_capped_read(
+    adapter: KafkaAdapter, kafka: KafkaTools, now_ms: int
+) -> None:
     origin = unique("payments")
     topic = kafka.create(f"{origin}.retry")
-    iso = datetime.fromtimestamp((NOW_MS + 60_000) / 1000, UTC).isoformat()
+    iso = datetime.fromtimestamp((now_ms + 60_000) / 1000, UTC).isoformat()
     envelopes = [
         {"type": "retry", "retry_at": iso, "event": {"id": 1}},
-        {"type": "retry", "retry_at": NOW_MS - 5_000, "event": {"id": 2}},  # epoch ms, due
-        {"type": "retry", "retry_at": (NOW_MS + 30_000) / 1000, "event": {"id": 3}},  # epoch seconds
+        {"type": "retry", "retry_at": now_ms - 5_000, "event": {"id": 2}},  # epoch ms, due
+        {"type": "retry", "retry_at": (now_ms + 30_000) / 1000, "event": {"id": 3}},  # epoch seconds
     ]
     kafka.produce(topic, [orjson.dumps(e) for e in envelopes] + [b"not an envelope"])
     [found] = [s for s in await adapter.retry_schedules() if s.destination == topic]
     assert (found.convention, found.origin, found.due_now, found.due_later) == ("retry envelope", origin, 1, 2)
-    assert near(found.next_due_at, NOW_MS + 30_000) and near(found.overdue_since, NOW_MS - 5_000)
+    assert near(found.next_due_at, now_ms + 30_000) and near(found.overdue_since, now_ms - 5_000)
     assert found.unknown_reason == "1 waiting records say no due time"
     capped = KafkaAdapter(adapter.config)
     capped.retries.cap = 2
