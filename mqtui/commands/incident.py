@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,6 +28,9 @@ from mqtui.services.snapshot import BrokerSnapshot, BrokerStatus
 async def poll_each_once(session: Session) -> list[BrokerSnapshot]:
     """Every broker of the session polled once, at once, as the console's pollers poll them."""
     history = LagHistory(stall_polls=session.profile.stall_polls)
+    poller_log = logging.getLogger("mqtui.poller")
+    if not poller_log.handlers:  # its warnings would repeat on stderr what `cmd_snapshot` says (MQTUI_LOG keeps them)
+        poller_log.addHandler(logging.NullHandler())
 
     async def poll(poller: BrokerPoller) -> BrokerSnapshot:
         try:
