@@ -143,13 +143,13 @@ class AlertBook:
         self._letters: dict[tuple[str, str], _LetterState] = {}
         self._judged: dict[str, tuple[object, object]] = {}
         """Per broker, the lag and DLQ tuples last judged: the same object again is old data kept."""
+        self._board = AlertBoard()
 
     @property
     def board(self) -> AlertBoard:
-        return AlertBoard(
-            open=tuple(sorted(self._open.values(), key=lambda a: a.since)),
-            closed=tuple(reversed(self._closed)),
-        )
+        """What is open and recently closed, as of the last change: built once per change and replaced
+        whole, so another thread (the console's, writing an incident snapshot) reads it safely."""
+        return self._board
 
     def observe(self, snapshot: BrokerSnapshot, now: datetime) -> list[Alert]:
         """Judge one broker's snapshot; returns the alerts opened and closed by it (in that order)."""
@@ -165,6 +165,12 @@ class AlertBook:
         if snapshot.dlqs is not last_dlqs:
             changes += self._judge_letters(snapshot.name, snapshot.dlqs, now)
         return changes
+
+    def _changed(self) -> None:
+        self._board = AlertBoard(
+            open=tuple(sorted(self._open.values(), key=lambda a: a.since)),
+            closed=tuple(reversed(self._closed)),
+        )
 
     # -- the conditions ------------------------------------------------------------------------------
     def _judge_broker(self, snapshot: BrokerSnapshot, now: datetime) -> list[Alert]:
@@ -271,6 +277,8 @@ class AlertBook:
                 alert = Alert(rule.label, rule.condition, key[1], key[2], key[3], now, value, rule_index=key[0])
                 self._open[key] = alert
                 changes.append(alert)
+        if changes:
+            self._changed()
         return changes
 
 
