@@ -31,8 +31,8 @@ def parse_duration(text: str) -> float:
     match = _DURATION.fullmatch(text.strip())
     if not text.strip() or match is None:
         raise ValueError(_DURATION_HINT)
-    seconds = int(match["d"] or 0) * 86400 + int(match["h"] or 0) * 3600 + int(match["m"] or 0) * 60
-    seconds += float(match["s"] or 0)
+    whole = int(match["d"] or 0) * 86400 + int(match["h"] or 0) * 3600 + int(match["m"] or 0) * 60
+    seconds = whole + float(match["s"] or 0)
     if seconds <= 0:
         raise ValueError(_DURATION_HINT)
     return seconds
