@@ -99,8 +99,9 @@ class BrokerPoller:
         self.config = config
         self.interval = interval
         self.listener = listener
-        self.history = history or LagHistory()
-        self.rates = rates or RateHistory()
+        # Not `history or ...`: an empty history has len 0, and the backend's shared one starts empty.
+        self.history = history if history is not None else LagHistory()
+        self.rates = rates if rates is not None else RateHistory()
         self.adapter_factory = adapter_factory
         self.max_backoff = max_backoff
         self.wall_clock = wall_clock

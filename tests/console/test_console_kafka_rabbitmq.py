@@ -55,7 +55,7 @@ async def test_kafka_lag_drill_in_offset_reset_and_dlq_replay(
 
         await select_row(c, "#lag-table", 1, group)
         await c.press("enter")
-        await c.wait_screen("DetailScreen")
+        await c.wait_screen("GroupScreen")
         partitions = c.rows("DataTable.section")
         assert [r[:4] for r in partitions] == [["0", "3", "5", "2"], ["1", "2", "5", "3"]]
         await c.press("escape")

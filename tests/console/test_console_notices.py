@@ -99,7 +99,7 @@ async def test_lag_counted_after_a_deletion_is_exact_and_a_count_stopped_at_its_
 
         await c.pick("#lag-table", 1, "behind", "the group behind")
         await c.press("enter")
-        await c.wait_screen("DetailScreen")
+        await c.wait_screen("GroupScreen")
         await c.wait(lambda: len(c.app.screen.query("DataTable.section")) > 1, "the group's details")
         partitions, groups = (c.rows_of(t) for t in list(c.app.screen.query("DataTable.section"))[:2])
         assert partitions[0][3] == "≥4"  # the backlog row

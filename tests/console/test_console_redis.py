@@ -303,7 +303,7 @@ async def test_enter_on_a_lists_backlog_shows_the_list_not_a_group_error(
         await c.pick("#lag-table", 2, "emails", "the list's backlog")
         assert c.rows("#lag-table")[c.app.query_one("#lag-table").cursor_row][1] == "(list)"  # type: ignore[attr-defined]
         await c.press("enter")
-        await c.wait_screen("DetailScreen")
+        await c.wait_screen("GroupScreen")
         await c.wait(lambda: c.app.screen.query("#summary"), "the list's details")
         assert "backlog (list) of emails on r" in str(c.app.screen.dialog_title)  # type: ignore[attr-defined]
         assert ["length", "3"] in c.rows("#summary")

@@ -69,10 +69,10 @@ async def test_a_dialog_shows_its_own_keys_not_the_panes() -> None:
         assert ("o", "Reset offsets") in footer(app)
         await pilot.press("enter")  # the group dialog
         await settle(pilot)
-        assert type(app.screen).__name__ == "DetailScreen"
-        assert footer(app) == [("esc", "Close")]  # not the Lag pane's "o Reset offsets", which it ignores
+        assert type(app.screen).__name__ == "GroupScreen"
+        assert footer(app) == [("esc", "Close"), ("t", "Range")]  # not the Lag pane's "o Reset offsets"
         await pilot.press("o")
-        assert type(app.screen).__name__ == "DetailScreen"
+        assert type(app.screen).__name__ == "GroupScreen"
         await pilot.press("escape")
         await pilot.press("4", "down", "enter")
         await settle(pilot)

@@ -20,6 +20,7 @@ from textual.widgets import Label
 
 from mqtui.demo.localbrokers import LocalKafka, LocalRabbitMQ
 from mqtui.model import StartPosition
+from mqtui.ui.screens.common import DetailScreen
 from tests.console.pilot import Console, console
 from tests.helpers import write_config
 from tests.trust.brokers import (
@@ -72,7 +73,7 @@ async def wait_detail(c: Console) -> None:
     """The details dialog once its answer (or its error) arrived."""
 
     def loaded() -> bool:
-        if type(c.app.screen).__name__ != "DetailScreen":
+        if not isinstance(c.app.screen, DetailScreen):  # the lag drill-in is one too (GroupScreen)
             return False
         try:
             state = c.app.screen.query_one("#state", Label)
