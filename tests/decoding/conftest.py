@@ -69,11 +69,15 @@ def registry() -> Iterator[Registry]:
     started.stop()
 
 
-@pytest.fixture(scope="session")
-def encoders(registry: Registry) -> Encoders:
+def make_encoders(registry: Registry) -> Encoders:
     from confluent_kafka.schema_registry import SchemaRegistryClient
 
     return Encoders(registry, SchemaRegistryClient({"url": registry.url}), order_class())
+
+
+@pytest.fixture(scope="session")
+def encoders(registry: Registry) -> Encoders:
+    return make_encoders(registry)
 
 
 AVRO_ORDER = {"id": 7, "item": "kettle", "price": decimal.Decimal("19.99")}

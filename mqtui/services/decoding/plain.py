@@ -102,8 +102,8 @@ def detect(data: bytes, depth: int = 0) -> Decoded | None:
         if depth == 0 and not (first == 0x7B and (b'"payload"' in data or b'"original_message"' in data)):
             return None  # JSON text stays text, as mqtui always showed and wrote it; envelopes are read
         try:
-            found = Decoded("json", orjson.loads(data))
-        except orjson.JSONDecodeError:
+            found = Decoded("json", _plain_tree(orjson.loads(data)))
+        except ValueError:  # orjson.JSONDecodeError is one; so is a tree too deep to show
             return None
         return found if depth or envelope_of(found.value) else None
     kind = _compression(data)
@@ -133,7 +133,7 @@ def forced(fmt: str, data: bytes) -> Decoded:
     """`data` read as `fmt` (from `--decode FORMAT`), or the reason it is not."""
     try:
         if fmt == "json":
-            return Decoded("json", orjson.loads(data))
+            return Decoded("json", _plain_tree(orjson.loads(data)))
         if fmt == "msgpack":
             import msgspec
 
@@ -176,12 +176,19 @@ def _cbor(data: bytes) -> Decoded | None:
         return None
 
 
-def _plain_tree(value: Any) -> Any:
-    """MessagePack and CBOR allow map keys JSON does not (numbers, bytes, arrays): make them text."""
+MAX_DEPTH = 200
+"""Deepest tree kept: JSON writers (orjson stops at 254) and the detail view must be able to show it."""
+
+
+def _plain_tree(value: Any, depth: int = 0) -> Any:
+    """MessagePack and CBOR allow map keys JSON does not (numbers, bytes, arrays): make them text. A
+    tree nested deeper than MAX_DEPTH is refused (ValueError), so it is shown raw with the reason."""
+    if depth > MAX_DEPTH:
+        raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
     if isinstance(value, dict):
-        return {k if isinstance(k, str) else str(k): _plain_tree(v) for k, v in value.items()}
+        return {k if isinstance(k, str) else str(k): _plain_tree(v, depth + 1) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain_tree(v) for v in value]
+        return [_plain_tree(v, depth + 1) for v in value]
     return value
 
 

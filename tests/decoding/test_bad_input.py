@@ -1,0 +1,117 @@
+"""Bad input never crashes or stalls decoding: the hostile corpus (with its malformed framed payloads),
+an unknown schema id, a registry that is down, slow or refuses the credentials. Each such message is
+kept raw with a one-line reason, and every schema id is fetched once."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import gzip
+from collections.abc import Iterator
+
+import orjson
+import pytest
+
+from mqtui import jsonl
+from mqtui.config.decoding import SchemaRegistryConfig
+from mqtui.model import Message
+from mqtui.services.decoding import MODES, Decoder
+from mqtui.services.decoding.registry import SchemaCache
+from tests.decoding.conftest import AVRO_ORDER, Encoders, make_encoders
+from tests.registry import Registry, start_registry
+from tests.trust.corpus import all_payloads
+
+
+@pytest.fixture
+def own_registry() -> Iterator[Registry]:
+    """A registry of this test's own, so its request counts and knobs are the test's alone."""
+    started = start_registry()
+    yield started
+    started.stop()
+
+
+@functools.cache
+def bomb() -> bytes:
+    """32 MB of zeros in 32 kB of gzip: decompression must stop at its bound."""
+    return gzip.compress(bytes(32 * 1024 * 1024), compresslevel=1)
+
+
+def decoder(registry: Registry, mode: str = "auto", timeout: float = 2.0) -> Decoder:
+    return Decoder(mode, SchemaCache(SchemaRegistryConfig(url=registry.url, timeout=timeout)))
+
+
+def decode_all(dec: Decoder, values: list[bytes], wait: float) -> list[Message]:
+    messages = [Message("b", "orders", 0, index, None, value[:8], value) for index, value in enumerate(values)]
+
+    async def run() -> list[Message]:
+        await dec.prepare(messages, wait)
+        return list(dec.decode_batch(messages))
+
+    try:
+        return asyncio.run(run())
+    finally:
+        dec.close()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_hostile_corpus_decodes_to_values_or_reasons(mode: str, registry: Registry, encoders: Encoders) -> None:
+    encoders.avro("hostile", AVRO_ORDER)  # ids 1.. exist, so framed junk meets real schemas too
+    encoders.protobuf("hostile", id=1)
+    payloads = all_payloads()
+    payloads["bomb"] = bomb()
+    decoded = decode_all(decoder(registry, mode), list(payloads.values()), wait=2.0)
+    for name, message in zip(payloads, decoded, strict=True):
+        if message.decoded is not None and message.decoded.error is not None:
+            assert "\n" not in message.decoded.error and len(message.decoded.error) < 300, name
+    lines = jsonl.dumps_messages(decoded)
+    assert not any(char in bytes(lines).decode("utf-8") for char in ("\x1b", "\x07", "\x9b"))
+    back = [jsonl.message_from_record(orjson.loads(line)) for line in bytes(lines).splitlines()]
+    assert [m.value for m in back] == list(payloads.values())  # value_raw: nothing lost
+    reasons = {name: m.decoded.error for name, m in zip(payloads, decoded, strict=True) if m.decoded}
+    if mode == "auto":
+        assert reasons["bomb"] == "gzip payload that does not decompress: expands beyond 16 MB"
+        assert reasons["framed_unknown_schema_id"] == "schema id 2147483647 is not in the schema registry"
+        assert "msgpack_nested_300" not in reasons  # too deep to show as a tree: shown as its bytes
+
+
+def test_one_request_per_schema_id(own_registry: Registry) -> None:
+    encoders = make_encoders(own_registry)
+    values = [encoders.avro("orders", {**AVRO_ORDER, "id": n}) for n in range(200)]
+    dec = decoder(own_registry)
+    first = decode_all(dec, values[:100], wait=2.0)
+    dec2 = dec  # the same session's decoder: its cache holds the schema
+    second = [dec2.decode(m) for m in first]
+    assert [m.decoded.value["id"] for m in second if m.decoded] == list(range(100))
+    assert own_registry.requests["GET /schemas/ids/1"] == 1
+
+
+def test_unknown_id_then_down_registry_is_a_reason_not_a_crash(own_registry: Registry) -> None:
+    encoders = make_encoders(own_registry)
+    value = encoders.avro("orders", AVRO_ORDER)
+    own_registry.stop()
+    (message,) = decode_all(decoder(own_registry), [value], wait=5.0)
+    assert message.decoded is not None and message.decoded.error == "the schema registry is unreachable"
+    assert message.value == value
+
+
+def test_a_slow_registry_does_not_hold_the_messages(own_registry: Registry) -> None:
+    encoders = make_encoders(own_registry)
+    value = encoders.avro("orders", AVRO_ORDER)
+    own_registry.delay = 3.0
+    (message,) = decode_all(decoder(own_registry, timeout=0.3), [value], wait=0.3)
+    assert message.decoded is not None
+    assert message.decoded.error in (
+        "the schema registry did not answer within 0.3s",
+        "the schema registry did not answer in time",
+    )
+
+
+def test_refused_credentials_are_named_and_never_shown(own_registry: Registry) -> None:
+    encoders = make_encoders(own_registry)
+    value = encoders.avro("orders", AVRO_ORDER)
+    own_registry.credentials = ("svc", "s3cret-Pa55")
+    config = SchemaRegistryConfig(url=own_registry.url, username="svc", password="wrong-Pa55", timeout=2)
+    dec = Decoder("auto", SchemaCache(config))
+    (message,) = decode_all(dec, [value], wait=2.0)
+    assert message.decoded is not None and message.decoded.error == "the schema registry refused the credentials (401)"
+    assert "Pa55" not in repr(config) and b"Pa55" not in bytes(jsonl.dumps_messages([message]))
