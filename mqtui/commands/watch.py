@@ -6,7 +6,7 @@ Ctrl-C; `--once` takes one poll of every broker, prints what is open and exits 1
 breached (0 when none), for cron and scripts.
 
 One poll cannot tell how long something lasted: with `--once`, `idle_for` opens only where the broker
-says when its consumer was last active (NATS, Redis), and `growing_for` never does. A line on stderr
+says when its consumer was last active (NATS, Redis streams, RabbitMQ), and `growing_for` never does. A line on stderr
 says so when the profile has such rules, rather than letting a 0 read as "checked and fine".
 """
 

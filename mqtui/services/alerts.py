@@ -10,8 +10,9 @@ What each condition means here:
 - `lag_over`, `time_lag_over`: judged on every poll, open while above the threshold.
 - `idle_for`: messages wait and nothing was consumed (the committed position did not move; where no
   position is reported, the consume rate is 0) since the row was last seen consuming or empty. The first
-  sight of a row starts the clock at its `last_activity` where the broker reports one (NATS, Redis),
-  else at that poll, so one poll alone can open it only where the broker says how long it was idle.
+  sight of a row starts the clock at its `last_activity` where the broker reports one (NATS, Redis
+  streams, RabbitMQ), else at that poll, so one poll alone can open it only where the broker says how
+  long it was idle.
 - `growing_for`: the trend (`LagHistory`) said growing (or stalled with the lag still rising) at every
   poll for the duration.
 - `dead_letters_increase`: a DLQ holds more than at the previous poll. It stays open until no new letter
