@@ -82,7 +82,7 @@ async def test_retry_envelopes_without_a_group_and_a_capped_read(
     [found] = [s for s in await adapter.retry_schedules() if s.destination == topic]
     assert (found.convention, found.origin, found.due_now, found.due_later) == ("retry envelope", origin, 1, 2)
     assert near(found.next_due_at, now_ms + 30_000) and near(found.overdue_since, now_ms - 5_000)
-    assert found.unknown_reason == "1 waiting records say no due time"
+    assert found.unknown_reason == "waiting records without a due time (not counted): 1"
     capped = KafkaAdapter(adapter.config)
     capped.retries.cap = 2
     await capped.connect()

@@ -39,6 +39,7 @@ RETRY_TOPIC = re.compile(r"^(?P<origin>.+?)[-._]retry(?:[-._][0-9]+[a-z]*)*$")
 SPRING = "spring retry topic"
 ENVELOPE = "retry envelope"
 UNDATED = "retry topic"
+"""A retry topic none of whose waiting records says when it is due (no header, no envelope)."""
 
 
 def retry_origin(name: str) -> str | None:
@@ -180,5 +181,5 @@ class RetryTopics:
             next_due_at=counts.next_due_at,
             overdue_since=counts.overdue_since,
             at_least=capped,
-            unknown_reason=f"{undated:,} waiting records say no due time" if undated else None,
+            unknown_reason=f"waiting records without a due time (not counted): {undated:,}" if undated else None,
         )
