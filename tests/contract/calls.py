@@ -166,6 +166,13 @@ async def dead_letter_queues(adapter: Adapter, scene: Scene) -> object:
     return await adapter.dead_letter_queues()
 
 
+async def retry_schedules(adapter: Adapter, scene: Scene) -> object:
+    """Every kind answers, NATS with none (the console polls it beside the DLQs on every broker)."""
+    schedules = await adapter.retry_schedules()
+    assert all(s.broker == adapter.name for s in schedules), "a retry schedule names its broker"
+    return schedules
+
+
 async def dead_letters(adapter: Adapter, scene: Scene) -> object:
     return await adapter.dead_letters((await scene.letters()).dlq)
 
@@ -217,6 +224,7 @@ REFUSED_HERE: dict[str, tuple[Capability, Callable[[Adapter, Scene], Awaitable[o
 UNGATED: dict[str, Callable[[Adapter, Scene], Awaitable[object]]] = {
     "describe": describe,
     "dead_letter_queues": dead_letter_queues,
+    "retry_schedules": retry_schedules,
     "dead_letters": dead_letters,
     "tail_a_queue_from_its_end": tail_a_queue_from_its_end,
 }
