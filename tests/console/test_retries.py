@@ -4,9 +4,12 @@ and no table at all where no broker reports a retry schedule."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
+import redis
 from textual.widgets import DataTable
 
 from mqtui.model import RetrySchedule
@@ -14,8 +17,9 @@ from mqtui.services.snapshot import BrokerStatus
 from mqtui.ui.app import MqtuiApp
 from mqtui.ui.cells import colour
 from mqtui.ui.panes.retries import RETRY_COLUMNS
+from tests.console.conftest import profile_file
 from tests.console.fixtures import NOW, static_backend
-from tests.console.pilot import Console
+from tests.console.pilot import Console, console
 
 COLUMNS = [key for _title, key in RETRY_COLUMNS]
 KAFKA = (
@@ -84,3 +88,19 @@ async def test_a_down_brokers_retries_are_dimmed_and_none_means_no_table() -> No
         await c.wait_rows("#dlq-table", lambda r: len(r) == 2, "two DLQs")
         assert not plain_app.screen.query_one("#retry-table").display
         assert not plain_app.screen.query_one("#retry-info").display
+
+
+async def test_a_real_redis_schedule_reaches_the_pane(tmp_path: Path, redis_db: tuple[str, redis.Redis]) -> None:
+    url, client = redis_db
+    now = time.time()
+    client.zadd("rq:scheduled:emails", {"due": now - 30, "later-1": now + 600, "later-2": now + 1200})
+    client.rpush("emails:dlq", b"x")
+    profile = profile_file(tmp_path, [{"name": "r", "kind": "redis", "url": url, "timeout": 2.0}])
+    async with console(profile, "ops") as c:
+        await c.press("4")
+        [row] = await c.wait_rows("#retry-table", lambda r: len(r) == 1, "the RQ schedule")
+        cells = dict(zip(COLUMNS, row, strict=True))
+        assert (cells["name"], cells["origin"], cells["due_now"], cells["due_later"]) == (
+            "rq:scheduled:emails", "emails", "1", "2")  # fmt: skip
+        assert cells["next_due"].startswith(("in 9m", "in 10m"))
+        assert c.text("#retry-info") == "Retries: 1 schedule · 1 due now · 2 due later"

@@ -70,5 +70,6 @@ def retry_summary(snapshots: Sequence[BrokerSnapshot]) -> str:
     due_now = sum(r.due_now or 0 for r in schedules)
     due_later = sum(r.due_later or 0 for r in schedules)
     more = "+" if any(r.at_least for r in schedules) else ""
-    return (f"Retries: {len(schedules):,} schedules · {due_now:,}{more} due now · "
+    plural = "" if len(schedules) == 1 else "s"
+    return (f"Retries: {len(schedules):,} schedule{plural} · {due_now:,}{more} due now · "
             f"{due_later:,}{more} due later")  # fmt: skip
