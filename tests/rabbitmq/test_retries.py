@@ -30,6 +30,11 @@ async def test_retry_queues_count_what_waits_and_when_the_head_is_due(
     for queue in (timed, untimed, old):
         amqp.queue_declare(queue, durable=True, arguments={**back, "x-message-ttl": TTL_MS})
     amqp.queue_declare(per_message, durable=True, arguments=back)
+    # A main queue whose expired messages die into a DLQ (its consumers down): not a retry queue.
+    expiring = unique("expiring")
+    amqp.queue_declare(f"{expiring}.dlq", durable=True)
+    amqp.queue_declare(expiring, durable=True, arguments={"x-message-ttl": TTL_MS, "x-dead-letter-exchange": "",
+                                                          "x-dead-letter-routing-key": f"{expiring}.dlq"})  # fmt: skip
     now = int(time.time())
     publish(amqp, timed, [b"a", b"b", b"c"], timestamp=now)
     publish(amqp, untimed, [b"a"])
@@ -45,6 +50,10 @@ async def test_retry_queues_count_what_waits_and_when_the_head_is_due(
     found = await until(sampled, what="the retry queues sampled by the management API")
     assert found is not None
     assert origin not in found and plain not in found  # consumed queues and TTL without dead-lettering
+    assert expiring not in found
+    dlqs = {q.name: q for q in await adapter.dead_letter_queues()}
+    assert origin not in dlqs  # what the retry queues dead-letter into is retried there, not dead
+    assert dlqs[f"{expiring}.dlq"].origin == expiring
     head = found[timed]
     assert (head.convention, head.origin, head.due_now, head.due_later) == ("ttl + dead-letter", origin, 0, 3)
     assert head.next_due_at == datetime.fromtimestamp(now + TTL_MS / 1000, tz=UTC) and head.unknown_reason is None

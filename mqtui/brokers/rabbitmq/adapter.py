@@ -147,7 +147,7 @@ class RabbitMQAdapter(BrokerAdapter[RabbitMQConfig]):
         return await self.dead.queues()
 
     async def retry_schedules(self) -> list[RetrySchedule]:
-        return await retries.schedules(self.mgmt)
+        return await retries.schedules(self.mgmt, self.dead)
 
     async def read_hazard(self, dlq: str) -> str | None:
         return await self.dead.read_hazard(dlq)

@@ -3,7 +3,8 @@ broker dead-letters them back to the queue they came from (the "TTL + dead-lette
 
 A queue is taken for one when it has a dead-letter exchange (argument or policy), no consumers, and
 either a queue TTL (`x-message-ttl`) or a name saying retry / delay / wait (its messages then carry
-their own `expiration`). Everything comes from the poll's one queue listing: the queues are never read,
+their own `expiration`); but not when what it dead-letters lands in a DLQ: that is a queue whose expired
+messages die (a main queue with a TTL, its consumers down), not one that retries them. Everything comes from the poll's one queue listing: the queues are never read,
 because a get + requeue would count as a delivery and could reorder them.
 
 What can be told from the listing alone:
@@ -18,18 +19,18 @@ What can be told from the listing alone:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from mqtui.brokers.rabbitmq.amqp import text
+from mqtui.brokers.rabbitmq.dlq import DeadLetters
 from mqtui.brokers.rabbitmq.management import Management
 from mqtui.brokers.rabbitmq.queues import head_timestamp, number
+from mqtui.brokers.rabbitmq.topology import RETRY_NAME
 from mqtui.model import RetrySchedule
 
 CONVENTION = "ttl + dead-letter"
-_RETRY_WORDS = re.compile(r"(?i)retr(?:y|ies)|delay|wait|park")
 NO_TIMESTAMP = "RabbitMQ reports no head message timestamp (messages without a timestamp property)"
 DEAD_LETTERED_IN = "the head message was dead-lettered in; RabbitMQ does not report when it arrived"
 PER_MESSAGE = "messages expire one by one (per-message expiration); only a read, a delivery, could tell"
@@ -51,7 +52,7 @@ def retry_queue(row: Mapping[str, Any], now: datetime, broker: str, display: str
     name = text(row.get("name"))
     if dlx is None or number(row.get("consumers")) or text(row.get("type")) == "stream":
         return None
-    if ttl_ms is None and not _RETRY_WORDS.search(name):
+    if ttl_ms is None and not RETRY_NAME.search(name):
         return None
     routing_key = _setting(row, "x-dead-letter-routing-key")
     origin = text(routing_key) if routing_key else (text(dlx) or None)
@@ -73,13 +74,16 @@ def retry_queue(row: Mapping[str, Any], now: datetime, broker: str, display: str
                          unknown_reason=reason)  # fmt: skip
 
 
-async def schedules(mgmt: Management, now: datetime | None = None) -> list[RetrySchedule]:
-    """Every retry queue of the poll's queue listing."""
+async def schedules(mgmt: Management, dead: DeadLetters, now: datetime | None = None) -> list[RetrySchedule]:
+    """Every retry queue of the poll's queue listing (whose dead-letter map `dead` works out once)."""
     listing = await mgmt.queue_listing()
+    dying = {origin for info in (await dead.of_listing(listing)).values() for origin in info.origins}
     moment = now or datetime.now(UTC)
     found = []
     for row in listing.rows:
         display = mgmt.display(text(row.get("vhost")), text(row.get("name")))
+        if display in dying:
+            continue  # its expired messages go to a DLQ: they die, they are not retried
         schedule = retry_queue(row, moment, mgmt.name, display)
         if schedule is not None:
             found.append(schedule)

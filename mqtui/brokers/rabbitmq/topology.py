@@ -3,7 +3,8 @@
 A queue is a DLQ when another queue's dead-letter exchange (argument or policy) routes to it, followed
 through the exchange's bindings and type and on through exchange-to-exchange bindings (a DLX bound to a
 topic exchange that a parking queue is bound to), when it is named by a dead-letter routing key on the
-default exchange, or by the profile's naming rules. The adapter reads every binding of a vhost once per
+default exchange, or by the profile's naming rules. A retry queue's dead-letter target is the queue it
+retries, never a DLQ. The adapter reads every binding of a vhost once per
 poll (`/api/bindings/{vhost}`) and hands them over here, instead of asking exchange by exchange.
 
 Reading a queue means get + requeue, which a quorum queue counts as a delivery: with a delivery limit,
@@ -12,6 +13,7 @@ a message read past it is dropped or dead-lettered on, so `read_hazard` says so 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -112,10 +114,18 @@ def dead_letter_map(
     return found
 
 
+#: A queue named so parks messages for another try: what it dead-letters goes back to be retried, so its
+#: dead-letter target is the queue it retries, not a DLQ (`retries`).
+RETRY_NAME = re.compile(r"(?i)retr(?:y|ies)|delay|wait")
+
+
 def dead_letter_sources(rows: Iterable[Mapping[str, Any]]) -> list[tuple[str, str, str, str | None]]:
-    """(vhost, queue, dead-letter exchange, dead-letter routing key or None) of each queue that has a DLX."""
+    """(vhost, queue, dead-letter exchange, dead-letter routing key or None) of each queue that has a DLX,
+    except retry queues (`RETRY_NAME`)."""
     found = []
     for row in rows:
+        if RETRY_NAME.search(text(row.get("name"))):
+            continue
         arguments = row.get("arguments") or {}
         policy = row.get("effective_policy_definition") or {}
         dlx = arguments.get("x-dead-letter-exchange", policy.get("dead-letter-exchange"))
