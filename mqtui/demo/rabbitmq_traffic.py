@@ -2,7 +2,9 @@
 
 * exchange `shop` (topic) fed at ~30 messages per second with keys `orders.*`, `emails.*`, `payments.*`;
 * `orders` (classic, dead-letter exchange `orders.dlx` -> `orders.dlq`): a worker that keeps up but
-  rejects every twentieth order, so `orders.dlq` fills with dead letters carrying `x-death`;
+  rejects every twentieth order, so `orders.dlq` fills with dead letters carrying `x-death`, and parks
+  another one in twenty in `orders.retry` (no consumer, TTL 30 s, dead-lettered back to `orders`) for one
+  more try: the Retries table's TTL + dead-letter queue;
 * `emails` (classic, at most 5,000 messages): a sender slower than the traffic, so its ready count grows;
 * `payments` (quorum, delivery-limit 5): a worker that keeps up;
 * `shop.events` (stream bound to `#`, 20 MB): every message, for `tail --from beginning`.
@@ -28,6 +30,7 @@ import pika
 from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
 
 EXCHANGE = "shop"
+RETRY_QUEUE, RETRY_TTL_MS = "orders.retry", 30_000
 EMAIL_PAUSE = 0.25
 """The email sender handles 4 a second while 8 arrive: its backlog grows until x-max-length."""
 
@@ -45,6 +48,8 @@ def _declare(channel: BlockingChannel) -> None:
     channel.exchange_declare("orders.dlx", "fanout", durable=True)
     channel.queue_declare("orders.dlq", durable=True)
     channel.queue_bind("orders.dlq", "orders.dlx")
+    back = {"x-message-ttl": RETRY_TTL_MS, "x-dead-letter-exchange": "", "x-dead-letter-routing-key": "orders"}
+    channel.queue_declare(RETRY_QUEUE, durable=True, arguments=back)
     queues: dict[str, tuple[str, dict[str, Any]]] = {
         "orders": ("orders.*", {"x-dead-letter-exchange": "orders.dlx"}),
         "emails": ("emails.*", {"x-max-length": 5000}),
@@ -111,13 +116,17 @@ def _consume(
 
 def _orders(channel: BlockingChannel, method: Any, body: bytes) -> None:
     try:
-        order = int(orjson.loads(body).get("n", 0))
+        document = orjson.loads(body)
+        order = int(document.get("n", 0))
     except (orjson.JSONDecodeError, AttributeError, TypeError, ValueError):
-        order = 0
+        document, order = {}, 0
     if order % 20 == 0:
         channel.basic_reject(method.delivery_tag, requeue=False)  # dead-lettered to orders.dlq
-    else:
-        channel.basic_ack(method.delivery_tag)
+        return
+    if order % 20 == 10 and not document.get("retried"):  # one more try in 30 s, once
+        properties = pika.BasicProperties(content_type="application/json", delivery_mode=2, timestamp=int(time.time()))
+        channel.basic_publish("", RETRY_QUEUE, orjson.dumps({**document, "retried": True}), properties)
+    channel.basic_ack(method.delivery_tag)
 
 
 def _emails(channel: BlockingChannel, method: Any, _body: bytes) -> None:

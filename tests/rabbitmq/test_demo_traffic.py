@@ -48,6 +48,9 @@ async def test_demo_traffic_fills_every_pane_and_stops_promptly(rabbitmq_server:
         assert rows["shop.events"].kind == DestinationKind.STREAM
         dlqs = {q.name: q for q in await adapter.dead_letter_queues()}
         assert dlqs["orders.dlq"].origin == "orders"
+        assert "orders" not in dlqs  # orders.retry dead-letters back into it: retried, not dead
+        [parked] = [s for s in await adapter.retry_schedules() if s.destination == rabbitmq_traffic.RETRY_QUEUE]
+        assert (parked.convention, parked.origin, parked.due_now) == ("ttl + dead-letter", "orders", 0)
         letters = await adapter.dead_letters("orders.dlq", limit=3)
         assert letters and all(letter.origin == "orders" and letter.reason == "rejected" for letter in letters)
         stop.set()
