@@ -66,13 +66,19 @@ def outgoing(record: Any) -> OutgoingMessage:
         record = record["message"]
     if "value" not in record:
         raise KeyError("value")
-    if not isinstance(record["value"], str) or not isinstance(record.get("key"), str | None):
-        raise TypeError("key and value must be strings")
+    for part in ("key", "value"):
+        encoding = record.get(f"{part}_encoding", "utf-8")
+        if encoding not in ("utf-8", "base64", jsonl.DECODED):
+            raise ValueError(f"{part}_encoding must be utf-8, base64 or {jsonl.DECODED}, not {str(encoding)[:20]!r}")
+        if encoding != jsonl.DECODED and not isinstance(record.get(part), str | None):
+            raise TypeError(f"{part} must be a string (or a decoded value with {part}_encoding {jsonl.DECODED!r})")
+        # A lenient decoder would send "%%%" as no bytes at all: base64 is checked strictly.
+        if encoding == "base64" and record.get(part) is not None:
+            base64.b64decode(record[part], validate=True)
+        if isinstance(record.get(f"{part}_raw"), str):
+            base64.b64decode(record[f"{part}_raw"], validate=True)
     if not isinstance(record.get("headers") or {}, dict):
         raise TypeError("headers must be an object")
-    for field in ("key", "value"):  # a lenient decoder would send "%%%" as no bytes at all
-        if record.get(f"{field}_encoding") == "base64" and record.get(field) is not None:
-            base64.b64decode(record[field], validate=True)
     message = jsonl.message_from_record({"broker": "", "destination": "", **record})
     return OutgoingMessage(value=message.value, key=message.key, headers=message.headers)
 

@@ -29,6 +29,7 @@ from mqtui.model import (
     Capability,
     DeadLetter,
     DeadLetterQueue,
+    Decoded,
     Destination,
     HeaderValue,
     Message,
@@ -72,6 +73,9 @@ class MessageDoc(_Strict, kw_only=True, frozen=True):
     """The value as text, for reading the file without mqtui (invalid UTF-8 replaced)."""
     headers: list[HeaderDoc] = []
     redelivered: int = 0
+    decoded: Decoded | None = None
+    """The value as the console decoded it (Avro, Protobuf, MessagePack ...): shown so offline too."""
+    decoded_key: Decoded | None = None
 
 
 class DeadLetterDoc(_Strict, kw_only=True, frozen=True):
@@ -219,6 +223,8 @@ def message_doc(message: Message) -> MessageDoc:
         text=message.value.decode("utf-8", errors="replace"),
         headers=[_header_doc(name, value) for name, value in message.headers],
         redelivered=message.redelivered,
+        decoded=message.decoded,
+        decoded_key=message.decoded_key,
     )
 
 

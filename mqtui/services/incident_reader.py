@@ -153,7 +153,8 @@ def message_of(doc: MessageDoc, where: str) -> Message:
     return Message(
         broker=doc.broker, destination=doc.destination, partition=doc.partition, position=doc.position,
         timestamp=doc.timestamp, key=_unb64(doc.key, where), value=_unb64(doc.value, where) or b"",
-        headers=tuple(_header(h, where) for h in doc.headers), redelivered=doc.redelivered,
+        headers=tuple(_header(h, where) for h in doc.headers), redelivered=doc.redelivered, decoded=doc.decoded,
+        decoded_key=doc.decoded_key,
     )  # fmt: skip
 
 

@@ -114,6 +114,12 @@ class RecordedAdapter(BrokerAdapter[BrokerConfig]):
         summary = (("members", ", ".join(members) or "-"), ("recorded at", iso(self.incident.taken_at) or "-"))
         return Detail(self.name, group, summary=summary, sections=(section,))
 
+    async def describe_server(self) -> Detail:
+        raise self._not_recorded("the server view")
+
+    async def peek(self, destination: str, *, limit: int = 10) -> list[Message]:
+        raise self._not_recorded(f"the messages waiting in {destination}")
+
     async def dead_letters(self, dlq: str, *, limit: int = 100) -> list[DeadLetter]:
         recorded = self.incident.dead_letters
         if recorded is None or (recorded.dlq.broker, recorded.dlq.name) != (self.name, dlq):

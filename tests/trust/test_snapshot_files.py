@@ -10,7 +10,10 @@ from typing import Any
 import pytest
 
 from mqtui.cli import main
+from mqtui.model import Decoded, Message
+from mqtui.services.incident import RecordedTail, build_document, write_document
 from mqtui.services.incident_reader import MAX_STRING, read_document
+from tests.console.fixtures import NOW, static_backend
 from tests.console.offline_fixtures import fixed_snapshot_file
 
 
@@ -38,6 +41,18 @@ def write(tmp_path: Path, document: Any) -> Path:
 def test_the_good_file_reads_back(tmp_path: Path) -> None:
     incident = read_document(fixed_snapshot_file(tmp_path / "good.json"))
     assert incident.profile.name == "prod" and len(incident.snapshots) == 3
+
+
+def test_messages_come_back_exactly_decoded_values_included(tmp_path: Path) -> None:
+    message = Message("k", "orders", 0, 7, NOW, b"\xff", b"\x81\xa1a\x01", (("h", b"\x80"), ("t", "text"), ("n", 3)),
+                      decoded=Decoded("msgpack", {"a": 1}))  # fmt: skip
+    backend = static_backend()
+    snapshots = list(backend.snapshots().values())
+    document = build_document(
+        "p", backend.profile, snapshots, NOW, tail=RecordedTail("orders-kafka", "orders", (message,))
+    )
+    incident = read_document(write_document(document, tmp_path / "one.json"))
+    assert incident.tail is not None and incident.tail.messages == (message,)
 
 
 def test_truncated(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
