@@ -107,6 +107,8 @@ class ProfileDoc(_Strict, kw_only=True, frozen=True):
     stall_polls: int = 5
     theme: str | None = None
     brokers: list[BrokerSettingsDoc] = []
+    settings: dict[str, Any] = {}
+    """Every other key of the profile (alert rules, history, schema registry ...), secrets masked."""
 
 
 class BrokerDoc(_Strict, kw_only=True, frozen=True):
@@ -256,9 +258,12 @@ def profile_doc(name: str, profile: Profile) -> ProfileDoc:
         settings = _masked(msgspec.to_builtins(broker))
         settings.pop("kind", None)
         brokers.append(BrokerSettingsDoc(name=broker.name, kind=broker.kind, settings=settings))
+    settings = _masked(msgspec.to_builtins(profile))
+    for shown in ("brokers", "readonly", "production", "poll_interval", "stall_polls", "theme"):
+        settings.pop(shown, None)
     return ProfileDoc(
         name=name, readonly=profile.readonly, production=profile.production, poll_interval=profile.poll_interval,
-        stall_polls=profile.stall_polls, theme=profile.theme, brokers=brokers,
+        stall_polls=profile.stall_polls, theme=profile.theme, brokers=brokers, settings=settings,
     )  # fmt: skip
 
 

@@ -40,6 +40,9 @@ class IncidentViews(ConsoleWorkflows):
 
     def action_snapshot(self) -> None:
         """Write what the console shows now, with the tail's buffer and the open DLQ's entries."""
+        if self.backend.offline_note is not None:  # the file it came from is that snapshot, settings and all
+            self.notify(f"nothing new to write: this is the {self.backend.offline_note}", severity="warning")
+            return
         stream = self.tail_pane.stream
         tail = None
         if stream is not None:

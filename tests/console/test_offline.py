@@ -65,6 +65,8 @@ async def test_recorded_tail_and_dead_letters_are_in_their_panes(tmp_path: Path)
         assert [row[1] for row in entries] == ["0:17", "0:18", "0:19"]  # after the selection mark
         await c.press("r")  # replay: refused, and nothing could have been sent anywhere
         await c.wait_note("readonly")
+        await c.press("S")  # the file it came from is that snapshot already
+        await c.wait_note("nothing new to write: this is the offline snapshot of prod taken at")
         await c.press("1", "t")  # a tail of anything: only the recorded one exists
         await c.wait_screen("TailStartScreen")
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from mqtui.cli import main
+from mqtui.config import parse_config
 from mqtui.model import Decoded, Message
 from mqtui.services.incident import RecordedTail, build_document, write_document
 from mqtui.services.incident_reader import MAX_STRING, read_document
@@ -120,3 +121,28 @@ def test_names_with_markup_are_kept_and_shown_as_text(tmp_path: Path) -> None:
     incident = read_document(fixed_snapshot_file(tmp_path / "good.json"))
     names = [d.name for s in incident.snapshots for d in s.destinations]
     assert "[bold red]pwned[/] \x1b]0;title\x07 [@click=app.quit]" in names
+
+
+def test_no_secret_reaches_the_file(tmp_path: Path) -> None:
+    raw = {
+        "profiles": {
+            "prod": {
+                "schema_registry": {"url": "https://reg:regpass-1@registry:8081", "password": "regpass-2"},
+                "brokers": [
+                    {"name": "k", "kind": "kafka", "url": "127.0.0.1:9092",
+                     "sasl": {"username": "u", "password": "saslpass-3"}},
+                    {"name": "r", "kind": "redis", "url": "redis://:urlpass-4@127.0.0.1:6379/0"},
+                    {"name": "n", "kind": "nats", "url": "nats://127.0.0.1:4222", "token": "tokenpass-5"},
+                    {"name": "q", "kind": "rabbitmq", "url": "amqp://guest:urlpass-6@127.0.0.1:5672/",
+                     "password": "pass-7", "management_url": "http://guest:mgmtpass-8@127.0.0.1:15672"},
+                ],
+            }
+        }
+    }  # fmt: skip
+    profile = parse_config(raw, Path("secret.toml")).profiles["prod"]
+    text = write_document(build_document("prod", profile, [], NOW), tmp_path / "s.json").read_text()
+    for secret in ("regpass-1", "regpass-2", "saslpass-3", "urlpass-4", "tokenpass-5", "urlpass-6", "pass-7",
+                   "mgmtpass-8"):  # fmt: skip
+        assert secret not in text
+    assert "redis://:***@127.0.0.1:6379/0" in text and '"username": "u"' in text
+    assert oct((tmp_path / "s.json").stat().st_mode & 0o777) == "0o600"  # it holds payloads
