@@ -33,9 +33,8 @@ def retry_record(schedule: RetrySchedule) -> dict[str, Any]:
 def retry_line(schedule: RetrySchedule, now: datetime) -> tuple[str, ...]:
     """The table row: counts ("+" when capped), "in 4m 10s" to the next due, how long past due the oldest is."""
     more = "+" if schedule.at_least else ""
-    next_due = (
-        MISSING if schedule.next_due_at is None else f"in {elapsed((schedule.next_due_at - now).total_seconds())}"
-    )
+    seconds = None if schedule.next_due_at is None else (schedule.next_due_at - now).total_seconds()
+    next_due = MISSING if seconds is None else f"in {elapsed(seconds)}" if seconds >= 1 else "now"
     overdue = MISSING if schedule.overdue_since is None else elapsed((now - schedule.overdue_since).total_seconds())
     due_now = count(schedule.due_now) + (more if schedule.due_now is not None else "")
     due_later = count(schedule.due_later) + (more if schedule.due_later is not None else "")

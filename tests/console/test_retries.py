@@ -16,7 +16,7 @@ from mqtui.model import RetrySchedule
 from mqtui.services.snapshot import BrokerStatus
 from mqtui.ui.app import MqtuiApp
 from mqtui.ui.cells import colour
-from mqtui.ui.panes.retries import RETRY_COLUMNS
+from mqtui.ui.panes.retries import RETRY_COLUMNS, until
 from tests.console.conftest import profile_file
 from tests.console.fixtures import NOW, static_backend
 from tests.console.pilot import Console, console
@@ -104,3 +104,9 @@ async def test_a_real_redis_schedule_reaches_the_pane(tmp_path: Path, redis_db: 
             "rq:scheduled:emails", "emails", "1", "2")  # fmt: skip
         assert cells["next_due"].startswith(("in 9m", "in 10m"))
         assert c.text("#retry-info") == "Retries: 1 schedule · 1 due now · 2 due later"
+
+
+def test_a_due_time_the_last_poll_saw_ahead_reads_now_once_it_has_come() -> None:
+    assert until(NOW + timedelta(seconds=61), NOW) == "in 1m 1s"
+    assert until(NOW + timedelta(milliseconds=400), NOW) == "now"
+    assert until(NOW - timedelta(seconds=3), NOW) == "now"

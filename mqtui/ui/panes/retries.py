@@ -31,10 +31,17 @@ def tally(value: int | None, at_least: bool) -> str:
     return count(value) + ("+" if at_least and value is not None else "")
 
 
+def until(moment: datetime, now: datetime) -> str:
+    """ "in 4m 10s" to a due time; "now" once it has come (it is past when the last poll saw it ahead)."""
+    seconds = (moment - now).total_seconds()
+    return f"in {elapsed(seconds)}" if seconds >= 1 else "now"
+
+
 def next_due_cell(schedule: RetrySchedule, now: datetime) -> Text:
-    """ "in 4m 10s"; "unknown" when messages wait and the broker cannot say; "-" when none is due later."""
+    """ "in 4m 10s"; "now" once that time has come (the poll saw it ahead); "unknown" when messages wait
+    and the broker cannot say; "-" when none is due later."""
     if schedule.next_due_at is not None:
-        return Text(f"in {elapsed((schedule.next_due_at - now).total_seconds())}", justify="right")
+        return Text(until(schedule.next_due_at, now), justify="right")
     waiting_later = schedule.due_later is None or schedule.due_later > 0
     return Text("unknown" if waiting_later and schedule.unknown_reason else MISSING, justify="right")
 
