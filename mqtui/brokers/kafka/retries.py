@@ -30,7 +30,7 @@ from mqtui.brokers.kafka.tail import PartitionReader, Reads
 from mqtui.brokers.kafka.topics import TopicRound, is_internal
 from mqtui.brokers.retries import SPRING_BACKOFF_HEADER, count_due, envelope_due, spring_due
 from mqtui.dlqnames import dlq_origin
-from mqtui.errors import BrokerError
+from mqtui.errors import AuthenticationFailed, BrokerError, BrokerUnavailable
 from mqtui.model import RetrySchedule
 
 PER_TOPIC_CAP = 10_000
@@ -130,18 +130,23 @@ class RetryTopics:
                 for name in names]  # fmt: skip
 
     async def _starts(self, clients: KafkaClients, names: list[str], round_: TopicRound) -> dict[TP, int]:
-        """Each partition's first waiting offset: the lowest committed by any group on it."""
-        wanted = set(names)
+        """Each partition's first waiting offset: the lowest committed by any group on it. Only the retry
+        topics' offsets are asked of each group (no describe: who the members are does not matter here)."""
         ids = await groups.group_ids(clients)
         if not ids:
             return {}
-        _descriptions, offsets = await groups.group_state(clients, ids)
+        metadata, low = round_[0], round_[1]
+        tps = [(name, p) for name in names for p in sorted(metadata.topics[name].partitions)]
+        answers = await asyncio.gather(*(clients.committed(group, tps) for group in ids), return_exceptions=True)
         starts: dict[TP, int] = {}
-        for committed in offsets.values():
-            for tp, position in committed.items():
-                if tp[0] in wanted and position.offset >= 0:
+        for answer in answers:
+            if isinstance(answer, BaseException):
+                if not isinstance(answer, BrokerError) or isinstance(answer, BrokerUnavailable | AuthenticationFailed):
+                    raise answer
+                continue  # one group's offsets cannot be read (not authorized): the others still say
+            for tp, position in answer.items():
+                if position.offset >= 0:
                     starts[tp] = min(starts.get(tp, position.offset), position.offset)
-        low = round_[1]
         return {tp: max(offset, low.get(tp) or 0) for tp, offset in starts.items()}
 
     async def _read(self, clients: KafkaClients, topic: str, ranges: dict[int, tuple[int, int]]) -> bool:
