@@ -18,8 +18,6 @@ from mqtui.model import DeadLetter, Message, OutgoingMessage
 from mqtui.services.decoding import MODES, Decoder, decoder_for
 from mqtui.services.gateway import Gateway
 
-NO_WAIT = 0.0
-
 
 def decoder_from_args(gateway: Gateway, broker: str, args: argparse.Namespace) -> Decoder:
     mode = getattr(args, "decode", "auto")
@@ -29,15 +27,10 @@ def decoder_from_args(gateway: Gateway, broker: str, args: argparse.Namespace) -
     return decoder_for(session.profile, session.broker(broker), mode)
 
 
-def schema_wait(decoder: Decoder) -> float:
-    """How long a CLI batch waits for the schemas it needs: the registry's own timeout."""
-    return decoder.registry.config.timeout if decoder.registry is not None else NO_WAIT
-
-
 async def decode_messages(decoder: Decoder, batch: Sequence[Message]) -> Sequence[Message]:
     if not decoder.active:
         return batch
-    await decoder.prepare(batch, schema_wait(decoder))
+    await decoder.prepare(batch, decoder.schema_wait)
     return decoder.decode_batch(batch)
 
 

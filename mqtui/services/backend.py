@@ -14,6 +14,7 @@ import abc
 import asyncio
 import concurrent.futures
 import contextlib
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Collection, Coroutine
@@ -21,8 +22,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from mqtui.model import Capability, DestinationKind, StartPosition
+from mqtui.model import Capability, DeadLetter, DestinationKind, StartPosition
 from mqtui.services.alerts import Alert, AlertBoard, AlertBook
+from mqtui.services.decoding import Decoder, decoder_for
 from mqtui.services.gateway import Gateway, Operation
 from mqtui.services.history import LagHistory
 from mqtui.services.incident import RecordedDeadLetters, RecordedTail
@@ -59,6 +61,8 @@ class ConsoleBackend(abc.ABC):
         self.alert_listener: AlertListener | None = None
         self.store: HistoryStore | None = None
         """The profile's lag history on disk, where it records (`LiveBackend`); charts read it."""
+        self.decoders: dict[str, Decoder] = {}
+        """Each broker's payload decoder for the session (`decoder`): one fetch per schema id."""
 
     @property
     def readonly(self) -> bool:
@@ -93,6 +97,24 @@ class ConsoleBackend(abc.ABC):
     async def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         """Where a broker call runs: here, on the caller's loop, unless a backend keeps a loop of its own."""
         return await coroutine
+
+    def decoder(self, broker: str) -> Decoder:
+        """`broker`'s decoder (registry, local schemas, encodings), made once per session."""
+        found = self.decoders.get(broker)
+        if found is None:
+            found = self.decoders[broker] = decoder_for(self.profile, self.session.broker(broker))
+        return found
+
+    async def decoded_letters(self, broker: str, letters: list[DeadLetter]) -> list[DeadLetter]:
+        """Dead letters with their payloads decoded, waiting at most the registry's timeout for schemas
+        (a DLQ is read once, not streamed: better decoded than fast), on the backend's loop."""
+        decoder = self.decoder(broker)
+
+        async def decode() -> list[DeadLetter]:
+            await decoder.prepare([letter.message for letter in letters], decoder.schema_wait)
+            return [dataclasses.replace(letter, message=decoder.decode(letter.message)) for letter in letters]
+
+        return await self._run(decode())
 
     async def lag_series(self, broker: str, destination: str, group: str, since: datetime) -> list[Point]:
         """One group's recorded history from `since` on (`HistoryStore.series`), read on a thread so a
@@ -321,8 +343,9 @@ class LiveBackend(ConsoleBackend):
         kind = DestinationKind.STREAM if DestinationKind.STREAM in kinds else next(iter(kinds), None)
         resume = resume_mode(config.kind, kind, start)
         stream = TailStream(
-            config, destination, start, capacity=capacity, resume_mode=resume, adapters=self.session.adapters
-        )
+            config, destination, start, capacity=capacity, resume_mode=resume, adapters=self.session.adapters,
+            decoder=self.decoder(broker),
+        )  # fmt: skip
         self._tails = [t for t in self._tails if t.active]
         self._tails.append(stream)
         self._schedule(stream.run())

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import re
 import shlex
 import threading
 import time
@@ -27,11 +28,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import orjson
+
 from mqtui import jsonl
 from mqtui.brokers import ADAPTERS, AdapterRegistry
 from mqtui.config import BrokerConfig
 from mqtui.errors import BrokerUnavailable, MqtuiError
 from mqtui.model import HeaderValue, Message, Position, StartPosition
+from mqtui.services.decoding import Decoder
+from mqtui.services.decoding.decoder import TAIL_WAIT
 from mqtui.services.poller import backoff_delay, error_line, wait_for_event
 from mqtui.services.resume import ResumeMode, resume_start
 from mqtui.services.session import connected
@@ -63,8 +68,11 @@ class TailStream:
         stop_at_end: bool = False,
         resume_mode: ResumeMode = ResumeMode.NONE,
         adapters: AdapterRegistry = ADAPTERS,
+        decoder: Decoder | None = None,
     ) -> None:
         self.config = config
+        self.decoder = decoder
+        """Decodes each batch on the backend loop before the UI takes it (the filter and the rows use it)."""
         self.adapters = adapters
         self.broker = config.name
         self.destination = destination
@@ -164,6 +172,9 @@ class TailStream:
                 async for batch in stream:
                     while self._paused:  # a batch that was on its way waits too
                         await asyncio.sleep(0.05)
+                    if self.decoder is not None and self.decoder.active:
+                        await self.decoder.prepare(batch, TAIL_WAIT)
+                        batch = self.decoder.decode_batch(batch)
                     self._ingest(batch)
             finally:
                 await stream.aclose()  # type: ignore[attr-defined]
@@ -245,16 +256,19 @@ class MessageFilter:
 
     Plain words match the value, `key:WORD` the key, `header:NAME` a header that exists and
     `header:NAME=WORD` a header value; matching is on raw bytes, ASCII case-insensitive, so binary
-    payloads can be filtered without decoding them.
+    payloads can be filtered without decoding them. A decoded payload (Avro, Protobuf, MessagePack...)
+    also matches by its decoded JSON text, and `FIELD=WORD` (FIELD a dotted path such as
+    `customer.id`) matches a decoded field's value; on a payload not decoded it is a plain word.
     """
 
     text: tuple[bytes, ...] = ()
     key: tuple[bytes, ...] = ()
     headers: tuple[tuple[str, bytes | None], ...] = ()
+    fields: tuple[tuple[tuple[str, ...], bytes], ...] = ()
 
     @property
     def empty(self) -> bool:
-        return not (self.text or self.key or self.headers)
+        return not (self.text or self.key or self.headers or self.fields)
 
     @classmethod
     def parse(cls, expression: str) -> MessageFilter:
@@ -265,6 +279,7 @@ class MessageFilter:
         text: list[bytes] = []
         key: list[bytes] = []
         headers: list[tuple[str, bytes | None]] = []
+        fields: list[tuple[tuple[str, ...], bytes]] = []
         for term in terms:
             field, sep, rest = term.partition(":")
             if sep and field.lower() in ("key", "k") and rest:
@@ -272,14 +287,28 @@ class MessageFilter:
             elif sep and field.lower() in ("header", "h") and rest:
                 name, eq, value = rest.partition("=")
                 headers.append((name.lower(), value.encode().lower() if eq else None))
+            elif _FIELD_TERM.fullmatch(term):
+                path, _, wanted = term.partition("=")
+                fields.append((tuple(path.split(".")), wanted.encode().lower()))
             else:
                 text.append(term.encode().lower())
-        return cls(tuple(text), tuple(key), tuple(headers))
+        return cls(tuple(text), tuple(key), tuple(headers), tuple(fields))
 
     def matches(self, message: Message) -> bool:
+        decoded = message.decoded if message.decoded is not None and message.decoded.ok else None
         if self.text:
             value = message.value.lower()
             if not all(needle in value for needle in self.text):
+                if decoded is None:
+                    return False
+                tree = _tree_text(decoded.value)
+                if not all(needle in value or needle in tree for needle in self.text):
+                    return False
+        for path, needle in self.fields:
+            if decoded is None:
+                if b"=".join([".".join(path).encode().lower(), needle]) not in message.value.lower():
+                    return False
+            elif not _field_matches(decoded.value, path, needle):
                 return False
         if self.key:
             key = (message.key or b"").lower()
@@ -292,6 +321,27 @@ class MessageFilter:
             if wanted is not None and not any(wanted in v for v in values):
                 return False
         return True
+
+
+_FIELD_TERM = re.compile(r"[A-Za-z_][\w-]*(\.[\w-]+)*=.*")
+
+
+def _tree_text(value: object) -> bytes:
+    """A decoded value as lower-case compact JSON: what plain filter words are looked for in."""
+    return orjson.dumps(value, default=jsonl.json_default).lower()
+
+
+def _field_matches(tree: object, path: tuple[str, ...], wanted: bytes) -> bool:
+    """Whether the decoded field at `path` holds `wanted` (case-insensitive, as a substring)."""
+    for name in path:
+        if isinstance(tree, dict) and name in tree:
+            tree = tree[name]
+        elif isinstance(tree, list) and name.isdigit() and int(name) < len(tree):
+            tree = tree[int(name)]
+        else:
+            return False
+    text = tree.encode() if isinstance(tree, str) else _tree_text(tree)
+    return wanted in text.lower()
 
 
 def _transient(exc: Exception) -> bool:

@@ -121,6 +121,7 @@ class ConsoleWorkflows(Screen[None]):
         pane.reading(dlq)
         try:
             entries = await self.backend.call(dlq.broker, lambda a: a.dead_letters(dlq.name, limit=ENTRY_LIMIT))
+            entries = await self.backend.decoded_letters(dlq.broker, entries)
         except Exception as exc:
             pane.unread(dlq, error_text(exc))
             return

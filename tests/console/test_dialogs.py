@@ -106,10 +106,11 @@ async def test_dialog_keys_are_remapped_from_the_config_and_listed_by_the_key_li
         assert {"Message", "Confirmation", "Publish form", "Replay preview", "Any dialog"} <= set(titles)
         by_id = {row[2]: row[0] for row in rows if row[2]}
         assert by_id["message.copy"] == "C" and by_id["confirm.yes"] == "Y" and by_id["publish.send"] == "^s"
-        message_rows = rows[rows.index(["", "Message", ""]) + 1 :][:4]
+        message_rows = rows[rows.index(["", "Message", ""]) + 1 :][:5]
         assert [row[2] for row in message_rows] == [
             "message.close",
             "message.view",
+            "message.raw",
             "message.copy",
             "message.duplicate",
         ]

@@ -74,6 +74,18 @@ HOSTILE_BYTES: dict[str, bytes] = {
     "gzip_header": b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03",
     "protobuf_like": b"\x08\x96\x01\x12\x07\x74\x65\x73\x74\x69\x6e\x67",
     "only_nul": b"\x00" * 64,
+    # Schema-registry framing (magic 0, 4-byte id) around what cannot be read: decoders say why, show raw.
+    "framed_unknown_schema_id": b"\x00\x7f\xff\xff\xff" + f"{ESC}]52;c;eA=={BEL}".encode(),
+    "framed_header_only": b"\x00\x00\x00\x00\x01",
+    "framed_short_header": b"\x00\x00\x01",
+    "framed_protobuf_bad_index_list": b"\x00\x00\x00\x00\x02" + b"\xff" * 12,
+    "framed_protobuf_absurd_index_count": b"\x00\x00\x00\x00\x02\xfe\xff\xff\xff\x0f\x02",
+    "msgpack_nested_300": b"\x91" * 300 + b"\xc0",
+    "msgpack_escape_in_map": b"\x81\xa3key\xa5" + f"{ESC}[2J".encode(),
+    "cbor_nested_500": b"\x81" * 500 + b"\xf6",
+    "gzip_truncated": b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\xab\x56",
+    "zstd_garbage": b"\x28\xb5\x2f\xfd" + b"\xff" * 16,
+    "envelope_with_escapes": json.dumps({"id": 1, "type": f"{ESC}]0;t{BEL}", "payload": f"{ESC}[31m"}).encode(),
 }
 
 

@@ -27,6 +27,9 @@ from mqtui.services.decoding.schemas import Schema, Unavailable
 from mqtui.services.decoding.wire import HEADER, MAGIC
 
 MODES = ("auto", "none", *DECODE_FORMATS)
+TAIL_WAIT = 0.3
+"""Seconds a live tail's batch may wait for a schema it has not got: its first messages of a new schema
+come out decoded, and a registry that is down or slow costs the tail this once per id (per 30 s)."""
 _SCHEMA_FORMATS = ("avro", "protobuf", "json-schema")
 
 
@@ -45,6 +48,12 @@ class Decoder:
     @property
     def active(self) -> bool:
         return self.mode != "none"
+
+    @property
+    def schema_wait(self) -> float:
+        """How long a one-off read (a CLI batch, a DLQ) waits for the schemas it needs: the registry's
+        own timeout. A live tail waits at most TAIL_WAIT."""
+        return self.registry.config.timeout if self.registry is not None else 0.0
 
     # -- the hot path ------------------------------------------------------------------------------
 

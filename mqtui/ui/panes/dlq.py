@@ -33,6 +33,7 @@ from mqtui.ui.messages import (
 )
 from mqtui.ui.panes.base import Pane
 from mqtui.ui.panes.retries import RETRY_COLUMNS, RETRY_FLEXIBLE, retry_rows, retry_summary
+from mqtui.ui.payloads import payload_line
 from mqtui.ui.widgets.table import SyncTable
 
 DLQ_COLUMNS = [("Broker", "broker"), ("DLQ", "name"), ("Origin", "origin"), ("Count", "count"),
@@ -232,7 +233,7 @@ class DeadLettersPane(Pane):
         rows = []
         for letter in self.listing.entries:
             mark = Text("✓", style="bold") if letter.id in self.marked else Text(" ")
-            value = ("(gone) " if letter.gone else "") + plain(letter.message.value, 80).plain
+            value = ("(gone) " if letter.gone else "") + payload_line(letter.message, 200)
             cells = [
                 mark, plain(letter.id, 32), plain(letter.origin, 32), plain(letter.reason, 40),
                 number(letter.attempts), ago(letter.first_failure, now), ago(letter.last_failure, now), Text(value),

@@ -49,7 +49,7 @@ class TailPane(Pane):
     KEY_COMMANDS: ClassVar[list[Command]] = [
         Command("tail.start", "t", "start", "Tail…", "Choose a destination and a start position to tail"),
         Command("tail.pause", "space", "pause", "Pause", "Pause or resume the tail"),
-        Command("tail.filter", "slash", "filter", "Filter", "Filter by text, key:K or header:NAME=VALUE"),
+        Command("tail.filter", "slash", "filter", "Filter", "Filter by text, key:K, header:NAME=VALUE, FIELD=VALUE"),
         Command("tail.detail", "enter", "detail", "Detail", "The selected message with headers"),
         Command("tail.view", "v", "view", "View", "Body preview: auto, text, JSON, hex", show=False),
         Command("tail.copy", "c", "copy", "Copy", "Copy the selected message's value to the clipboard", show=False),
@@ -90,7 +90,8 @@ class TailPane(Pane):
 
     def compose(self) -> ComposeResult:
         yield Label(id="tail-info")
-        yield Input(placeholder="filter: words in the value, key:K, header:NAME or header:NAME=VALUE", id="tail-filter")
+        yield Input(placeholder="filter: words in the value, key:K, header:NAME[=VALUE], decoded FIELD=VALUE",
+                    id="tail-filter")  # fmt: skip
         yield Static("Press t to choose a destination to tail (or t on a row in Destinations).", id="tail-empty")
         yield MessageList(capacity=self.capacity, id="tail-list")
         yield Label(id="preview-title")
@@ -220,7 +221,7 @@ class TailPane(Pane):
             return
         trimmed = Message(
             message.broker, message.destination, message.partition, message.position, message.timestamp,
-            message.key, message.value[:PREVIEW_LIMIT], message.headers, message.redelivered,
+            message.key, message.value[:PREVIEW_LIMIT], message.headers, message.redelivered, message.decoded,
         )  # fmt: skip
         used, text = body_text(trimmed, self.view)
         size = f"{len(message.value):,} bytes"

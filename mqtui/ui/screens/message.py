@@ -15,18 +15,26 @@ from textual.widgets import DataTable, Label, Static
 
 from mqtui import jsonl
 from mqtui.model import Capability, DeadLetter, HeaderValue, Message
-from mqtui.safetext import hexdump, is_utf8, pretty_json, safe_block
+from mqtui.safetext import hexdump, is_utf8, pretty_json, safe_block, safe_line
 from mqtui.ui.cells import plain
 from mqtui.ui.keys import Command, bindings
+from mqtui.ui.payloads import decoded_block, decoding_summary
 from mqtui.ui.screens.common import Dialog
 
-VIEWS = ("auto", "text", "json", "hex")
+VIEWS = ("auto", "text", "json", "hex", "decoded")
 BODY_LIMIT = 256 * 1024
 HEX_COPY_LIMIT = 64 * 1024
 
 
 def body_text(message: Message, view: str) -> tuple[str, str]:
-    """(what view was used, safe text) for a message body; `auto` picks JSON, then text, then hex."""
+    """(what view was used, safe text) for a message body; `auto` picks the decoded value (Avro,
+    Protobuf, MessagePack... as `services/decoding` read it), then JSON, then text, then hex."""
+    decoded = message.decoded
+    if view in ("auto", "decoded") and decoded is not None and decoded.ok:
+        return f"decoded · {decoded.format}", decoded_block(decoded)
+    if view == "decoded":
+        reason = decoded.error if decoded is not None else "nothing to decode (text or opaque bytes)"
+        return "decoded", f"(not decoded: {safe_line(reason, 300)})"
     value = message.value[:BODY_LIMIT]
     cut = len(message.value) - len(value)
     suffix = f"\n… {cut:,} more bytes (export the message to see them all)" if cut else ""
@@ -94,7 +102,8 @@ class MessageScreen(Dialog[DuplicateMessage | None]):
     KEYS_TITLE = "Message"
     KEY_COMMANDS: ClassVar[list[Command]] = [
         Command("message.close", "escape", "close", "Close", "Close the message"),
-        Command("message.view", "v", "view", "View", "Cycle the body view: auto, text, JSON, hex"),
+        Command("message.view", "v", "view", "View", "Cycle the body view: auto, text, JSON, hex, decoded"),
+        Command("message.raw", "x", "raw", "Raw hex", "Switch between the raw bytes as hex and the auto view"),
         Command("message.copy", "c", "copy", "Copy", "Copy the value (as text, base64, or the hex dump in hex view)"),
         Command("message.duplicate", "d", "duplicate", "Duplicate", "Open the publish form with this message",
                 writes=Capability.PUBLISH),
@@ -131,6 +140,7 @@ class MessageScreen(Dialog[DuplicateMessage | None]):
                 ("timestamp", jsonl.iso(message.timestamp) or "-"),
                 ("key", message.key if message.key is not None else "-"),
                 ("size", f"{len(message.value):,} bytes"),
+                *([("decoding", summary)] if (summary := decoding_summary(message)) else []),
                 ("redelivered", message.redelivered),
             ]
             if self.letter is not None:
@@ -171,6 +181,10 @@ class MessageScreen(Dialog[DuplicateMessage | None]):
 
     def action_view(self) -> None:
         self.view = VIEWS[(VIEWS.index(self.view) + 1) % len(VIEWS)]
+        self._render_body()
+
+    def action_raw(self) -> None:
+        self.view = "auto" if self.view == "hex" else "hex"
         self._render_body()
 
     def action_copy(self) -> None:

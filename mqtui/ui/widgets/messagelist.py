@@ -23,6 +23,7 @@ from textual.strip import Strip
 
 from mqtui.model import Message
 from mqtui.safetext import safe_line
+from mqtui.ui.payloads import payload_line
 
 
 def where(message: Message) -> str:
@@ -213,7 +214,7 @@ class MessageList(ScrollView, can_focus=True):
             text.append(" ")
             text.append(safe_line(message.key, 40), self.get_component_rich_style("message-list--key", partial=True))
         text.append(" ")
-        text.append(safe_line(message.value, 500))
+        text.append(payload_line(message, 500))
         self._cache[absolute] = text
         return text
 

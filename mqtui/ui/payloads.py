@@ -1,0 +1,52 @@
+"""A decoded payload as the console shows it: one line for a list row (the tail, the DLQ browser) and
+a block for the message view. Decoding happened in `services/decoding`; this only draws its result,
+always through `safetext`, so a decoded string holding an escape sequence is as harmless as raw bytes.
+"""
+
+from __future__ import annotations
+
+import orjson
+
+from mqtui import jsonl
+from mqtui.model import Decoded, Message
+from mqtui.safetext import safe_block, safe_line
+from mqtui.services.decoding import describe
+from mqtui.services.decoding.envelopes import envelope_fields, envelope_summary
+
+
+def compact(value: object) -> str:
+    return orjson.dumps(value, default=jsonl.json_default).decode("utf-8")
+
+
+def payload_line(message: Message, width: int = 500) -> str:
+    """A row's payload: "[avro] {...}" when decoded, "[! reason] raw text" when decoding failed, and
+    the raw text (as always) when there was nothing to decode."""
+    decoded = message.decoded
+    if decoded is None:
+        return safe_line(message.value, width)
+    if not decoded.ok:
+        return f"[! {safe_line(decoded.error, 100)}] {safe_line(message.value, width)}"
+    summary = envelope_summary(decoded.value) if decoded.envelope else None
+    tag = decoded.format + (f" {decoded.envelope}" if decoded.envelope else "")
+    body = (f"{summary} · " if summary else "") + compact(decoded.value)
+    return f"[{safe_line(tag, 40)}] {safe_line(body, width)}"
+
+
+def decoded_block(decoded: Decoded, limit: int = 200_000) -> str:
+    """The message view's decoded body: envelope fields first, then the value as indented JSON."""
+    lines = [f"{name}: {safe_line(value, 300)}" for name, value in envelope_fields(decoded.value)]
+    if decoded.error:
+        lines.append(f"! {safe_line(decoded.error, 300)}")
+    if lines:
+        lines.append("")
+    return "\n".join(lines) + safe_block(describe(decoded.value), limit)
+
+
+def decoding_summary(message: Message) -> str | None:
+    """The message view's "decoding" row: what it was read as, or why it could not be."""
+    decoded = message.decoded
+    if decoded is None:
+        return None
+    if not decoded.ok:
+        return f"not decoded: {decoded.error}"
+    return decoded.label
