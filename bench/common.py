@@ -124,7 +124,7 @@ def mqtui_env(home: Path) -> dict[str, str]:
     """The environment of an mqtui child: no developer config, no demo state."""
     env = {k: v for k, v in os.environ.items() if k not in ("MQTUI_CONFIG", "MQTUI_DEBUG")}
     env |= {"XDG_CONFIG_HOME": str(home / "config"), "XDG_STATE_HOME": str(home / "state"),
-            "MQTUI_STATE_DIR": str(home / "state" / "mqtui")}  # fmt: skip
+            "MQTUI_STATE_DIR": str(home / "state" / "mqtui"), "MQTUI_DATA_DIR": str(home / "data" / "mqtui")}  # fmt: skip
     return env
 
 

@@ -194,3 +194,17 @@ def test_lag_history_shows_a_gap_for_a_down_poll_and_after_a_restore() -> None:
     (first,) = restored.observe("k", groups, 1002.0)
     assert first.trend.history == (40, 30, None, 10)
     assert sparkline(first.trend.history) == "█▆ ▁"
+
+
+def test_samples_closer_than_the_interval_are_skipped_but_not_a_change_of_state(tmp_path: Path) -> None:
+    store = opened(tmp_path / "h.sqlite3", every=10.0, clock=lambda: T0.timestamp())
+    for second in range(0, 30, 2):  # polls every 2 s; down from 12 s to 18 s
+        at = T0 + timedelta(seconds=second)
+        status = BrokerStatus.UNREACHABLE if 12 <= second <= 18 else BrokerStatus.CONNECTED
+        store.record(snapshot(second, at, status=status), at)
+    assert store.flush()
+    points = store.series("k", "orders", "g0", T0 - timedelta(minutes=1))
+    assert [(int((p.at - T0).total_seconds()), p.lag) for p in points] == [
+        (0, 0), (10, 10), (12, None), (20, 20)  # up 0, up 10, down at 12, up again at 20 (then 30 is not yet)
+    ]  # fmt: skip
+    store.close()

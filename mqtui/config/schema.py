@@ -164,11 +164,16 @@ class Profile(_Strict, kw_only=True, frozen=True):
     """Keep lag history in a SQLite file in the user data directory (charts, sparklines after a restart)."""
     history_retention: str = "24h"
     """How long history is kept, a duration such as "24h" or "90m"; older rows are deleted."""
+    history_interval: float = 10.0
+    """Seconds between the samples history keeps of a broker (0: every poll): at 2 s polls a day of every
+    poll is 5 times the rows, for charts that show at most a few hundred points."""
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.poll_interval) and 0.1 <= self.poll_interval <= _MAX_POLL_INTERVAL):
             raise invalid("poll_interval", f"must be a number of seconds from 0.1 to {_MAX_POLL_INTERVAL:g}")
         check_count("stall_polls", self.stall_polls)
+        if not (math.isfinite(self.history_interval) and 0 <= self.history_interval <= _MAX_POLL_INTERVAL):
+            raise invalid("history_interval", f"must be a number of seconds from 0 to {_MAX_POLL_INTERVAL:g}")
         try:
             parse_duration(self.history_retention)
         except ValueError as exc:

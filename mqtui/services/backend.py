@@ -193,6 +193,7 @@ class LiveBackend(ConsoleBackend):
             store = HistoryStore(
                 default_path(self.profile_name),
                 retention=self.profile.history_retention_s,
+                every=self.profile.history_interval,
                 on_failure=self._history_failed,
             )
             if store.failure is None:

@@ -115,11 +115,16 @@ class HistoryStore:
         path: Path,
         *,
         retention: float = 86_400.0,
+        every: float = 0.0,
         on_failure: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.path = path
         self.retention = retention
+        self.every = every
+        """Seconds between samples of one broker kept (0: every poll); a change between up and down is
+        always kept, so an outage starts and ends where it did."""
+        self._kept: dict[str, tuple[float, bool]] = {}
         self.on_failure = on_failure
         self.clock = clock
         self.failure: str | None = None
@@ -175,9 +180,17 @@ class HistoryStore:
 
     # -- writing -----------------------------------------------------------------------------------
     def record(self, snapshot: BrokerSnapshot, now: datetime) -> None:
-        """Queue one delivered snapshot (any thread, O(1)): the writer thread makes rows of it."""
-        if self.failure is None and self._thread is not None:
-            self._queue.put((snapshot, now))
+        """Queue one delivered snapshot (from one thread, the backend's; O(1)): the writer thread makes
+        rows of it. One a broker connecting (no poll yet) is skipped, and so is one within `every` of the
+        last kept sample of its broker in the same state (up or down)."""
+        if self.failure is not None or self._thread is None or snapshot.status is BrokerStatus.CONNECTING:
+            return
+        at, down = now.timestamp(), snapshot.status is BrokerStatus.UNREACHABLE
+        kept = self._kept.get(snapshot.name)
+        if kept is not None and kept[1] == down and at - kept[0] < self.every:
+            return
+        self._kept[snapshot.name] = (at, down)
+        self._queue.put((snapshot, now))
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until everything queued so far is committed (tests, and `close`); False on a timeout."""
@@ -196,68 +209,56 @@ class HistoryStore:
         thread.join(timeout)
 
     def _write_loop(self) -> None:
+        """Until `close`: each turn takes everything queued, writes it as one transaction and answers
+        the flushes among it. A failure turns history off but the loop goes on answering flushes."""
         connection = self._connection
-        flushes: list[threading.Event] = []
         try:
             stop = False
             while not stop:
-                batch: list[tuple[BrokerSnapshot, datetime]] = []
                 items = [self._queue.get()]
                 with contextlib.suppress(queue.Empty):  # everything queued meanwhile joins this transaction
                     while True:
                         items.append(self._queue.get_nowait())
-                for item in items:
-                    if item is None:
-                        stop = True
-                    elif isinstance(item, threading.Event):
-                        flushes.append(item)
-                    else:
-                        batch.append(item)
+                stop = None in items
+                batch = [item for item in items if isinstance(item, tuple)]
                 if self.failure is None:
-                    self._write(connection, batch)
-                    self._prune_if_due(connection)
-                while flushes:
-                    flushes.pop().set()
-        except Exception as exc:  # anything else from the file: history off, never a crash
-            self._fail(exc)
+                    try:
+                        self._write(connection, batch)
+                        self._prune_if_due(connection)
+                    except Exception as exc:  # anything from the file: history off, never a crash
+                        self._fail(exc)
+                for item in items:
+                    if isinstance(item, threading.Event):
+                        item.set()
         finally:
-            for done in flushes:
-                done.set()
             connection.close()
 
     def _write(self, connection: sqlite3.Connection, batch: Sequence[tuple[BrokerSnapshot, datetime]]) -> None:
         if not batch:
             return
+        connection.execute("BEGIN IMMEDIATE")
         try:
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                points: list[PointRow] = []
-                polls: list[tuple[str, float, int]] = []
-                for snapshot, now in batch:
-                    rows = self._rows(connection, snapshot, now)
-                    if rows is not None:
-                        at, up, snapshot_points = rows
-                        points.extend(snapshot_points)
-                        polls.append((snapshot.name, at, up))
-                connection.executemany("INSERT INTO points VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", points)
-                connection.executemany("INSERT INTO polls VALUES (?, ?, ?)", polls)
-                connection.execute("COMMIT")
-                self.batches += 1
-            except BaseException:
+            points: list[PointRow] = []
+            polls: list[tuple[str, float, int]] = []
+            for snapshot, now in batch:
+                at, up, snapshot_points = self._rows(connection, snapshot, now)
+                points.extend(snapshot_points)
+                polls.append((snapshot.name, at, up))
+            connection.executemany("INSERT INTO points VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", points)
+            connection.executemany("INSERT INTO polls VALUES (?, ?, ?)", polls)
+            connection.execute("COMMIT")
+            self.batches += 1
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
                 connection.execute("ROLLBACK")
-                raise
-        except sqlite3.Error as exc:
-            self._fail(exc)
+            self._series.clear()  # ids made in the rolled-back transaction are gone with it
+            raise
 
     def _rows(
         self, connection: sqlite3.Connection, snapshot: BrokerSnapshot, now: datetime
-    ) -> tuple[float, int, list[PointRow]] | None:
-        """(when, up, point rows) for one snapshot; None for one that holds no poll yet (connecting).
-
-        A broker that is down gets a gap row for each group it had, at the time of the failed poll;
-        one that answered gets its numbers at the time of the poll."""
-        if snapshot.status is BrokerStatus.CONNECTING:
-            return None
+    ) -> tuple[float, int, list[PointRow]]:
+        """(when, up, point rows) for one snapshot: a broker that is down gets a gap row for each group
+        it had, at the time of the failed poll; one that answered its numbers at the time of the poll."""
         if snapshot.status is BrokerStatus.UNREACHABLE:
             at = now.timestamp()
             return at, 0, [(self._series_id(connection, g.key), at, *_NO_NUMBERS) for g in snapshot.lag]

@@ -69,13 +69,13 @@ def billing_group(app: MqtuiApp) -> GroupLag:
 
 
 async def chart_state(pilot: Pilot, wanted: str) -> str:
-    """The chart's state line once it starts with `wanted` and counts polls (read on a thread)."""
+    """The chart's state line once it starts with `wanted` and counts samples (read on a thread)."""
     for _ in range(200):
         screen = pilot.app.screen
         labels = screen.query("#chart-state").results(Label) if isinstance(screen, GroupScreen) else ()
         for label in labels:
             text = str(label.content)
-            if text.startswith(wanted) and "polls" in text:
+            if text.startswith(wanted) and "samples" in text:
                 await pilot.pause()
                 return text
         await pilot.pause(0.02)
@@ -96,7 +96,9 @@ async def test_the_drill_in_charts_the_recorded_hour_with_its_gaps_and_threshold
     async with app.run_test(size=SIZE) as pilot:
         text = await open_chart(pilot)
         # The last hour: run 1's polls from 60 to 35 minutes ago (51, of which 10 down), run 2's 61.
-        assert text == "last 1h, UTC · 102 polls, 11 gaps (broker down, mqtui stopped) · red: alert · t: 15m/1h/6h/24h"
+        assert (
+            text == "last 1h, UTC · 102 samples, 11 gaps (broker down, mqtui stopped) · red: alert · t: 15m/1h/6h/24h"
+        )
         screen = app.screen
         assert isinstance(screen, GroupScreen)
         assert screen.thresholds.lag == (4000,) and screen.thresholds.time_lag == (180.0,)
@@ -104,7 +106,7 @@ async def test_the_drill_in_charts_the_recorded_hour_with_its_gaps_and_threshold
         assert "Partitions of orders at the last poll" in titles  # the drill-in's tables, below the charts
         await pilot.press("t")
         text = await chart_state(pilot, "last 6h")
-        assert text.startswith("last 6h, UTC · 122 polls, 11 gaps")
+        assert text.startswith("last 6h, UTC · 122 samples, 11 gaps")
 
 
 def test_the_curves_break_at_the_outage_and_at_the_restart(tmp_path: Path) -> None:

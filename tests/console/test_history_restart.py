@@ -36,7 +36,8 @@ async def test_the_lag_history_of_one_run_is_shown_by_the_next(
     for i in range(5):
         client.xadd("events", {"n": str(i)})
     client.xgroup_create("events", "workers", id="0")
-    config = profile_file(tmp_path, [{"name": "r", "kind": "redis", "url": url, "timeout": 2.0}])
+    brokers = [{"name": "r", "kind": "redis", "url": url, "timeout": 2.0}]
+    config = profile_file(tmp_path, brokers, history_interval=0)  # keep every poll
     async with console(config, "ops") as c:
         await c.wait(lambda: lag_is(c, 5), "lag 5")
         for i in range(3):
@@ -54,7 +55,8 @@ async def test_the_lag_history_of_one_run_is_shown_by_the_next(
         await c.press("2")
         rows = await c.wait_rows("#lag-table", lambda r: any(row[1] == "workers" for row in r), "workers")
         sparkline = next(row for row in rows if row[1] == "workers")[HISTORY]
-        assert (sparkline[0], sparkline[-2:]) == ("▁", " █"), sparkline  # 5 ... 8, the gap, 9
+        before, after = sparkline.split(" ")  # 5 ... 8 (▁ ... ▆), the gap, then 9 at every poll since
+        assert (before[0], before[-1], set(after)) == ("▁", "▆", {"█"}), sparkline
 
         c.screen.show_group(group)
         await c.wait_screen("GroupScreen")
@@ -63,7 +65,7 @@ async def test_the_lag_history_of_one_run_is_shown_by_the_next(
             screen = c.app.screen
             labels = list(screen.query("#chart-state").results(Label)) if isinstance(screen, GroupScreen) else []
             text = str(labels[0].content) if labels else ""
-            return text if "polls" in text else None
+            return text if "samples" in text else None
 
         text = await c.wait(chart_state, "the chart")
         polls = int(text.split(" · ")[1].split(" ")[0])

@@ -55,9 +55,9 @@ class ChartData:
     rate_in: tuple[Segment, ...] = ()
     rate_out: tuple[Segment, ...] = ()
     recorded: int = 0
-    """Polls with numbers in the range (0: nothing to draw yet)."""
+    """Samples with numbers in the range (0: nothing to draw yet)."""
     gaps: int = 0
-    """Polls in the range with no numbers (broker down, or a restart)."""
+    """Samples in the range with no numbers (broker down, or a restart)."""
 
 
 def segments(
@@ -178,7 +178,7 @@ class HistoryCharts(Vertical):
         yield MetricPlot(id="chart-rates")
 
     def show(self, data: ChartData, range_label: str, thresholds: Thresholds, key: str) -> None:
-        state = f"last {range_label}, UTC · {data.recorded:,} polls"
+        state = f"last {range_label}, UTC · {data.recorded:,} samples"
         if data.gaps:
             state += f", {data.gaps:,} gaps (broker down, mqtui stopped)"
         if not data.recorded:
