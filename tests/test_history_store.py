@@ -9,12 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from mqtui.errors import ConfigError
 from mqtui.model import BacklogRow, Destination, DestinationKind
 from mqtui.services import store as store_module
+from mqtui.services.backend import LiveBackend
 from mqtui.services.history import LagHistory
 from mqtui.services.snapshot import BrokerSnapshot, BrokerStatus, group_backlog
 from mqtui.services.store import HistoryStore, Point, default_path
 from mqtui.ui.cells import sparkline
+from tests.helpers import write_config
 
 T0 = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 
@@ -208,3 +211,40 @@ def test_samples_closer_than_the_interval_are_skipped_but_not_a_change_of_state(
         (0, 0), (10, 10), (12, None), (20, 20)  # up 0, up 10, down at 12, up again at 20 (then 30 is not yet)
     ]  # fmt: skip
     store.close()
+
+
+BROKERS = [{"name": "r", "kind": "redis", "url": "redis://127.0.0.1:1/0"}]
+
+
+def test_the_console_records_in_a_readonly_profile_and_not_with_history_off(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "c.toml", {"ro": {"readonly": True, "brokers": BROKERS},
+                                                 "off": {"history": False, "brokers": BROKERS}})  # fmt: skip
+    readonly = LiveBackend.open(config, "ro")
+    off = LiveBackend.open(config, "off")
+    try:
+        assert readonly.store is not None and readonly.store.path == default_path("ro")
+        assert off.store is None and off.notices == ()
+    finally:
+        readonly.stop()
+        off.stop()
+
+
+def test_a_corrupt_file_means_one_notice_and_a_console_without_history(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "c.toml", {"ops": {"brokers": BROKERS}})
+    default_path("ops").parent.mkdir(parents=True)
+    default_path("ops").write_bytes(b"\x00garbage" * 1000)
+    backend = LiveBackend.open(config, "ops")
+    try:
+        assert backend.store is None
+        assert [n for n in backend.notices if n.startswith("history off: ")] == [
+            f"history off: {default_path('ops')}: file is not a database"
+        ]
+    finally:
+        backend.stop()
+
+
+def test_bad_history_settings_are_one_line_at_load(tmp_path: Path) -> None:
+    for key, value in (("history_retention", "a day"), ("history_interval", -1)):
+        config = write_config(tmp_path / "c.toml", {"ops": {key: value, "brokers": BROKERS}})
+        with pytest.raises(ConfigError, match=key):
+            LiveBackend.open(config, "ops")
