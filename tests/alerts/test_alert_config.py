@@ -76,7 +76,9 @@ def test_bad_rules_are_one_line_naming_the_key(tmp_path: Path, table: str, expec
     assert expected in message and "\n" not in message
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("90s", 90), ("5m", 300), ("1h30m", 5400), ("0.5s", 0.5), ("1d", 86400), ("2d3h", 183600)])
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("90s", 90), ("5m", 300), ("1h30m", 5400), ("0.5s", 0.5), ("1d", 86400), ("2d3h", 183600)]
+)
 def test_durations_read_back_the_way_they_print(text: str, seconds: float) -> None:
     assert parse_duration(text) == seconds
     assert parse_duration(format_duration(seconds)) == seconds
