@@ -3,6 +3,7 @@ snapshot was taken from, readonly, with no broker; and the `S` key writing such 
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -100,3 +101,13 @@ async def test_s_writes_what_is_shown_and_it_reopens(tmp_path: Path, monkeypatch
     assert incident.tail is not None and incident.tail.messages == tuple(MESSAGES)
     assert incident.snapshots == tuple(static_backend().snapshots().values())
     assert incident.profile.brokers[0].settings["url"] == "127.0.0.1:1"
+
+
+async def test_a_profile_name_with_markup_is_shown_as_text(tmp_path: Path) -> None:
+    path = fixed_snapshot_file(tmp_path / "incident.json")
+    document = json.loads(path.read_text())
+    document["profile"]["name"] = "[b red]ops[/] [@click=app.quit]"
+    path.write_text(json.dumps(document))
+    async with offline_console(path) as c:
+        assert c.text("#offline").startswith("offline snapshot of [b red]ops[/] [@click=app.quit] taken at")
+        assert c.text("#profile") == "profile [b red]ops[/] [@click=app.quit]"
