@@ -27,7 +27,7 @@ from mqtui.ui.workflows import ConsoleWorkflows
 
 
 class AlertBadge(Label):
-    """"! 2 alerts" in the header while any alert is open; nothing at all while none is."""
+    """ "! 2 alerts" in the header while any alert is open; nothing at all while none is."""
 
     DEFAULT_CSS = """
     AlertBadge { background: $error; color: $text; text-style: bold; padding: 0 1; display: none; }
