@@ -15,9 +15,9 @@ async def drawn(pilot: Pilot) -> None:  # type: ignore[type-arg]
     """Until the recorded snapshots are drawn (no fixed sleep: the data is fixed)."""
     screen = console_screen(pilot.app)
     for _ in range(200):
-        if len(screen.snapshots) == 3 and all(s.polled_at or s.error for s in screen.snapshots.values()):
-            if screen.drawn:
-                break
+        delivered = len(screen.snapshots) == 3 and all(s.polled_at or s.error for s in screen.snapshots.values())
+        if delivered and screen.drawn:
+            break
         await pilot.pause(0.02)
     await pilot.press("2")
     await pilot.pause()
