@@ -15,6 +15,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import dataclasses
+import logging
 import threading
 import time
 from collections.abc import Callable, Collection, Coroutine
@@ -151,7 +152,11 @@ class ConsoleBackend(abc.ABC):
     def judge(self, snapshot: BrokerSnapshot) -> None:
         """Open and close alerts on a new snapshot (where snapshots arrive: the backend's loop), and tell
         `alert_listener` when something changed."""
-        changes = self.alerts.observe(snapshot, self.now())
+        try:
+            changes = self.alerts.observe(snapshot, self.now())
+        except Exception:  # a bug in judging must not keep the snapshot from the console
+            logging.getLogger("mqtui.alerts").exception("judging %s failed", snapshot.name)
+            return
         listener = self.alert_listener
         if changes and listener is not None:
             listener(self.alerts.board, tuple(changes))

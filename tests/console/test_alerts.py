@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.message import Message
 from textual.notifications import Notify
 from textual.pilot import Pilot
@@ -142,3 +143,15 @@ async def test_the_live_backend_opens_broker_down_for_an_unreachable_broker(tmp_
         note = await c.wait_note("gone: ")  # the alert's value: the poller's one error line
         assert note.startswith("gone: ") and "\n" not in note
         assert [a.condition for a in c.screen.alert_board.open] == ["broker_down"]
+
+
+def test_a_failure_in_judging_is_logged_and_the_snapshot_still_delivered(caplog: pytest.LogCaptureFixture) -> None:
+    """`LiveBackend._deliver` judges before it hands the snapshot on: judging must never raise there."""
+    backend = static_backend()
+
+    def broken(snapshot: object, now: object) -> list[object]:
+        raise RuntimeError("a bug")
+
+    backend.alerts.observe = broken  # type: ignore[method-assign, assignment]
+    backend.judge(backend.data.snapshots[0])
+    assert "judging orders-kafka failed" in caplog.text
