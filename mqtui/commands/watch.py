@@ -5,9 +5,10 @@ and judges them with the console's `AlertBook`, so a rule opens at the same mome
 Ctrl-C; `--once` takes one poll of every broker, prints what is open and exits 1 when any rule is
 breached (0 when none), for cron and scripts.
 
-One poll cannot tell how long something lasted: with `--once`, `idle_for` opens only where the broker
-says when its consumer was last active (NATS, Redis streams, RabbitMQ), and `growing_for` never does. A line on stderr
-says so when the profile has such rules, rather than letting a 0 read as "checked and fine".
+One poll cannot tell how long something lasted, nor what rose since: with `--once`, `idle_for` opens
+only where the broker says when its consumer was last active (NATS, Redis streams, RabbitMQ), and
+`growing_for` and `dead_letters_increase` never do. A line on stderr says so when the profile has such
+rules, rather than letting a 0 read as "checked and fine".
 """
 
 from __future__ import annotations
@@ -57,11 +58,12 @@ async def cmd_watch(gateway: Gateway, args: argparse.Namespace, out: Output) -> 
         await asyncio.gather(*(poller.poll_once() for poller in pollers))
     finally:
         await asyncio.gather(*(poller.close() for poller in pollers))
-    untold = [rule.label for rule in book.rules if rule.duration_s is not None]
+    untold = [rule.label for rule in book.rules if rule.duration_s is not None or rule.dead_letters_increase]
     if untold:
         warn(
-            f"--once: one poll cannot tell how long something lasted ({', '.join(untold)}): idle rules open "
-            "only where the broker says when its consumer was last active; run `mqtui watch` to follow them"
+            f"--once: one poll cannot tell how long something lasted or what rose ({', '.join(untold)}): idle "
+            "rules open only where the broker says when its consumer was last active; run `mqtui watch` to "
+            "follow them"
         )
     alerts = book.board.open
     print_open(alerts, out)

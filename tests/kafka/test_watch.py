@@ -68,12 +68,20 @@ def test_watch_once_says_what_one_poll_cannot_judge(
 ) -> None:
     config = write_config(
         tmp_path / "config.toml",
-        {"k": {"alerts": [{"growing_for": "15m", "group": "nobody-*"}], "brokers": [kafka_server.broker_config()]}},
+        {
+            "k": {
+                "alerts": [
+                    {"growing_for": "15m", "group": "nobody-*"},
+                    {"dead_letters_increase": True, "destination": "nothing"},
+                ],
+                "brokers": [kafka_server.broker_config()],
+            }
+        },
     )
     code, out, err = _watch(capsys, config)
     assert (code, out) == (0, "no alerts\n")
     assert err.count("\n") == 1 and "one poll cannot tell how long" in err
-    assert "idle for 5m, growing for 15m" in err  # the default idle rule, then the profile's own
+    assert "(idle for 5m, growing for 15m, dead letters increased)" in err  # the default idle rule, then the profile's
 
 
 def test_watch_once_on_a_broker_that_is_down_is_a_breach(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
