@@ -19,8 +19,8 @@ from mqtui.model import BacklogRow, Destination, DestinationKind
 from mqtui.services.snapshot import BrokerSnapshot, BrokerStatus, GroupLag, group_backlog
 from mqtui.services.store import HistoryStore
 from mqtui.ui.app import MqtuiApp
+from mqtui.ui.chartdata import prepare
 from mqtui.ui.screens.groupchart import GroupScreen, thresholds_for
-from mqtui.ui.widgets.chart import prepare
 from tests.console.fixtures import NOW, static_backend
 from tests.console.pilot import console_screen
 from tests.console.test_snapshots import SIZE, settle

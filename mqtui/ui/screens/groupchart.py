@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.text import Text
 from textual.binding import BindingType
@@ -23,9 +23,12 @@ from mqtui.model import Detail, DetailSection
 from mqtui.services.snapshot import GroupLag
 from mqtui.services.store import Point
 from mqtui.ui.cells import error_text
+from mqtui.ui.chartdata import DEFAULT_RANGE, RANGES, Thresholds, prepare
 from mqtui.ui.keys import Command, bindings
 from mqtui.ui.screens.common import DetailScreen
-from mqtui.ui.widgets.chart import DEFAULT_RANGE, RANGES, HistoryCharts, Thresholds, prepare
+
+if TYPE_CHECKING:
+    from mqtui.ui.widgets.chart import HistoryCharts
 
 History = Callable[[datetime], Awaitable[list[Point]]]
 """The group's recorded points from a moment on (`ConsoleBackend.lag_series` bound to the group)."""
@@ -77,6 +80,8 @@ class GroupScreen(DetailScreen):
             content = self.query_one("#content", VerticalScroll)
         except NoMatches:  # closed at once
             return
+        from mqtui.ui.widgets.chart import HistoryCharts  # the plotting library: on first use, not at start
+
         await content.mount(HistoryCharts(), before=0)
         self._chart()
 
@@ -102,7 +107,7 @@ class GroupScreen(DetailScreen):
 
     def _charts(self, do: Callable[[HistoryCharts], None]) -> None:
         try:
-            charts = self.query_one(HistoryCharts)
+            charts = cast("HistoryCharts", self.query_one("HistoryCharts"))
         except NoMatches:  # closed before the history came
             return
         do(charts)
