@@ -232,11 +232,11 @@ def secrets_of(broker: BrokerConfig) -> list[str]:
     sasl = getattr(broker, "sasl", None)
     if sasl is not None:
         found.append(sasl.password)
+    registry = broker.schema_registry
+    if registry is not None:
+        found.extend(filter(None, [registry.password, *url_credentials(registry.url)]))
     for key in sorted(URL_KEYS):
         url = getattr(broker, key, None)
         if url:
             found.extend(url_credentials(url))  # what the client sends, and a server may quote back
     return found
-    registry = broker.schema_registry
-    if registry is not None:
-        found.extend(filter(None, [registry.password, *url_credentials(registry.url)]))
