@@ -118,6 +118,9 @@ def test_a_new_run_puts_a_gap_in_the_series(tmp_path: Path) -> None:
         (later, None),  # not watched between the two runs
         (later + timedelta(seconds=1), 20),
     ]
+    assert second.series_of([("k", "orders", "g0"), ("k", "orders", "none")], T0 - timedelta(minutes=1)) == {
+        ("k", "orders", "g0"): points
+    }
     assert second.recent(["k"], T0 - timedelta(minutes=1), 10) == {("k", "orders", "g0"): [
         Point(T0 + timedelta(seconds=1), 10, 30.0, 12.5, 10.0, 100, None, 2),
         Point(later + timedelta(seconds=1), 20, 30.0, 12.5, 10.0, 100, None, 2),

@@ -322,23 +322,32 @@ class HistoryStore:
         mqtui started (nothing was watched between the last point before it and that start).
 
         Blocking: call it from a thread. An unreadable file answers [] (and turns history off)."""
+        key = (broker, destination, group)
+        return self.series_of([key], since).get(key, [])
+
+    def series_of(self, keys: Iterable[GroupKey], since: datetime) -> dict[GroupKey, list[Point]]:
+        """`series` of many groups on one connection (an incident snapshot reads every group shown);
+        groups with no points are left out. Blocking: call it from a thread."""
         if self.failure is not None:
-            return []
+            return {}
         start = since.timestamp()
+        found: dict[GroupKey, list[Point]] = {}
         try:
             with self._reader() as connection:
-                rows = connection.execute(
-                    "SELECT p.at, lag, time_lag, rate_in, rate_out, committed, appended, consumers FROM points p "
-                    "JOIN series s ON s.id = p.series "
-                    "WHERE s.broker = ? AND s.destination = ? AND s.grp = ? AND p.at >= ? ORDER BY p.at",
-                    (broker, destination, group, start),
-                ).fetchall()
                 runs = [r[0] for r in connection.execute("SELECT started FROM runs WHERE started >= ?", (start,))]
+                for key in keys:
+                    rows = connection.execute(
+                        "SELECT p.at, lag, time_lag, rate_in, rate_out, committed, appended, consumers FROM points p "
+                        "JOIN series s ON s.id = p.series "
+                        "WHERE s.broker = ? AND s.destination = ? AND s.grp = ? AND p.at >= ? ORDER BY p.at",
+                        (*key, start),
+                    ).fetchall()
+                    if rows:
+                        found[key] = _with_run_gaps([_point(row) for row in rows], runs)
         except sqlite3.Error as exc:
             self._fail(exc)
-            return []
-        points = [_point(row) for row in rows]
-        return _with_run_gaps(points, runs)
+            return {}
+        return found
 
     def recent(self, brokers: Iterable[str], since: datetime, limit: int) -> dict[GroupKey, list[Point]]:
         """Each group's last `limit` points from `since` on, oldest first, for the brokers named: what
