@@ -56,6 +56,10 @@ def test_a_poll_records_lag_time_lag_and_rates_and_a_down_poll_records_a_gap(tmp
         (T0 + timedelta(seconds=4), 300, 30.0, 12.5, 10.0, False),
     ]
     assert store.counts() == (3, 3)  # one poll row per snapshot, up or down
+    assert store.outages("k", T0 - timedelta(minutes=1)) == [(T0 + timedelta(seconds=2), T0 + timedelta(seconds=4))]
+    store.record(down, T0 + timedelta(seconds=6))
+    assert store.flush()
+    assert store.outages("k", T0 + timedelta(seconds=3))[-1] == (T0 + timedelta(seconds=6), None)  # still down
     store.close()
 
 

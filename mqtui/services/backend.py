@@ -33,7 +33,7 @@ from mqtui.services.poller import BrokerPoller
 from mqtui.services.resume import resume_mode
 from mqtui.services.session import Session, open_session, profile_names
 from mqtui.services.snapshot import BrokerSnapshot, BrokerStatus
-from mqtui.services.store import HistoryStore, Point, default_path
+from mqtui.services.store import HistoryStore, Outage, Point, default_path
 from mqtui.services.tailer import TailStream
 
 T = TypeVar("T")
@@ -124,6 +124,13 @@ class ConsoleBackend(abc.ABC):
         if store is None:
             return []
         return await asyncio.to_thread(store.series, broker, destination, group, since)
+
+    async def outages(self, broker: str, since: datetime) -> list[Outage]:
+        """When `broker` was down from `since` on, as recorded (`HistoryStore.outages`), read on a thread."""
+        store = self.store
+        if store is None:
+            return []
+        return await asyncio.to_thread(store.outages, broker, since)
 
     def brokers(self) -> list[tuple[str, str]]:
         """(name, kind) of every broker in the profile, in config order."""

@@ -79,6 +79,8 @@ class Point:
 
 _Item = tuple[BrokerSnapshot, datetime] | threading.Event | None
 """What the writer thread takes: a snapshot to record, a flush to answer once written, or the end."""
+Outage = tuple[datetime, datetime | None]
+"""(down since, up again at; None while still down)."""
 PointRow = tuple[int, float, int | None, float | None, float | None, float | None, int | None, int | None, int | None]
 
 
@@ -347,6 +349,32 @@ class HistoryStore:
         except sqlite3.Error as exc:
             self._fail(exc)
             return {}
+        return found
+
+    def outages(self, broker: str, since: datetime) -> list[Outage]:
+        """When `broker` was down from `since` on: (first failed sample, first answer after it or None
+        while it is still down), from the up/down kept with every sample. Blocking: call it from a thread."""
+        if self.failure is not None:
+            return []
+        try:
+            with self._reader() as connection:
+                rows = connection.execute(
+                    "SELECT at, up FROM polls WHERE broker = ? AND at >= ? ORDER BY at", (broker, since.timestamp())
+                ).fetchall()
+        except sqlite3.Error as exc:
+            self._fail(exc)
+            return []
+        found: list[Outage] = []
+        down: datetime | None = None
+        for at, up in rows:
+            moment = datetime.fromtimestamp(at, UTC)
+            if not up and down is None:
+                down = moment
+            elif up and down is not None:
+                found.append((down, moment))
+                down = None
+        if down is not None:
+            found.append((down, None))
         return found
 
     def recent(self, brokers: Iterable[str], since: datetime, limit: int) -> dict[GroupKey, list[Point]]:

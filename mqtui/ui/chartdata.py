@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from mqtui.services.store import Point
+from mqtui.services.store import Outage, Point
 
 RANGES: tuple[tuple[str, float], ...] = (("15m", 900.0), ("1h", 3600.0), ("6h", 21_600.0), ("24h", 86_400.0))
 """What the range key steps through: (label, seconds back from now)."""
@@ -50,6 +50,8 @@ class ChartData:
     """Samples with numbers in the range (0: nothing to draw yet)."""
     gaps: int = 0
     """Samples in the range with no numbers (broker down, or a restart)."""
+    outages: tuple[Outage, ...] = ()
+    """When the group's broker was down in the range (`HistoryStore.outages`)."""
 
 
 def segments(
@@ -100,7 +102,7 @@ def segments(
     return tuple(result)
 
 
-def prepare(points: Sequence[Point], start: datetime, end: datetime) -> ChartData:
+def prepare(points: Sequence[Point], start: datetime, end: datetime, outages: Sequence[Outage] = ()) -> ChartData:
     """The four curves of `points` between `start` and `end` (blocking: run it on a thread)."""
     low, high = start.timestamp(), end.timestamp()
     inside = [p for p in points if low <= p.at.timestamp() <= high]
@@ -113,6 +115,7 @@ def prepare(points: Sequence[Point], start: datetime, end: datetime) -> ChartDat
         rate_out=segments(inside, lambda p: p.rate_out, low, high),
         recorded=sum(1 for p in inside if not p.gap),
         gaps=sum(1 for p in inside if p.gap),
+        outages=tuple(outages),
     )
 
 

@@ -102,6 +102,7 @@ async def test_the_drill_in_charts_the_recorded_hour_with_its_gaps_and_threshold
         screen = app.screen
         assert isinstance(screen, GroupScreen)
         assert screen.thresholds.lag == (4000,) and screen.thresholds.time_lag == (180.0,)
+        assert str(screen.query_one("#chart-outages", Label).content) == "broker down 11:10-11:15"
         titles = [str(label.content) for label in screen.query(".section-title").results(Label)]
         assert "Partitions of orders at the last poll" in titles  # the drill-in's tables, below the charts
         await pilot.press("t")

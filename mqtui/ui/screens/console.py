@@ -396,6 +396,7 @@ class ConsoleScreen(AlertViews, IncidentViews):
         before = [partition_section(group, backend.now())]
         thresholds = thresholds_for(backend.profile.alert_rules(), group)
         history = functools.partial(backend.lag_series, group.broker, group.destination, group.group)
+        outages = functools.partial(backend.outages, group.broker)
         if pseudo_group(group.group):
             title = Text.assemble("backlog ", plain(group.group, 20), " of ", plain(group.destination, 80), " on ",
                                   plain(group.broker, 40))  # fmt: skip
@@ -405,6 +406,7 @@ class ConsoleScreen(AlertViews, IncidentViews):
                 before=before,
                 loaded_title=f"{group.destination} now",
                 history=history,
+                outages=outages,
                 thresholds=thresholds,
                 clock=backend.now,
             )
@@ -416,6 +418,7 @@ class ConsoleScreen(AlertViews, IncidentViews):
                 before=before,
                 loaded_title="The group now, every destination it reads",
                 history=history,
+                outages=outages,
                 thresholds=thresholds,
                 clock=backend.now,
             )

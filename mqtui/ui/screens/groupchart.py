@@ -21,7 +21,7 @@ from textual.css.query import NoMatches
 from mqtui.config.alerts import AlertRule
 from mqtui.model import Detail, DetailSection
 from mqtui.services.snapshot import GroupLag
-from mqtui.services.store import Point
+from mqtui.services.store import Outage, Point
 from mqtui.ui.cells import error_text
 from mqtui.ui.chartdata import DEFAULT_RANGE, RANGES, Thresholds, prepare
 from mqtui.ui.keys import Command, bindings
@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 History = Callable[[datetime], Awaitable[list[Point]]]
 """The group's recorded points from a moment on (`ConsoleBackend.lag_series` bound to the group)."""
+Outages = Callable[[datetime], Awaitable[list[Outage]]]
+"""When the group's broker was down from a moment on (`ConsoleBackend.outages` bound to the broker)."""
 
 
 def thresholds_for(rules: Iterable[AlertRule], group: GroupLag) -> Thresholds:
@@ -58,6 +60,7 @@ class GroupScreen(DetailScreen):
         load: Callable[[], Awaitable[Detail]] | None,
         *,
         history: History,
+        outages: Outages,
         thresholds: Thresholds,
         clock: Callable[[], datetime],
         before: Sequence[DetailSection] = (),
@@ -65,6 +68,7 @@ class GroupScreen(DetailScreen):
     ) -> None:
         super().__init__(title, load, before=before, loaded_title=loaded_title)
         self.history = history
+        self.outages = outages
         self.thresholds = thresholds
         self.clock = clock
         self.range_index = DEFAULT_RANGE
@@ -98,7 +102,8 @@ class GroupScreen(DetailScreen):
         start = end - timedelta(seconds=seconds)
         try:
             points = await self.history(start)
-            data = await asyncio.to_thread(prepare, points, start, end)
+            outages = await self.outages(start)
+            data = await asyncio.to_thread(prepare, points, start, end, outages)
         except Exception as exc:
             line = error_text(exc)
             self._charts(lambda charts: charts.failed(line))

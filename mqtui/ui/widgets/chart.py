@@ -16,6 +16,7 @@ from textual.widgets import Label
 from textual_plotext import PlotextPlot
 
 from mqtui.figures import count, elapsed
+from mqtui.services.store import Outage
 from mqtui.ui.chartdata import RANGES, ChartData, Segment, Thresholds, clock_ticks
 
 
@@ -57,10 +58,12 @@ class HistoryCharts(Vertical):
     DEFAULT_CSS = """
     HistoryCharts { height: auto; }
     HistoryCharts #chart-state { color: $text-muted; }
+    HistoryCharts #chart-outages { color: $text-muted; display: none; }
     """
 
     def compose(self) -> ComposeResult:
         yield Label("reading history…", id="chart-state")
+        yield Label(id="chart-outages")
         yield MetricPlot(id="chart-lag")
         yield MetricPlot(id="chart-time-lag")
         yield MetricPlot(id="chart-rates")
@@ -75,6 +78,9 @@ class HistoryCharts(Vertical):
             state += " · red: alert"
         state += f" · {key}: {'/'.join(label for label, _ in RANGES)}"
         self.query_one("#chart-state", Label).update(Text(state))
+        outages = self.query_one("#chart-outages", Label)
+        outages.display = bool(data.outages)
+        outages.update(Text(outages_text(data.outages)))
         self.query_one("#chart-lag", MetricPlot).draw(
             "Lag (messages)" + _lines_note([count(v) for v in thresholds.lag]),
             data,
@@ -93,6 +99,13 @@ class HistoryCharts(Vertical):
 
     def failed(self, line: str) -> None:
         self.query_one("#chart-state", Label).update(Text(line))
+
+
+def outages_text(outages: Sequence[Outage], shown: int = 4) -> str:
+    """ "broker down 11:10-11:15, 11:40-now": the latest `shown` outages of the range, UTC."""
+    spans = [f"{down:%H:%M}-{'now' if up is None else f'{up:%H:%M}'}" for down, up in outages[-shown:]]
+    more = f" (+{len(outages) - shown} earlier)" if len(outages) > shown else ""
+    return f"broker down {', '.join(spans)}{more}" if spans else ""
 
 
 def _lines_note(values: Sequence[str]) -> str:
