@@ -11,7 +11,8 @@ Writing never holds up a poll or a frame: `record` only queues the (immutable) s
 writer thread turns whatever has queued into rows and commits it as one transaction (WAL mode, so
 the console's chart can read meanwhile). Old rows go in bounded batches, each its own transaction.
 The file is the user's and may be corrupt, locked by something else, or on a read-only disk: any
-failure turns history off with one line (`failure`), never a failed start or a traceback.
+failure turns history off with one line (`failure`), never a failed start or a traceback. The
+queries that read it back, and the records they answer with, are in `history_reads.py`.
 """
 
 from __future__ import annotations
@@ -24,14 +25,16 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
+from mqtui.services.history_reads import Outage, Point, read_outages, read_recent, read_series
 from mqtui.services.snapshot import BrokerSnapshot, BrokerStatus, GroupKey, GroupLag
 
 log = logging.getLogger("mqtui.store")
+T = TypeVar("T")
+__all__ = ["HistoryStore", "Outage", "Point", "default_path"]
 
 SCHEMA_VERSION = 1
 SCHEMA = """
@@ -55,32 +58,8 @@ PRUNE_EVERY = 60.0
 BUSY_TIMEOUT_MS = 1_000
 
 
-@dataclass(frozen=True, slots=True)
-class Point:
-    """One poll of one group, as the store read it back; every number None is a gap (broker down,
-    or mqtui not running)."""
-
-    at: datetime
-    lag: int | None = None
-    time_lag: float | None = None
-    """Seconds the oldest unconsumed message had waited at `at`."""
-    rate_in: float | None = None
-    """Messages/s arriving at the group's destination."""
-    rate_out: float | None = None
-    """Messages/s the group consumed (else the destination's out rate)."""
-    committed: int | None = None
-    appended: int | None = None
-    consumers: int | None = None
-
-    @property
-    def gap(self) -> bool:
-        return self.lag is None and self.time_lag is None and self.rate_in is None and self.rate_out is None
-
-
 _Item = tuple[BrokerSnapshot, datetime] | threading.Event | None
 """What the writer thread takes: a snapshot to record, a flush to answer once written, or the end."""
-Outage = tuple[datetime, datetime | None]
-"""(down since, up again at; None while still down)."""
 PointRow = tuple[int, float, int | None, float | None, float | None, float | None, int | None, int | None, int | None]
 
 
@@ -330,79 +309,30 @@ class HistoryStore:
     def series_of(self, keys: Iterable[GroupKey], since: datetime) -> dict[GroupKey, list[Point]]:
         """`series` of many groups on one connection (an incident snapshot reads every group shown);
         groups with no points are left out. Blocking: call it from a thread."""
-        if self.failure is not None:
-            return {}
-        start = since.timestamp()
-        found: dict[GroupKey, list[Point]] = {}
-        try:
-            with self._reader() as connection:
-                runs = [r[0] for r in connection.execute("SELECT started FROM runs WHERE started >= ?", (start,))]
-                for key in keys:
-                    rows = connection.execute(
-                        "SELECT p.at, lag, time_lag, rate_in, rate_out, committed, appended, consumers FROM points p "
-                        "JOIN series s ON s.id = p.series "
-                        "WHERE s.broker = ? AND s.destination = ? AND s.grp = ? AND p.at >= ? ORDER BY p.at",
-                        (*key, start),
-                    ).fetchall()
-                    if rows:
-                        found[key] = _with_run_gaps([_point(row) for row in rows], runs)
-        except sqlite3.Error as exc:
-            self._fail(exc)
-            return {}
-        return found
+        return self._read(lambda connection: read_series(connection, keys, since.timestamp()), {})
 
     def outages(self, broker: str, since: datetime) -> list[Outage]:
         """When `broker` was down from `since` on: (first failed sample, first answer after it or None
         while it is still down), from the up/down kept with every sample. Blocking: call it from a thread."""
-        if self.failure is not None:
-            return []
-        try:
-            with self._reader() as connection:
-                rows = connection.execute(
-                    "SELECT at, up FROM polls WHERE broker = ? AND at >= ? ORDER BY at", (broker, since.timestamp())
-                ).fetchall()
-        except sqlite3.Error as exc:
-            self._fail(exc)
-            return []
-        found: list[Outage] = []
-        down: datetime | None = None
-        for at, up in rows:
-            moment = datetime.fromtimestamp(at, UTC)
-            if not up and down is None:
-                down = moment
-            elif up and down is not None:
-                found.append((down, moment))
-                down = None
-        if down is not None:
-            found.append((down, None))
-        return found
+        return self._read(lambda connection: read_outages(connection, broker, since.timestamp()), [])
 
     def recent(self, brokers: Iterable[str], since: datetime, limit: int) -> dict[GroupKey, list[Point]]:
         """Each group's last `limit` points from `since` on, oldest first, for the brokers named: what
         the Lag pane's history starts from after a restart. Blocking: call it from a thread."""
-        if self.failure is not None:
-            return {}
         names = list(brokers)
-        result: dict[GroupKey, list[Point]] = {}
+        return self._read(lambda connection: read_recent(connection, names, since.timestamp(), limit), {})
+
+    def _read(self, query: Callable[[sqlite3.Connection], T], nothing: T) -> T:
+        """`query` on a connection of its own (WAL lets it run beside the writer); `nothing` when
+        history is off, or when the file cannot be read (which turns it off)."""
+        if self.failure is not None:
+            return nothing
         try:
             with self._reader() as connection:
-                marks = ",".join("?" * len(names))
-                keys = connection.execute(
-                    f"SELECT id, broker, destination, grp FROM series WHERE broker IN ({marks})",
-                    names,
-                ).fetchall()
-                for series_id, broker, destination, group in keys:
-                    rows = connection.execute(
-                        "SELECT at, lag, time_lag, rate_in, rate_out, committed, appended, consumers FROM points "
-                        "WHERE series = ? AND at >= ? ORDER BY at DESC LIMIT ?",
-                        (series_id, since.timestamp(), limit),
-                    ).fetchall()
-                    if rows:
-                        result[(broker, destination, group)] = [_point(row) for row in reversed(rows)]
+                return query(connection)
         except sqlite3.Error as exc:
             self._fail(exc)
-            return {}
-        return result
+            return nothing
 
     def counts(self) -> tuple[int, int]:
         """(point rows, poll rows) in the file: for tests and the bench."""
@@ -430,17 +360,3 @@ def _numbers(
         group.appended,
         group.consumers,
     )
-
-
-def _point(row: Sequence[Any]) -> Point:
-    at, *numbers = row
-    return Point(datetime.fromtimestamp(at, UTC), *numbers)
-
-
-def _with_run_gaps(points: list[Point], runs: Sequence[float]) -> list[Point]:
-    """A gap point at each run start that falls after the first point: the chart breaks there."""
-    if not points or not runs:
-        return points
-    first = points[0].at.timestamp()
-    gaps = [Point(datetime.fromtimestamp(started, UTC)) for started in runs if started > first]
-    return sorted([*points, *gaps], key=lambda p: (p.at, not p.gap))  # a run starts before its first poll
