@@ -9,7 +9,6 @@ out decoded, and a message whose schema could not be had is printed raw with `va
 from __future__ import annotations
 
 import argparse
-import asyncio
 import dataclasses
 from collections.abc import Sequence
 
@@ -44,13 +43,8 @@ async def decode_letters(decoder: Decoder, letters: list[DeadLetter]) -> list[De
 async def schema_encoded(
     gateway: Gateway, broker: str, destination: str, subject: str, messages: list[OutgoingMessage]
 ) -> list[OutgoingMessage]:
-    """`publish --schema`: each message's JSON value encoded with the subject's schema (in a thread: the
-    registry client blocks), before the confirmation, so a value that does not fit fails first."""
-    from mqtui.services.decoding.encode import encode_values
+    """`publish --schema`: encoded before the confirmation, so a value that does not fit fails first."""
+    from mqtui.services.decoding.encode import encode_messages
 
     session = gateway.session
-    config = session.broker(broker).schema_registry or session.profile.schema_registry
-    if config is None:
-        raise UsageError(f"--schema needs a schema_registry in the profile or in broker {broker}")
-    values = await asyncio.to_thread(encode_values, config, subject, destination, [m.value for m in messages])
-    return [dataclasses.replace(m, value=v) for m, v in zip(messages, values, strict=True)]
+    return await encode_messages(session.profile, session.broker(broker), destination, subject, messages)

@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from mqtui.model import Capability, DeadLetter, DestinationKind, StartPosition
+from mqtui.model import Capability, DeadLetter, DestinationKind, OutgoingMessage, StartPosition
 from mqtui.services.alerts import Alert, AlertBoard, AlertBook
 from mqtui.services.decoding import Decoder, decoder_for
 from mqtui.services.gateway import Gateway, Operation
@@ -105,6 +105,14 @@ class ConsoleBackend(abc.ABC):
         if found is None:
             found = self.decoders[broker] = decoder_for(self.profile, self.session.broker(broker))
         return found
+
+    async def schema_encoded(
+        self, broker: str, destination: str, subject: str, messages: list[OutgoingMessage]
+    ) -> list[OutgoingMessage]:
+        """The publish form's "Schema" field: JSON values encoded with a registry subject's schema."""
+        from mqtui.services.decoding.encode import encode_messages
+
+        return await encode_messages(self.profile, self.session.broker(broker), destination, subject, messages)
 
     async def decoded_letters(self, broker: str, letters: list[DeadLetter]) -> list[DeadLetter]:
         """Dead letters with their payloads decoded, waiting at most the registry's timeout for schemas

@@ -231,7 +231,8 @@ class ConsoleWorkflows(Screen[None]):
             )
 
         brokers = self.brokers_that_can(Capability.PUBLISH)
-        form = PublishScreen(brokers, self.destination_names(), draft, send=send, refusal=self.publish_refusal)
+        form = PublishScreen(brokers, self.destination_names(), draft, send=send, refusal=self.publish_refusal,
+                             encode=backend.schema_encoded)  # fmt: skip
         sent = await self.app.push_screen_wait(form)
         if sent is not None:
             self.notify(f"sent {sent.sent:,} message(s) to {sent.broker} / {sent.destination}")

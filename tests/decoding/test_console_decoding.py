@@ -88,6 +88,20 @@ async def test_kafka_tail_detail_filter_and_dlq_show_decoded_payloads(
         assert c.text("#body-title").startswith("Body · hex")
         await c.press("escape")
 
+        await c.press("slash")
+        c.app.query_one("#tail-filter").value = ""  # type: ignore[attr-defined]
+        await c.press("enter")
+        await c.wait(lambda: len(pane.messages) == 3, "the filter cleared")  # type: ignore[attr-defined]
+        await c.press("n")  # the publish form, its Schema field encoding the JSON body
+        await c.wait_screen("PublishScreen")
+        c.app.screen.query_one("#destination").value = topic  # type: ignore[attr-defined]
+        c.app.screen.query_one("#body").text = '{"id": 10, "item": "spoon", "price": 1.25}'  # type: ignore[attr-defined]
+        c.app.screen.query_one("#schema").value = f"{topic}-value:1"  # version 1: the Avro one  # type: ignore[attr-defined]
+        await c.press("ctrl+s")
+        await c.wait_note(f"sent 1 message(s) to k / {topic}")
+        await c.wait(lambda: len(pane.messages) == 4, "the published message in the tail")  # type: ignore[attr-defined]
+        assert '[avro] {"id":10,"item":"spoon","price":"1.25"}' in shown(c)[3]
+
         await c.press("4")
         await c.wait_rows("#dlq-table", lambda r: any(x[1] == dlq for x in r), "the DLQ")
         dlq_rows = c.rows("#dlq-table")

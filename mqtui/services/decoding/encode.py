@@ -8,15 +8,32 @@ schema, as decoding does (no generated classes); the JSON is parsed into the fil
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import decimal
 import json
 from typing import Any
 
 import orjson
 
+from mqtui.config import BrokerConfig, Profile
 from mqtui.config.decoding import SchemaRegistryConfig
 from mqtui.errors import UsageError
+from mqtui.model import OutgoingMessage
 from mqtui.services.decoding.registry import SchemaCache
+
+
+async def encode_messages(
+    profile: Profile, broker: BrokerConfig, destination: str, subject: str, messages: list[OutgoingMessage]
+) -> list[OutgoingMessage]:
+    """Each message's JSON value encoded with `subject`'s schema (the broker's registry, else the
+    profile's), in a thread: the registry client blocks. For the CLI's `publish --schema` and the
+    console's publish form alike."""
+    config = broker.schema_registry or profile.schema_registry
+    if config is None:
+        raise UsageError(f"a schema subject needs a schema_registry in the profile or in broker {broker.name}")
+    values = await asyncio.to_thread(encode_values, config, subject, destination, [m.value for m in messages])
+    return [dataclasses.replace(m, value=v) for m, v in zip(messages, values, strict=True)]
 
 
 def parse_subject(text: str) -> tuple[str, int | None]:

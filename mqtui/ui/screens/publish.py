@@ -19,6 +19,7 @@ from mqtui import templates
 from mqtui.model import Message, OutgoingMessage, PublishResult
 from mqtui.safetext import is_utf8
 from mqtui.services.compose import build_messages, parse_headers
+from mqtui.services.decoding import describe
 from mqtui.ui.cells import error_text, plain
 from mqtui.ui.keys import Command, bindings
 from mqtui.ui.screens.common import Dialog
@@ -30,6 +31,8 @@ MAX_COUNT = 100_000
 
 Send = Callable[[str, str, list[OutgoingMessage], dict[str, str]], Awaitable[PublishResult]]
 """Publishes (broker, destination, messages, broker-specific options)."""
+Encode = Callable[[str, str, str, list[OutgoingMessage]], Awaitable[list[OutgoingMessage]]]
+"""Encodes (broker, destination, schema subject, messages) with the registry subject's schema."""
 
 
 @dataclass(frozen=True)
@@ -51,13 +54,21 @@ class PublishDraft:
     headers: Sequence[tuple[str, str]] = ()
     body: str | bytes = ""
     options: dict[str, str] = field(default_factory=dict)
+    schema: str = ""
+    """A registry subject to encode the JSON body with ("" sends the body as is)."""
 
     @classmethod
     def duplicate(cls, message: Message) -> PublishDraft:
+        """A copy of `message`; one decoded with a registry schema comes as its JSON with the subject,
+        so it is encoded again the same way."""
         body: str | bytes = message.value.decode("utf-8") if is_utf8(message.value) else message.value
         key = "" if message.key is None else message.key.decode("utf-8", errors="backslashreplace")
         headers = [(name, header_text(value)) for name, value in message.headers]
-        return cls(message.broker, message.destination, key, headers, body)
+        decoded, schema = message.decoded, ""
+        if decoded is not None and decoded.ok and decoded.schema_subject and decoded.schema_id is not None:
+            version = f":{decoded.schema_version}" if decoded.schema_version else ""
+            body, schema = describe(decoded.value), decoded.schema_subject + version
+        return cls(message.broker, message.destination, key, headers, body, schema=schema)
 
 
 def json_state(body: str) -> tuple[bool, str]:
@@ -113,12 +124,14 @@ class PublishScreen(Dialog[Published | None]):
         *,
         send: Send,
         refusal: Callable[[str], str | None],
+        encode: Encode | None = None,
     ) -> None:
         super().__init__("Publish test messages")
         self.brokers = list(brokers)
         self.destinations = destinations
         self.draft = draft
         self.send = send
+        self.encode = encode
         self.refusal = refusal
         self.binary_body = draft.body if isinstance(draft.body, bytes) else None
         self.sending = False
@@ -152,6 +165,10 @@ class PublishScreen(Dialog[Published | None]):
                 )
                 yield Label("Count")
                 yield Input("1", type="integer", id="count", compact=True)
+                if self.encode is not None:
+                    yield Label("Schema")
+                    yield Input(draft.schema, placeholder="registry subject[:version]: encode the JSON body "
+                                "(Avro, Protobuf, JSON Schema)", id="schema", compact=True)  # fmt: skip
             yield Label("Headers (NAME=VALUE, one per line)")
             yield TextArea("\n".join(f"{k}={v}" for k, v in draft.headers), id="headers", compact=True)
             if self.binary_body is not None:
@@ -261,14 +278,20 @@ class PublishScreen(Dialog[Published | None]):
         refusal = self.refusal(broker)
         if refusal:
             return self._fail(refusal)
+        schema = self.query_one("#schema", Input).value.strip() if self.encode is not None else ""
+        if schema and not json_state(body if isinstance(body, str) else "")[0]:
+            return self._fail("a schema encodes a JSON body: make the body valid JSON or clear the schema")
         self.sending = True
         self.query_one("#result", Label).update(f"sending {count:,} message(s)…")
-        self.run_worker(self._send(broker, destination, messages, options), exclusive=True, exit_on_error=False)
+        work = self._send(broker, destination, messages, options, schema)
+        self.run_worker(work, exclusive=True, exit_on_error=False)
 
     async def _send(
-        self, broker: str, destination: str, messages: list[OutgoingMessage], options: dict[str, str]
+        self, broker: str, destination: str, messages: list[OutgoingMessage], options: dict[str, str], schema: str = ""
     ) -> None:
         try:
+            if schema and self.encode is not None:
+                messages = await self.encode(broker, destination, schema, messages)
             result = await self.send(broker, destination, messages, options)
         except Exception as exc:
             self.sending = False
