@@ -58,10 +58,20 @@ class Decoder:
     # -- the hot path ------------------------------------------------------------------------------
 
     def decode_batch(self, messages: Sequence[Message]) -> Sequence[Message]:
+        """Every message decoded; in `auto` mode without local schemas a payload whose first byte
+        cannot start anything `read` decodes (plain text, mostly) is passed over at the cost of one
+        table look-up, so a tail of text pays next to nothing for decoding."""
         if self.mode == "none":
             return messages
         decode = self.decode
-        return [decode(m) for m in messages]
+        if self.mode != "auto" or self.local.mappings:
+            return [decode(m) for m in messages]
+        worth, maybe = plain.WORTH_A_LOOK, plain.maybe_envelope
+        return [
+            decode(m) if (m.value and (look := worth[m.value[0]]) and (look == 1 or maybe(m.value)))
+            or (m.key and not m.key[0]) else m
+            for m in messages
+        ]  # fmt: skip
 
     def decode(self, message: Message) -> Message:
         """`message` with `decoded` (and `decoded_key` for a framed or mapped key) set; the same

@@ -30,9 +30,25 @@ _ZSTD = b"\x28\xb5\x2f\xfd"
 _SNAPPY_FRAMED = b"\xff\x06\x00\x00sNaPpY"
 _LZ4_FRAME = b"\x04\x22\x4d\x18"
 _BASE64 = re.compile(rb"[A-Za-z0-9+/]{12,}={0,2}|[A-Za-z0-9_-]{12,}={0,2}")
+_BASE64_STARTS = (b"H4sI", b"KLUv", b"BCJN", b"/wYA", b"_wYA", b"eyJ", b"WyJ", b"W3", b"g", b"3")
+"""How base64 of what `detect` reads begins (gzip, zstd, lz4 and snappy frames, a JSON object or array,
+a MessagePack map): other text is never tried as base64, so a plain word costs one prefix check."""
 _MAP_OR_ARRAY = frozenset(range(0x80, 0xA0)) | {0xDC, 0xDD, 0xDE, 0xDF}
 """MessagePack fixmap, fixarray, array16/32, map16/32: a scalar alone is not worth calling MessagePack."""
 _CBOR_MAP_OR_ARRAY = frozenset(range(0x80, 0xC0))
+
+
+WORTH_A_LOOK = bytes(
+    2 if b == 0x7B else 1 if b in _MAP_OR_ARRAY or b in _CBOR_MAP_OR_ARRAY or b == 0x00
+    or any(p[0] == b for p in (_GZIP, _ZSTD, _SNAPPY_FRAMED, _LZ4_FRAME, *_BASE64_STARTS)) else 0
+    for b in range(256)
+)  # fmt: skip
+"""By first byte: 1 where `detect` (or registry framing, 0x00) may find something, 0 where it cannot,
+2 for "{": JSON text, read only when `maybe_envelope` (plain JSON stays text)."""
+
+
+def maybe_envelope(data: bytes) -> bool:
+    return b'"payload"' in data or b'"original_message"' in data
 
 
 class TooBig(ValueError):
@@ -99,7 +115,7 @@ def detect(data: bytes, depth: int = 0) -> Decoded | None:
         return None
     first = data[0]
     if first in (0x7B, 0x5B):  # { or [
-        if depth == 0 and not (first == 0x7B and (b'"payload"' in data or b'"original_message"' in data)):
+        if depth == 0 and not (first == 0x7B and maybe_envelope(data)):
             return None  # JSON text stays text, as mqtui always showed and wrote it; envelopes are read
         try:
             found = Decoded("json", _plain_tree(orjson.loads(data)))
@@ -119,7 +135,7 @@ def detect(data: bytes, depth: int = 0) -> Decoded | None:
         return packed
     if first in _CBOR_MAP_OR_ARRAY:
         return _cbor(data)
-    if depth == 0 and first < 0x80 and _BASE64.fullmatch(data):
+    if depth == 0 and data.startswith(_BASE64_STARTS) and _BASE64.fullmatch(data):
         try:
             inner = base64.b64decode(data, altchars=b"-_" if b"-" in data or b"_" in data else None, validate=True)
         except (binascii.Error, ValueError):
