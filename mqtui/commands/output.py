@@ -123,10 +123,11 @@ def payload_line(message: Message, width: int = 400) -> str:
     decoded = message.decoded
     if decoded is None:
         return safe_line(message.value, width)
+    from mqtui.services.decoding import summary_line
+
     if not decoded.ok:
-        return f"[{safe_line(decoded.error, 120)}] {safe_line(message.value, width)}"
-    compact = jsonl.dumps({"v": decoded.value})[5:-2].decode("utf-8")
-    return f"[{safe_line(decoded.label, 80)}] {safe_line(compact, width)}"
+        return f"{safe_line(summary_line(decoded), 120)} {safe_line(message.value, width)}"
+    return safe_line(summary_line(decoded), width)
 
 
 def print_messages(messages: Sequence[Message], out: Output) -> None:

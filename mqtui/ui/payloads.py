@@ -5,17 +5,10 @@ always through `safetext`, so a decoded string holding an escape sequence is as 
 
 from __future__ import annotations
 
-import orjson
-
-from mqtui import jsonl
 from mqtui.model import Decoded, Message
 from mqtui.safetext import safe_block, safe_line
-from mqtui.services.decoding import describe
-from mqtui.services.decoding.envelopes import envelope_fields, envelope_summary
-
-
-def compact(value: object) -> str:
-    return orjson.dumps(value, default=jsonl.json_default).decode("utf-8")
+from mqtui.services.decoding import describe, summary_line
+from mqtui.services.decoding.envelopes import envelope_fields
 
 
 def payload_line(message: Message, width: int = 500) -> str:
@@ -25,11 +18,8 @@ def payload_line(message: Message, width: int = 500) -> str:
     if decoded is None:
         return safe_line(message.value, width)
     if not decoded.ok:
-        return f"[! {safe_line(decoded.error, 100)}] {safe_line(message.value, width)}"
-    summary = envelope_summary(decoded.value) if decoded.envelope else None
-    tag = decoded.format + (f" {decoded.envelope}" if decoded.envelope else "")
-    body = (f"{summary} · " if summary else "") + compact(decoded.value)
-    return f"[{safe_line(tag, 40)}] {safe_line(body, width)}"
+        return f"{safe_line(summary_line(decoded), 120)} {safe_line(message.value, width)}"
+    return safe_line(summary_line(decoded), width)
 
 
 def decoded_block(decoded: Decoded, limit: int = 200_000) -> str:

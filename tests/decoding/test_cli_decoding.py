@@ -120,3 +120,35 @@ async def test_publish_schema_encodes_and_tail_decodes_it(
     else:
         assert encoders.order_class.FromString(raw[6:]).item == "mug"  # header, then index list [0]
     assert wrong.code == 2 and "does not fit" in wrong.err and len(lines) == 1  # refused before sending
+
+
+async def test_dlq_show_decodes_letters_keys_and_envelopes(
+    registry: Registry, encoders: Encoders, kafka_server: LocalBroker, tmp_path: Path
+) -> None:
+    """`dlq show --json`: a framed Avro letter with a framed key, and a dead-letter envelope as fields."""
+    from confluent_kafka.schema_registry.avro import AvroSerializer
+    from confluent_kafka.serialization import MessageField, SerializationContext
+
+    from tests.kafka.conftest import KafkaTools, Record
+
+    tools = KafkaTools(kafka_server.url)
+    try:
+        dlq = tools.create(f"dl-{base64.b32encode(__import__('os').urandom(5)).decode().lower()}.DLQ")
+        key = AvroSerializer(encoders.client, '{"type": "string"}')(
+            "order-7", SerializationContext(dlq, MessageField.KEY)
+        )
+        envelope = (b'{"original_message": {"id": "m-1", "type": "order.created", "payload": {}}, "retry_count": 3,'
+                    b' "first_failed_at": "2026-12-06T10:00:00Z", "last_failed_at": "2026-12-06T10:05:00Z",'
+                    b' "error_message": "timeout calling payments"}')  # fmt: skip
+        tools.produce(dlq, [Record(value=encoders.avro(dlq, AVRO_ORDER), key=key), Record(value=envelope)])
+        config = write_config(tmp_path / "c.toml", {"t": {"schema_registry": {"url": registry.url},
+                                                          "brokers": [{**kafka_server.broker_config(), "name": "b"}]}})  # fmt: skip
+        common = ["--config", str(config), "-p", "t", "dlq", "show", "b", dlq]
+        lines = run_mqtui(*common, "--json").json_lines()
+        table = run_mqtui(*common)
+    finally:
+        del tools.admin
+    avro, letter = (line["message"] for line in lines)
+    assert avro["value"]["item"] == "kettle" and avro["key"] == "order-7" and avro["key_format"] == "avro"
+    assert letter["value_envelope"] == "dead-letter" and letter["value"]["retry_count"] == 3
+    assert table.code == 0 and "[avro] " in table.out and "[json dead-letter] retries 3 · timeout" in table.out

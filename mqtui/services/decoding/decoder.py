@@ -19,7 +19,7 @@ from typing import Any
 from mqtui.config.decoding import DECODE_FORMATS, LocalSchema
 from mqtui.model import Decoded, Message
 from mqtui.services.decoding import plain
-from mqtui.services.decoding.envelopes import envelope_of
+from mqtui.services.decoding.envelopes import envelope_of, envelope_summary
 from mqtui.services.decoding.json_schema import SchemaMismatch
 from mqtui.services.decoding.local import LocalSchemas
 from mqtui.services.decoding.registry import SchemaCache
@@ -198,6 +198,21 @@ def _failed(schema: Schema, exc: Exception, schema_id: int | None) -> Decoded:
         reason = "truncated"
     return Decoded("raw", schema_id=schema_id, schema_subject=schema.subject, schema_version=schema.version,
                    error=f"not readable as {schema.format} {what}: {reason}")  # fmt: skip
+
+
+def summary_line(decoded: Decoded) -> str:
+    """A decoded payload on one line, before `safetext` makes it safe: "[avro] {...}", "[json
+    dead-letter] retries 3 · timeout · {...}", "[! reason]" when it failed (the caller adds the raw text)."""
+    import orjson
+
+    from mqtui.jsonl import json_default
+
+    if not decoded.ok:
+        return f"[! {decoded.error}]"
+    summary = envelope_summary(decoded.value) if decoded.envelope else None
+    tag = decoded.format + (f" {decoded.envelope}" if decoded.envelope else "")
+    body = orjson.dumps(decoded.value, default=json_default).decode("utf-8")
+    return f"[{tag}] " + (f"{summary} · " if summary else "") + body
 
 
 def describe(value: Any) -> str:
