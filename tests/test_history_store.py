@@ -8,12 +8,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import redis
 
+from mqtui.config import RedisConfig
+from mqtui.demo.localbrokers import LocalRedis
 from mqtui.errors import ConfigError
 from mqtui.model import BacklogRow, Destination, DestinationKind
 from mqtui.services import store as store_module
 from mqtui.services.backend import LiveBackend
 from mqtui.services.history import LagHistory
+from mqtui.services.poller import BrokerPoller
 from mqtui.services.snapshot import BrokerSnapshot, BrokerStatus, group_backlog
 from mqtui.services.store import HistoryStore, Point, default_path
 from mqtui.ui.cells import sparkline
@@ -255,3 +259,40 @@ def test_bad_history_settings_are_one_line_at_load(tmp_path: Path) -> None:
         config = write_config(tmp_path / "c.toml", {"ops": {key: value, "brokers": BROKERS}})
         with pytest.raises(ConfigError, match=key):
             LiveBackend.open(config, "ops")
+
+
+async def test_a_broker_killed_between_polls_leaves_a_gap_in_the_trend_and_the_file(tmp_path: Path) -> None:
+    broker = LocalRedis(tmp_path / "redis", name="flaky").start()
+    store = opened(tmp_path / "h.sqlite3")
+    clock = iter(range(0, 100, 2))
+    try:
+        client = redis.Redis(port=broker.port)
+        client.xadd("events", {"n": "1"})
+        client.xgroup_create("events", "workers", id="0")
+        poller = BrokerPoller(
+            RedisConfig(name="flaky", url=broker.url, timeout=1.0),
+            interval=0.1,
+            listener=lambda s: store.record(s, datetime.now(UTC)),
+            clock=lambda: float(next(clock)),
+        )
+        await poller.poll_once()
+        broker.kill()
+        await poller.poll_once()
+        (stale,) = [g for g in poller.latest.lag if g.group == "workers"]
+        assert stale.trend.history == (1, None) and stale.lag == 1  # the row stays, its sparkline breaks
+        broker.start()  # same port, empty (no persistence)
+        client = redis.Redis(port=broker.port)
+        client.xadd("events", {"n": "1"})
+        client.xadd("events", {"n": "2"})
+        client.xgroup_create("events", "workers", id="0")
+        await poller.poll_once()
+        (back,) = [g for g in poller.latest.lag if g.group == "workers"]
+        assert back.trend.history == (1, None, 2)
+        await poller.close()
+        assert store.flush()
+        points = store.series("flaky", "events", "workers", datetime.now(UTC) - timedelta(minutes=1))
+        assert [p.lag for p in points] == [1, None, 2]
+        assert [up is not None for _down, up in store.outages("flaky", T0)] == [True]
+    finally:
+        store.close()
+        broker.stop()
