@@ -49,6 +49,8 @@ async def group(app: MqtuiApp, pilot: Pilot) -> None:  # type: ignore[type-arg]
     await select(app, "#lag-table", 1, "analytics")
     await pilot.press("enter")
     await pilot.pause(1.5)
+    await pilot.press("t", "t", "t")  # the charts' 15-minute range: the demo's history is minutes old
+    await pilot.pause(1.0)
 
 
 async def tail(app: MqtuiApp, pilot: Pilot) -> None:  # type: ignore[type-arg]

@@ -119,6 +119,17 @@ def prepare(points: Sequence[Point], start: datetime, end: datetime, outages: Se
     )
 
 
+def value_ticks(
+    curves: Sequence[tuple[Segment, ...]], lines: Sequence[float], text: Callable[[float], str], rows: int = 4
+) -> tuple[float, list[float], list[str]]:
+    """(top of the axis, ticks, labels) from 0 to a little over the highest value or threshold, the
+    labels in the metric's own words ("9,811", "1m 30s") rather than plotext's "9811.0"."""
+    highest = max([*lines, *(y for parts in curves for _xs, ys in parts for y in ys)], default=0.0)
+    top = highest * 1.05 if highest > 0 else 1.0
+    ticks = [top * i / rows for i in range(rows + 1)]
+    return top, ticks, [text(tick) for tick in ticks]
+
+
 def clock_ticks(start: float, end: float, count_: int = TICKS) -> tuple[list[float], list[str]]:
     """Evenly spaced ticks labelled with the UTC wall-clock time (as the rest of the console's times)."""
     step = (end - start) / (count_ - 1)

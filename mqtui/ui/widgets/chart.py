@@ -7,7 +7,7 @@ line" is read off the chart.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -17,7 +17,7 @@ from textual_plotext import PlotextPlot
 
 from mqtui.figures import count, elapsed
 from mqtui.services.store import Outage
-from mqtui.ui.chartdata import RANGES, ChartData, Segment, Thresholds, clock_ticks
+from mqtui.ui.chartdata import RANGES, ChartData, Segment, Thresholds, clock_ticks, value_ticks
 
 
 class MetricPlot(PlotextPlot):
@@ -32,9 +32,10 @@ class MetricPlot(PlotextPlot):
         title: str,
         data: ChartData,
         curves: Sequence[tuple[str, tuple[Segment, ...], str]],
+        text: Callable[[float], str],
         lines: Sequence[float] = (),
     ) -> None:
-        """`curves`: (label, segments, colour); `lines`: values drawn across in red."""
+        """`curves`: (label, segments, colour); `text` labels the values; `lines` are drawn across in red."""
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
@@ -46,7 +47,9 @@ class MetricPlot(PlotextPlot):
         for value in lines:
             plt.hline(value, "red")
         plt.xlim(data.start, data.end)
-        plt.ylim(lower=0)
+        top, ticks, labels = value_ticks([parts for _label, parts, _colour in curves], lines, text)
+        plt.ylim(0, top)
+        plt.yticks(ticks, labels)
         ticks, labels = clock_ticks(data.start, data.end)
         plt.xticks(ticks, labels)
         self.refresh()
@@ -85,20 +88,26 @@ class HistoryCharts(Vertical):
             "Lag (messages)" + _lines_note([count(v) for v in thresholds.lag]),
             data,
             [("lag", data.lag, "cyan")],
+            lambda v: count(round(v)),
             thresholds.lag,
         )
         self.query_one("#chart-time-lag", MetricPlot).draw(
-            "Time lag (seconds)" + _lines_note([elapsed(v) for v in thresholds.time_lag]),
+            "Time lag" + _lines_note([elapsed(v) for v in thresholds.time_lag]),
             data,
             [("time lag", data.time_lag, "magenta")],
+            elapsed,
             thresholds.time_lag,
         )
         self.query_one("#chart-rates", MetricPlot).draw(
-            "In/out (messages/s)", data, [("in", data.rate_in, "green"), ("out", data.rate_out, "blue")]
+            "In/out (messages/s)", data, [("in", data.rate_in, "green"), ("out", data.rate_out, "blue")], rate_text
         )
 
     def failed(self, line: str) -> None:
         self.query_one("#chart-state", Label).update(Text(line))
+
+
+def rate_text(value: float) -> str:
+    return f"{value:,.0f}" if value >= 10 or value == 0 else f"{value:.1f}"
 
 
 def outages_text(outages: Sequence[Outage], shown: int = 4) -> str:
