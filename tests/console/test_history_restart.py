@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import redis
 from textual.widgets import Label
 
 from mqtui.services.snapshot import GroupLag
 from mqtui.ui.panes.lag import COLUMNS
+from mqtui.ui.screens import groupchart
 from mqtui.ui.screens.groupchart import GroupScreen
 from tests.console.conftest import profile_file
 from tests.console.pilot import Console, console
@@ -30,8 +32,9 @@ def lag_is(c: Console, lag: int) -> GroupLag | None:
 
 
 async def test_the_lag_history_of_one_run_is_shown_by_the_next(
-    tmp_path: Path, redis_db: tuple[str, redis.Redis]
+    tmp_path: Path, redis_db: tuple[str, redis.Redis], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(groupchart, "REDRAW_EVERY", 0.2)  # the open chart follows new samples
     url, client = redis_db
     for i in range(5):
         client.xadd("events", {"n": str(i)})
@@ -67,7 +70,12 @@ async def test_the_lag_history_of_one_run_is_shown_by_the_next(
             text = str(labels[0].content) if labels else ""
             return text if "samples" in text else None
 
+        def samples() -> int:
+            text = chart_state() or ""
+            return int(text.split(" · ")[1].split(" ")[0]) if text else 0
+
         text = await c.wait(chart_state, "the chart")
-        polls = int(text.split(" · ")[1].split(" ")[0])
-        assert polls >= len(history) - 1  # every poll of both runs so far (the sparkline keeps the last 60)
+        assert samples() >= len(history) - 1  # every poll of both runs so far (the sparkline keeps the last 60)
         assert ", 1 gaps (broker down, mqtui stopped)" in text  # the restart
+        shown = samples()
+        await c.wait(lambda: samples() > shown, "the open chart showing the samples kept since")

@@ -30,6 +30,8 @@ from mqtui.ui.screens.common import DetailScreen
 if TYPE_CHECKING:
     from mqtui.ui.widgets.chart import HistoryCharts
 
+REDRAW_EVERY = 10.0
+"""Seconds between readings of the history while the drill-in is open (the default sample interval)."""
 History = Callable[[datetime], Awaitable[list[Point]]]
 """The group's recorded points from a moment on (`ConsoleBackend.lag_series` bound to the group)."""
 Outages = Callable[[datetime], Awaitable[list[Outage]]]
@@ -88,6 +90,7 @@ class GroupScreen(DetailScreen):
 
         await content.mount(HistoryCharts(), before=0)
         self._chart()
+        self.set_interval(REDRAW_EVERY, self._chart)  # an open drill-in follows the samples being kept
 
     def action_chart_range(self) -> None:
         self.range_index = (self.range_index + 1) % len(RANGES)
