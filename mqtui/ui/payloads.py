@@ -22,6 +22,16 @@ def payload_line(message: Message, width: int = 500) -> str:
     return safe_line(summary_line(decoded), width)
 
 
+def key_line(message: Message, width: int = 40) -> str:
+    """A key as a row shows it: its decoded value where a registry or a local schema read it (a framed
+    Avro string key is "order-7", not five bytes of framing), else its text."""
+    decoded = message.decoded_key
+    if decoded is not None and decoded.ok:
+        value = decoded.value
+        return safe_line(value if isinstance(value, str) else describe(value).replace("\n", " "), width)
+    return safe_line(message.key, width)
+
+
 def decoded_block(decoded: Decoded, limit: int = 200_000) -> str:
     """The message view's decoded body: envelope fields first, then the value as indented JSON."""
     lines = [f"{name}: {safe_line(value, 300)}" for name, value in envelope_fields(decoded.value)]

@@ -115,3 +115,21 @@ def test_refused_credentials_are_named_and_never_shown(own_registry: Registry) -
     (message,) = decode_all(dec, [value], wait=2.0)
     assert message.decoded is not None and message.decoded.error == "the schema registry refused the credentials (401)"
     assert "Pa55" not in repr(config) and b"Pa55" not in bytes(jsonl.dumps_messages([message]))
+
+
+def test_a_registry_answering_proto_text_is_compiled(own_registry: Registry) -> None:
+    """A registry may answer a Protobuf schema as .proto text (no `format=serialized`): compiled once."""
+    from confluent_kafka.schema_registry import Schema
+
+    from tests.decoding.conftest import HERE, order_class
+
+    client = make_encoders(own_registry).client
+    schema_id = client.register_schema("shop-value", Schema((HERE / "shop.proto").read_text(), "PROTOBUF"))
+    payload = order_class()(id=5, item="cup").SerializeToString()
+    framed = b"\x00" + schema_id.to_bytes(4, "big") + b"\x02\x02" + order_class()(id=6).SerializeToString()
+    first, second = decode_all(decoder(own_registry), [b"\x00" + schema_id.to_bytes(4, "big") + b"\x00" + payload,
+                                                       framed], wait=30.0)  # fmt: skip
+    assert first.decoded is not None and first.decoded.value == {"id": 5, "item": "cup"}
+    assert first.decoded.schema_name == "shop.Order"
+    assert second.decoded is not None  # the index list [1] names the file's second message type
+    assert (second.decoded.schema_name, second.decoded.value) == ("shop.Refund", {"order_id": 6})

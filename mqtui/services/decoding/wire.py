@@ -18,13 +18,6 @@ class WireError(ValueError):
     """Framed bytes that cannot be what they claim; the message says what is wrong in a few words."""
 
 
-def schema_id(data: bytes) -> int | None:
-    """The schema id of a framed payload, or None when `data` is not framed (too short or no magic)."""
-    if len(data) < HEADER or data[0] != MAGIC:
-        return None
-    return int.from_bytes(data[1:HEADER], "big")
-
-
 def _varint(data: bytes | memoryview, offset: int) -> tuple[int, int]:
     shift = result = 0
     while True:

@@ -18,7 +18,7 @@ from mqtui.model import Capability, DeadLetter, HeaderValue, Message
 from mqtui.safetext import hexdump, is_utf8, pretty_json, safe_block, safe_line
 from mqtui.ui.cells import plain
 from mqtui.ui.keys import Command, bindings
-from mqtui.ui.payloads import decoded_block, decoding_summary
+from mqtui.ui.payloads import decoded_block, decoding_summary, key_line
 from mqtui.ui.screens.common import Dialog
 
 VIEWS = ("auto", "text", "json", "hex", "decoded")
@@ -138,7 +138,7 @@ class MessageScreen(Dialog[DuplicateMessage | None]):
                 ("partition", "-" if message.partition is None else message.partition),
                 ("position", message.position),
                 ("timestamp", jsonl.iso(message.timestamp) or "-"),
-                ("key", message.key if message.key is not None else "-"),
+                ("key", "-" if message.key is None else key_line(message, 300) if message.decoded_key else message.key),
                 ("size", f"{len(message.value):,} bytes"),
                 *([("decoding", summary)] if (summary := decoding_summary(message)) else []),
                 ("redelivered", message.redelivered),

@@ -23,7 +23,7 @@ from textual.strip import Strip
 
 from mqtui.model import Message
 from mqtui.safetext import safe_line
-from mqtui.ui.payloads import payload_line
+from mqtui.ui.payloads import key_line, payload_line
 
 
 def where(message: Message) -> str:
@@ -212,7 +212,7 @@ class MessageList(ScrollView, can_focus=True):
         )
         if message.key is not None:
             text.append(" ")
-            text.append(safe_line(message.key, 40), self.get_component_rich_style("message-list--key", partial=True))
+            text.append(key_line(message, 40), self.get_component_rich_style("message-list--key", partial=True))
         text.append(" ")
         text.append(payload_line(message, 500))
         self._cache[absolute] = text
