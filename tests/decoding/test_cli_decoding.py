@@ -152,3 +152,16 @@ async def test_dlq_show_decodes_letters_keys_and_envelopes(
     assert avro["value"]["item"] == "kettle" and avro["key"] == "order-7" and avro["key_format"] == "avro"
     assert letter["value_envelope"] == "dead-letter" and letter["value"]["retry_count"] == 3
     assert table.code == 0 and "[avro] " in table.out and "[json dead-letter] retries 3 · timeout" in table.out
+
+
+async def test_publish_schema_is_refused_in_a_readonly_profile_before_the_registry(
+    registry: Registry, kafka_server: LocalBroker, tmp_path: Path
+) -> None:
+    """Encoding follows publish's rules: a readonly profile refuses (exit 3) before asking the registry."""
+    config = write_config(tmp_path / "c.toml", {"t": {"readonly": True, "schema_registry": {"url": registry.url},
+                                                      "brokers": [{**kafka_server.broker_config(), "name": "b"}]}})  # fmt: skip
+    before = sum(registry.requests.values())
+    result = run_mqtui("--config", str(config), "-p", "t", "publish", "b", "orders", "--value", "{}",
+                       "--schema", "orders-value", "--yes")  # fmt: skip
+    assert result.code == 3 and "readonly" in result.err
+    assert sum(registry.requests.values()) == before
