@@ -11,6 +11,8 @@ command -v redis-server >/dev/null || apt_packages+=(redis-server)
 command -v kcat >/dev/null || apt_packages+=(kcat)
 command -v rsvg-convert >/dev/null || apt_packages+=(librsvg2-bin)
 command -v tmux >/dev/null || apt_packages+=(tmux)
+# The job-framework tests run the real workers: Sidekiq (Ruby, from Debian) and BullMQ (Node, below).
+command -v sidekiq >/dev/null || apt_packages+=(ruby-sidekiq)
 if [ ${#apt_packages[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -31,4 +33,18 @@ if [ ! -f "$stamp" ] || [ requirements/dev.lock -nt "$stamp" ] || [ pyproject.to
     exit 1
   fi
   touch "$stamp"
+fi
+
+# BullMQ's Node worker for tests/jobs: the exact versions of tests/jobs/node/package-lock.json, into
+# .cache/node (git-ignored); the tests point NODE_PATH at its node_modules. Skipped without npm.
+node_lock=tests/jobs/node/package-lock.json
+if command -v npm >/dev/null && { [ ! -f .cache/node/.installed ] || [ "$node_lock" -nt .cache/node/.installed ]; }; then
+  echo "setup: installing $node_lock into .cache/node with npm ci" >&2
+  mkdir -p .cache/node
+  cp tests/jobs/node/package.json "$node_lock" .cache/node/
+  if ! (cd .cache/node && npm ci --no-audit --no-fund --ignore-scripts >npm.log 2>&1); then
+    tail -n 30 .cache/node/npm.log >&2
+    exit 1
+  fi
+  touch .cache/node/.installed
 fi
