@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from mqtui.model import Capability, DeadLetter, DestinationKind, OutgoingMessage, StartPosition
+from mqtui.model import Capability, DeadLetter, DestinationKind, Message, OutgoingMessage, StartPosition
 from mqtui.services.alerts import Alert, AlertBoard, AlertBook
 from mqtui.services.decoding import Decoder, decoder_for
 from mqtui.services.gateway import Gateway, Operation
@@ -115,13 +115,18 @@ class ConsoleBackend(abc.ABC):
         return await encode_messages(self.profile, self.session.broker(broker), destination, subject, messages)
 
     async def decoded_letters(self, broker: str, letters: list[DeadLetter]) -> list[DeadLetter]:
-        """Dead letters with their payloads decoded, waiting at most the registry's timeout for schemas
-        (a DLQ is read once, not streamed: better decoded than fast), on the backend's loop."""
+        """Dead letters with their payloads decoded (as `decoded_messages`)."""
+        messages = await self.decoded_messages(broker, [letter.message for letter in letters])
+        return [dataclasses.replace(letter, message=m) for letter, m in zip(letters, messages, strict=True)]
+
+    async def decoded_messages(self, broker: str, messages: list[Message]) -> list[Message]:
+        """Messages read once (a DLQ, a peek) decoded, waiting at most the registry's timeout for their
+        schemas (not streamed: better decoded than fast), on the backend's loop."""
         decoder = self.decoder(broker)
 
-        async def decode() -> list[DeadLetter]:
-            await decoder.prepare([letter.message for letter in letters], decoder.schema_wait)
-            return [dataclasses.replace(letter, message=decoder.decode(letter.message)) for letter in letters]
+        async def decode() -> list[Message]:
+            await decoder.prepare(messages, decoder.schema_wait)
+            return list(decoder.decode_batch(messages))
 
         return await self._run(decode())
 

@@ -149,6 +149,7 @@ class ConsoleWorkflows(Screen[None]):
             messages = await self.backend.call(
                 destination.broker, lambda a: a.peek(destination.name, limit=limit), writes=Capability.PEEK
             )
+            messages = await self.backend.decoded_messages(destination.broker, messages)
         except Exception as exc:
             return self._failed(exc)
         config = self.backend.profile.broker(destination.broker)
