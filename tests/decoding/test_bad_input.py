@@ -133,3 +133,15 @@ def test_a_registry_answering_proto_text_is_compiled(own_registry: Registry) -> 
     assert first.decoded.schema_name == "shop.Order"
     assert second.decoded is not None  # the index list [1] names the file's second message type
     assert (second.decoded.schema_name, second.decoded.value) == ("shop.Refund", {"order_id": 6})
+
+
+def test_a_schema_whose_arrays_take_no_bytes_is_refused_not_looped_on(own_registry: Registry) -> None:
+    """An array of nulls with a claimed count of 2**62 in nine bytes must not hold the tail."""
+    from confluent_kafka.schema_registry import Schema
+
+    client = make_encoders(own_registry).client
+    schema_id = client.register_schema("nulls-value", Schema('{"type": "array", "items": "null"}', "AVRO"))
+    hostile = b"\x00" + schema_id.to_bytes(4, "big") + b"\xfe\xff\xff\xff\xff\xff\xff\xff\x7f"
+    (message,) = decode_all(decoder(own_registry), [hostile], wait=5.0)
+    assert message.decoded is not None and message.decoded.error is not None
+    assert "take no bytes" in message.decoded.error and message.value == hostile
