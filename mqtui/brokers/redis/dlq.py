@@ -3,7 +3,8 @@
 Four kinds of dead-letter queue, named the way `dlq show` takes them:
 - a list or stream matching a naming rule (`jobs:dlq` holds the dead letters of `jobs`);
 - `STREAM@GROUP`: entries of a consumer group's pending list delivered `max_deliveries` times or more;
-- `rq:failed:<queue>`: RQ's failed-job registry (job ids; the job hash says why and where from).
+- `rq:failed:<queue>`: RQ's failed-job registry (job ids; the job hash says why and where from);
+- `<ns>:<queue>.XQ`: Dramatiq's dead-letter set (ids; bodies in a hash beside it, see `dramatiq`).
 
 `DeadLetters` resolves a name to its kind, lists the DLQs of a poll's snapshot and plans a replay;
 reading is in `letters`, moving in `requeue`.
@@ -15,7 +16,7 @@ from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from mqtui.brokers.redis import jobs
+from mqtui.brokers.redis import dramatiq, jobs
 from mqtui.brokers.redis.client import text
 from mqtui.brokers.redis.discovery import Collector
 from mqtui.brokers.redis.letters import READ_CHUNK, DlqRef, Letters, element_id, json_hints
@@ -56,7 +57,8 @@ class DeadLetters:
         self.collector = collector
         self.raw = raw
         self.letters = Letters(client, config)
-        self.requeuer = Requeuer(client, config.name, raw, self.letters)
+        self.dramatiq = dramatiq.DeadMessages(client, config.name)
+        self.requeuer = Requeuer(client, config.name, raw, self.letters, self.dramatiq)
         self.notices: list[str] = []
         """Groups whose dead letters were counted in their oldest pending entries only (last `queues`)."""
 
@@ -72,6 +74,9 @@ class DeadLetters:
             return DlqRef("stream", name, key, origin)
         if rq_queue is not None and kind in ("zset", "none"):
             return DlqRef("rq", name, key, jobs.rq_queue_key(rq_queue))
+        dead_set = dramatiq.dead_set(name)
+        if dead_set is not None and kind in ("zset", "none"):
+            return DlqRef("dramatiq", name, key, dead_set.origin)
         if kind == "none" and origin is not None:
             return DlqRef("list", name, key, origin)
         stream, sep, group = name.rpartition("@")
@@ -83,7 +88,7 @@ class DeadLetters:
                     return DlqRef("pending", name, stream_key, stream, group)
         raise NotFound(
             f"{self.broker}: no dead-letter queue {name!r} (expected a list, a stream, STREAM@GROUP "
-            "or an RQ failed registry)"
+            "an RQ failed registry or a Dramatiq .XQ)"
         )
 
     # -- listing -------------------------------------------------------------------------------------
@@ -111,6 +116,14 @@ class DeadLetters:
             found.append(
                 DeadLetterQueue(self.broker, key, DestinationKind.QUEUE, jobs.rq_queue_key(queue or ""), count,
                                 oldest=oldest_failure, detected_by="rq failed registry")
+            )  # fmt: skip
+        dead_sets = sorted(snap.dramatiq_dead.items())
+        died = await self.dramatiq.oldest([key for key, _ in dead_sets])
+        for (key, count), oldest_death in zip(dead_sets, died, strict=True):
+            origin = dramatiq.dead_set(key)
+            found.append(
+                DeadLetterQueue(self.broker, key, DestinationKind.QUEUE, origin.origin if origin else None, count,
+                                oldest=oldest_death, detected_by=dramatiq.DETECTED_BY)
             )  # fmt: skip
         return found
 
@@ -182,7 +195,15 @@ class DeadLetters:
 
     # -- reading -------------------------------------------------------------------------------------
     async def read(self, ref: DlqRef, limit: int) -> list[DeadLetter]:
+        if ref.kind == "dramatiq":
+            return await self.dramatiq.read(self._dead_set(ref), limit)
         return await self.letters.read(ref, limit)
+
+    @staticmethod
+    def _dead_set(ref: DlqRef) -> dramatiq.DeadSet:
+        found = dramatiq.dead_set(ref.name)
+        assert found is not None  # resolve made a "dramatiq" ref only from such a name
+        return found
 
     async def _target_mode(self, target: str, fresh: str) -> tuple[str | None, str | None]:
         """How dead letters land in `target`: as its own type, or as `fresh` when it does not exist yet."""
@@ -199,6 +220,8 @@ class DeadLetters:
         wanted = set(ids) if ids else None
         if ref.kind == "rq":
             return await self._plan_rq(ref, to, wanted, limit)
+        if ref.kind == "dramatiq":
+            return await self._plan_dramatiq(ref, to, wanted, limit)
         target = to or ref.origin
         mode: str | None
         reason: str | None
@@ -265,6 +288,15 @@ class DeadLetters:
             target = jobs.rq_queue_key(name) if name else ""
             plans.append(Planned(ReplayItem(job_id, target, reason), origin=name))
         return plans
+
+    async def _plan_dramatiq(
+        self, ref: DlqRef, to: str | None, wanted: set[str] | None, limit: int | None
+    ) -> list[Planned]:
+        """Every dead message goes back to its own queue (`--to` another Dramatiq queue list)."""
+        found = [i for i, _ in await self.dramatiq.ids(self._dead_set(ref), None) if wanted is None or i in wanted]
+        target = to or ref.origin or ""
+        reason = None if dramatiq.dead_set(f"{target}.XQ") else f"{target!r} is not a Dramatiq queue (namespace:queue)"
+        return [Planned(ReplayItem(i, target, reason), origin=target) for i in found[:limit]]
 
     # -- moving ----------------------------------------------------------------------------------------
     async def replay(

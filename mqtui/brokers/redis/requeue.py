@@ -3,7 +3,7 @@
 A crash of mqtui or of Redis at any point leaves each message either still a dead letter or at its
 destination, never both and never neither, and running the replay again finishes the rest:
 - list -> list: LMOVE (DLQ's oldest end to the target's newest end), one element per command;
-- list -> stream, list by id, RQ: a Lua script per dead letter that first checks it is still there
+- list -> stream, list by id, RQ, Dramatiq: a Lua script per dead letter that first checks it is still there
   (so a repeated or retried call does nothing) and the target's type (so no write can fail after the
   source was changed), then copies and removes it;
 - stream -> anything, pending -> anything: the same checks and moves, for a whole batch of BATCH
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
-from mqtui.brokers.redis import jobs
+from mqtui.brokers.redis import dramatiq, jobs
 from mqtui.brokers.redis.bigentry import MAX_SCRIPT_VALUES, TOO_BIG, BigEntryMover
 from mqtui.brokers.redis.letters import DlqRef, Letters, element_id
 from mqtui.brokers.redis.streams import stream_message
@@ -153,8 +153,11 @@ class Planned:
 class Requeuer:
     """Moves and deletes dead letters of resolved DLQs on one client; `raw` maps a shown name to its key."""
 
-    def __init__(self, client: Redis, broker: str, raw: Callable[[str], bytes], letters: Letters) -> None:
+    def __init__(
+        self, client: Redis, broker: str, raw: Callable[[str], bytes], letters: Letters, dead: dramatiq.DeadMessages
+    ) -> None:
         self.client = client
+        self.dramatiq = dead
         self.broker = broker
         self.raw = raw
         self.letters = letters
@@ -262,6 +265,10 @@ class Requeuer:
         elif ref.kind == "list":
             assert planned.value is not None  # a plan by id reads each element it moves
             await self._move_value(keys=[ref.key, target], args=[planned.value, planned.mode], client=pipe)
+        elif ref.kind == "dramatiq":
+            dead_set = dramatiq.dead_set(ref.name)
+            assert dead_set is not None
+            await self.dramatiq.queue_requeue(pipe, dead_set, planned.item.id, planned.item.target)
         else:
             assert planned.origin is not None  # a job without an origin queue is skipped, never moved
             job_key = f"{jobs.RQ_JOB_PREFIX}{planned.item.id}"
@@ -275,6 +282,10 @@ class Requeuer:
         if ref.kind == "pending":
             assert ref.group is not None
             return int(await self.client.xack(ref.key, ref.group, *wanted)) if wanted else 0
+        if ref.kind == "dramatiq":
+            dead_set = dramatiq.dead_set(ref.name)
+            assert dead_set is not None
+            return await self.dramatiq.delete(dead_set, wanted)
         pipe = self.client.pipeline(transaction=False)
         queued = 0
         if ref.kind == "list":

@@ -83,6 +83,8 @@ class Snapshot:
     channels: list[tuple[str, int]] = field(default_factory=list)
     rq_failed: dict[str, int] = field(default_factory=dict)
     """RQ failed-job registry key -> jobs in it."""
+    dramatiq_dead: dict[str, int] = field(default_factory=dict)
+    """Dramatiq dead-letter set (`<ns>:<queue>.XQ`) -> messages in it."""
     gone: list[bytes] = field(default_factory=list)
     """Keys the scanner knew that no longer exist (an emptied list is deleted by Redis)."""
     taken_at: float = 0.0

@@ -1,0 +1,109 @@
+"""Dramatiq on Redis with its real worker: an actor with max_retries=0 dead-letters into `.XQ`, mqtui
+shows the queue, the dead set and each failure (actor, arguments, traceback), `mqtui dlq replay` puts
+them back, and the worker runs each exactly once more."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+import redis
+
+from tests.helpers import run_mqtui, write_config
+from tests.jobs.workers import BIN, DONE, SEEN, worker, write_module
+from tests.redis.conftest import adapter_for
+from tests.support import wait_for
+
+dramatiq = pytest.importorskip("dramatiq")
+
+TASKS = f'''
+import os
+import dramatiq
+import redis
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.results import Results
+from dramatiq.results.backends import RedisBackend
+
+URL = os.environ["JOBS_REDIS_URL"]
+broker = RedisBroker(url=URL)
+broker.add_middleware(Results(backend=RedisBackend(url=URL)))
+dramatiq.set_broker(broker)
+store = redis.Redis.from_url(URL)
+
+
+@dramatiq.actor(max_retries=0, queue_name="mail", store_results=True)
+def send_mail(n, to="ops@example.com"):
+    if store.sadd("{SEEN}", n):
+        raise RuntimeError(f"smtp down for mail {{n}}")
+    store.rpush("{DONE}", n)
+'''
+
+XQ = "dramatiq:mail.XQ"
+
+
+def _enqueue(url: str, count: int) -> None:
+    """Messages as `send_mail.send(n)` makes them, through dramatiq's own broker."""
+    from dramatiq import Message
+    from dramatiq.brokers.redis import RedisBroker
+
+    broker = RedisBroker(url=url)
+    try:
+        for n in range(count):
+            broker.enqueue(Message(queue_name="mail", actor_name="send_mail", args=(n,), kwargs={}, options={}))
+    finally:
+        broker.close()
+
+
+async def test_dead_letters_shown_and_requeued_to_the_real_worker(
+    redis_url: str, raw: redis.Redis, tmp_path: Path
+) -> None:
+    folder = write_module(tmp_path, "mailtasks", TASKS)
+    command = [str(BIN / "dramatiq"), "mailtasks", "--processes", "1", "--threads", "1", "--queues", "mail"]
+    config = write_config(
+        tmp_path / "c.toml", {"p": {"brokers": [{"name": "cache", "kind": "redis", "url": redis_url}]}}
+    )
+    with worker(command, folder, {"JOBS_REDIS_URL": redis_url}, tmp_path / "worker.log"):
+        _enqueue(redis_url, 3)
+        wait_for(lambda: raw.zcard(XQ) == 3, what="three dead messages in dramatiq:mail.XQ", timeout=20)
+
+        async with adapter_for(redis_url) as adapter:
+            queues = {q.name: q for q in await adapter.dead_letter_queues()}
+            assert (queues[XQ].count, queues[XQ].origin, queues[XQ].detected_by) == (
+                3, "dramatiq:mail", "dramatiq dead-letter set")  # fmt: skip
+            letters = await adapter.dead_letters(XQ)
+            destinations = {d.name: d for d in await adapter.destinations()}
+        assert sorted(orjson.loads(letter.extra["args"])[0] for letter in letters) == [0, 1, 2]
+        first = letters[0]
+        assert first.extra["actor"] == "send_mail" and first.last_failure is not None
+        assert first.reason is not None and first.reason.startswith("RuntimeError: smtp down for mail")
+        mail = destinations["dramatiq:mail"]
+        assert (mail.extra["convention"], mail.extra["dramatiq_dead"]) == ("dramatiq", "3")
+        assert int(mail.extra["dramatiq_heartbeats"]) >= 1  # the worker (and this test's sender)
+
+        listed = run_mqtui("--config", str(config), "-p", "p", "dlq", "ls", "--json")
+        assert listed.code == 0, listed.err
+        assert {(d["name"], d["count"]) for d in listed.json_lines()} == {(XQ, 3)}
+        shown = run_mqtui("--config", str(config), "-p", "p", "dlq", "show", "cache", XQ, "--json")
+        assert shown.code == 0 and "smtp down for mail" in shown.out, shown.err
+
+        replayed = run_mqtui("--config", str(config), "-p", "p", "dlq", "replay", "cache", XQ, "--yes", "--json")
+        assert replayed.code == 0, replayed.err
+        wait_for(lambda: raw.llen(DONE) == 3, what="the worker ran the three requeued messages", timeout=20)
+
+    assert sorted(int(n) for n in raw.lrange(DONE, 0, -1)) == [0, 1, 2]
+    assert raw.zcard(XQ) == 0 and raw.hlen(f"{XQ}.msgs") == 0
+    assert raw.llen("dramatiq:mail") == 0 and raw.hlen("dramatiq:mail.msgs") == 0
+
+
+async def test_delete_removes_the_id_and_its_body(redis_url: str, raw: redis.Redis, tmp_path: Path) -> None:
+    folder = write_module(tmp_path, "mailtasks", TASKS)
+    command = [str(BIN / "dramatiq"), "mailtasks", "--processes", "1", "--threads", "1", "--queues", "mail"]
+    with worker(command, folder, {"JOBS_REDIS_URL": redis_url}, tmp_path / "worker.log"):
+        _enqueue(redis_url, 2)
+        wait_for(lambda: raw.zcard(XQ) == 2, what="two dead messages", timeout=20)
+    async with adapter_for(redis_url) as adapter:
+        victim = (await adapter.dead_letters(XQ))[0].id
+        assert await adapter.delete_dead_letters(XQ, [victim]) == 1
+        assert await adapter.delete_dead_letters(XQ, [victim]) == 0
+    assert raw.zcard(XQ) == 1 and raw.hlen(f"{XQ}.msgs") == 1 and not raw.hexists(f"{XQ}.msgs", victim)
