@@ -145,3 +145,18 @@ def test_a_schema_whose_arrays_take_no_bytes_is_refused_not_looped_on(own_regist
     (message,) = decode_all(decoder(own_registry), [hostile], wait=5.0)
     assert message.decoded is not None and message.decoded.error is not None
     assert "take no bytes" in message.decoded.error and message.value == hostile
+
+
+def test_schema_ids_asked_for_are_bounded(own_registry: Registry, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Payloads that only look framed (each a different id) cost at most MAX_IDS registry requests."""
+    from mqtui.services.decoding import registry as registry_module
+
+    monkeypatch.setattr(registry_module, "MAX_IDS", 5)
+    values = [b"\x00" + n.to_bytes(4, "big") + b"junk" for n in range(1000, 1020)]
+    decoded = decode_all(decoder(own_registry), values, wait=5.0)
+    asked = sum(count for path, count in own_registry.requests.items() if path.startswith("GET /schemas/ids/"))
+    assert asked == 5
+    assert all(m.decoded is not None and m.decoded.error for m in decoded)
+    assert decoded[-1].decoded is not None and "5 schema ids were asked for already" in (
+        decoded[-1].decoded.error or ""
+    )

@@ -20,6 +20,9 @@ from mqtui.secrets import scrub
 from mqtui.services.decoding.schemas import Schema, Unavailable
 
 RETRY_AFTER = 30.0
+MAX_IDS = 1000
+"""Schema ids asked for in one session at most: binary payloads that merely start with a 0 byte (or a
+hostile producer) must not turn every message into a registry request."""
 
 
 class SchemaCache:
@@ -53,6 +56,8 @@ class SchemaCache:
         ):
             return found
         if schema_id not in self._pending:
+            if found is None and len(self._known) + len(self._pending) >= MAX_IDS:
+                return Unavailable(f"schema {schema_id} not fetched: {MAX_IDS} schema ids were asked for already")
             self._pending[schema_id] = self._pool.submit(self._fetch, schema_id)
         return None
 
