@@ -6,7 +6,9 @@ one batch, so thousands of messages a second cost ten small redraws, not thousan
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -20,10 +22,12 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Input, Label, Static
 
+from mqtui.errors import UsageError
 from mqtui.model import Capability, Message
 from mqtui.services.snapshot import BrokerSnapshot
-from mqtui.services.tailer import MessageFilter, TailState, TailStream, export_jsonl
+from mqtui.services.tailer import TailState, TailStream, export_jsonl
 from mqtui.ui.cells import error_text, plain
+from mqtui.ui.choosing import MessageChooser, message_chooser
 from mqtui.ui.keys import Command, bindings
 from mqtui.ui.messages import DuplicateRequested, MessageOpened, TailRequested
 from mqtui.ui.panes.base import Pane
@@ -34,6 +38,9 @@ from mqtui.ui.widgets.messagelist import MessageList
 PULL_INTERVAL = 0.1
 PREVIEW_LIMIT = 4096
 PREVIEW_INTERVAL = 0.3
+FILTER_BATCH = 1000
+"""Messages judged between two frames when a new filter runs over the buffer: a jq expression costs
+~15 us a message, so 50,000 are judged in batches the UI draws between, never in one long freeze."""
 
 
 def _state_text(stream: TailStream) -> str:
@@ -49,7 +56,8 @@ class TailPane(Pane):
     KEY_COMMANDS: ClassVar[list[Command]] = [
         Command("tail.start", "t", "start", "Tail…", "Choose a destination and a start position to tail"),
         Command("tail.pause", "space", "pause", "Pause", "Pause or resume the tail"),
-        Command("tail.filter", "slash", "filter", "Filter", "Filter by text, key:K, header:NAME=VALUE, FIELD=VALUE"),
+        Command("tail.filter", "slash", "filter", "Filter",
+                "Filter by a jq expression (.value.id == 42), @saved, or words, key:K, header:NAME=VALUE, FIELD=VALUE"),
         Command("tail.detail", "enter", "detail", "Detail", "The selected message with headers"),
         Command("tail.view", "v", "view", "View", "Body preview: auto, text, JSON, hex", show=False),
         Command("tail.copy", "c", "copy", "Copy", "Copy the selected message's value to the clipboard", show=False),
@@ -61,8 +69,10 @@ class TailPane(Pane):
     ]  # fmt: skip
     BINDINGS: ClassVar = bindings(KEY_COMMANDS)
     DEFAULT_CSS = """
-    TailPane #tail-filter { display: none; }
+    TailPane #tail-filter, TailPane #tail-filter-error { display: none; }
     TailPane.-filtering #tail-filter { display: block; }
+    TailPane.-filtering.-bad-filter #tail-filter-error { display: block; }
+    TailPane #tail-filter-error { height: 1; width: 100%; color: $error; padding: 0 1; }
     TailPane #tail-info { height: 1; width: 100%; color: $text-muted; padding: 0 1; }
     TailPane #tail-info.-failed { color: $error; }
     TailPane #preview-title { height: 1; width: 100%; background: $panel; color: $text-muted; padding: 0 1; }
@@ -80,8 +90,13 @@ class TailPane(Pane):
         self.stream: TailStream | None = None
         self.buffer: deque[Message] = deque(maxlen=capacity)
         self.taken = 0
-        self.filter = MessageFilter()
+        self.chooser: MessageChooser | None = None
+        """The filter applied, compiled once; None shows everything."""
         self.filter_text = ""
+        self.saved_filters: Mapping[str, str] = {}
+        """The profile's named filters (`@name`), set by the console screen."""
+        self._refiltering = False
+        self._filter_progress = (0, 0)
         self._timer: Timer | None = None
         self._preview_timer: Timer | None = None
         self._info_line = ""
@@ -90,8 +105,9 @@ class TailPane(Pane):
 
     def compose(self) -> ComposeResult:
         yield Label(id="tail-info")
-        yield Input(placeholder="filter: words in the value, key:K, header:NAME[=VALUE], decoded FIELD=VALUE",
+        yield Input(placeholder="filter: jq (.value.id == 42), @saved, or words, key:K, header:NAME[=VALUE], FIELD=VALUE",
                     id="tail-filter")  # fmt: skip
+        yield Label(id="tail-filter-error")
         yield Static("Press t to choose a destination to tail (or t on a row in Destinations).", id="tail-empty")
         yield MessageList(capacity=self.capacity, id="tail-list")
         yield Label(id="preview-title")
@@ -131,6 +147,7 @@ class TailPane(Pane):
         self.stop_stream()
         self.stream = stream
         self.label = label
+        self._stop_refilter()
         self.buffer.clear()
         self.taken = 0
         self.messages.clear()
@@ -156,9 +173,10 @@ class TailPane(Pane):
         if batch:
             self.taken += len(batch)
             self.buffer.extend(batch)
-            shown = batch if self.filter.empty else [m for m in batch if self.filter.matches(m)]
-            if shown:
-                self.messages.append(shown)
+            if not self._refiltering:  # else the running filter takes them up after the buffer it holds
+                shown = batch if self.chooser is None else self.chooser.keep(batch)
+                if shown:
+                    self.messages.append(shown)
         self._show_info()
         if not stream.active and stream.state is not TailState.PAUSED and self._timer is not None:
             self._timer.pause()
@@ -180,6 +198,11 @@ class TailPane(Pane):
         parts = [where, self.label] if self.label else [f"{where} from {stream.start}", _state_text(stream)]
         if self.filter_text:  # early: a narrow terminal cuts the end, and a filtered view must say so
             parts.append(f"filter: {self.filter_text}")
+            if self._refiltering:
+                parts.append("filtering {:,} of {:,}".format(*self._filter_progress))
+            errors = self.chooser.errors() if self.chooser is not None else None
+            if errors:
+                parts.append(errors)
         if stream.reconnects and stream.state is not TailState.RECONNECTING:
             parts.append(f"reconnected {stream.reconnects}× ({stream.resumed_from})")
         parts.append(f"received {stream.received:,}")
@@ -254,6 +277,7 @@ class TailPane(Pane):
         self.pull()
 
     def action_clear(self) -> None:
+        self._stop_refilter()
         self.buffer.clear()
         self.taken = 0
         self.messages.clear()
@@ -267,9 +291,62 @@ class TailPane(Pane):
 
     @on(Input.Changed, "#tail-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        self.filter_text = event.value.strip()
-        self.filter = MessageFilter.parse(self.filter_text)
-        self.messages.replace(m for m in self.buffer if self.filter.matches(m))
+        """A filter that compiles replaces the one shown; one that does not (a half-typed expression) is
+        said under the field, with where it is wrong, and the messages shown stay as they were."""
+        text = event.value.strip()
+        try:
+            chooser = message_chooser(text, self.saved_filters)
+        except UsageError as exc:
+            self.query_one("#tail-filter-error", Label).update(plain(str(exc), 300))
+            self.add_class("-bad-filter")
+            return
+        self.remove_class("-bad-filter")
+        self.filter_text = text
+        self.chooser = chooser
+        self._refilter(chooser)
+
+    def _refilter(self, chooser: MessageChooser | None) -> None:
+        """Show the buffer through `chooser`: the first batch now (a small buffer is done at once), the
+        rest in batches with frames drawn between (`_refilter_rest`)."""
+        messages = list(self.buffer)
+        head = messages[:FILTER_BATCH]
+        self.messages.replace(head if chooser is None else chooser.keep(head))
+        taken = self.taken
+        if len(messages) > FILTER_BATCH:
+            self._refiltering = True
+            self._filter_progress = (FILTER_BATCH, len(messages))
+            self._refilter_rest(chooser, messages, FILTER_BATCH, taken)
+        else:
+            self._stop_refilter()
+        self._show_info()
+
+    def _stop_refilter(self) -> None:
+        """The buffer a running filter holds is about to go: it must not add its messages after."""
+        self.workers.cancel_group(self, "tail-filter")
+        self._refiltering = False
+
+    @work(exclusive=True, group="tail-filter", exit_on_error=False)
+    async def _refilter_rest(
+        self, chooser: MessageChooser | None, messages: list[Message], start: int, taken: int
+    ) -> None:
+        """The rest of the buffer through `chooser`, then what arrived meanwhile (held back by `pull`, so
+        the view stays in order); a newer filter cancels this one (exclusive)."""
+        done = start
+        while True:
+            while done < len(messages):
+                await asyncio.sleep(0)  # a frame, and keys, between two batches
+                batch = messages[done : done + FILTER_BATCH]
+                shown = batch if chooser is None else chooser.keep(batch)
+                if shown:
+                    self.messages.append(shown)
+                done += len(batch)
+                self._filter_progress = (done, len(messages))
+                self._show_info()
+            arrived = min(self.taken - taken, len(self.buffer))
+            if not arrived:
+                break
+            messages, done, taken = list(self.buffer)[-arrived:], 0, self.taken
+        self._refiltering = False
         self._show_info()
 
     @on(Input.Submitted, "#tail-filter")
