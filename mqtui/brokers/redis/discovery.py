@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from functools import cmp_to_key
 from typing import TYPE_CHECKING, Any
 
-from mqtui.brokers.redis import dramatiq, jobs
+from mqtui.brokers.redis import bullmq, dramatiq, jobs, sidekiq
 from mqtui.brokers.redis.client import as_bytes, text
 from mqtui.brokers.redis.lag import LagCounter
 from mqtui.brokers.redis.scan import glob_match
@@ -212,6 +212,8 @@ class Collector:
         await self._fold_celery(client, snap, celery_queues, lengths, unacked)
         await dramatiq.fold(client, snap, {text(k): t for k, t in known.items()}, read_at)
         self._assemble_streams(snap, stream_keys, xinfo, groups, idle, read_at)
+        await bullmq.fold(client, snap, {text(k): t for k, t in known.items()})
+        await sidekiq.fold(client, snap, members)
         if consumers:
             await self.lags.fill(client, snap, stream_keys)
             self._next = await _read_consumers(client, snap, stream_keys, self._next)

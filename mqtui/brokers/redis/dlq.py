@@ -4,7 +4,9 @@ Four kinds of dead-letter queue, named the way `dlq show` takes them:
 - a list or stream matching a naming rule (`jobs:dlq` holds the dead letters of `jobs`);
 - `STREAM@GROUP`: entries of a consumer group's pending list delivered `max_deliveries` times or more;
 - `rq:failed:<queue>`: RQ's failed-job registry (job ids; the job hash says why and where from);
-- `<ns>:<queue>.XQ`: Dramatiq's dead-letter set (ids; bodies in a hash beside it, see `dramatiq`).
+- `<ns>:<queue>.XQ`: Dramatiq's dead-letter set (ids; bodies in a hash beside it, see `dramatiq`);
+- `bull:<queue>:failed`: BullMQ's failed set (`bullmq`, `bullmq_failed`);
+- `sidekiq:retry`, `sidekiq:dead`: Sidekiq's retry and dead sets, keys `retry` and `dead` (`sidekiq`).
 
 `DeadLetters` resolves a name to its kind, lists the DLQs of a poll's snapshot and plans a replay;
 reading is in `letters`, moving in `requeue`.
@@ -16,11 +18,13 @@ from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from mqtui.brokers.redis import dramatiq, jobs
+from mqtui.brokers.redis import bullmq, dramatiq, jobs, sidekiq
+from mqtui.brokers.redis.bullmq_failed import BullFailed
 from mqtui.brokers.redis.client import text
 from mqtui.brokers.redis.discovery import Collector
 from mqtui.brokers.redis.letters import READ_CHUNK, DlqRef, Letters, element_id, json_hints
 from mqtui.brokers.redis.requeue import Planned, Requeuer
+from mqtui.brokers.redis.sidekiq import SidekiqSets
 from mqtui.brokers.redis.snapshot import Snapshot
 from mqtui.brokers.redis.streams import (
     PENDING_PAGE,
@@ -59,11 +63,19 @@ class DeadLetters:
         self.letters = Letters(client, config)
         self.dramatiq = dramatiq.DeadMessages(client, config.name)
         self.requeuer = Requeuer(client, config.name, raw, self.letters, self.dramatiq)
+        self.jobs: dict[str, BullFailed | SidekiqSets] = {
+            "bullmq": BullFailed(client, config.name),
+            "sidekiq": SidekiqSets(client, config.name),
+        }
+        """The failure stores of BullMQ and Sidekiq, by `DlqRef.kind`: each reads, plans, moves and deletes."""
         self.notices: list[str] = []
         """Groups whose dead letters were counted in their oldest pending entries only (last `queues`)."""
 
     # -- naming --------------------------------------------------------------------------------------
     async def resolve(self, name: str) -> DlqRef:
+        sidekiq_set = sidekiq.set_key(name)
+        if sidekiq_set is not None:
+            return DlqRef("sidekiq", name, sidekiq_set.encode(), None)
         key = self.raw(name)
         kind = text(await self.client.type(key))
         origin = self.collector.dlq_origin(name)
@@ -74,6 +86,9 @@ class DeadLetters:
             return DlqRef("stream", name, key, origin)
         if rq_queue is not None and kind in ("zset", "none"):
             return DlqRef("rq", name, key, jobs.rq_queue_key(rq_queue))
+        bull_queue = bullmq.failed_queue(name)
+        if bull_queue is not None and kind in ("zset", "none"):
+            return DlqRef("bullmq", name, key, bull_queue.row)
         dead_set = dramatiq.dead_set(name)
         if dead_set is not None and kind in ("zset", "none"):
             return DlqRef("dramatiq", name, key, dead_set.origin)
@@ -124,6 +139,11 @@ class DeadLetters:
             found.append(
                 DeadLetterQueue(self.broker, key, DestinationKind.QUEUE, origin.origin if origin else None, count,
                                 oldest=oldest_death, detected_by=dramatiq.DETECTED_BY)
+            )  # fmt: skip
+        for store in snap.failure_sets:
+            found.append(
+                DeadLetterQueue(self.broker, store.name, DestinationKind.QUEUE, store.origin, store.count,
+                                oldest=store.oldest, detected_by=store.detected_by)
             )  # fmt: skip
         return found
 
@@ -195,6 +215,8 @@ class DeadLetters:
 
     # -- reading -------------------------------------------------------------------------------------
     async def read(self, ref: DlqRef, limit: int) -> list[DeadLetter]:
+        if ref.kind in self.jobs:
+            return await self.jobs[ref.kind].read(ref, limit)
         if ref.kind == "dramatiq":
             return await self.dramatiq.read(self._dead_set(ref), limit)
         return await self.letters.read(ref, limit)
@@ -218,6 +240,8 @@ class DeadLetters:
         self, ref: DlqRef, *, to: str | None, ids: Collection[str] | None, limit: int | None
     ) -> list[Planned]:
         wanted = set(ids) if ids else None
+        if ref.kind in self.jobs:
+            return await self.jobs[ref.kind].plan(ref, to, wanted, limit)
         if ref.kind == "rq":
             return await self._plan_rq(ref, to, wanted, limit)
         if ref.kind == "dramatiq":
@@ -309,7 +333,11 @@ class DeadLetters:
         progress: ProgressCallback | None,
     ) -> ReplayResult:
         plans = await self.plan(ref, to=to, ids=ids, limit=limit)
+        if ref.kind in self.jobs:
+            return await self.jobs[ref.kind].move(ref, plans, progress)
         return await self.requeuer.move(ref, plans, by_value=ref.kind == "list" and bool(ids), progress=progress)
 
     async def delete(self, ref: DlqRef, ids: Collection[str]) -> int:
+        if ref.kind in self.jobs:
+            return await self.jobs[ref.kind].delete(ref, ids)
         return await self.requeuer.delete(ref, ids)

@@ -79,7 +79,8 @@ class Keyspace:
                 extra["memory"] = humanize.naturalsize(item.memory, binary=True)
             found.append(
                 Destination(self.name, item.name, DestinationKind.LIST, depth=item.depth, in_flight=item.in_flight,
-                            is_dlq=item.is_dlq, internal=item.internal, last_activity=item.last_activity, extra=extra)
+                            consumers=item.consumers, is_dlq=item.is_dlq, internal=item.internal,
+                            last_activity=item.last_activity, extra=extra)
             )  # fmt: skip
         for stream in snap.streams.values():
             extra = {"groups": str(len(stream.groups)), "last_id": stream.last_id}
@@ -115,7 +116,7 @@ class Keyspace:
                 continue
             rows.append(
                 BacklogRow(self.name, item.name, item.group, lag=item.depth, in_flight=item.in_flight,
-                           last_activity=item.last_activity,
+                           consumers=item.consumers, members=item.members, last_activity=item.last_activity,
                            time_lag_unknown=LIST_NO_TIMES if item.depth else None)
             )  # fmt: skip
         for stream in snap.streams.values():

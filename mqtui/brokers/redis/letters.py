@@ -36,7 +36,7 @@ _ATTEMPT_FIELDS = ("attempts", "deliveries", "delivery_count", "retries", "retry
 class DlqRef:
     """A dead-letter queue as `DeadLetters.resolve` found it: what kind, its key, where its letters go."""
 
-    kind: Literal["list", "stream", "pending", "rq", "dramatiq"]
+    kind: Literal["list", "stream", "pending", "rq", "dramatiq", "bullmq", "sidekiq"]
     name: str
     key: bytes
     origin: str | None

@@ -30,8 +30,9 @@ if TYPE_CHECKING:
 
 RQ_SCHEDULED_PREFIX = "rq:scheduled:"
 SIDEKIQ_SETS = ("schedule", "retry")
-#: RQ's other sorted sets and Celery's unacked index: scored by expiry or start time, never by a due time.
-NOT_SCHEDULES = ("rq:", "unacked_index")
+#: RQ's other sorted sets and Celery's unacked index: scored by expiry or start time, never by a due time;
+#: BullMQ's (`bull:<queue>:delayed` scores are due time x 4096 + a counter; its row counts them).
+NOT_SCHEDULES = ("rq:", "unacked_index", "bull:")
 _NAMED = re.compile(r"(?i)^(?P<origin>.+?)[:._-](?:retry|retries|retrying|delay|delayed|scheduled?)$")
 _WORDS = re.compile(r"(?i)retr(?:y|ies)|delay|schedul")
 NOT_TIMES = "its scores are not epoch times"

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING
 
-from mqtui.brokers.redis import dramatiq, jobs, retries
+from mqtui.brokers.redis import bullmq, dramatiq, jobs, retries, sidekiq
 from mqtui.brokers.redis.client import as_bytes, text
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ def _interesting(key: bytes, kind: str) -> bool:
     if kind in ("list", "stream"):
         return True
     name = text(key)
-    if dramatiq.interesting(name, kind):
+    if dramatiq.interesting(name, kind) or bullmq.interesting(name, kind) or sidekiq.interesting(name, kind):
         return True
     if kind == "set":
         return name == jobs.RQ_QUEUES_SET or name.startswith(jobs.KOMBU_BINDING_PREFIX)

@@ -69,11 +69,26 @@ class ListQueue:
     last_activity: datetime | None = None
     memory: int | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    consumers: int | None = None
+    """Workers a job framework records for this queue (BullMQ's named connections, Sidekiq processes)."""
+    members: tuple[str, ...] = ()
 
     @property
     def group(self) -> str:
         """The pseudo consumer-group name of its backlog row."""
         return f"({self.convention})"
+
+
+@dataclass
+class FailureSet:
+    """A job framework's own store of failed jobs (BullMQ's failed set, Sidekiq's retry and dead sets),
+    shown as a dead-letter queue named `name`; `origin` is where its jobs go back to, when one queue."""
+
+    name: str
+    origin: str | None
+    count: int
+    detected_by: str
+    oldest: datetime | None = None
 
 
 @dataclass
@@ -85,6 +100,7 @@ class Snapshot:
     """RQ failed-job registry key -> jobs in it."""
     dramatiq_dead: dict[str, int] = field(default_factory=dict)
     """Dramatiq dead-letter set (`<ns>:<queue>.XQ`) -> messages in it."""
+    failure_sets: list[FailureSet] = field(default_factory=list)
     gone: list[bytes] = field(default_factory=list)
     """Keys the scanner knew that no longer exist (an emptied list is deleted by Redis)."""
     taken_at: float = 0.0
