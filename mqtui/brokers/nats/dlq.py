@@ -335,6 +335,12 @@ def entry_origin(
     return None
 
 
+#: Provenance headers of a replayed copy (the same names as on Kafka).
+REPLAYED_FROM, REPLAYED_AT = "mqtui-replayed-from", "mqtui-replayed-at"
+#: The application's own Nats-Msg-Id of a replayed message, which the replay's id replaces.
+ORIGINAL_MSG_ID = "mqtui-original-msg-id"
+
+
 def replay_id(letter: DeadLetter, dlq: str) -> str:
     """The Nats-Msg-Id of a replay: the original's stream and sequence where known, else the DLQ entry's,
     with the stored message's time in microseconds.
@@ -353,17 +359,28 @@ def replay_id(letter: DeadLetter, dlq: str) -> str:
     return f"{REPLAY_ID_PREFIX}:{where}:{(stored - _EPOCH) // _MICROSECOND if stored else '-'}"
 
 
-def replay_headers(message: Message, msg_id: str) -> dict[str, str]:
-    """The original headers minus the server-interpreted `Nats-*` ones, plus the replay's Nats-Msg-Id.
+def replay_headers(message: Message, msg_id: str, replayed_from: str, replayed_at: str) -> dict[str, str]:
+    """The original headers minus the server-interpreted `Nats-*` ones, plus the replay's Nats-Msg-Id and
+    where the copy came from, as on every broker: `mqtui-replayed-from: <dlq>/<entry>` and
+    `mqtui-replayed-at`. The replay's Nats-Msg-Id (needed for the server's dedup of a rerun) replaces the
+    application's own, which is kept as `mqtui-original-msg-id` so a consumer deduplicating by it still can.
 
     nats-py takes headers as a str dict, so a repeated header keeps its last value and bytes that are
     not UTF-8 are replaced.
     """
     headers: dict[str, str] = {}
+    original_id: str | None = None
     for key, value in message.headers:
+        text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+        text = text.replace("\r", " ").replace("\n", " ")
+        if key.lower() == "nats-msg-id":
+            original_id = text
         if key.lower().startswith("nats-") or not key:
             continue
-        text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-        headers[key] = text.replace("\r", " ").replace("\n", " ")
+        headers[key] = text
+    if original_id:
+        headers[ORIGINAL_MSG_ID] = original_id
+    headers[REPLAYED_FROM] = replayed_from
+    headers[REPLAYED_AT] = replayed_at
     headers["Nats-Msg-Id"] = msg_id
     return headers

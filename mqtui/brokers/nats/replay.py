@@ -1,9 +1,10 @@
 """Sending planned JetStream dead letters back, and removing each from its DLQ stream once acknowledged.
 
-Each copy is published with a stable `Nats-Msg-Id` (`dlq.replay_id`) and the entry is removed from
-the DLQ only after the copy's acknowledgement, so a rerun after a crash republishes at most what was
-acknowledged but not yet removed, and the target stream drops those as duplicates within its duplicate
-window. Work goes in windows of `WINDOW` dead letters: publish them all, wait for their acks together,
+Each copy is published with a stable `Nats-Msg-Id` (`dlq.replay_id`), the application's own id kept as
+`mqtui-original-msg-id` and `mqtui-replayed-from: <dlq>/<seq>` saying where it came from
+(`dlq.replay_headers`), and the entry is removed from the DLQ only after the copy's acknowledgement, so a
+rerun after a crash republishes at most what was acknowledged but not yet removed, and the target stream
+drops those as duplicates within its duplicate window. Work goes in windows of `WINDOW` dead letters: publish them all, wait for their acks together,
 remove the acknowledged entries, then the next window (SAFETY.md counts what a crash can leave in
 these windows).
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -57,11 +59,16 @@ async def replay_planned(
     kept = [int(item.id) for item, _ in plan if item.skip_reason is not None]
     purge_below = min(kept, default=None)  # no purge may reach this entry, which stays a dead letter
     purging = from_start
+    replayed_at = datetime.now(UTC).isoformat().replace("+00:00", "Z")
     async with Pipeline(nc) as pipeline:
         for begin in range(0, len(todo), WINDOW):
             chunk = todo[begin : begin + WINDOW]
             requests = [
-                (item.target, letter.message.value, replay_headers(letter.message, replay_id(letter, dlq)))
+                (
+                    item.target,
+                    letter.message.value,
+                    replay_headers(letter.message, replay_id(letter, dlq), f"{dlq}/{letter.id}", replayed_at),
+                )
                 for item, letter in chunk
             ]
             replies = await pipeline.window(requests, timeout)
