@@ -79,7 +79,8 @@ def seconds_time(value: Any) -> datetime | None:
 
 
 def backtrace(raw: Any) -> str | None:
-    """`error_backtrace`: base64 of zlib of a JSON list of lines (a plain list in old versions)."""
+    """`error_backtrace`: base64 of zlib of a JSON list of lines (a plain list in old versions); Ruby
+    lists the raising line first, so a shortened backtrace keeps its beginning."""
     if isinstance(raw, list):
         return "\n".join(str(line) for line in raw)
     if not isinstance(raw, str) or not raw:
@@ -195,7 +196,7 @@ class SidekiqSets:
             attempts=retries + 1 if isinstance(retries, int) and not isinstance(retries, bool) else None,
             first_failure=failed_at,
             last_failure=seconds_time(job.get("retried_at")) or failed_at,
-            extra={"job": job_class, "traceback": (backtrace(job.get("error_backtrace")) or "")[-2000:],
+            extra={"job": job_class, "traceback": (backtrace(job.get("error_backtrace")) or "")[:2000],
                    "framework": FRAMEWORK},
         )  # fmt: skip
 
