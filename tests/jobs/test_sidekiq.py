@@ -85,7 +85,7 @@ async def test_dead_and_retrying_jobs_are_shown_and_retried_once(redis_url: str,
             state = await until(lambda: _finished(redis_url), what="every job run twice", timeout=20)
     finally:
         await adapter.close()
-    assert state["runs"] == dict.fromkeys(jids, "2")
+    assert state is not None and state["runs"] == dict.fromkeys(jids, "2")
     assert (state["dead"], state["retry"], state["enqueued"]) == (0, 0, 0)
 
 
