@@ -387,3 +387,43 @@ def utc_from_millis(millis: int | float | None) -> datetime | None:
     if millis is None or millis <= 0:
         return None
     return datetime.fromtimestamp(millis / 1000, tz=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class RangePart:
+    """One partition's share of a range read (`part` None: the whole destination), as resolved before
+    reading, so a search can say what it covered and what the broker no longer holds."""
+
+    part: int | None
+    start: Position | None
+    """First position read (inclusive); None when the part holds nothing of the range."""
+    end: Position | None
+    """Last position read (inclusive) as the destination stood when the range was planned."""
+    count: int | None
+    """Messages between them; an upper bound with `until` or a gap, None when the broker cannot tell."""
+    since: datetime | None = None
+    """The read skips the messages before the first one stamped at or after this (a start time that the
+    broker's time look-up may have placed too early)."""
+    until: datetime | None = None
+    """The read stops at the first message stamped at or after this (a time range's end found by reading)."""
+    missing: str | None = None
+    """What of the asked range this part no longer holds, and why ("offsets 0..499: deleted by retention")."""
+
+
+@dataclass(frozen=True, slots=True)
+class RangePlan:
+    """What `BrokerAdapter.read_range` will read: the parts and their bounds, fixed when planned, so a
+    search never follows messages that arrive while it reads."""
+
+    destination: str
+    parts: tuple[RangePart, ...]
+    part_name: str = "partition"
+    hazard: str | None = None
+    """Why reading changes the messages (a RabbitMQ queue read by get + requeue marks them redelivered):
+    then the read is confirmed and refused in a readonly profile, as a peek is."""
+
+    @property
+    def total(self) -> int | None:
+        """Messages in the range (an upper bound where a part stops by time), None when not known."""
+        counts = [part.count for part in self.parts]
+        return None if any(c is None for c in counts) else sum(c for c in counts if c is not None)

@@ -28,6 +28,7 @@ from mqtui.model import (
     OutgoingMessage,
     ProgressCallback,
     PublishResult,
+    RangePlan,
     ReplayItem,
     ReplayResult,
     RetrySchedule,
@@ -122,6 +123,17 @@ class BrokerAdapter(abc.ABC, Generic[ConfigT]):
         adapter never buffers more than one batch ahead of its reader.
         """
         raise self._unsupported("tail without consuming")
+
+    async def plan_range(self, destination: str, *, start: StartPosition, end: StartPosition | None) -> RangePlan:
+        """Resolve a search's range (`start` inclusive; `end` inclusive for a position, exclusive for a
+        time, None for what the destination holds now) into bounds per part, before reading anything:
+        NotFound for a destination that does not exist."""
+        raise self._unsupported("search a range")
+
+    def read_range(self, plan: RangePlan) -> AsyncIterator[Sequence[Message]]:
+        """Yield the planned range's messages in batches, consuming nothing and committing nothing (a
+        plan with a `hazard` reads as `peek` does). Memory stays bounded by a few batches."""
+        raise self._unsupported("search a range")
 
     async def peek(self, destination: str, *, limit: int = 10) -> list[Message]:
         """Read messages already in a queue where that has side effects (see Capability.PEEK)."""

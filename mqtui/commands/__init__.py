@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from mqtui.commands import dlq, incident, reading, watch, writing
+from mqtui.commands import dlq, incident, reading, search, watch, writing
 from mqtui.commands.local import cmd_console, cmd_demo, cmd_profiles
 from mqtui.commands.output import Output, warn
 from mqtui.commands.retries import cmd_dlq_retries
@@ -26,6 +26,7 @@ BROKER_COMMANDS: dict[str, BrokerCommand] = {
     "group": reading.cmd_group,
     "tail": reading.cmd_tail,
     "peek": reading.cmd_peek,
+    "search": search.cmd_search,
     "publish": writing.cmd_publish,
     "request": writing.cmd_request,
     "purge": writing.cmd_purge,

@@ -7,6 +7,7 @@ at the worst moment. Unknown keys are refused; each value is checked when its st
 from __future__ import annotations
 
 import math
+import re
 from typing import Literal
 
 import msgspec
@@ -20,6 +21,7 @@ from mqtui.errors import ConfigError
 DEMO_PROFILE = "demo"
 _MAX_TIMEOUT = 3600.0
 _MAX_POLL_INTERVAL = 86400.0
+_FILTER_NAME = re.compile(r"[A-Za-z_][\w-]*")
 
 
 class _Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
@@ -167,6 +169,9 @@ class Profile(_Strict, kw_only=True, frozen=True):
     history_interval: float = 10.0
     """Seconds between the samples history keeps of a broker (0: every poll): at 2 s polls a day of every
     poll is 5 times the rows, for charts that show at most a few hundred points."""
+    filters: dict[str, str] = msgspec.field(default_factory=dict)
+    """`[profiles.X.filters]`: saved search expressions by name (`big = '.value.amount > 1000'`), used as
+    `@big` wherever an expression is asked for (`search --where`, `dlq ... --where`, the console)."""
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.poll_interval) and 0.1 <= self.poll_interval <= _MAX_POLL_INTERVAL):
@@ -178,6 +183,9 @@ class Profile(_Strict, kw_only=True, frozen=True):
             parse_duration(self.history_retention)
         except ValueError as exc:
             raise invalid("history_retention", str(exc)) from None
+        for name in self.filters:
+            if not _FILTER_NAME.fullmatch(name):
+                raise invalid("filters", f"{name!r} is not a filter name (letters, digits, _ and -)")
         names = [broker.name for broker in self.brokers]
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Collection, Sequence
 
 from mqtui.brokers.base import BrokerAdapter, PublishOptions
-from mqtui.brokers.kafka import groups, reset, topics
+from mqtui.brokers.kafka import groups, ranges, reset, topics
 from mqtui.brokers.kafka.client import KafkaClients
 from mqtui.brokers.kafka.dlq_topics import DlqTopics
 from mqtui.brokers.kafka.publish import Publisher
@@ -36,6 +36,7 @@ from mqtui.model import (
     OutgoingMessage,
     ProgressCallback,
     PublishResult,
+    RangePlan,
     ReplayItem,
     ReplayResult,
     RetrySchedule,
@@ -111,6 +112,17 @@ class KafkaAdapter(BrokerAdapter[KafkaConfig]):
                 yield batch
         finally:
             await batches.aclose()  # stops the reader thread now, not when the generator is collected
+
+    async def plan_range(self, destination: str, *, start: StartPosition, end: StartPosition | None) -> RangePlan:
+        return await ranges.plan_range(self.clients, destination, start, end)
+
+    async def read_range(self, plan: RangePlan) -> AsyncIterator[Sequence[Message]]:
+        batches = ranges.read_range(self.reads, plan)
+        try:
+            async for batch in batches:
+                yield batch
+        finally:
+            await batches.aclose()
 
     async def publish(
         self, destination: str, messages: Sequence[OutgoingMessage], *, options: PublishOptions | None = None

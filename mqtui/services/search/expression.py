@@ -56,10 +56,18 @@ class Expression:
 
     def select(self, documents: Sequence[Mapping[str, Any]]) -> list[bool]:
         """One verdict per document, in order; an error on a document is False and is counted."""
+        verdicts, failures = self.judge(documents)
+        self.count(failures)
+        return verdicts
+
+    def judge(self, documents: Sequence[Mapping[str, Any]]) -> tuple[list[bool], list[tuple[int, str]]]:
+        """The verdicts and, not yet counted, the (index, error) of each document that could not be
+        evaluated: a search that stops at its limit mid-batch counts only the ones it scanned."""
         fast = self._fast
         if fast is None:
-            return self._select_jq(documents)
+            return self._judge_jq(documents)
         verdicts: list[bool] = []
+        failures: list[tuple[int, str]] = []
         slow: list[int] = []
         for index, document in enumerate(documents):
             try:
@@ -69,11 +77,19 @@ class Expression:
                 slow.append(index)
             except EvalError as failure:
                 verdicts.append(False)
-                self._count(str(failure))
+                failures.append((index, str(failure)))
         if slow:
-            for index, verdict in zip(slow, self._select_jq([documents[i] for i in slow]), strict=True):
+            slow_verdicts, slow_failures = self._judge_jq([documents[i] for i in slow])
+            for index, verdict in zip(slow, slow_verdicts, strict=True):
                 verdicts[index] = verdict
-        return verdicts
+            failures = sorted(failures + [(slow[i], error) for i, error in slow_failures])
+        return verdicts, failures
+
+    def count(self, failures: Sequence[tuple[int, str]]) -> None:
+        """Add documents that could not be evaluated (from `judge`) to `errors`."""
+        self.errors += len(failures)
+        if failures and self.first_error is None:
+            self.first_error = failures[0][1]
 
     def describe_errors(self) -> str | None:
         """ "3 messages could not be evaluated (Cannot index string with "amount")", or None."""
@@ -82,12 +98,7 @@ class Expression:
         noun = "message" if self.errors == 1 else "messages"
         return f"{self.errors:,} {noun} could not be evaluated ({self.first_error})"
 
-    def _count(self, error: str) -> None:
-        self.errors += 1
-        if self.first_error is None:
-            self.first_error = error
-
-    def _select_jq(self, documents: Sequence[Mapping[str, Any]]) -> list[bool]:
+    def _judge_jq(self, documents: Sequence[Mapping[str, Any]]) -> tuple[list[bool], list[tuple[int, str]]]:
         if self._jq is None:
             self._jq = _jq_compile(_batch_program(self.program))
         try:
@@ -95,17 +106,23 @@ class Expression:
             answers = self._jq.input_text(text).first()
         except (ValueError, TypeError):
             if len(documents) == 1:
-                self._count("the document could not be evaluated")
-                return [False]
-            return [self._select_jq([document])[0] for document in documents]
-        verdicts: list[bool] = []
-        for answer in answers:
+                return [False], [(0, "the document could not be evaluated")]
+            verdicts: list[bool] = []
+            failures: list[tuple[int, str]] = []
+            for index, document in enumerate(documents):
+                verdict, failed = self._judge_jq([document])
+                verdicts += verdict
+                failures += [(index, error) for _, error in failed]
+            return verdicts, failures
+        verdicts = []
+        failures = []
+        for index, answer in enumerate(answers):
             if isinstance(answer, dict):
-                self._count(str(answer.get("error")))
+                failures.append((index, str(answer.get("error"))))
                 verdicts.append(False)
             else:
                 verdicts.append(answer is True)
-        return verdicts
+        return verdicts, failures
 
 
 def compile_expression(text: str, *, filters: Mapping[str, str] = _NO_FILTERS) -> Expression:
