@@ -12,7 +12,8 @@ groups, a pub/sub channel, and RQ- and Celery-shaped keys.
 * `rq:queue:default` with a waiting job and two failed jobs in `rq:failed:default`, and a Celery queue
   `celery` holding three tasks, all written the way those libraries write them;
 * the sorted set `jobs:retry`: failed jobs scheduled for another try 5 to 90 s later (scored in epoch
-  ms), taken by a retrier only once they are 10 s overdue, so the Retries table shows some due now.
+  ms), taken by a retrier only once they are 10 s overdue, so the Retries table shows some due now;
+* BullMQ's queue `emails` with a worker and failed jobs to retry (`bullmq_traffic`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 from redis.typing import EncodableT, FieldT
+
+from mqtui.demo import bullmq_traffic
 
 KINDS = ("email.send", "invoice.render", "thumbnail.make")
 EVENT_KINDS = ("order.created", "order.paid", "order.shipped")
@@ -217,6 +220,7 @@ async def run(broker: dict[str, Any], stop: asyncio.Event) -> None:
             _schedule_retries(client, stop),
             _notify(client, stop),
             _listen(pubsub, stop),
+            bullmq_traffic.run(broker["url"], stop),
         ]
         tasks = [asyncio.create_task(worker) for worker in workers]
         stopping = asyncio.create_task(stop.wait())

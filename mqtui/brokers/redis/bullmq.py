@@ -91,7 +91,8 @@ def failed_queue(name: str) -> QueueKeys | None:
 
 
 def worker_names(clients: list[dict[str, str]], queue: str) -> tuple[str, ...]:
-    """The workers of `queue` among CLIENT LIST's connections, matched as BullMQ's `getWorkers` does."""
+    """The workers of `queue` among CLIENT LIST's connections, matched as BullMQ's `getWorkers` does; a
+    named worker's connections (the Python port names its blocking one too) count once."""
     bases = (f"{PREFIX}:{queue}", f"{PREFIX}:{base64.b64encode(queue.encode()).decode()}")
     found = []
     for client in clients:
@@ -100,7 +101,7 @@ def worker_names(clients: list[dict[str, str]], queue: str) -> tuple[str, ...]:
             if name == base or name.startswith(f"{base}:w:"):
                 found.append(name[len(base) + 3 :] or f"{client.get('addr', '?')}")
                 break
-    return tuple(sorted(found))
+    return tuple(sorted(set(found)))
 
 
 def ms_time(raw: bytes | str | float | None) -> datetime | None:
