@@ -131,3 +131,46 @@ async def test_python_port_worker_failures_are_shown_and_retried_once(redis_url:
         await runner.close()
         await queue.close()
         await client.aclose()
+
+
+@pytest.mark.parametrize("use_port", [True, False], ids=["python-port", "script"])
+async def test_retry_and_delete_with_and_without_the_port(redis_url: str, use_port: bool) -> None:
+    """Without the port, mqtui's own script retries as BullMQ's reprocessJob does; deleting a failed job
+    leaves none of its keys (hash, logs)."""
+    client = redis.asyncio.Redis.from_url(redis_url)
+    queue = bullmq.Queue(QUEUE, {"connection": redis_url})
+
+    async def process(job: Any, token: str) -> str:
+        if await client.hincrby(RUNS, job.id, 1) == 1:
+            await bullmq.Job.addJobLog(queue, job.id, "trying once")
+            raise ValueError("first run fails")
+        return "sent"
+
+    ids = await _add_jobs(queue, 2)
+    runner = bullmq.Worker(QUEUE, process, {"connection": redis_url})
+    adapter = await _adapter(redis_url)
+    try:
+        await until(lambda: _failed_is(queue, 2), what="two failed jobs", timeout=20)
+        await runner.pause()
+        adapter.dead.jobs["bullmq"].use_port = use_port  # type: ignore[union-attr]
+        assert await client.exists(f"bull:{QUEUE}:{ids[1]}:logs") == 1
+        assert await adapter.delete_dead_letters(f"bull:{QUEUE}:failed", [ids[1]]) == 1
+        result = await adapter.replay(f"bull:{QUEUE}:failed")
+        again = await adapter.replay(f"bull:{QUEUE}:failed", ids=[ids[0]])
+        state = await bullmq.Job.fromId(queue, ids[0])
+        runner.resume()
+        await until(lambda: _completed_is(queue, 1), what="the retried job completed", timeout=20)
+        left = [key async for key in client.scan_iter(f"bull:{QUEUE}:{ids[1]}*")]
+    finally:
+        await adapter.close()
+        await runner.close()
+        await queue.close()
+        await client.aclose()
+    assert (result.sent, again.sent, again.failed) == (1, 0, 0)  # a retried job is no longer failed
+    assert state.attemptsMade == 1 and state.failedReason is None  # kept, as BullMQ's own retry keeps it
+    assert left == []
+
+
+async def _completed_is(queue: Any, count: int) -> bool:
+    counts = await _counts(queue)
+    return counts["completed"] == count and counts["failed"] == 0
