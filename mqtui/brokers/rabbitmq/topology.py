@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from mqtui.brokers.rabbitmq import dramatiq
 from mqtui.brokers.rabbitmq.amqp import text
 from mqtui.dlqnames import dlq_origin
 
@@ -104,6 +105,9 @@ def dead_letter_map(
             entry = found.setdefault((vhost, target), DlqInfo())
             entry.detected_by = f"dead-letter exchange {dlx}" + (f" via {via}" if via != dlx else "")
             entry.origins.add(display(vhost, name))
+    for (_, name), info in found.items():
+        if dramatiq.fold_delay_queue(name, info.origins):
+            info.detected_by = dramatiq.DETECTED_BY
     for row in rows:
         vhost, name = text(row.get("vhost")), text(row.get("name"))
         if (vhost, name) in found:
