@@ -39,6 +39,20 @@ def _log() -> logging.Logger:
     return logging.getLogger("mqtui.cli")
 
 
+SEARCH_EXAMPLES = """examples:
+  # where is order 4711? (a field of the value: JSON, or decoded Avro/Protobuf/MessagePack)
+  mqtui search prod-kafka orders --where '.value.order_id == 4711'
+
+  # dead letters whose exception header says timeout, between 10:00 and 10:15 UTC
+  mqtui search prod-kafka orders.DLT --from 2026-12-06T10:00 --to 2026-12-06T10:15 \\
+      --where '.headers["kafka_dlt-exception-message"] | test("timeout"; "i")'
+
+  # plain words in the value, the first 5 matches as JSON Lines; then a saved filter
+  mqtui search local-redis events --where 'refund failed' --limit 5 --json
+  mqtui search prod-kafka payments --where @big    # [profiles.prod.filters] big = '.value.amount > 1000'
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="mqtui",
@@ -61,6 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     def yes_flag(p: argparse.ArgumentParser) -> None:
         p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+
+    def where_flag(p: argparse.ArgumentParser, what: str) -> None:
+        p.add_argument("--where", "-w", metavar="EXPR",
+                       help=f"jq expression, plain words or @saved-filter: {what}; see `mqtui search --help`")  # fmt: skip
 
     def decode_flags(p: argparse.ArgumentParser) -> None:
         p.add_argument("--decode", default="auto", metavar="FORMAT",
@@ -101,6 +119,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", "-n", type=_positive_int, metavar="N", help="stop after N messages")
     p.add_argument("--end", action="store_true", help="stop once caught up with the end (like kcat -e)")
     decode_flags(p)
+    json_flag(p)
+
+    p = sub.add_parser(
+        "search",
+        help="find the messages of a range an expression matches, and say what was covered",
+        description="Find the messages of a range that a jq expression (or plain words) matches. Matches go to "
+        "stdout; the coverage (what was scanned of what, and what was not and why) goes to stderr after them.",
+        epilog=SEARCH_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("broker")
+    p.add_argument("destination")
+    p.add_argument("--where", "-w", required=True, metavar="EXPR",
+                   help="jq on {broker, destination, partition, position, timestamp, key, value, headers, ...}, "
+                        "plain words (the value contains them), key:K, header:NAME[=V], or @saved-filter")  # fmt: skip
+    p.add_argument("--from", dest="start", default="beginning", metavar="WHERE",
+                   help="beginning | OFFSET | stream id | ISO8601 time (default: beginning)")  # fmt: skip
+    p.add_argument("--to", dest="end", metavar="WHERE",
+                   help="OFFSET or id (inclusive) | ISO8601 time (exclusive) | end (default: the end as it is now)")  # fmt: skip
+    p.add_argument("--limit", "-n", type=_positive_int, metavar="N", help="stop after N matches")
+    decode_flags(p)
+    yes_flag(p)
     json_flag(p)
 
     p = command("peek", "read messages already in a queue (RabbitMQ: marks them redelivered)")
@@ -165,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("broker")
     p.add_argument("dlq")
     p.add_argument("--limit", "-n", type=_positive_int, default=100, metavar="N")
+    where_flag(p, "show only the dead letters it matches")
     decode_flags(p)
     yes_flag(p)  # reading a RabbitMQ quorum DLQ with a delivery limit counts as a delivery
     json_flag(p)
@@ -174,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", metavar="DEST")
     p.add_argument("--limit", "-n", type=_positive_int, metavar="N")
     p.add_argument("--id", dest="ids", action="append", metavar="ID", help="only these dead letters")
+    where_flag(p, "only the dead letters it matches (their count and a preview are shown first)")
     p.add_argument("--dry-run", action="store_true", help="show what would be sent, send nothing")
     yes_flag(p)
     json_flag(p)
@@ -184,10 +226,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="say how many would move, move nothing")
     yes_flag(p)
     json_flag(p)
-    p = dlq_sub.add_parser("delete", help="delete dead letters by id")
+    p = dlq_sub.add_parser("delete", help="delete dead letters by id or by --where")
     p.add_argument("broker")
     p.add_argument("dlq")
-    p.add_argument("--id", dest="ids", action="append", required=True, metavar="ID")
+    p.add_argument("--id", dest="ids", action="append", metavar="ID")
+    where_flag(p, "the dead letters it matches (their count and a preview are shown first)")
     yes_flag(p)
 
     p = command("watch", "print alerts as the profile's alert rules open and close them, until Ctrl-C")

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 
 from mqtui import jsonl
 from mqtui.commands.decoding import decode_letters, decoder_from_args
+from mqtui.commands.dlq_where import check_where, select_letters, show_selection
 from mqtui.commands.output import Output, confirm, payload_line, progress_printer, warn, warn_failures
+from mqtui.errors import UsageError
 from mqtui.figures import age, count, format_table
 from mqtui.model import Capability, DeadLetter, ReplayItem, ReplayResult
 from mqtui.safetext import safe_line
@@ -47,14 +49,21 @@ async def confirm_reading(policy: WritePolicy, adapter: Adapter, dlq: str, assum
 
 
 async def cmd_dlq_show(gateway: Gateway, args: argparse.Namespace, out: Output) -> int:
+    check_where(gateway, args)
+
     async def read(adapter: Adapter) -> list[DeadLetter]:
         await confirm_reading(gateway.policy, adapter, args.dlq, args.yes)
+        if args.where is not None:
+            selection = await select_letters(gateway, adapter, args, args.limit)
+            show_selection(selection, args.dlq, args.where)
+            return selection.letters
         return await adapter.dead_letters(args.dlq, limit=args.limit)
 
     decoder = decoder_from_args(gateway, args.broker, args)
     letters = await gateway.call(args.broker, read)
     try:
-        letters = await decode_letters(decoder, letters)
+        if args.where is None:  # --where letters were decoded to be judged
+            letters = await decode_letters(decoder, letters)
     finally:
         decoder.close()
     if out.as_json:
@@ -96,10 +105,17 @@ def replay_preview(sendable: list[ReplayItem]) -> str:
 async def cmd_dlq_replay(gateway: Gateway, args: argparse.Namespace, out: Output) -> int:
     writes = None if args.dry_run else Capability.REPLAY
     gateway.check(args.broker, writes)
+    check_where(gateway, args)
 
     async def replay(adapter: Adapter) -> Replayed | None:
         await confirm_reading(gateway.policy, adapter, args.dlq, args.yes)
         done = Replayed(adapter.replay_verb)
+        if args.where is not None:  # only the letters it selects, counted and previewed first
+            selection = await select_letters(gateway, adapter, args, args.limit)
+            show_selection(selection, args.dlq, args.where)
+            if not selection.ids:
+                return done
+            args.ids, args.limit = selection.ids, None
         done.plan = await adapter.plan_replay(args.dlq, to=args.to, ids=args.ids, limit=args.limit)
         preview = replay_preview(done.sendable)
         if args.dry_run:
@@ -193,9 +209,19 @@ async def cmd_dlq_move(gateway: Gateway, args: argparse.Namespace, out: Output) 
 
 
 async def cmd_dlq_delete(gateway: Gateway, args: argparse.Namespace, out: Output) -> int:
+    if not args.ids and args.where is None:
+        raise UsageError("dlq delete: give the dead letters as --id ID (repeated) or --where EXPR")
     gateway.check(args.broker, Capability.DELETE_DEAD_LETTER)
+    check_where(gateway, args)
 
     async def delete(adapter: Adapter) -> int:
+        if args.where is not None:
+            await confirm_reading(gateway.policy, adapter, args.dlq, args.yes)
+            selection = await select_letters(gateway, adapter, args, None)
+            show_selection(selection, args.dlq, args.where)
+            args.ids = selection.ids
+            if not args.ids:
+                return 0
         # Asked once connected: finding the ids reads the other dead letters, which can cost them a delivery.
         hazard = await adapter.read_hazard(args.dlq)
         reads = f" (finding them reads the others: {safe_line(hazard)})" if hazard is not None else ""
@@ -204,4 +230,4 @@ async def cmd_dlq_delete(gateway: Gateway, args: argparse.Namespace, out: Output
 
     deleted = await gateway.call(args.broker, delete, writes=Capability.DELETE_DEAD_LETTER)
     out.text(f"deleted {deleted} dead letter(s)")
-    return 0 if deleted == len(args.ids) else 1
+    return 0 if deleted == len(args.ids or ()) else 1

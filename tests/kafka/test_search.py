@@ -9,6 +9,8 @@ from pathlib import Path
 
 from tests.helpers import run_mqtui
 from tests.kafka.conftest import KafkaTools, Record
+from tests.kafka.test_dlq import spring_headers
+from tests.kafka.test_replay import replayed_copies
 
 T0 = int(datetime(2026, 12, 6, 10, 0, tzinfo=UTC).timestamp() * 1000)
 MINUTE = 60_000
@@ -37,7 +39,9 @@ def test_a_match_in_every_partition_and_none_outside_the_time_range(cli_config: 
                               "--from", "2026-12-06T10:00:00Z", "--to", "2026-12-06T10:15:00Z")  # fmt: skip
     assert code == 0, err
     assert sorted((m["partition"], m["key"]) for m in found) == [(0, "k0"), (1, "k1"), (2, "k2")]
-    assert err == [f"mqtui: scanned 18 of 18 messages in {topic} 2026-12-06 10:00:00..10:15:00 across 3 partitions, 3 matched"]
+    assert err == [
+        f"mqtui: scanned 18 of 18 messages in {topic} 2026-12-06 10:00:00..10:15:00 across 3 partitions, 3 matched"
+    ]
 
 
 def test_found_by_key_header_and_words_and_the_whole_topic_counted(cli_config: Path, kafka: KafkaTools) -> None:
@@ -78,3 +82,26 @@ def test_errors_limit_bad_expression_and_missing_topic(cli_config: Path, kafka: 
     assert err == ["mqtui: error: bad expression '.value.amount >': syntax error, unexpected end of file at column 15"]
     code, found, err = search(cli_config, "no-such-topic-here", "--where", "x")
     assert code == 2 and len(err) == 1 and "no-such-topic-here" in err[0], err
+
+
+def test_dlq_replay_and_delete_where_act_only_on_the_letters_selected(cli_config: Path, kafka: KafkaTools) -> None:
+    origin = kafka.topic("where-orders")
+    dlq = kafka.create(f"{origin}.DLQ")
+    kafka.produce(dlq, [
+        Record(order(i, amount=100 * i), key=b"o%d" % i, headers=spring_headers(origin, 0, i)) for i in range(6)
+    ])  # fmt: skip
+    base = ("--config", str(cli_config), "-p", "k", "dlq")
+    shown = run_mqtui(*base, "show", "test-kafka", dlq, "--where", ".value.amount >= 300", "--json")
+    assert shown.code == 0, shown.err
+    assert [line["id"] for line in shown.json_lines()] == ["0:3", "0:4", "0:5"]
+    assert f"3 of 6 dead letters read in {dlq} match '.value.amount >= 300'" in shown.err
+    bad = run_mqtui(*base, "replay", "test-kafka", dlq, "--where", ".value.amount >=", "--yes")
+    assert (bad.code, bad.err.count("\n")) == (2, 1) and "at column 15" in bad.err
+    replayed = run_mqtui(*base, "replay", "test-kafka", dlq, "--where", '.reason | test("bad total")', "--id", "0:1",
+                         "--id", "0:4", "--yes", "--json")  # fmt: skip
+    assert replayed.code == 0, replayed.err
+    assert "2 of 6 dead letters read" in replayed.err and "  0:4  Listener failed" in replayed.err
+    assert replayed.json_lines()[0]["sent"] == 2
+    assert replayed_copies(kafka, origin) == {f"{dlq}/0/1": 1, f"{dlq}/0/4": 1}
+    deleted = run_mqtui(*base, "delete", "test-kafka", dlq, "--where", "@small", "--yes")
+    assert deleted.code == 2 and "no saved filter @small" in deleted.err  # refused before anything is read
