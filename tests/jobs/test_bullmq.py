@@ -14,6 +14,7 @@ import redis
 
 from mqtui.brokers.redis.adapter import RedisAdapter
 from mqtui.config import RedisConfig
+from mqtui.errors import NotPossible
 from tests.jobs.workers import worker
 from tests.support import until
 
@@ -123,10 +124,23 @@ async def test_python_port_worker_failures_are_shown_and_retried_once(redis_url:
         return "sent"
 
     ids = await _add_jobs(queue, 3)
-    runner = bullmq.Worker(QUEUE, process, {"connection": redis_url})
+    runner = bullmq.Worker(QUEUE, process, {"connection": redis_url, "name": "port-worker"})
     try:
-        await _shows_and_retries(redis_url, ids, queue, worker_name=None)
+        await _shows_and_retries(redis_url, ids, queue, worker_name="port-worker")
         await _finished_once(redis_url, queue, ids)
+        adapter = await _adapter(redis_url)
+        try:
+            detail = dict((await adapter.describe(f"bull:{QUEUE}")).summary)
+            with pytest.raises(NotPossible, match="BullMQ queue"):
+                await adapter.peek(f"bull:{QUEUE}")
+        finally:
+            await adapter.close()
+        assert (detail["framework"], detail["completed"], detail["failed"], detail["workers"]) == (
+            "bullmq",
+            "3",
+            "0",
+            "1",
+        )
     finally:
         await runner.close()
         await queue.close()

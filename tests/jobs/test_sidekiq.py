@@ -109,6 +109,12 @@ async def test_deleting_a_dead_job_removes_it(redis_url: str, tmp_path: Path) ->
             await until(lambda: _shown(adapter), what="two dead jobs and one retrying", timeout=20)
         assert await adapter.delete_dead_letters("sidekiq:dead", [jids[0]]) == 1
         assert [letter.id for letter in await adapter.dead_letters("sidekiq:dead")] == [jids[1]]
+        waiting = _sidekiq(redis_url, "enqueue")  # no server now: they wait in the queue
+        peeked = await adapter.peek("sidekiq:default")
+        detail = await adapter.describe("sidekiq:default")
     finally:
         await adapter.close()
     assert _sidekiq(redis_url)["dead"] == 1
+    assert [json.loads(m.value)["jid"] for m in peeked] == waiting  # the row reads its queue:default list
+    summary = dict(detail.summary)
+    assert (summary["framework"], summary["enqueued"], summary["sidekiq:dead"]) == ("sidekiq", "3", "1")

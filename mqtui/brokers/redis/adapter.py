@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator, Collection, Sequence
 from typing import TYPE_CHECKING
 
 from mqtui.brokers.base import BrokerAdapter, PublishOptions
-from mqtui.brokers.redis import jobs, retries
+from mqtui.brokers.redis import bullmq, jobs, retries, sidekiq
 from mqtui.brokers.redis import publish as publishing
 from mqtui.brokers.redis.client import build_client, text, translated
 from mqtui.brokers.redis.describe import describe_group, describe_list, describe_stream
@@ -142,6 +142,11 @@ class RedisAdapter(BrokerAdapter[RedisConfig]):
             if kind == "stream":
                 return await describe_stream(self.client, self.name, destination, key)
             if kind == "none":
+                framework = await bullmq.describe(self.client, self.name, destination) or await sidekiq.describe(
+                    self.client, self.name, destination
+                )
+                if framework is not None:
+                    return framework
                 counts = dict(await self.client.pubsub_numsub(destination))
                 subscribers = int(next(iter(counts.values()), 0))
                 if subscribers or is_pattern(destination):
@@ -178,6 +183,7 @@ class RedisAdapter(BrokerAdapter[RedisConfig]):
         queue has no key), unless it is a glob pattern or a channel with subscribers.
         """
         with translated(self.config):
+            destination = await self._job_queue_list(destination)
             key = self.keys.raw(destination)
             kind = await self._type(destination)
             if kind == "none":
@@ -205,6 +211,7 @@ class RedisAdapter(BrokerAdapter[RedisConfig]):
         """The oldest `limit` messages of a list (LRANGE) or stream (XRANGE); nothing changes, so this needs
         no confirmation and runs in a readonly profile (Capability.PEEK_ONLY_READS)."""
         with translated(self.config):
+            destination = await self._job_queue_list(destination)
             key, kind = self.keys.raw(destination), await self._type(destination)
             if kind in ("list", "none"):  # an emptied list has no key
                 newest_at_right = destination.startswith(jobs.RQ_QUEUE_PREFIX)
@@ -214,6 +221,21 @@ class RedisAdapter(BrokerAdapter[RedisConfig]):
             raise NotPossible(
                 f"{self.name}: {destination} is a {kind}; only lists and streams hold messages to peek at"
             )
+
+    async def _job_queue_list(self, destination: str) -> str:
+        """The list a job framework's row reads from: a Sidekiq row's `queue:<name>` (JSON jobs); a BullMQ
+        row's jobs are hashes (its lists hold only ids), so it is refused with where to look instead.
+        A name that is a key of its own stays itself."""
+        sidekiq_list = sidekiq.queue_list(destination)
+        bull = bullmq.row_queue(destination)
+        if (sidekiq_list is None and bull is None) or await self._type(destination) != "none":
+            return destination
+        if sidekiq_list is not None and await self.client.sismember(sidekiq.QUEUES, destination[len("sidekiq:") :]):
+            return sidekiq_list
+        if bull is not None and await self.client.exists(bull.part("meta"), bull.part("id")):
+            raise NotPossible(f"{self.name}: {destination} is a BullMQ queue; its lists hold job ids only "
+                              f"(`describe` counts its jobs, `dlq show {destination}:failed` reads failed ones)")  # fmt: skip
+        return destination
 
     # -- writing -----------------------------------------------------------------------------------
     async def publish(

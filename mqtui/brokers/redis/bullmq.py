@@ -22,6 +22,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from mqtui.brokers.redis.snapshot import FailureSet, ListQueue, Snapshot
+from mqtui.model import Detail, DetailSection
+from mqtui.safetext import safe_line
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -168,3 +170,24 @@ async def fold(client: Redis, snap: Snapshot, known: dict[str, str]) -> None:
             snap.failure_sets.append(
                 FailureSet(keys.part("failed"), keys.row, counts["failed"], DETECTED_BY, oldest=ms_time(first))
             )
+
+
+def row_queue(name: str) -> QueueKeys | None:
+    """`bull:emails` -> the queue `emails` (None for any other name, the queue's own keys included)."""
+    if not name.startswith(f"{PREFIX}:") or state_key(name) is not None or len(name) <= len(PREFIX) + 1:
+        return None
+    return QueueKeys(name[len(PREFIX) + 1 :])
+
+
+async def describe(client: Redis, broker: str, name: str) -> Detail | None:
+    """The details of a `bull:<queue>` row, read as a poll reads it; None when no such queue exists."""
+    keys = row_queue(name)
+    if keys is None or not await client.exists(*(keys.part(p) for p in ("meta", "id", "events", "wait", "failed"))):
+        return None
+    snap = Snapshot()
+    await fold(client, snap, {keys.part("meta"): "hash"})
+    row = snap.lists[keys.row]
+    summary = (("framework", FRAMEWORK), ("waiting", str(row.depth)), ("active", str(row.in_flight)),
+               *((safe_line(k), safe_line(v)) for k, v in row.extra.items()), ("workers", str(row.consumers)))  # fmt: skip
+    workers = DetailSection("WORKERS", ("NAME",), tuple((safe_line(w),) for w in row.members))
+    return Detail(broker, name, summary, (workers,) if row.members else ())

@@ -31,7 +31,8 @@ from mqtui.brokers.redis.client import as_bytes, text
 from mqtui.brokers.redis.letters import DlqRef
 from mqtui.brokers.redis.requeue import Planned
 from mqtui.brokers.redis.snapshot import FailureSet, ListQueue, Snapshot
-from mqtui.model import DeadLetter, Message, ProgressCallback, ReplayItem, ReplayResult
+from mqtui.model import DeadLetter, Detail, DetailSection, Message, ProgressCallback, ReplayItem, ReplayResult
+from mqtui.safetext import safe_line
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -244,3 +245,31 @@ class SidekiqSets:
         wanted = set(ids)
         doomed = [member for member, job in await self.members(ref, None) if str(job.get("jid") or "") in wanted]
         return int(await self.client.zrem(ref.key, *doomed)) if doomed else 0
+
+
+def queue_list(name: str) -> str | None:
+    """`sidekiq:default` -> `queue:default`, the list behind a queue's row (None for other names)."""
+    if not name.startswith("sidekiq:") or name in SETS or len(name) <= len("sidekiq:"):
+        return None
+    return f"{QUEUE_PREFIX}{name.removeprefix('sidekiq:')}"
+
+
+async def describe(client: Redis, broker: str, name: str) -> Detail | None:
+    """The details of a `sidekiq:<queue>` row, read as a poll reads it; None when Sidekiq has no such queue."""
+    if queue_list(name) is None:
+        return None
+    pipe = client.pipeline(transaction=False)
+    pipe.smembers(QUEUES)
+    pipe.smembers(PROCESSES)
+    queues, processes = await pipe.execute()
+    snap = Snapshot()
+    await fold(client, snap, {QUEUES: sorted(as_bytes(queues)), PROCESSES: sorted(as_bytes(processes))})
+    row = snap.lists.get(name)
+    if row is None:
+        return None
+    counts = {store.name: store.count for store in snap.failure_sets}
+    summary = (("framework", FRAMEWORK), ("enqueued", str(row.depth)), ("running", str(row.in_flight)),
+               ("processes", str(row.consumers)),
+               *((store, str(counts.get(store, 0))) for store in SETS))  # fmt: skip
+    listening = DetailSection("PROCESSES", ("IDENTITY",), tuple((safe_line(p),) for p in row.members))
+    return Detail(broker, name, summary, (listening,) if row.members else ())
