@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from mqtui.brokers.base import BrokerAdapter, PublishOptions
 from mqtui.brokers.redis import bullmq, jobs, retries, sidekiq
 from mqtui.brokers.redis import publish as publishing
+from mqtui.brokers.redis import ranges as range_reads
 from mqtui.brokers.redis.client import build_client, text, translated
 from mqtui.brokers.redis.describe import describe_group, describe_list, describe_stream
 from mqtui.brokers.redis.discovery import PROCESSING_SUFFIXES
@@ -46,6 +47,7 @@ from mqtui.model import (
     OutgoingMessage,
     ProgressCallback,
     PublishResult,
+    RangePlan,
     ReplayItem,
     ReplayResult,
     RetrySchedule,
@@ -201,6 +203,22 @@ class RedisAdapter(BrokerAdapter[RedisConfig]):
                 source = tail_channel(self.client, self.name, destination, stop_at_end=stop_at_end)
             else:
                 raise NotPossible(f"{self.name}: {destination} is a {kind}; only lists, streams and channels tail")
+            try:
+                async for batch in source:
+                    yield batch
+            finally:
+                await source.aclose()
+
+    async def plan_range(self, destination: str, *, start: StartPosition, end: StartPosition | None) -> RangePlan:
+        with translated(self.config):
+            key, kind = self.keys.raw(destination), await self._type(destination)
+            return await range_reads.plan_range(self.client, self.name, destination, key, kind, start, end)
+
+    async def read_range(self, plan: RangePlan) -> AsyncIterator[Sequence[Message]]:
+        with translated(self.config):
+            newest_at_right = plan.destination.startswith(jobs.RQ_QUEUE_PREFIX)
+            source = range_reads.read_range(self.client, self.name, self.keys.raw(plan.destination), plan,
+                                            newest_at_right=newest_at_right)  # fmt: skip
             try:
                 async for batch in source:
                     yield batch
