@@ -32,12 +32,14 @@ from mqtui.ui.screens.publish import PublishScreen
 from mqtui.ui.screens.replay import ReplayScreen
 from mqtui.ui.screens.request import RequestScreen
 from mqtui.ui.screens.reset import ResetOffsetsScreen
+from mqtui.ui.screens.search import SearchScreen
+from mqtui.ui.screens.where import WhereScreen
 from mqtui.ui.widgets.completion import CompletingInput
 
 #: Dialogs and dialog widgets whose keys `?` lists and `[keys]` remaps (their ids are unique).
 DIALOGS: list[type[Dialog[Any]] | type[CompletingInput]] = [
     Dialog, ConfirmScreen, DetailScreen, GroupScreen, MessageScreen, PublishScreen, RequestScreen, ReplayScreen,
-    ResetOffsetsScreen, CompletingInput,
+    ResetOffsetsScreen, SearchScreen, WhereScreen, CompletingInput,
 ]  # fmt: skip
 
 

@@ -52,9 +52,19 @@ def message_chooser(text: str, filters: Mapping[str, str]) -> MessageChooser | N
     return MessageChooser(text, words=MessageFilter.parse(text))
 
 
-def choose_letters(letters: Sequence[DeadLetter], text: str, filters: Mapping[str, str]) -> list[DeadLetter]:
-    """The dead letters an expression matches (their provenance too: `.reason`, `.attempts`, `.extra`);
-    `UsageError` for a bad expression. Words are translated to jq here, as `dlq show --where` does."""
+@dataclass(frozen=True)
+class LetterChoice:
+    """The dead letters an expression matched, and how many it could not be evaluated on."""
+
+    matched: tuple[DeadLetter, ...]
+    errors: str | None
+
+
+def choose_letters(letters: Sequence[DeadLetter], text: str, filters: Mapping[str, str]) -> LetterChoice:
+    """The dead letters an expression matches, judged on their documents with their provenance
+    (`.reason`, `.attempts`, `.extra`); words are translated to jq, as `dlq show --where` does.
+    `UsageError` for a bad expression."""
     expression = compile_expression(text.strip(), filters=filters)
     verdicts = expression.select([letter_document(letter) for letter in letters])
-    return [letter for letter, ok in zip(letters, verdicts, strict=True) if ok]
+    matched = tuple(letter for letter, ok in zip(letters, verdicts, strict=True) if ok)
+    return LetterChoice(matched, expression.describe_errors())

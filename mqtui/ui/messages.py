@@ -70,6 +70,14 @@ class TailRequested(TextualMessage):
 
 
 @dataclass
+class SearchRequested(TextualMessage):
+    """Open the search dialog on a destination (expression, range, limit; coverage at the end)."""
+
+    broker: str
+    destination: str
+
+
+@dataclass
 class PeekRequested(TextualMessage):
     """Read the messages waiting in a queue (confirmed first where that marks them redelivered)."""
 
@@ -111,6 +119,13 @@ class ReplayRequested(TextualMessage):
     ids: Sequence[str] | None
     verb: str
     """The broker's word for it: "replay" or "requeue"."""
+
+
+@dataclass
+class WhereRequested(TextualMessage):
+    """Choose the open DLQ's entries by an expression (a dialog with the count and a preview)."""
+
+    dlq: DeadLetterQueue
 
 
 @dataclass

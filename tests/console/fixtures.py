@@ -32,6 +32,8 @@ from mqtui.model import (
     OutgoingMessage,
     ProgressCallback,
     PublishResult,
+    RangePart,
+    RangePlan,
     ReplayItem,
     ReplayResult,
     StartPosition,
@@ -266,6 +268,23 @@ class FakeAdapter(BrokerAdapter[BrokerConfig]):
             yield list(self.data.messages.get((self.name, destination), ()))
 
         return batches()
+
+    async def plan_range(self, destination: str, *, start: StartPosition, end: StartPosition | None) -> RangePlan:
+        """The fixed messages of `destination`, one part per partition (the range is not narrowed)."""
+        messages = self.data.messages.get((self.name, destination), ())
+        if not messages:
+            raise NotFound(f"{self.name}: {destination} not found")
+        by_part: dict[int | None, list[Message]] = {}
+        for m in messages:
+            by_part.setdefault(m.partition, []).append(m)
+        parts = tuple(
+            RangePart(part, found[0].position, found[-1].position, len(found)) for part, found in sorted(
+                by_part.items(), key=lambda item: -1 if item[0] is None else item[0])
+        )  # fmt: skip
+        return RangePlan(destination, parts)
+
+    async def read_range(self, plan: RangePlan) -> AsyncIterator[Sequence[Message]]:
+        yield list(self.data.messages.get((self.name, plan.destination), ()))
 
     async def peek(self, destination: str, *, limit: int = 10) -> list[Message]:
         self._write("peek", destination, limit)

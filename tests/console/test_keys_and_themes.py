@@ -21,7 +21,7 @@ def all_commands() -> list[str]:
 
 def test_every_binding_has_a_unique_id() -> None:
     ids = all_commands() + [command.id for _where, command in dialog_commands()]
-    assert len(ids) == len(set(ids)) == 44 + 19
+    assert len(ids) == len(set(ids)) == 46 + 24
 
 
 async def test_config_keys_remap_bindings_everywhere() -> None:

@@ -15,7 +15,14 @@ from mqtui.model import Capability, Destination, DestinationKind
 from mqtui.services.snapshot import BrokerSnapshot
 from mqtui.ui.cells import colour, dimmed, number, per_second, plain, stale_brokers, stale_notes
 from mqtui.ui.keys import Command, bindings
-from mqtui.ui.messages import DetailsRequested, PeekRequested, PurgeRequested, RequestReplyRequested, TailRequested
+from mqtui.ui.messages import (
+    DetailsRequested,
+    PeekRequested,
+    PurgeRequested,
+    RequestReplyRequested,
+    SearchRequested,
+    TailRequested,
+)
 from mqtui.ui.panes.base import request_refusal
 from mqtui.ui.panes.filtered import FILTER_CLASS, FilteredTablePane
 from mqtui.ui.widgets.table import SyncTable
@@ -60,6 +67,8 @@ class DestinationsPane(FilteredTablePane):
         Command("destinations.filter", "slash", "filter", "Filter", "Filter destinations by name, broker or kind"),
         Command("destinations.sort", "s", "sort", "Sort", "Sort by the next column (name, depth, rates…)"),
         Command("destinations.tail", "t", "tail", "Tail", "Tail the selected destination"),
+        Command("destinations.search", "f", "search", "Search",
+                "Search the selected destination by expression and range: progress, stop, coverage, export"),
         Command("destinations.purge", "x", "purge", "Purge", "Remove every message from the selected queue",
                 writes=Capability.PURGE),
         Command("destinations.peek", "p", "peek", "Peek", "Read messages waiting in a queue (marks them redelivered)",
@@ -101,7 +110,7 @@ class DestinationsPane(FilteredTablePane):
     def refusal(self, action: str) -> str | None:
         if action == "request":  # any broker that can: the form chooses, the selected row only prefills it
             return request_refusal(self.policy, self.snapshots.values())
-        if action in ("details", "tail", "purge", "peek") and self.selected() is None:
+        if action in ("details", "tail", "purge", "peek", "search") and self.selected() is None:
             return "select a destination first"
         if action == "tail":
             return self.policy.capability_refusal(Capability.TAIL, self.target_broker())
@@ -168,6 +177,11 @@ class DestinationsPane(FilteredTablePane):
         destination = self.selected()
         if destination is not None:
             self.post_message(TailRequested(destination.broker, destination.name))
+
+    def action_search(self) -> None:
+        destination = self.selected()
+        if destination is not None:
+            self.post_message(SearchRequested(destination.broker, destination.name))
 
     def action_purge(self) -> None:
         destination = self.selected()

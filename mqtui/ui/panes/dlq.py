@@ -30,6 +30,7 @@ from mqtui.ui.messages import (
     MessageOpened,
     MoveRequested,
     ReplayRequested,
+    WhereRequested,
 )
 from mqtui.ui.panes.base import Pane
 from mqtui.ui.panes.retries import RETRY_COLUMNS, RETRY_FLEXIBLE, retry_rows, retry_summary
@@ -68,6 +69,9 @@ class DeadLettersPane(Pane):
         Command("dlq.open", "enter", "open", "Open", "Open the DLQ's entries, or the selected entry"),
         Command("dlq.select", "space", "select", "Select", "Select or unselect the entry"),
         Command("dlq.select_all", "a", "select_all", "All", "Select every entry shown, or none"),
+        Command("dlq.where", "w", "where", "Where…",
+                "Select the entries an expression matches (jq, @saved or words), with a count and a preview",
+                show=False),
         Command("dlq.replay", "r", "replay", "Replay", "Replay / requeue the selected entries (or all)",
                 writes=Capability.REPLAY),
         Command("dlq.delete", "d", "delete", "Delete", "Delete the selected dead letters",
@@ -93,6 +97,8 @@ class DeadLettersPane(Pane):
     """The open DLQ and its entries as the console screen last read them."""
     marked: var[frozenset[str]] = var(frozenset, init=False)
     """Ids of the selected entries of the open DLQ."""
+    chosen_by: var[str] = var("", init=False)
+    """The expression that made the selection (`w`), said on the entries line until it changes."""
 
     def compose(self) -> ComposeResult:
         yield Label(id="dlq-info")
@@ -149,7 +155,7 @@ class DeadLettersPane(Pane):
             return "select a dead-letter queue first"
         if action == "delete" and not self._chosen_ids():
             return "select the dead letters to delete first (space, or a for all shown)"
-        if action in ("select", "select_all", "duplicate") and not self.listing.entries:
+        if action in ("select", "select_all", "duplicate", "where") and not self.listing.entries:
             return "open a dead-letter queue first (enter)"
         if action == "reload" and self.open_dlq is None:
             return "open a dead-letter queue first (enter)"
@@ -187,6 +193,7 @@ class DeadLettersPane(Pane):
         self._draw_entries()
 
     def watch_marked(self) -> None:
+        self.chosen_by = ""
         self._draw_entries()
 
     def redraw(self, *, rebuild: bool = False) -> None:
@@ -262,6 +269,7 @@ class DeadLettersPane(Pane):
                     plain(dlq.broker, 30), " / ", plain(dlq.name, 60),
                     f" · {entries:,} entries{more} read {age(listing.read_at, self.clock())} ago",
                     f" (l: again) · {len(self.marked):,} selected",
+                    plain(f" where {self.chosen_by}", 80) if self.chosen_by else "",
                     f" · r: {verb} {'the selected' if self.marked else 'all in the DLQ'}",
                 )
             )  # fmt: skip
@@ -309,6 +317,18 @@ class DeadLettersPane(Pane):
             return
         self.marked ^= {letter.id}
         self.table.action_cursor_down()
+
+    def action_where(self) -> None:
+        dlq = self.open_dlq
+        if dlq is not None and self.listing.entries:
+            self.post_message(WhereRequested(dlq))
+
+    def select_where(self, ids: frozenset[str], expression: str) -> None:
+        """Select exactly the entries an expression chose (`w`); the entries line names the expression."""
+        self.marked = ids & {e.id for e in self.listing.entries}
+        self.chosen_by = expression
+        self._draw_entries_info()
+        self.table.focus()
 
     def action_select_all(self) -> None:
         ids = frozenset(e.id for e in self.listing.entries)

@@ -44,8 +44,10 @@ from mqtui.ui.messages import (
     ReplayRequested,
     RequestReplyRequested,
     ResetRequested,
+    SearchRequested,
     SnapshotArrived,
     TailRequested,
+    WhereRequested,
 )
 from mqtui.ui.panes.base import Pane, publish_refusal
 from mqtui.ui.panes.destinations import DestinationsPane
@@ -55,6 +57,7 @@ from mqtui.ui.panes.tail import TailPane
 from mqtui.ui.screens.common import DetailScreen
 from mqtui.ui.screens.groupchart import GroupScreen, thresholds_for
 from mqtui.ui.screens.publish import PublishDraft
+from mqtui.ui.searchviews import SearchViews
 from mqtui.ui.widgets.bars import ProfileBar, StatusBar
 from mqtui.ui.widgets.brokertree import BrokerTree, TreeTarget
 
@@ -102,7 +105,7 @@ SIDEBAR_MIN_WIDTH = 150
 NO_SERVER_VIEW = "no broker of this profile has a server view (NATS and RabbitMQ have)"
 
 
-class ConsoleScreen(AlertViews, IncidentViews):
+class ConsoleScreen(AlertViews, IncidentViews, SearchViews):
     """The console of one profile; `opened` brings the backend of the next profile switched to."""
 
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (SIDEBAR_MIN_WIDTH, "-wide")]  # noqa: RUF012 - typed by Textual
@@ -183,6 +186,7 @@ class ConsoleScreen(AlertViews, IncidentViews):
         for pane in self.panes.values():
             pane.policy = backend.policy
             pane.clock = backend.now
+        self.tail_pane.saved_filters = backend.profile.filters
         listener = self._listener(backend)
         self.listen_to_alerts(backend)
         if first:
@@ -441,6 +445,14 @@ class ConsoleScreen(AlertViews, IncidentViews):
     @on(TailRequested)
     def _tail(self, event: TailRequested) -> None:
         self.choose_tail(event.broker, event.destination)
+
+    @on(SearchRequested)
+    def _search(self, event: SearchRequested) -> None:
+        self.search_destination(event.broker, event.destination)
+
+    @on(WhereRequested)
+    def _where(self, event: WhereRequested) -> None:
+        self.select_letters_where(event.dlq)
 
     @on(PeekRequested)
     def _peek(self, event: PeekRequested) -> None:
