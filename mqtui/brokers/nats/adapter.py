@@ -15,6 +15,7 @@ from typing import ClassVar
 from mqtui.brokers.base import BrokerAdapter, PublishOptions
 from mqtui.brokers.nats import messages as message_ops
 from mqtui.brokers.nats import monitor as monitoring
+from mqtui.brokers.nats import ranges as range_reads
 from mqtui.brokers.nats import streams
 from mqtui.brokers.nats.connection import open_connection, quiet_close
 from mqtui.brokers.nats.dead_letters import DeadLetters, ensure_dlq_stream
@@ -35,6 +36,7 @@ from mqtui.model import (
     OutgoingMessage,
     ProgressCallback,
     PublishResult,
+    RangePlan,
     ReplayItem,
     ReplayResult,
     StartPosition,
@@ -119,6 +121,12 @@ class NatsAdapter(BrokerAdapter[NatsConfig]):
         self, destination: str, *, start: StartPosition, stop_at_end: bool = False
     ) -> AsyncIterator[Sequence[Message]]:
         return tail(self.js, destination, start=start, stop_at_end=stop_at_end)
+
+    async def plan_range(self, destination: str, *, start: StartPosition, end: StartPosition | None) -> RangePlan:
+        return await range_reads.plan_range(self.js, destination, start, end)
+
+    def read_range(self, plan: RangePlan) -> AsyncIterator[Sequence[Message]]:
+        return range_reads.read_range(self.js, plan)
 
     # -- writing -----------------------------------------------------------------------------------
     async def publish(
