@@ -25,7 +25,9 @@ def write_module(folder: Path, name: str, source: str) -> Path:
 
 
 @contextlib.contextmanager
-def worker(command: list[str], folder: Path, env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+def worker(
+    command: list[str], folder: Path, env: dict[str, str], log: Path, *, stop_signal: int = signal.SIGTERM
+) -> Iterator[subprocess.Popen[bytes]]:
     """A worker process run in `folder` (its tasks module importable), stopped (then killed) on exit."""
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -39,15 +41,15 @@ def worker(command: list[str], folder: Path, env: dict[str, str], log: Path) -> 
         try:
             yield process
         finally:
-            stop(process)
+            stop(process, stop_signal)
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the worker's process group, then SIGKILL it if it has not gone within 5 s."""
+def stop(process: subprocess.Popen[bytes], stop_signal: int = signal.SIGTERM) -> None:
+    """Signal the worker's process group, then SIGKILL it if it has not gone within 5 s."""
     if process.poll() is not None:
         return
     with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
+        os.killpg(process.pid, stop_signal)
     try:
         process.wait(5)
     except subprocess.TimeoutExpired:

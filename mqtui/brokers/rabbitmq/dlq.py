@@ -20,7 +20,7 @@ from typing import Any
 
 from pika.adapters.blocking_connection import BlockingChannel
 
-from mqtui.brokers.rabbitmq import dramatiq
+from mqtui.brokers.rabbitmq import celery, dramatiq
 from mqtui.brokers.rabbitmq import requeue as requeue_ops
 from mqtui.brokers.rabbitmq.amqp import Endpoint, Progress, text, to_message
 from mqtui.brokers.rabbitmq.deaths import describe as describe_deaths
@@ -150,7 +150,7 @@ class DeadLetters:
         count = headers.get(requeue_ops.REQUEUE_COUNT)
         if count is not None:
             extra["requeue_count"] = text(count)
-        extra.update(dramatiq.job_fields(letter.body))
+        extra.update(dramatiq.job_fields(letter.body) or celery.job_fields(headers))
         message = to_message(
             self.name,
             display,
