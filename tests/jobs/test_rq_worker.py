@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from mqtui.brokers.redis import jobs
 from tests.helpers import run_mqtui, write_config
 from tests.jobs.workers import BIN, DONE, SEEN, worker, write_module
 from tests.redis.conftest import adapter_for
@@ -102,3 +103,18 @@ async def test_delete_removes_the_failed_job_and_its_hash(redis_url: str, raw: r
         assert await adapter.delete_dead_letters(FAILED, [victim]) == 1
     assert [i.decode() for i in raw.zrange(FAILED, 0, -1)] == [kept]
     assert not raw.exists(f"rq:job:{victim}") and raw.exists(f"rq:job:{kept}")
+
+
+async def test_a_rate_limited_failed_job_is_left_to_rq(redis_url: str, raw: redis.Redis, tmp_path: Path) -> None:
+    """rq 3 counts a rate-limited job against its limit when it is queued: only rq's own requeue does that."""
+    from rq import Queue
+    from rq.rate_limit import RateLimit
+
+    folder = write_module(tmp_path, "rqtasks", TASKS)
+    limited = Queue("images", connection=raw).enqueue("rqtasks.resize", 7, rate_limit=RateLimit("thumbs", 2)).id
+    _burst(folder, redis_url, tmp_path, lambda: raw.zcard(FAILED) == 1, "the rate-limited job failed")
+    async with adapter_for(redis_url) as adapter:
+        [item] = await adapter.plan_replay(FAILED)
+        result = await adapter.replay(FAILED)
+    assert (item.id, item.skip_reason) == (limited, jobs.RQ_RATE_LIMITED)
+    assert (result.sent, result.skipped) == (0, 1) and raw.zcard(FAILED) == 1

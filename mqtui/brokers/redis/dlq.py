@@ -303,12 +303,15 @@ class DeadLetters:
             job_ids = job_ids[:limit]
         pipe = self.client.pipeline(transaction=False)
         for job_id in job_ids:
-            pipe.hget(f"{jobs.RQ_JOB_PREFIX}{job_id}", "origin")
-        origins = await pipe.execute(raise_on_error=False) if job_ids else []
+            pipe.hmget(f"{jobs.RQ_JOB_PREFIX}{job_id}", ["origin", "rate_limit_key"])
+        answers = await pipe.execute(raise_on_error=False) if job_ids else []
         plans = []
-        for job_id, origin in zip(job_ids, origins, strict=True):
+        for job_id, answer in zip(job_ids, answers, strict=True):
+            origin, rate_limited = answer if isinstance(answer, list) else (None, None)
             name = jobs.rq_queue_name(jobs.rq_queue_key(to)) if to else (text(origin) if origin else None)
             reason = None if name else "the job hash is gone or names no origin queue: pass --to"
+            if rate_limited:  # rq 3's FailedJobRegistry.requeue makes such a job take its capacity again
+                reason = jobs.RQ_RATE_LIMITED
             target = jobs.rq_queue_key(name) if name else ""
             plans.append(Planned(ReplayItem(job_id, target, reason), origin=name))
         return plans

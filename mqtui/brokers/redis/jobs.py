@@ -30,6 +30,8 @@ RQ_QUEUES_SET = "rq:queues"
 RQ_JOB_PREFIX = "rq:job:"
 RQ_FAILED_PREFIXES = ("rq:failed:", "rq:registry:failed:")
 RQ_INTERMEDIATE_SUFFIX = ":intermediate"
+#: Why a rate-limited job (rq 3) is not requeued by mqtui's one-step script, which would skip its limit.
+RQ_RATE_LIMITED = "a rate-limited job: requeue it with rq (FailedJobRegistry.requeue), which reapplies the limit"
 
 KOMBU_BINDING_PREFIX = "_kombu.binding."
 KOMBU_SEP = "\x06\x16"
