@@ -64,6 +64,7 @@ async def test_dead_and_retrying_jobs_are_shown_and_retried_once(redis_url: str,
             rows = {d.name: d for d in await adapter.destinations()}
             row = rows["sidekiq:default"]
             assert row.extra["convention"] == "sidekiq" and "queue:default" not in rows
+            assert (row.extra["dead"], row.extra["retrying"], row.extra["scheduled"]) == ("2", "1", "0")
             await until(lambda: _serving(adapter), what="the Sidekiq process serving default", timeout=20)
             dlqs = {q.name: q for q in await adapter.dead_letter_queues()}
             assert dlqs["sidekiq:dead"].detected_by == "sidekiq dead set"

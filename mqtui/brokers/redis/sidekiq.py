@@ -44,6 +44,11 @@ QUEUE_PREFIX = "queue:"
 #: The failure stores, by the name mqtui shows -> (key, detected_by).
 SETS = {"sidekiq:retry": ("retry", "sidekiq retry set"), "sidekiq:dead": ("dead", "sidekiq dead set")}
 _MAX_BACKTRACE = 1 << 20
+#: The sorted sets a queue's row counts its jobs in (extra key -> set), every job naming its `queue`.
+ROW_SETS = {"scheduled": "schedule", "retrying": "retry", "dead": "dead"}
+#: Splitting a set's jobs per queue reads them all: done for sets of at most this many jobs; a bigger set
+#: shows its total on every row, marked "(all queues)".
+SPLIT_LIMIT = 500
 
 #: KEYS: failure set, queue list, `queues`. ARGV: member, the job to push, queue name. 1 moved, 0 gone
 #: from the set, -3 the queue key is not a list.
@@ -118,6 +123,7 @@ async def fold(client: Redis, snap: Snapshot, members: dict[str, list[bytes]]) -
     for key, _ in SETS.values():
         pipe.zcard(key)
         pipe.zrange(key, 0, 0, withscores=True)
+    pipe.zcard("schedule")
     for identity in processes:
         pipe.hget(identity, "info")
         pipe.hvals(f"{identity}:workers")
@@ -127,7 +133,8 @@ async def fold(client: Redis, snap: Snapshot, members: dict[str, list[bytes]]) -
     sets = answers[len(queues) : len(queues) + 2 * len(SETS)]
     serving: dict[str, list[str]] = {}
     running: dict[str, int] = {}
-    rest = answers[len(queues) + 2 * len(SETS) :]
+    scheduled = answers[len(queues) + 2 * len(SETS)]
+    rest = answers[len(queues) + 2 * len(SETS) + 1 :]
     for index, identity in enumerate(processes):
         info, *work = rest[3 * index : 3 * index + 3]
         details = _job(info) if isinstance(info, bytes) else {}
@@ -143,6 +150,10 @@ async def fold(client: Redis, snap: Snapshot, members: dict[str, list[bytes]]) -
         row = ListQueue(name=row_name(name), depth=depth, in_flight=running.get(name, 0), convention=FRAMEWORK,
                         consumers=len(workers), members=workers)  # fmt: skip
         snap.lists[row.name] = row
+    totals = {"schedule": scheduled, "retry": sets[0], "dead": sets[2]}
+    await _count_per_queue(
+        client, snap, queues, {k: 0 if isinstance(v, Exception) else int(v) for k, v in totals.items()}
+    )
     for (name, (_, detected_by)), index in zip(SETS.items(), range(0, 2 * len(SETS), 2), strict=True):
         count, first = sets[index], sets[index + 1]
         if isinstance(count, Exception) or not int(count):
@@ -154,6 +165,30 @@ async def fold(client: Redis, snap: Snapshot, members: dict[str, list[bytes]]) -
                 seconds_time(float(score)) if name == "sidekiq:dead" else seconds_time(_job(member).get("failed_at"))
             )
         snap.failure_sets.append(FailureSet(name, None, int(count), detected_by, oldest=oldest))
+
+
+async def _count_per_queue(client: Redis, snap: Snapshot, queues: list[str], totals: dict[str, int]) -> None:
+    """Each row's scheduled, retrying and dead jobs: split by the jobs' `queue` in one pipeline for the
+    sets of at most SPLIT_LIMIT jobs, the set's total "(all queues)" for bigger ones."""
+    small = [key for key, total in totals.items() if 0 < total <= SPLIT_LIMIT]
+    pipe = client.pipeline(transaction=False)
+    for key in small:
+        pipe.zrange(key, 0, -1)
+    answers = await pipe.execute(raise_on_error=False) if small else []
+    split: dict[str, dict[str, int]] = {}
+    for key, found in zip(small, answers, strict=True):
+        per_queue = split[key] = {}
+        for member in [] if isinstance(found, Exception) else as_bytes(found):
+            queue = _job(member).get("queue")
+            if isinstance(queue, str):
+                per_queue[queue] = per_queue.get(queue, 0) + 1
+    for name in queues:
+        row = snap.lists[row_name(name)]
+        for label, key in ROW_SETS.items():
+            if key in split or not totals[key]:
+                row.extra[label] = str(split.get(key, {}).get(name, 0))
+            else:
+                row.extra[label] = f"{totals[key]} (all queues)"
 
 
 class SidekiqSets:
