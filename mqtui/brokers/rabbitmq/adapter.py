@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 from mqtui.brokers.base import BrokerAdapter, PublishOptions
 from mqtui.brokers.rabbitmq import messages as message_jobs
 from mqtui.brokers.rabbitmq import queues, retries
+from mqtui.brokers.rabbitmq import ranges as range_reads
 from mqtui.brokers.rabbitmq.amqp import Endpoint
 from mqtui.brokers.rabbitmq.dlq import DeadLetters
 from mqtui.brokers.rabbitmq.http import ManagementAPI
@@ -43,6 +44,7 @@ from mqtui.model import (
     OutgoingMessage,
     ProgressCallback,
     PublishResult,
+    RangePlan,
     ReplayItem,
     ReplayResult,
     RetrySchedule,
@@ -132,6 +134,15 @@ class RabbitMQAdapter(BrokerAdapter[RabbitMQConfig]):
 
     async def peek(self, destination: str, *, limit: int = 10) -> list[Message]:
         return await message_jobs.peek(self.mgmt, self.runner, destination, limit)
+
+    async def plan_range(self, destination: str, *, start: StartPosition, end: StartPosition | None) -> RangePlan:
+        return await range_reads.plan_range(self.mgmt, self.runner, destination, start, end)
+
+    def read_range(self, plan: RangePlan) -> AsyncIterator[Sequence[Message]]:
+        def tail(destination: str, start: StartPosition) -> AsyncIterator[Sequence[Message]]:
+            return self.tails.read(destination, start=start, stop_at_end=True)
+
+        return range_reads.read_range(self.mgmt, self.runner, tail, plan)
 
     # -- writing -----------------------------------------------------------------------------------
     async def publish(
