@@ -80,6 +80,10 @@ def header_text(value: HeaderValue) -> str:
     return converted if isinstance(converted, str) else json.dumps(converted, ensure_ascii=False, default=str)
 
 
+#: The `DeadLetter.extra` key of a job framework's traceback (RQ, Dramatiq), shown as a section of its own.
+TRACEBACK = "traceback"
+
+
 @dataclass(frozen=True)
 class DuplicateMessage:
     """What the message view closes with when `d` was pressed: publish a copy of `message`."""
@@ -96,6 +100,7 @@ class MessageScreen(Dialog[DuplicateMessage | None]):
     MessageScreen > #box { height: 90%; }
     MessageScreen #meta { height: auto; }
     MessageScreen #headers { height: auto; max-height: 12; }
+    MessageScreen #traceback-scroll { height: auto; max-height: 8; border-top: solid $panel; }
     MessageScreen #body-scroll { height: 1fr; border-top: solid $panel; }
     MessageScreen .section-title { text-style: bold; color: $primary; }
     """
@@ -155,7 +160,7 @@ class MessageScreen(Dialog[DuplicateMessage | None]):
                 ]
                 if letter.gone:
                     rows.append(("state", "original no longer exists: cannot be replayed"))
-                rows += list(letter.extra.items())
+                rows += [(name, value) for name, value in letter.extra.items() if name != TRACEBACK]
             for name, value in rows:
                 meta.add_row(Text(name), plain(value, 300))
             yield meta
@@ -167,12 +172,19 @@ class MessageScreen(Dialog[DuplicateMessage | None]):
             if len(message.headers) > 2000:
                 headers.add_row(Text("…"), Text(f"{len(message.headers) - 2000:,} more headers not shown"))
             yield headers
+            traceback = self.letter.extra.get(TRACEBACK) if self.letter is not None else None
+            if traceback:  # a job framework's failure: its lines matter, the last one most, so not one cell
+                yield Label("Traceback", classes="section-title")
+                with VerticalScroll(id="traceback-scroll"):
+                    yield Static(Text(safe_block(traceback)), id="traceback")
             yield Label(id="body-title", classes="section-title")
             with VerticalScroll(id="body-scroll"):
                 yield Static(id="body")
 
     def on_mount(self) -> None:
         self._render_body()
+        for scroll in self.query("#traceback-scroll"):
+            scroll.scroll_end(animate=False)  # the frames nearest the failure and the exception come last
 
     def _render_body(self) -> None:
         used, text = body_text(self.message, self.view)
