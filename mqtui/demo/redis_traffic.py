@@ -13,7 +13,8 @@ groups, a pub/sub channel, and RQ- and Celery-shaped keys.
   `celery` holding three tasks, all written the way those libraries write them;
 * the sorted set `jobs:retry`: failed jobs scheduled for another try 5 to 90 s later (scored in epoch
   ms), taken by a retrier only once they are 10 s overdue, so the Retries table shows some due now;
-* BullMQ's queue `emails` with a worker and failed jobs to retry (`bullmq_traffic`).
+* BullMQ's queue `emails` with a worker and failed jobs to retry (`bullmq_traffic`);
+* Dramatiq's queue `receipts` with a worker and dead-lettered messages to requeue (`dramatiq_traffic`).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 from redis.typing import EncodableT, FieldT
 
-from mqtui.demo import bullmq_traffic
+from mqtui.demo import bullmq_traffic, dramatiq_traffic
 
 KINDS = ("email.send", "invoice.render", "thumbnail.make")
 EVENT_KINDS = ("order.created", "order.paid", "order.shipped")
@@ -221,6 +222,7 @@ async def run(broker: dict[str, Any], stop: asyncio.Event) -> None:
             _notify(client, stop),
             _listen(pubsub, stop),
             bullmq_traffic.run(broker["url"], stop),
+            dramatiq_traffic.run(broker["url"], stop),
         ]
         tasks = [asyncio.create_task(worker) for worker in workers]
         stopping = asyncio.create_task(stop.wait())
