@@ -174,3 +174,23 @@ def test_the_fast_path_agrees_with_jq(program: str) -> None:
 )
 def test_what_the_fast_path_does_not_know_runs_in_jq(program: str) -> None:
     assert compile_fast(program) is None
+
+
+_WORD_DOCS: list[Any] = [
+    *_DOCS,
+    {"value": {"customer": {"name": "Ada Lovelace"}, "total": 1e100, "n": 1.5}, "key": "Order-47", "headers": {}},
+    {"value": "ÀDA lovelace", "key": None, "headers": {"Retry-Reason": "Timeout", "trace": None}},
+    {"value": {"customer": "plain"}, "key": "x", "headers": {"retry-reason": ["a", "timeout"]}},
+]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["ada", "ADA lovelace", "1e+100", "key:order", "key:5", "header:x-id", "header:retry-reason=time",
+     "header:trace", "customer.name=love", "customer=plain", "amount=1500", "tags=a", "nothing-here"],
+)  # fmt: skip
+def test_plain_words_in_python_agree_with_their_jq(text: str) -> None:
+    fast = compile_expression(text)
+    slow = Expression(text, fast.program, None)
+    assert fast.select(_WORD_DOCS) == slow.select(_WORD_DOCS)
+    assert fast.errors == slow.errors

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import importlib
 import re
-import shlex
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -28,11 +27,11 @@ import orjson
 
 from mqtui.errors import UsageError
 from mqtui.jsonl import json_default
+from mqtui.services.search import words
 from mqtui.services.search.fastpath import EvalError, Slow, compile_fast
 
 _NO_FILTERS: Mapping[str, str] = {}
 _JQ_START = re.compile(r"\s*(?:[.(\[{\"$]|[A-Za-z_][A-Za-z0-9_]*\s*\(|(?:not|true|false|null|if|try)\b)")
-_FIELD_TERM = re.compile(r"[A-Za-z_][\w-]*(?:\.[\w-]+)*=.*")
 _POSITION = re.compile(r"^jq: error: (?P<what>.*?) at <top-level>, line (?P<line>\d+)(?:, column (?P<col>\d+))?:")
 _SAVED = re.compile(r"\s*@([A-Za-z_][\w-]*)\s*")
 
@@ -138,53 +137,18 @@ def compile_expression(text: str, *, filters: Mapping[str, str] = _NO_FILTERS) -
         text = filters[name]
     if not text.strip():
         raise UsageError("empty expression: give a jq expression such as '.value.id == 42', or words")
-    program = text if is_jq(text) else words_program(text)
+    if is_jq(text):
+        program, fast = text, None
+    else:
+        terms = words.parse_words(text)
+        program, fast = words.program(terms), words.fast(terms)
     _check(program, shown if saved is None else f"@{saved.group(1)}")
-    return Expression(shown, program, compile_fast(program))
+    return Expression(shown, program, fast or compile_fast(program))
 
 
 def is_jq(text: str) -> bool:
     """Whether `text` is read as jq rather than as plain words (see the module's docstring)."""
     return _JQ_START.match(text) is not None
-
-
-def words_program(text: str) -> str:
-    """Plain words, `key:K`, `header:NAME[=V]` and `FIELD.PATH=V` as one jq program (all must hold)."""
-    try:
-        terms = shlex.split(text)
-    except ValueError:
-        terms = text.split()
-    parts: list[str] = []
-    for term in terms:
-        field, sep, rest = term.partition(":")
-        if sep and field.lower() in ("key", "k") and rest:
-            parts.append(f"(.key | _text | contains({_lit(rest)}))")
-        elif sep and field.lower() in ("header", "h") and rest:
-            name, eq, wanted = rest.partition("=")
-            headers = f".headers | to_entries | map(select(.key | ascii_downcase == {_lit(name)}))"
-            if eq:
-                parts.append(f"({headers} | any(.value | _text | contains({_lit(wanted)})))")
-            else:
-                parts.append(f"({headers} | length > 0)")
-        elif _FIELD_TERM.fullmatch(term):
-            path, _, wanted = term.partition("=")
-            steps = orjson.dumps(path.split(".")).decode()
-            parts.append(f"(.value | getpath({steps}) | _text | contains({_lit(wanted)}))")
-        else:
-            parts.append(f"(.value | _text | contains({_lit(term)}))")
-    return _TEXT_DEF + " and ".join(parts)
-
-
-_TEXT_DEF = (
-    'def _text: if type == "string" then ascii_downcase elif . == null then "" else tojson | ascii_downcase end; '
-)
-"""Any value as lower-case text: what words are looked for in."""
-
-
-def _lit(word: str) -> str:
-    """A word as a jq string literal, lower-cased the way jq's `ascii_downcase` lowers the text."""
-    lowered = "".join(c.lower() if c.isascii() else c for c in word)
-    return orjson.dumps(lowered).decode("utf-8")
 
 
 def _batch_program(program: str) -> str:
