@@ -69,3 +69,22 @@ def test_a_list_by_index_and_a_missing_key(cli_config: Path, raw: redis.Redis) -
     ]
     code, _, err = search(cli_config, "gone", "--where", "x")
     assert (code, err) == (2, ["mqtui: error: cannot search gone: cache: no key 'gone'"])
+
+
+def test_dlq_delete_where_removes_only_what_it_matched(cli_config: Path, raw: redis.Redis, tmp_path: Path) -> None:
+    letters = [json.dumps({"id": f"m{i}", "type": "t", "payload": {"amount": i * 100}, "error": "bad" if i % 2 else "timeout"})
+               for i in range(5)]  # fmt: skip
+    raw.lpush("jobs:dlq", *letters)
+    base = ("--config", str(cli_config), "-p", "p", "dlq")
+    deleted = run_mqtui(*base, "delete", "cache", "jobs:dlq", "--where", '.reason == "timeout"', "--yes")
+    assert deleted.code == 0, deleted.err
+    assert "3 of 5 dead letters read in jobs:dlq match '.reason == \"timeout\"'" in deleted.err
+    assert "deleted 3 dead letter(s)" in deleted.out
+    assert sorted(json.loads(v)["id"] for v in raw.lrange("jobs:dlq", 0, -1)) == ["m1", "m3"]
+    neither = run_mqtui(*base, "delete", "cache", "jobs:dlq", "--yes")
+    assert (neither.code, neither.err.strip()) == (
+        2, "mqtui: error: dlq delete: give the dead letters as --id ID (repeated) or --where EXPR")  # fmt: skip
+    bad = write_config(tmp_path / "bad.toml", {"p": {"brokers": [{"name": "cache", "kind": "redis", "url": "redis://x"}],
+                                                     "filters": {"no good": "x"}}})  # fmt: skip
+    refused = run_mqtui("--config", str(bad), "-p", "p", "search", "cache", "jobs", "--where", "x")
+    assert refused.code == 2 and refused.err.count("\n") == 1 and "'no good' is not a filter name" in refused.err
