@@ -10,10 +10,11 @@ import orjson
 import pytest
 import redis
 
+from mqtui.model import Destination
 from tests.helpers import run_mqtui, write_config
 from tests.jobs.workers import BIN, DONE, SEEN, worker, write_module
 from tests.redis.conftest import adapter_for
-from tests.support import wait_for
+from tests.support import until, wait_for
 
 dramatiq = pytest.importorskip("dramatiq")
 
@@ -37,20 +38,28 @@ def send_mail(n, to="ops@example.com"):
     if store.sadd("{SEEN}", n):
         raise RuntimeError(f"smtp down for mail {{n}}")
     store.rpush("{DONE}", n)
+
+
+@dramatiq.actor(max_retries=0, queue_name="mail")
+def wait_for_release():
+    store.blpop("test:release", 15)
 '''
 
 XQ = "dramatiq:mail.XQ"
 
 
-def _enqueue(url: str, count: int) -> None:
-    """Messages as `send_mail.send(n)` makes them, through dramatiq's own broker."""
+def _enqueue(url: str, count: int, actor: str = "send_mail", delay: int | None = None) -> None:
+    """Messages as `send_mail.send(n)` (or `.send_with_options(delay=...)`) makes them, through dramatiq's
+    own broker."""
     from dramatiq import Message
     from dramatiq.brokers.redis import RedisBroker
 
     broker = RedisBroker(url=url)
     try:
         for n in range(count):
-            broker.enqueue(Message(queue_name="mail", actor_name="send_mail", args=(n,), kwargs={}, options={}))
+            message = Message(queue_name="mail", actor_name=actor, args=(n,) if actor == "send_mail" else (),
+                              kwargs={}, options={})  # fmt: skip
+            broker.enqueue(message, delay=delay)
     finally:
         broker.close()
 
@@ -107,3 +116,34 @@ async def test_delete_removes_the_id_and_its_body(redis_url: str, raw: redis.Red
         assert await adapter.delete_dead_letters(XQ, [victim]) == 1
         assert await adapter.delete_dead_letters(XQ, [victim]) == 0
     assert raw.zcard(XQ) == 1 and raw.hlen(f"{XQ}.msgs") == 1 and not raw.hexists(f"{XQ}.msgs", victim)
+
+
+async def test_in_progress_and_delayed_counts_while_the_worker_holds_them(
+    redis_url: str, raw: redis.Redis, tmp_path: Path
+) -> None:
+    folder = write_module(tmp_path, "mailtasks", TASKS)
+    command = [str(BIN / "dramatiq"), "mailtasks", "--processes", "1", "--threads", "1", "--queues", "mail"]
+    config = write_config(
+        tmp_path / "c.toml", {"p": {"brokers": [{"name": "cache", "kind": "redis", "url": redis_url}]}}
+    )
+    with worker(command, folder, {"JOBS_REDIS_URL": redis_url}, tmp_path / "worker.log"):
+        _enqueue(redis_url, 1, actor="wait_for_release")
+        _enqueue(redis_url, 1, delay=60_000)  # the worker fetches it from mail.DQ and holds it until then
+
+        async def counted() -> Destination | None:
+            async with adapter_for(redis_url) as adapter:
+                row = {d.name: d for d in await adapter.destinations()}.get("dramatiq:mail")
+            return row if row is not None and row.in_flight == 1 and row.extra["dramatiq_delayed"] == "1" else None
+
+        row = await until(counted, what="one running and one delayed message counted", timeout=20)
+        lag = run_mqtui("--config", str(config), "-p", "p", "lag", "--json")
+        raw.rpush("test:release", "go")
+    assert (row.depth, row.extra["convention"]) == (0, "dramatiq") and "dramatiq:mail.DQ" not in {
+        d.name for d in await _destinations(redis_url)}  # fmt: skip
+    assert lag.code == 0, lag.err
+    assert {(r["destination"], r["group"], r["lag"]) for r in lag.json_lines()} == {("dramatiq:mail", "(dramatiq)", 0)}
+
+
+async def _destinations(url: str) -> list[Destination]:
+    async with adapter_for(url) as adapter:
+        return await adapter.destinations()

@@ -3,7 +3,8 @@
 Checked against dramatiq 2.x (`dramatiq/brokers/redis/dispatch.lua`), namespace `dramatiq` by default:
 - `<ns>:<queue>` is a list of message ids (RPUSH, LPOP) and `<ns>:<queue>.msgs` the hash id -> body;
   `<ns>:<queue>.DQ` (+ `.DQ.msgs`) is the delay queue (ETAs and retries with backoff wait there);
-- `<ns>:__acks__.<worker>.<queue>` is a set of the ids a worker fetched and has not acked (in progress);
+- `<ns>:__acks__.<worker>.<queue>` is a set of the ids a worker fetched and has not acked: in progress,
+  or, for `<queue>.DQ`, delayed messages a worker holds until their time comes (still delayed);
 - `<ns>:__heartbeats__` is a sorted set of broker ids scored by their last call (ms): every process whose
   broker ran `dispatch.lua` (workers fetching, and senders too), shown as the heartbeats of the last minute;
 - `<ns>:<queue>.XQ` is the dead-letter sorted set (ids scored by when they died, ms) and
@@ -121,7 +122,7 @@ async def fold(client: Redis, snap: Snapshot, known: dict[str, str], taken_at: f
     lists = [name for name, kind in known.items() if kind == "list"]
     namespaces = {n[: -len(HEARTBEATS) - 1] for n in names if n.endswith(f":{HEARTBEATS}")}
     queues: dict[str, DeadSet] = {}
-    acks: dict[str, list[str]] = {}
+    acks: dict[tuple[str, bool], list[str]] = {}
     for name in names:
         found = dead_set(name)
         if found is not None:
@@ -129,14 +130,15 @@ async def fold(client: Redis, snap: Snapshot, known: dict[str, str], taken_at: f
             namespaces.add(found.namespace)
         match = _ACKS.match(name)
         if match:
-            origin = f"{match['ns']}:{match['queue']}"
-            acks.setdefault(origin, []).append(name)
-            queues.setdefault(origin, DeadSet(match["ns"], match["queue"]))
+            queue = match["queue"].removesuffix(".DQ")
+            origin = f"{match['ns']}:{queue}"
+            acks.setdefault((origin, queue != match["queue"]), []).append(name)
+            queues.setdefault(origin, DeadSet(match["ns"], queue))
             namespaces.add(match["ns"])
-    for name in lists:
-        ns, sep, queue = name.rpartition(":")
-        if sep and ns in namespaces and _XQ.match(f"{name}.XQ") and not queue.endswith(".DQ"):
-            queues.setdefault(name, DeadSet(ns, queue))
+    for name in lists:  # a queue's list, or its delay queue's (the queue itself may be empty: no key)
+        ns, sep, queue = name.removesuffix(".DQ").rpartition(":")
+        if sep and ns in namespaces and _XQ.match(f"{ns}:{queue}.XQ"):
+            queues.setdefault(f"{ns}:{queue}", DeadSet(ns, queue))
     if not queues:
         return
     pipe = client.pipeline(transaction=False)
@@ -145,7 +147,7 @@ async def fold(client: Redis, snap: Snapshot, known: dict[str, str], taken_at: f
         pipe.llen(origin)
         pipe.llen(f"{origin}.DQ")
         pipe.zcard(dead.xq)
-        for ack in acks.get(origin, []):
+        for ack in acks.get((origin, False), []) + acks.get((origin, True), []):
             pipe.scard(ack)
     alive_since = taken_at * 1000 - HEARTBEAT_TIMEOUT_MS
     for ns in sorted(namespaces):
@@ -156,8 +158,11 @@ async def fold(client: Redis, snap: Snapshot, known: dict[str, str], taken_at: f
     workers = dict(zip(sorted(namespaces), answers[workers_at:], strict=True))
     for origin, dead in ordered:
         depth, delayed, failed = answers[position : position + 3]
-        taken = sum(answers[position + 3 : position + 3 + len(acks.get(origin, []))])
-        position += 3 + len(acks.get(origin, []))
+        running, held = len(acks.get((origin, False), [])), len(acks.get((origin, True), []))
+        position += 3
+        taken = sum(answers[position : position + running])
+        delayed += sum(answers[position + running : position + running + held])
+        position += running + held
         item = snap.lists.get(origin) or ListQueue(name=origin, depth=0)
         snap.lists[origin] = item
         item.convention = "dramatiq"
