@@ -54,9 +54,7 @@ async def cmd_search(gateway: Gateway, args: argparse.Namespace, out: Output) ->
             gateway.check(args.broker, Capability.PEEK, action=f"searching {args.destination} ({hazard})")
             total = f"{planned.total:,} messages" if planned.total is not None else "the messages"
             confirm(f"search {total} in {args.destination} ({hazard})?", args.yes)
-        return await run_search(
-            adapter, request, planned, on_matches=show, prepare=prepare if decoder.active else None
-        )
+        return await run_search(adapter, request, planned, on_matches=show, prepare=prepare if decoder.active else None)
 
     try:
         coverage = await gateway.call(args.broker, search)
