@@ -23,7 +23,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
-from textual.message import Message as TextualMessage
 from textual.widgets import DataTable, Input, Label, ProgressBar
 
 from mqtui.errors import UsageError
@@ -91,13 +90,6 @@ class SearchScreen(Dialog[None]):
     ]  # fmt: skip
     BINDINGS: ClassVar[list[BindingType]] = bindings(KEY_COMMANDS)
 
-    class Progress(TextualMessage):
-        def __init__(self, scanned: int, total: int | None, matches: list[Message]) -> None:
-            super().__init__()
-            self.scanned = scanned
-            self.total = total
-            self.matches = matches
-
     def __init__(
         self,
         broker: str,
@@ -120,6 +112,8 @@ class SearchScreen(Dialog[None]):
         self.running = False
         self.coverage = ""
         self._stop = threading.Event()
+        self._generation = 0
+        """Which search a late report belongs to: one from a search run before is dropped."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="box"):
@@ -189,6 +183,7 @@ class SearchScreen(Dialog[None]):
         self.query_one("#search-progress", ProgressBar).update(total=None, progress=0)
         self.running = True
         self._stop = threading.Event()
+        self._generation += 1
         self.refresh_bindings()
         self._search(ask, self._stop)
 
@@ -196,7 +191,7 @@ class SearchScreen(Dialog[None]):
     async def _search(self, ask: SearchAsk, stop: threading.Event) -> None:
         state = self.query_one("#search-state", Label)
         try:
-            line = await self.run(ask, self._found_callback(), stop)
+            line = await self.run(ask, self._found_callback(self._generation), stop)
         except Exception as exc:
             self._finished(error_text(exc))
             state.set_class(True, "error")
@@ -212,8 +207,12 @@ class SearchScreen(Dialog[None]):
             bar.update(total=1, progress=1)
         self.refresh_bindings()
 
-    def _found_callback(self) -> Found:
-        """A thread-safe callback: matches are handed on as found, counts at most ~20 times a second."""
+    def _found_callback(self, generation: int) -> Found:
+        """A thread-safe callback: matches are handed on as found, counts at most ~20 times a second.
+
+        Called straight on this loop (not as a message): a report made before the search returned is
+        then taken before its coverage line is shown, so no match can arrive after "N matched".
+        """
         lock = threading.Lock()
         last = [0.0]
         pending: list[Message] = []
@@ -229,25 +228,25 @@ class SearchScreen(Dialog[None]):
                 batch = pending[:]
                 pending.clear()
             with contextlib.suppress(RuntimeError):  # the console has closed
-                loop.call_soon_threadsafe(self.post_message, self.Progress(scanned, total, batch))
+                loop.call_soon_threadsafe(self._progressed, generation, scanned, total, batch)
 
         return found
 
-    def on_search_screen_progress(self, event: Progress) -> None:
-        if not self.running:  # a late report of a stopped search
+    def _progressed(self, generation: int, scanned: int, total: int | None, matches: list[Message]) -> None:
+        if generation != self._generation or not self.running or not self.is_attached:
             return
         bar = self.query_one("#search-progress", ProgressBar)
-        if event.total:
-            bar.update(total=event.total, progress=min(event.scanned, event.total))
+        if total:
+            bar.update(total=total, progress=min(scanned, total))
         room = RESULT_ROWS - len(self.matches)
-        new = event.matches[: max(room, 0)]
+        new = matches[: max(room, 0)]
         if new:
             self.matches.extend(new)
             table = self.query_one("#search-results", DataTable)
             for message in new:
                 table.add_row(*match_cells(message))
-        total = f" of {event.total:,}" if event.total else ""
-        line = f"scanning: {event.scanned:,}{total} messages, {len(self.matches):,} matched so far"
+        of = f" of {total:,}" if total else ""
+        line = f"scanning: {scanned:,}{of} messages, {len(self.matches):,} matched so far"
         self.query_one("#search-state", Label).update(f"stopping… {line}" if self._stop.is_set() else line)
 
     # -- stopping, closing -------------------------------------------------------------------------
