@@ -5,6 +5,7 @@ finished and the registry empty. Deleting a failed job removes its hash as well.
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,10 +13,11 @@ import pytest
 import redis
 
 from mqtui.brokers.redis import jobs
+from mqtui.model import Destination
 from tests.helpers import run_mqtui, write_config
 from tests.jobs.workers import BIN, DONE, SEEN, worker, write_module
 from tests.redis.conftest import adapter_for
-from tests.support import wait_for
+from tests.support import until, wait_for
 
 rq = pytest.importorskip("rq")
 
@@ -30,6 +32,10 @@ def resize(n, width=640):
     if store.sadd("{SEEN}", n):
         raise ValueError(f"image {{n}} is corrupt")
     store.rpush("{DONE}", n)
+
+
+def hold():
+    store.blpop("test:release", 15)
 '''
 
 FAILED = "rq:failed:images"
@@ -37,9 +43,9 @@ FAILED = "rq:failed:images"
 
 def _burst(folder: Path, url: str, tmp_path: Path, done: Callable[[], bool], what: str) -> None:
     """`rq worker --burst` over the queue until `done` says the jobs got where they should; then the worker
-    is stopped, since a burst worker sometimes hangs about 60 s on its way out (rq#1613)."""
+    is killed, since a burst worker sometimes hangs about 60 s on its way out (rq#1613)."""
     command = [str(BIN / "rq"), "worker", "--burst", "--url", url, "images"]
-    with worker(command, folder, {"JOBS_REDIS_URL": url}, tmp_path / "rq.log"):
+    with worker(command, folder, {"JOBS_REDIS_URL": url}, tmp_path / "rq.log", stop_signal=signal.SIGKILL):
         wait_for(done, what=what, timeout=20)
 
 
@@ -118,3 +124,23 @@ async def test_a_rate_limited_failed_job_is_left_to_rq(redis_url: str, raw: redi
         result = await adapter.replay(FAILED)
     assert (item.id, item.skip_reason) == (limited, jobs.RQ_RATE_LIMITED)
     assert (result.sent, result.skipped) == (0, 1) and raw.zcard(FAILED) == 1
+
+
+async def test_a_running_job_and_its_worker_are_shown(redis_url: str, raw: redis.Redis, tmp_path: Path) -> None:
+    from rq import Queue
+
+    folder = write_module(tmp_path, "rqtasks", TASKS)
+    Queue("images", connection=raw).enqueue("rqtasks.hold")
+    command = [str(BIN / "rq"), "worker", "--burst", "--url", redis_url, "--name", "thumbs-1", "images"]
+
+    async def running() -> Destination | None:
+        async with adapter_for(redis_url) as adapter:
+            row = {d.name: d for d in await adapter.destinations()}.get("rq:queue:images")
+        return row if row is not None and row.in_flight == 1 and row.consumers == 1 else None
+
+    with worker(command, folder, {"JOBS_REDIS_URL": redis_url}, tmp_path / "rq.log", stop_signal=signal.SIGKILL):
+        row = await until(running, what="the job running and its worker shown", timeout=20)
+        async with adapter_for(redis_url) as adapter:
+            [lag] = [r for r in await adapter.backlog() if r.destination == "rq:queue:images"]
+        raw.rpush("test:release", "go")
+    assert (row.depth, lag.group, lag.consumers, lag.members) == (0, "(rq)", 1, ("thumbs-1",))

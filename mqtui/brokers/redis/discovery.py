@@ -209,6 +209,7 @@ class Collector:
                 snap.gone.append(raw)
         self._assemble_lists(snap, list_keys, lengths, idle, read_at)
         self._fold_rq(snap, rq_names, lengths, wip, failed)
+        await jobs.fold_rq_workers(client, snap, rq_names)
         await self._fold_celery(client, snap, celery_queues, lengths, unacked)
         await dramatiq.fold(client, snap, {text(k): t for k, t in known.items()}, read_at)
         self._assemble_streams(snap, stream_keys, xinfo, groups, idle, read_at)

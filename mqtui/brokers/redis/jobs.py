@@ -5,7 +5,9 @@ the left, or moved to `rq:queue:<name>:intermediate`), every queue key is a memb
 `rq:queues`, a job is the hash `rq:job:<id>`, running jobs sit in the sorted set `rq:wip:<name>` and
 failed ones in `rq:failed:<name>` (scored by expiry). The exception is the zlib-compressed `exc_info`
 field of the job hash (rq < 1.12) or the newest entry of the stream `rq:results:<id>` (base64 of zlib).
-`rq:registry:failed:<name>` is read too, for tools that follow the older naming.
+`rq:registry:failed:<name>` is read too, for tools that follow the older naming. A worker registers its
+key `rq:worker:<name>` (a hash that expires when it stops sending heartbeats) in `rq:workers:<queue>`
+for each queue it listens on; a member whose hash is gone is a dead worker rq has not cleaned yet.
 
 Celery: a queue is a plain list (LPUSH, BRPOP) named after the queue (`celery` by default); priorities
 live in sibling lists `<queue>\\x06\\x16<n>`; queues are found through the binding sets
@@ -21,15 +23,23 @@ from __future__ import annotations
 import base64
 import binascii
 import zlib
+from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import orjson
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+    from mqtui.brokers.redis.snapshot import Snapshot
 
 RQ_QUEUE_PREFIX = "rq:queue:"
 RQ_QUEUES_SET = "rq:queues"
 RQ_JOB_PREFIX = "rq:job:"
 RQ_FAILED_PREFIXES = ("rq:failed:", "rq:registry:failed:")
 RQ_INTERMEDIATE_SUFFIX = ":intermediate"
+RQ_WORKERS_PREFIX, RQ_WORKER_PREFIX = "rq:workers:", "rq:worker:"
 #: Why a rate-limited job (rq 3) is not requeued by mqtui's one-step script, which would skip its limit.
 RQ_RATE_LIMITED = "a rate-limited job: requeue it with rq (FailedJobRegistry.requeue), which reapplies the limit"
 
@@ -71,6 +81,29 @@ def rq_keys(name: str) -> dict[str, str]:
         "failed": f"rq:failed:{name}",
         "legacy_failed": f"rq:registry:failed:{name}",
     }
+
+
+async def fold_rq_workers(client: Redis, snap: Snapshot, names: Iterable[str]) -> None:
+    """Each RQ queue's live workers as its consumers and their names as members, in two pipelines."""
+    queues = sorted(names)
+    if not queues:
+        return
+    pipe = client.pipeline(transaction=False)
+    for name in queues:
+        pipe.smembers(f"{RQ_WORKERS_PREFIX}{name}")
+    registered = [sorted(a) if isinstance(a, set | list) else [] for a in await pipe.execute(raise_on_error=False)]
+    keys = sorted({key for found in registered for key in found})
+    alive: set[bytes] = set()
+    if keys:
+        pipe = client.pipeline(transaction=False)
+        for key in keys:
+            pipe.exists(key)
+        alive = {key for key, exists in zip(keys, await pipe.execute(raise_on_error=False), strict=True) if exists == 1}
+    for name, found in zip(queues, registered, strict=True):
+        queue = snap.lists.get(f"{RQ_QUEUE_PREFIX}{name}")
+        if queue is not None:
+            live = [key.decode("utf-8", "replace").removeprefix(RQ_WORKER_PREFIX) for key in found if key in alive]
+            queue.consumers, queue.members = len(live), tuple(live)
 
 
 def rq_exc_text(raw: bytes | None) -> str | None:
