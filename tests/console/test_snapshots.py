@@ -111,3 +111,31 @@ def test_a_broker_notice_on_the_status_line(snap_compare) -> None:  # type: igno
     """A Redis scan that has not gone round the keyspace yet: said after the broker that is down."""
     app = fixed_app(broker_notices=(SCAN_NOTICE,))
     assert snap_compare(app, terminal_size=(200, 40), run_before=show("2"))
+
+
+def test_search_dialog_with_results(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    """The search dialog after a search of the fixed messages: binary, hostile and right-to-left values
+    among the matches, drawn as text; the coverage line under the progress bar."""
+    from mqtui.ui.screens.search import SearchScreen
+
+    app = fixed_app()
+
+    async def run(pilot: Pilot) -> None:  # type: ignore[type-arg]
+        await settle(pilot)
+        await pilot.press("1", "f")  # Orders, the deepest destination, is the first row
+        for _ in range(200):
+            if isinstance(pilot.app.screen, SearchScreen):
+                break
+            await pilot.pause(0.02)
+        screen = pilot.app.screen
+        assert isinstance(screen, SearchScreen)
+        screen.query_one("#search-where").value = ".position < 12"  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        for _ in range(200):
+            if screen.coverage:
+                break
+            await pilot.pause(0.02)
+        screen.query_one("#search-results").focus()
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run)

@@ -37,6 +37,9 @@ DEFAULT_LIMIT = 100
 RESULT_ROWS = 1000
 """Matches kept and listed: a search's `limit` is capped here (the CLI has no such cap)."""
 PROGRESS_INTERVAL = 0.05
+KEY_WIDTH = 20
+FIXED_COLUMNS = (("Part", 4), ("Position", 16), ("Time", 19), ("Key", KEY_WIDTH))
+"""The result columns before the value, which gets the rest of the dialog's width."""
 
 
 @dataclass(frozen=True)
@@ -61,8 +64,8 @@ def match_cells(message: Message) -> list[Text]:
     """One match's row: where it is, when, its key and the start of its value, all terminal-safe."""
     part = "" if message.partition is None else str(message.partition)
     stamp = f"{message.timestamp:%Y-%m-%d %H:%M:%S}" if message.timestamp is not None else ""
-    return [plain(part, 6), plain(str(message.position), 30), Text(stamp), Text(key_line(message, 40) if message.key is not None else ""),
-            Text(payload_line(message, 200))]  # fmt: skip
+    key = key_line(message, KEY_WIDTH) if message.key is not None else ""
+    return [plain(part, 6), plain(str(message.position), 30), Text(stamp), Text(key), Text(payload_line(message, 300))]
 
 
 class SearchScreen(Dialog[None]):
@@ -72,8 +75,9 @@ class SearchScreen(Dialog[None]):
     SearchScreen > #box { height: 90%; }
     SearchScreen #search-fields { height: auto; }
     SearchScreen #search-fields Input { width: 1fr; }
+    SearchScreen #search-fields Label { width: auto; color: $text-muted; padding: 0 1; }
     SearchScreen #search-where { width: 3fr; }
-    SearchScreen #search-limit { width: 10; }
+    SearchScreen #search-limit { width: 6; }
     SearchScreen ProgressBar { width: 100%; }
     SearchScreen #search-results { height: 1fr; }
     SearchScreen #search-state { height: auto; }
@@ -119,20 +123,26 @@ class SearchScreen(Dialog[None]):
         with Vertical(id="box"):
             yield Label(self.dialog_title, id="title")
             with Horizontal(id="search-fields"):
+                yield Label("where")
                 yield Input(self.where, placeholder='where: .value.order_id == 4711, key:K, words, @saved',
                             id="search-where", compact=True)  # fmt: skip
-                yield Input(
-                    "beginning", placeholder="from: beginning, offset, ISO time", id="search-from", compact=True
-                )
-                yield Input("end", placeholder="to: end, offset, ISO time", id="search-to", compact=True)
-                yield Input(str(DEFAULT_LIMIT), placeholder="limit", id="search-limit", compact=True)
+                yield Label("from")
+                yield Input("beginning", placeholder="beginning, offset, ISO time", id="search-from", compact=True)
+                yield Label("to")
+                yield Input("end", placeholder="end, offset, ISO time", id="search-to", compact=True)
+                yield Label("limit")
+                yield Input(str(DEFAULT_LIMIT), id="search-limit", compact=True)
             hint = f"{self.hint} · " if self.hint else ""
             keys = f"enter: search · {self.key('search.stop')}: stop · {self.key('search.export')}: export"
             yield Label(plain(hint + keys, 300), id="search-hint", classes="muted")
             yield ProgressBar(total=None, show_eta=False, id="search-progress")
             yield Label("", id="search-state")
             results: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=True, id="search-results")
-            results.add_columns("Part", "Position", "Time", "Key", "Value")
+            for name, width in FIXED_COLUMNS:
+                results.add_column(name, width=width)
+            # The box: 90% of the screen up to 110, less its border and padding, the scrollbar, cell paddings.
+            box = min(self.app.size.width * 9 // 10, 110) - 4
+            results.add_column("Value", width=max(20, box - 2 - sum(w for _n, w in FIXED_COLUMNS) - 2 * 5))
             yield results
 
     def on_mount(self) -> None:
