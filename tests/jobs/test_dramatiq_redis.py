@@ -111,6 +111,12 @@ async def test_delete_removes_the_id_and_its_body(redis_url: str, raw: redis.Red
     with worker(command, folder, {"JOBS_REDIS_URL": redis_url}, tmp_path / "worker.log"):
         _enqueue(redis_url, 2)
         wait_for(lambda: raw.zcard(XQ) == 2, what="two dead messages", timeout=20)
+    readonly = write_config(
+        tmp_path / "ro.toml",
+        {"ro": {"readonly": True, "brokers": [{"name": "cache", "kind": "redis", "url": redis_url}]}},
+    )
+    refused = run_mqtui("--config", str(readonly), "-p", "ro", "dlq", "replay", "cache", XQ, "--yes")
+    assert refused.code != 0 and "readonly" in refused.err and raw.zcard(XQ) == 2
     async with adapter_for(redis_url) as adapter:
         victim = (await adapter.dead_letters(XQ))[0].id
         assert await adapter.delete_dead_letters(XQ, [victim]) == 1
