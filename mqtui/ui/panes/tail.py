@@ -38,9 +38,10 @@ from mqtui.ui.widgets.messagelist import MessageList
 PULL_INTERVAL = 0.1
 PREVIEW_LIMIT = 4096
 PREVIEW_INTERVAL = 0.3
-FILTER_BATCH = 1000
-"""Messages judged between two frames when a new filter runs over the buffer: a jq expression costs
-~15 us a message, so 50,000 are judged in batches the UI draws between, never in one long freeze."""
+FILTER_BATCH = 500
+"""Messages judged between two frames when a new filter runs over the buffer: an expression jq itself
+runs costs ~20 us a message, so a batch holds a frame ~10 ms and 50,000 never freeze the UI for a
+second (bench/tail_filter.py)."""
 
 
 def _state_text(stream: TailStream) -> str:
