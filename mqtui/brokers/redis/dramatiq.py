@@ -123,19 +123,19 @@ async def fold(client: Redis, snap: Snapshot, known: dict[str, str], taken_at: f
     namespaces = {n[: -len(HEARTBEATS) - 1] for n in names if n.endswith(f":{HEARTBEATS}")}
     queues: dict[str, DeadSet] = {}
     acks: dict[tuple[str, bool], list[str]] = {}
-    for name in names:
-        found = dead_set(name)
+    for name, kind in known.items():  # only the scanner's sets and sorted sets are matched (few)
+        found = dead_set(name) if kind == "zset" else None
         if found is not None:
             queues[found.origin] = found
             namespaces.add(found.namespace)
-        match = _ACKS.match(name)
+        match = _ACKS.match(name) if kind == "set" else None
         if match:
             queue = match["queue"].removesuffix(".DQ")
             origin = f"{match['ns']}:{queue}"
             acks.setdefault((origin, queue != match["queue"]), []).append(name)
             queues.setdefault(origin, DeadSet(match["ns"], queue))
             namespaces.add(match["ns"])
-    for name in lists:  # a queue's list, or its delay queue's (the queue itself may be empty: no key)
+    for name in lists if namespaces else ():  # a queue's list or its delay list (an empty queue has no key)
         ns, sep, queue = name.removesuffix(".DQ").rpartition(":")
         if sep and ns in namespaces and _XQ.match(f"{ns}:{queue}.XQ"):
             queues.setdefault(f"{ns}:{queue}", DeadSet(ns, queue))
