@@ -1,20 +1,25 @@
-"""Search and selection by expression from the console against a real Redis: a planted order found in a
-time range with the exact coverage line, a search stopped mid-way that says what it did not search, and
-a requeue of only the dead letters an expression selects (checked on the broker)."""
+"""Search and selection by expression from the console against real brokers: on Redis a planted order
+found in a time range with the exact coverage line, a search stopped mid-way that says what it did not
+search, and a requeue of only the dead letters an expression selects (checked on the broker); on
+RabbitMQ a queue searched by a peek only after a confirmation, and refused in a readonly profile."""
 
 from __future__ import annotations
 
 import json
 import re
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pika
 import redis
 from textual.widgets import DataTable, Input, Label
 
+from mqtui.demo.localbrokers import LocalRabbitMQ
 from mqtui.ui.screens.search import SearchScreen
 from tests.console.conftest import profile_file
 from tests.console.pilot import Console, console
+from tests.helpers import write_config
 
 T0 = int(datetime(2026, 12, 6, 10, 0, tzinfo=UTC).timestamp() * 1000)
 
@@ -132,3 +137,40 @@ async def test_only_the_dead_letters_an_expression_selects_are_requeued(
         assert c.text("#summary") == "sent 2, failed 0, skipped 0"
         assert sorted(json.loads(v)["id"] for v in client.lrange("mail", 0, -1)) == ["m1", "m3"]
         assert sorted(json.loads(v)["id"] for v in client.lrange("mail:dlq", 0, -1)) == ["m0", "m2", "m4"]
+
+
+async def test_a_rabbitmq_queue_is_searched_only_after_a_confirmation_and_never_when_readonly(
+    tmp_path: Path, rabbitmq_server: LocalRabbitMQ
+) -> None:
+    queue = f"search-{uuid.uuid4().hex[:8]}"
+    connection = pika.BlockingConnection(pika.URLParameters(rabbitmq_server.url))
+    channel = connection.channel()
+    channel.queue_declare(queue, durable=True)
+    for order in (1, 4711, 3):
+        channel.basic_publish("", queue, json.dumps({"order_id": order}).encode())
+    broker = {**rabbitmq_server.broker_config(), "name": "rabbit", "timeout": 5.0}
+    profiles = {"rabbit": {"poll_interval": 0.5, "brokers": [broker]},
+                "watch": {"poll_interval": 0.5, "readonly": True, "brokers": [broker]}}  # fmt: skip
+    config = write_config(tmp_path / "c.toml", profiles)
+    try:
+        async with console(config, "rabbit") as c:
+            screen = await open_search(c, queue)
+            await start_search(c, screen, ".value.order_id == 4711")
+            await c.wait_screen("ConfirmScreen", "the question before a peek")
+            assert "marks every message redelivered" in c.text("#body")
+            await c.press("y")
+            await c.wait_screen("SearchScreen")
+            line = await coverage(c, screen)
+            assert line.startswith(f"scanned 3 of 3 messages in {queue}") and line.endswith("1 matched"), line
+            assert channel.queue_declare(queue, passive=True).method.message_count == 3  # all still there
+        async with console(config, "watch") as c:
+            screen = await open_search(c, queue)
+            await start_search(c, screen, ".value.order_id == 4711")
+            line = await coverage(c, screen)
+            assert (
+                line
+                == "profile 'watch' is readonly: search refused: reading a queue by get + requeue marks every message redelivered"
+            )
+            assert not screen.matches
+    finally:
+        connection.close()
