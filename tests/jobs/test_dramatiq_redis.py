@@ -40,6 +40,11 @@ def send_mail(n, to="ops@example.com"):
     store.rpush("{DONE}", n)
 
 
+@dramatiq.actor(max_retries=1, min_backoff=10, max_backoff=10, queue_name="mail")
+def flaky_twice():
+    raise ConnectionError(f"attempt {{store.incr('test:attempts')}} refused")
+
+
 @dramatiq.actor(max_retries=0, queue_name="mail")
 def wait_for_release():
     store.blpop("test:release", 15)
@@ -153,3 +158,19 @@ async def test_in_progress_and_delayed_counts_while_the_worker_holds_them(
 async def _destinations(url: str) -> list[Destination]:
     async with adapter_for(url) as adapter:
         return await adapter.destinations()
+
+
+async def test_a_retried_message_shows_the_traceback_of_its_earlier_attempt(
+    redis_url: str, raw: redis.Redis, tmp_path: Path
+) -> None:
+    """Without the Results middleware's exception, the dead body still holds what the Retries middleware
+    wrote when it re-enqueued the message: its retries and the traceback of the attempt before the last."""
+    folder = write_module(tmp_path, "mailtasks", TASKS)
+    command = [str(BIN / "dramatiq"), "mailtasks", "--processes", "1", "--threads", "1", "--queues", "mail"]
+    with worker(command, folder, {"JOBS_REDIS_URL": redis_url}, tmp_path / "worker.log"):
+        _enqueue(redis_url, 1, actor="flaky_twice")
+        wait_for(lambda: raw.zcard(XQ) == 1, what="the message dead after its retry", timeout=20)
+    async with adapter_for(redis_url) as adapter:
+        [letter] = await adapter.dead_letters(XQ)
+    assert (letter.extra["actor"], letter.attempts, int(raw.get("test:attempts") or 0)) == ("flaky_twice", 2, 2)
+    assert letter.reason == "ConnectionError: attempt 1 refused" and "Traceback" in letter.extra["traceback"]

@@ -17,9 +17,10 @@ one script that first checks the message is still dead: body into `<queue>.msgs`
 then gone from the XQ. The body moves byte for byte (its `retries` count too, so `max_retries` still
 bounds a job that keeps failing). Deleting removes the id and its body.
 
-The Redis broker stores a message's body when it is enqueued and never again, so the traceback the
-Retries middleware adds in memory does not reach the dead-letter hash. The exception is kept only by the
-Results middleware (`store_results=True`): a list under md5 of `dramatiq-results:<queue>:<actor>:<id>`
+The Redis broker stores a message's body when it is enqueued and never again, so the dead-letter hash
+holds the body as last enqueued: the Retries middleware's `retries` and `traceback` of the attempt
+before the last one when the message was retried, nothing about the last failure. That exception is
+kept only by the Results middleware (`store_results=True`): a list under md5 of `dramatiq-results:<queue>:<actor>:<id>`
 (or that text itself with `use_namespace_prefix_keys`) holding `{"exn": {"type", "msg"}}`; mqtui reads it
 there when it is in the same database, and otherwise says that the broker kept no exception.
 """
@@ -216,8 +217,9 @@ def stored_exception(raw: bytes | None) -> str | None:
 def letter(
     broker: str, dead: DeadSet, message_id: str, died_ms: float, body: bytes | None, error: str | None = None
 ) -> DeadLetter:
-    """One dead message as mqtui shows it: the actor, its arguments, the traceback the Retries middleware
-    kept, the attempts made and when it died; the body itself is the message's value (what a replay moves)."""
+    """One dead message as mqtui shows it: the actor, its arguments, the exception (`error`, stored by the
+    Results middleware) or the traceback of an earlier attempt, the attempts made (its runs: the retries
+    the body counts, plus the last) and when it died; the body is the message's value (what a replay moves)."""
     fields = _decoded(body)
     options = fields.get("options") if isinstance(fields.get("options"), dict) else {}
     assert isinstance(options, dict)
@@ -238,7 +240,7 @@ def letter(
         reason=error
         or _last_line(traceback)
         or (NO_EXCEPTION if body else "its body is gone from the dead-letter hash"),
-        attempts=(retries if isinstance(retries, int) and not isinstance(retries, bool) else None),
+        attempts=(retries + 1 if isinstance(retries, int) and not isinstance(retries, bool) else 1) if body else None,
         last_failure=_time(died_ms),
         extra={k: v for k, v in extra.items() if v},
         gone=body is None,
