@@ -16,6 +16,7 @@ import redis
 from textual.widgets import DataTable, Input, Label
 
 from mqtui.demo.localbrokers import LocalRabbitMQ
+from mqtui.ui.panes.tail import TailPane
 from mqtui.ui.screens.search import SearchScreen
 from tests.console.conftest import profile_file
 from tests.console.pilot import Console, console
@@ -77,6 +78,18 @@ async def test_a_search_from_the_console_finds_the_planted_order_in_its_time_ran
         await c.wait_screen("MessageScreen")
         await c.press("escape")
         await c.wait_screen("SearchScreen")
+
+        await c.press("escape", "t")  # the saved filter works in the tail pane's filter too
+        await c.wait_screen("TailStartScreen")
+        c.app.screen.query_one("#start", Input).value = "beginning"
+        await c.press("enter")
+        pane = c.app.query_one("#tail", TailPane)
+        await c.wait(lambda: len(pane.messages) == 22, "the whole stream tailed")
+        await c.press("slash")
+        c.app.query_one("#tail-filter", Input).value = "@vip"
+        await c.settle()
+        assert [m.key for m in pane.messages.messages] == [b"vip"]
+        assert "filter: @vip" in c.text("#tail-info")
 
 
 async def test_a_search_stopped_mid_way_says_how_much_it_did_not_search(
