@@ -28,7 +28,8 @@ import orjson
 from mqtui.errors import UsageError
 from mqtui.jsonl import json_default
 from mqtui.services.search import words
-from mqtui.services.search.fastpath import EvalError, Slow, compile_fast
+from mqtui.services.search.fastpath import compile_fast
+from mqtui.services.search.jqvalues import EvalError, Slow
 
 _NO_FILTERS: Mapping[str, str] = {}
 _JQ_START = re.compile(r"\s*(?:[.(\[{\"$]|[A-Za-z_][A-Za-z0-9_]*\s*\(|(?:not|true|false|null|if|try)\b)")

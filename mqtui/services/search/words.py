@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 import orjson
 
-from mqtui.services.search.fastpath import Slow
+from mqtui.services.search.jqvalues import Slow
 
 _FIELD_TERM = re.compile(r"[A-Za-z_][\w-]*(?:\.[\w-]+)*=.*")
 _LOWER = {code: code + 32 for code in range(ord("A"), ord("Z") + 1)}
