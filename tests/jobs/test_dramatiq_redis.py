@@ -110,7 +110,9 @@ async def test_dead_letters_shown_and_requeued_to_the_real_worker(
     assert raw.llen("dramatiq:mail") == 0 and raw.hlen("dramatiq:mail.msgs") == 0
 
 
-async def test_delete_removes_the_id_and_its_body(redis_url: str, raw: redis.Redis, tmp_path: Path) -> None:
+async def test_delete_removes_the_id_and_its_body_and_to_requeues_elsewhere(
+    redis_url: str, raw: redis.Redis, tmp_path: Path
+) -> None:
     folder = write_module(tmp_path, "mailtasks", TASKS)
     command = [str(BIN / "dramatiq"), "mailtasks", "--processes", "1", "--threads", "1", "--queues", "mail"]
     with worker(command, folder, {"JOBS_REDIS_URL": redis_url}, tmp_path / "worker.log"):
@@ -126,7 +128,13 @@ async def test_delete_removes_the_id_and_its_body(redis_url: str, raw: redis.Red
         victim = (await adapter.dead_letters(XQ))[0].id
         assert await adapter.delete_dead_letters(XQ, [victim]) == 1
         assert await adapter.delete_dead_letters(XQ, [victim]) == 0
-    assert raw.zcard(XQ) == 1 and raw.hlen(f"{XQ}.msgs") == 1 and not raw.hexists(f"{XQ}.msgs", victim)
+        assert raw.zcard(XQ) == 1 and raw.hlen(f"{XQ}.msgs") == 1 and not raw.hexists(f"{XQ}.msgs", victim)
+        [kept] = [i.decode() for i in raw.zrange(XQ, 0, -1)]
+        [elsewhere] = await adapter.plan_replay(XQ, to="billing")
+        moved = await adapter.replay(XQ, to="dramatiq:billing")
+    assert elsewhere.skip_reason == "'billing' is not a Dramatiq queue (namespace:queue)"
+    assert (moved.sent, raw.zcard(XQ), raw.hlen(f"{XQ}.msgs")) == (1, 0, 0)
+    assert raw.lrange("dramatiq:billing", 0, -1) == [kept.encode()] and raw.hexists("dramatiq:billing.msgs", kept)
 
 
 async def test_in_progress_and_delayed_counts_while_the_worker_holds_them(
