@@ -4,6 +4,7 @@ them back, and the worker runs each exactly once more."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import orjson
@@ -87,6 +88,11 @@ async def test_dead_letters_shown_and_requeued_to_the_real_worker(
                 3, "dramatiq:mail", "dramatiq dead-letter set")  # fmt: skip
             letters = await adapter.dead_letters(XQ)
             destinations = {d.name: d for d in await adapter.destinations()}
+            everything = {d.name: d for d in await adapter.destinations(include_internal=True)}
+        # the Results middleware's lists (md5 hex names, one per message) are no queue: shown with --all only
+        results = {name for name in everything if re.fullmatch("[0-9a-f]{32}", name)}
+        assert len(results) == 3 and all(everything[name].internal for name in results)
+        assert not results & set(destinations)
         assert sorted(orjson.loads(letter.extra["args"])[0] for letter in letters) == [0, 1, 2]
         first = letters[0]
         assert first.extra["actor"] == "send_mail" and first.last_failure is not None

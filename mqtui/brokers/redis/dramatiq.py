@@ -52,6 +52,9 @@ HEARTBEATS = "__heartbeats__"
 HEARTBEAT_TIMEOUT_MS = 60_000
 DETECTED_BY = "dramatiq dead-letter set"
 RESULTS_NAMESPACE = "dramatiq-results"
+#: The Results middleware's keys in its default namespace: md5 hex of `dramatiq-results:<queue>:<actor>:<id>`
+#: (the default) or that text itself (`use_namespace_prefix_keys`); each a list holding one result.
+_RESULT_KEY = re.compile(rf"^(?:[0-9a-f]{{32}}|{RESULTS_NAMESPACE}:.+)$")
 NO_EXCEPTION = "dead-lettered by Dramatiq (its Redis broker keeps no exception; store_results=True keeps one)"
 _MAX_TRACEBACK = 4000
 
@@ -140,6 +143,8 @@ async def fold(client: Redis, snap: Snapshot, known: dict[str, str], taken_at: f
         ns, sep, queue = name.removesuffix(".DQ").rpartition(":")
         if sep and ns in namespaces and _XQ.match(f"{ns}:{queue}.XQ"):
             queues.setdefault(f"{ns}:{queue}", DeadSet(ns, queue))
+    if namespaces:
+        _hide_results(snap)
     if not queues:
         return
     pipe = client.pipeline(transaction=False)
@@ -178,6 +183,16 @@ async def fold(client: Redis, snap: Snapshot, known: dict[str, str], taken_at: f
             delay_list.extra["delay_queue_of"] = origin
         if failed:
             snap.dramatiq_dead[dead.xq] = failed
+
+
+def _hide_results(snap: Snapshot) -> None:
+    """Where Dramatiq runs, its Results middleware leaves one short-lived list per message (the demo's
+    receipts alone made hundreds of 32-hex-digit rows in `ls`): they are no queue anybody consumes, so
+    they are internal (shown with --all), like a BullMQ queue's own keys."""
+    for item in snap.lists.values():
+        if _RESULT_KEY.match(item.name) and not item.is_dlq:
+            item.internal = True
+            item.extra["dramatiq_results"] = "true"
 
 
 def _time(milliseconds: Any) -> datetime | None:

@@ -83,6 +83,8 @@ class Keyspace:
                             last_activity=item.last_activity, extra=extra)
             )  # fmt: skip
         for stream in snap.streams.values():
+            if stream.internal and not include_internal:
+                continue
             extra = {"groups": str(len(stream.groups)), "last_id": stream.last_id}
             if stream.memory is not None:
                 extra["memory"] = humanize.naturalsize(stream.memory, binary=True)
