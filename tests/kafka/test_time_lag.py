@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from confluent_kafka import Producer
+
 from mqtui.brokers.kafka.adapter import KafkaAdapter
 from mqtui.services.snapshot import group_backlog
-from tests.kafka.conftest import KafkaTools, Record, unique
+from tests.kafka.conftest import QUIET, KafkaTools, Record, unique
 
+#: Records before the waiting one in the deep-partition test.
+DEEP = 60_000
 BASE = int(datetime(2031, 2, 3, 4, 5, 6, tzinfo=UTC).timestamp() * 1000)
 
 
@@ -85,3 +89,19 @@ async def test_a_caught_up_group_costs_no_read(adapter: KafkaAdapter, kafka: Kaf
     rows = await adapter.backlog(group=group)
     assert [(r.lag, r.oldest_waiting_at, r.time_lag_unknown) for r in rows] == [(0, None, None)] * 2
     assert adapter.waiting.partitions_read == 0
+
+
+async def test_a_record_deep_in_a_long_partition_is_read(adapter: KafkaAdapter, kafka: KafkaTools) -> None:
+    """The demo's groups sit tens of thousands of records into a partition: tansu took longer than a
+    20 ms fetch wait to answer there and gave nothing each time, so every Kafka row of the demo read '-'."""
+    topic = kafka.topic("tdeep")
+    producer = Producer({"bootstrap.servers": kafka.url, "batch.num.messages": 1, "linger.ms": 0, **QUIET})
+    for i in range(DEEP):
+        producer.produce(topic, value=b"x" * 200, partition=0, timestamp=planted(0, i))
+        producer.poll(0)
+    assert producer.flush(30) == 0
+    group = unique("tdeep")
+    kafka.commit(group, topic, {0: DEEP - 10})
+    [row] = await adapter.backlog(group=group)
+    assert row.lag == 10 and row.time_lag_unknown is None
+    assert close(row.oldest_waiting_at, planted(0, DEEP - 10))
