@@ -58,6 +58,16 @@ def publish_refusal(policy: WritePolicy, snapshots: Iterable[BrokerSnapshot]) ->
     )
 
 
+def flagged(cells: list[Text], alerts: tuple[Alert, ...], variables: dict[str, str]) -> list[Text]:
+    """A row's cells with a "!" before the first where an alert is open on the row (after any dimming:
+    an alert kept open on a stale row still shows). A function of its arguments, so rows built in a
+    worker thread are flagged alike."""
+    if not alerts:
+        return cells
+    mark = colour(variables, "lag-critical", bold=True)
+    return [Text.assemble(("! ", mark), cells[0]), *cells[1:]]
+
+
 class Pane(Vertical):
     """A tab of the console. Subclasses list their KEY_COMMANDS and implement `redraw`."""
 
@@ -93,12 +103,8 @@ class Pane(Vertical):
         self.snapshots_changed()
 
     def flagged(self, cells: list[Text], alerts: tuple[Alert, ...]) -> list[Text]:
-        """A row's cells with a "!" before the first where an alert is open on the row (after any dimming:
-        an alert kept open on a stale row still shows)."""
-        if not alerts:
-            return cells
-        mark = colour(self.app.theme_variables, "lag-critical", bold=True)
-        return [Text.assemble(("! ", mark), cells[0]), *cells[1:]]
+        """A row's cells with a "!" before the first where an alert is open on the row (`flagged`)."""
+        return flagged(cells, alerts, self.app.theme_variables)
 
     def watch_active(self, active: bool) -> None:
         if active:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import ClassVar
 
 from rich.text import Text
@@ -12,6 +14,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Input, Label
 
 from mqtui.model import Capability, Destination, DestinationKind
+from mqtui.services.alerts import Alert, AlertBoard
 from mqtui.services.snapshot import BrokerSnapshot
 from mqtui.ui.cells import colour, dimmed, number, per_second, plain, stale_brokers, stale_notes
 from mqtui.ui.keys import Command, bindings
@@ -23,8 +26,8 @@ from mqtui.ui.messages import (
     SearchRequested,
     TailRequested,
 )
-from mqtui.ui.panes.base import request_refusal
-from mqtui.ui.panes.filtered import FILTER_CLASS, FilteredTablePane
+from mqtui.ui.panes.base import flagged, request_refusal
+from mqtui.ui.panes.filtered import FILTER_CLASS, FilteredTablePane, Rows
 from mqtui.ui.widgets.table import SyncTable
 
 COLUMNS = [
@@ -58,6 +61,19 @@ def filter_destinations(destinations: list[Destination], text: str) -> list[Dest
     if not words:
         return destinations
     return [d for d in destinations if all(w in f"{d.broker} {d.name} {d.kind.value}".lower() for w in words)]
+
+
+@dataclass(frozen=True)
+class DestinationsView:
+    """What the Destinations rows are built from, read on the UI thread (`FilteredTablePane.view`)."""
+
+    snapshots: tuple[BrokerSnapshot, ...]
+    filter_text: str
+    sort_index: int
+    variables: dict[str, str]
+    alerts: AlertBoard
+    now: datetime
+    broker_filter: str | None
 
 
 class DestinationsPane(FilteredTablePane):
@@ -116,42 +132,62 @@ class DestinationsPane(FilteredTablePane):
             return self.policy.capability_refusal(Capability.TAIL, self.target_broker())
         return super().refusal(action)
 
-    def redraw(self, *, rebuild: bool = False) -> None:
-        snapshots = self.visible_snapshots()
+    @property
+    def info_label(self) -> Label:
+        return self.query_one("#dest-info", Label)
+
+    def view(self) -> DestinationsView:
+        return DestinationsView(
+            snapshots=tuple(self.visible_snapshots()), filter_text=self.filter_text, sort_index=self.sort_index,
+            variables=dict(self.app.theme_variables), alerts=self.alerts, now=self.clock(),
+            broker_filter=self.broker_filter,
+        )  # fmt: skip
+
+    def records(self, view: DestinationsView) -> int:
+        return sum(len(s.destinations) for s in view.snapshots)
+
+    def build(self, view: DestinationsView) -> tuple[Rows, str]:
+        snapshots = view.snapshots
         everything = [d for s in snapshots for d in s.destinations if not d.internal]
-        shown = filter_destinations(everything, self.filter_text)
-        label, key, descending = SORTS[self.sort_index]
+        shown = filter_destinations(everything, view.filter_text)
+        label, key, descending = SORTS[view.sort_index]
         shown.sort(key=key)
-        variables = self.app.theme_variables
+        variables = view.variables
         dlq_style = colour(variables, "lag-critical", bold=True)
         floors = {(s.name, name, way) for s in snapshots for name, way in s.rate_floors}
         stale = stale_brokers(snapshots)
         muted = colour(variables, "muted")
-        rows = []
+        rows: Rows = []
         for d in shown:
-            dlq_mark = Text("DLQ", style=dlq_style) if d.is_dlq else Text("")
             old = d.broker in stale  # left from before the broker went down: no rate is current
-            rate_in = flow_rate(None if old else d.rate_in, at_least=(d.broker, d.name, "in") in floors)
-            rate_out = flow_rate(None if old else d.rate_out, at_least=(d.broker, d.name, "out") in floors)
-            cells = [
-                plain(d.broker, 20), plain(d.name, 32), Text(d.kind.value), number(d.depth), number(d.in_flight),
-                number(d.consumers), number(d.partitions), rate_in, rate_out, dlq_mark,
-            ]  # fmt: skip
-            if old:
-                cells = dimmed(cells, muted)
-            cells = self.flagged(cells, self.alerts.on_row(d.broker, d.name))
-            rows.append(((d.broker, d.name, d.kind.value), cells, d))  # Redis: a list and a channel may share a name
-        self.table.sync(rows, rebuild=rebuild)
+            floor_in, floor_out = (d.broker, d.name, "in") in floors, (d.broker, d.name, "out") in floors
+            alerts = view.alerts.on_row(d.broker, d.name)
+
+            def make(d: Destination = d, old: bool = old, floor_in: bool = floor_in, floor_out: bool = floor_out,
+                     alerts: tuple[Alert, ...] = alerts) -> list[Text]:  # fmt: skip
+                dlq_mark = Text("DLQ", style=dlq_style) if d.is_dlq else Text("")
+                rate_in = flow_rate(None if old else d.rate_in, at_least=floor_in)
+                rate_out = flow_rate(None if old else d.rate_out, at_least=floor_out)
+                cells = [
+                    plain(d.broker, 20), plain(d.name, 32), Text(d.kind.value), number(d.depth),
+                    number(d.in_flight), number(d.consumers), number(d.partitions), rate_in, rate_out, dlq_mark,
+                ]  # fmt: skip
+                if old:
+                    cells = dimmed(cells, muted)
+                return flagged(cells, alerts, variables)
+
+            row_key = (d.broker, d.name, d.kind.value)  # Redis: a list and a channel may share a name
+            rows.append((row_key, self.cells(row_key, (d, old, floor_in, floor_out, alerts), make), d))
+        self.forget_cells_but(len(everything))
         arrow = "↓" if descending else "↑"
         info = f"{len(shown):,} of {len(everything):,} · sorted by {label} {arrow}"
-        if self.filter_text:
-            info += f" · filter: {self.filter_text}"
-        if self.broker_filter:
-            info += f" · broker: {self.broker_filter}"
-        for note in stale_notes(snapshots, {d.broker for d in shown}, self.clock()):
+        if view.filter_text:
+            info += f" · filter: {view.filter_text}"
+        if view.broker_filter:
+            info += f" · broker: {view.broker_filter}"
+        for note in stale_notes(snapshots, {d.broker for d in shown}, view.now):
             info += f" · {note}"
-        self.query_one("#dest-info", Label).update(plain(info, None))
-        self.update_bindings()
+        return rows, info
 
     @on(DataTable.RowHighlighted)
     def _moved(self) -> None:

@@ -1,13 +1,30 @@
-"""A pane whose table is narrowed by words typed into a filter field that `/` opens."""
+"""A pane whose table is narrowed by words typed into a filter field that `/` opens, and whose rows are
+built off the UI thread once there are many.
+
+Building 10,000 rows of cells, sorting, filtering and finding what changed since the last poll takes
+far longer than a frame, so from `OFF_THREAD_FROM` records on a pane does it in a worker thread: the UI
+thread only reads what the rows depend on (`view`, immutable) and applies the result
+(`SyncTable.apply`). A newer redraw supersedes one still being built, whose result is then dropped, so
+a filter keystroke or a sort during a poll never shows an older state over a newer one. Small tables are
+built in place: a thread hop would cost a frame for nothing.
+"""
 
 from __future__ import annotations
 
-from textual import on
-from textual.reactive import var
-from textual.widgets import Input
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any, ClassVar
 
+from rich.text import Text
+from textual import on, work
+from textual.reactive import var
+from textual.widgets import Input, Label
+
+from mqtui.ui.cells import plain
 from mqtui.ui.panes.base import Pane
 from mqtui.ui.widgets.table import SyncTable
+from mqtui.ui.widgets.tablediff import Change, Layout, Shown, diff
+
+Rows = list[tuple[Hashable, Sequence[Text], object]]
 
 #: The class a subclass gives its filter field; the field is hidden until `/` is pressed.
 FILTER_CLASS = "pane-filter"
@@ -26,12 +43,96 @@ class FilteredTablePane(Pane):
     filter_text: var[str] = var("", init=False)
     """The words typed into the filter field; the table shows only the rows holding every one."""
 
+    OFF_THREAD_FROM: ClassVar[int] = 1_000
+    """From this many records (`records(view)`) the rows are built in a worker thread."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.off_thread_from = self.OFF_THREAD_FROM
+        self._asked = 0
+        self._applied = 0
+        self._cells: dict[Hashable, tuple[object, tuple[Text, ...]]] = {}
+
     def watch_filter_text(self) -> None:
         self.redraw()
 
     @property
     def table(self) -> SyncTable:
         raise NotImplementedError
+
+    @property
+    def info_label(self) -> Label:
+        """The line above the table saying what it holds."""
+        raise NotImplementedError
+
+    # -- building rows -----------------------------------------------------------------------------
+    def view(self) -> Any:
+        """Everything the rows depend on, read on the UI thread: immutable, so a worker may build from it."""
+        raise NotImplementedError
+
+    def records(self, view: Any) -> int:
+        """How many records the rows would be built from (what decides where they are built)."""
+        raise NotImplementedError
+
+    def build(self, view: Any) -> tuple[Rows, str]:
+        """The table's rows and the info line, from `view` alone: runs in a worker thread for big tables."""
+        raise NotImplementedError
+
+    def cells(self, key: Hashable, signature: object, make: Callable[[], list[Text]]) -> tuple[Text, ...]:
+        """A row's cells: the very object of last time when its record and look (`signature`, compared
+        by value) are as they were, which the table then takes as it was (`tablediff.diff`)."""
+        kept = self._cells.get(key)
+        if kept is not None and kept[0] == signature:
+            return kept[1]
+        cells = tuple(make())
+        self._cells[key] = (signature, cells)
+        return cells
+
+    def forget_cells_but(self, records: int) -> None:
+        """Memory stays bounded: once the kept cells outnumber the records by far, start afresh."""
+        if len(self._cells) > 2 * records + 100:
+            self._cells = {}
+
+    def restyle(self) -> None:
+        self._cells = {}  # the colours are in the cells
+        super().restyle()
+
+    @property
+    def building(self) -> bool:
+        """Whether rows asked for are still being built: the table shows the ones before."""
+        return self._applied != self._asked
+
+    def redraw(self, *, rebuild: bool = False) -> None:
+        view = self.view()
+        self._asked += 1
+        if self.records(view) < self.off_thread_from:
+            rows, info = self.build(view)
+            self.table.sync(rows, rebuild=rebuild)
+            self._show(self._asked, info)
+        else:
+            self._build_elsewhere(view, self.table.shown, self.table.layout_now(), rebuild, self._asked)
+
+    # Named: by default Textual describes a worker by the repr of its arguments, 10,000 rows of them.
+    @work(thread=True, exclusive=True, group="pane-rows", exit_on_error=False, description="rows")
+    def _build_elsewhere(self, view: Any, base: Shown, layout: Layout, rebuild: bool, asked: int) -> None:
+        rows, info = self.build(view)
+        if asked != self._asked:
+            return  # a newer redraw was asked for while these were built
+        change = diff(base, rows, layout, rebuild=rebuild)
+        self.app.call_from_thread(self._apply, asked, change, rows, info)
+
+    def _apply(self, asked: int, change: Change, rows: Rows, info: str) -> None:
+        if asked != self._asked or not self.is_mounted:
+            return
+        self.table.apply(change, rows)
+        self._show(asked, info)
+
+    def _show(self, asked: int, info: str) -> None:
+        self._applied = asked
+        label = self.info_label
+        if str(label.content) != info:
+            label.update(plain(info, None))
+        self.update_bindings()
 
     @property
     def filter_field(self) -> Input:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
@@ -16,6 +17,7 @@ from textual.widgets import DataTable, Input, Label
 from mqtui.figures import age, count, duration, elapsed
 from mqtui.jsonl import time_lag as row_time_lag
 from mqtui.model import Capability, DetailSection
+from mqtui.services.alerts import Alert, AlertBoard
 from mqtui.services.snapshot import BrokerSnapshot, GroupLag, LagState
 from mqtui.ui.cells import (
     colour,
@@ -32,7 +34,8 @@ from mqtui.ui.cells import (
 )
 from mqtui.ui.keys import Command, bindings
 from mqtui.ui.messages import GroupOpened, ResetRequested
-from mqtui.ui.panes.filtered import FILTER_CLASS, FilteredTablePane
+from mqtui.ui.panes.base import flagged
+from mqtui.ui.panes.filtered import FILTER_CLASS, FilteredTablePane, Rows
 from mqtui.ui.widgets.table import SyncTable
 
 COLUMNS = [
@@ -143,6 +146,19 @@ def partition_section(group: GroupLag, now: datetime) -> DetailSection:
     return DetailSection(f"Partitions of {group.destination} at the last poll", columns, rows)
 
 
+@dataclass(frozen=True)
+class LagView:
+    """What the Lag rows are built from, read on the UI thread (`FilteredTablePane.view`)."""
+
+    snapshots: tuple[BrokerSnapshot, ...]
+    filter_text: str
+    sort_index: int
+    variables: dict[str, str]
+    alerts: AlertBoard
+    now: datetime
+    spark_width: int
+
+
 class LagPane(FilteredTablePane):
     TITLE = "Lag"
     KEY_COMMANDS: ClassVar[list[Command]] = [
@@ -184,19 +200,33 @@ class LagPane(FilteredTablePane):
             return "select a consumer group first"
         return super().refusal(action)
 
-    def redraw(self, *, rebuild: bool = False) -> None:
-        snapshots = self.visible_snapshots()
+    @property
+    def info_label(self) -> Label:
+        return self.query_one("#lag-info", Label)
+
+    def view(self) -> LagView:
+        return LagView(
+            snapshots=tuple(self.visible_snapshots()), filter_text=self.filter_text, sort_index=self.sort_index,
+            variables=dict(self.app.theme_variables), alerts=self.alerts, now=self.clock(),
+            spark_width=12 if self.size.width >= WIDE else 6,
+        )  # fmt: skip
+
+    def records(self, view: LagView) -> int:
+        return sum(len(s.lag) for s in view.snapshots)
+
+    def build(self, view: LagView) -> tuple[Rows, str]:
+        snapshots = view.snapshots
         groups = [g for s in snapshots for g in s.lag]
-        words = self.filter_text.lower().split()
+        words = view.filter_text.lower().split()
         if words:
             groups = [g for g in groups if all(w in f"{g.broker} {g.group} {g.destination}".lower() for w in words)]
-        variables = self.app.theme_variables
+        variables = view.variables
         dlqs = {(q.broker, q.name) for s in snapshots for q in s.dlqs}
-        rows = []
+        rows: Rows = []
         counts = dict.fromkeys(LagState, 0)
-        spark_width = 12 if self.size.width >= WIDE else 6
-        now = self.clock()
-        by, sort_label = SORTS[self.sort_index]
+        spark_width = view.spark_width
+        now = view.now
+        by, sort_label = SORTS[view.sort_index]
         stale = stale_brokers(snapshots)
         muted = colour(variables, "muted")
         for group in rank(groups, dlqs, now, by, stale):
@@ -205,32 +235,40 @@ class LagPane(FilteredTablePane):
             old = group.broker in stale  # left from before the broker went down: no trend is current
             if not dead_letters and not old:
                 counts[trend.state] += 1
-            state = LagState.UNKNOWN if dead_letters else trend.state
-            style = colour(variables, lag_variable(state), bold=state is LagState.STALLED)
-            cells = [
-                plain(group.broker, 20), plain(group.group, 28), plain(group.destination, 28),
-                Text(lag_text(group.lag, group.lag_at_least), justify="right", style=style),
-                Text(time_lag_text(group.time_lag(now)), justify="right", style=style),
-                Text(sparkline(trend.history, spark_width), style=style),
-                Text("dead letters" if dead_letters else "-" if old else eta_text(group), style=style),
-                Text("-" if old else lag_rate(trend), justify="right"),
-                per_second(None if old else trend.consume_rate),
-                Text(str(group.partitions) if group.partitions else "-", justify="right"), number(group.consumers),
-            ]  # fmt: skip
-            if old:
-                cells = dimmed(cells, muted)
-            cells = self.flagged(cells, self.alerts.on_row(*group.key))
-            rows.append((group.key, cells, group))
-        self.table.sync(rows, rebuild=rebuild)
+            waited = time_lag_text(group.time_lag(now))
+            alerts = view.alerts.on_row(*group.key)
+
+            def make(group: GroupLag = group, dead_letters: bool = dead_letters, old: bool = old, waited: str = waited,
+                     alerts: tuple[Alert, ...] = alerts) -> list[Text]:  # fmt: skip
+                trend = group.trend
+                state = LagState.UNKNOWN if dead_letters else trend.state
+                style = colour(variables, lag_variable(state), bold=state is LagState.STALLED)
+                cells = [
+                    plain(group.broker, 20), plain(group.group, 28), plain(group.destination, 28),
+                    Text(lag_text(group.lag, group.lag_at_least), justify="right", style=style),
+                    Text(waited, justify="right", style=style),
+                    Text(sparkline(trend.history, spark_width), style=style),
+                    Text("dead letters" if dead_letters else "-" if old else eta_text(group), style=style),
+                    Text("-" if old else lag_rate(trend), justify="right"),
+                    per_second(None if old else trend.consume_rate),
+                    Text(str(group.partitions) if group.partitions else "-", justify="right"),
+                    number(group.consumers),
+                ]  # fmt: skip
+                if old:
+                    cells = dimmed(cells, muted)
+                return flagged(cells, alerts, variables)
+
+            signature = (group, dead_letters, old, waited, alerts, spark_width)
+            rows.append((group.key, self.cells(group.key, signature, make), group))
+        self.forget_cells_but(len(groups))
         parts = [f"{len(rows):,} consumer groups"]
         parts += [f"{counts[state]} {state.value}" for state in (LagState.STALLED, LagState.GROWING) if counts[state]]
-        if self.sort_index:
+        if view.sort_index:
             parts.append(f"sorted by {sort_label}")
-        if self.filter_text:
-            parts.append(f"filter: {self.filter_text}")
+        if view.filter_text:
+            parts.append(f"filter: {view.filter_text}")
         parts += stale_notes(snapshots, {g.broker for g in groups}, now)
-        self.query_one("#lag-info", Label).update(plain(" · ".join(parts), None))
-        self.update_bindings()
+        return rows, " · ".join(parts)
 
     @on(DataTable.RowHighlighted)
     def _moved(self) -> None:

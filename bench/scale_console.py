@@ -1,0 +1,255 @@
+"""The console at production scale: key-to-screen latency and frames while polls land (issue 18).
+
+Two runs of the real console (`MqtuiApp` under Textual's Pilot, 160x45), each in a fresh child process
+of this script: a small profile (50 destinations, 50 lag rows, 5 DLQs) and a large one (10,000
+destinations, 6,000 lag rows in 200 groups of 30 partitions, 1,000 DLQs), over four brokers. The
+snapshots come from `scale_build.py`; a thread hands a new poll to the console every POLL seconds, in
+which every figure moved (so the lag rows reorder), while the keys are pressed.
+
+Key-to-screen latency: from the key pressed until the end of the first frame painted after the console
+handled it (frames are timed by wrapping the screen's compositor refresh, and the conversion to
+terminal output a headless app skips is done too, as in `console_tail.py`). Keys: pane switch (1 and
+2 in turn), cursor move (down/up in the Lag pane), sort (s in Destinations), filter keystroke (a letter
+typed into the Destinations filter, then deleted), drill-in open (enter on a lag row; escape closes it,
+not timed). Frame interval: a one-line widget asks for a repaint 30 times a second, so a healthy UI
+paints about every 33 ms; the intervals within 1.5 s of each poll's delivery are reported. Idle CPU:
+the last poll handed over again unchanged (no figure moved), then the process's CPU time over IDLE
+seconds. RSS: resident memory after every pane has drawn, per 1,000 rows over the small profile's.
+
+Targets (issue 18): every key's p99 under 100 ms and within 1.5x of the small profile's; no frame
+interval over 100 ms while a poll is applied; CPU near zero between polls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import gc
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import unicodedata
+from collections.abc import Callable
+from itertools import pairwise
+from typing import Any
+
+from common import PYTHON, figure, header, note, percentile, rss_mb
+from scale_build import LARGE, SMALL, Polls, Scale, ScaleBackend
+
+POLL = 2.0
+TRIES = int(os.environ.get("SCALE_TRIES", "40"))
+IDLE = 3.0
+TERMINAL = (160, 45)
+KEYS = ("pane switch", "cursor move", "sort", "filter keystroke", "drill-in open")
+
+
+class FrameClock:
+    """Frame start and end times of the top screen, terminal output included."""
+
+    def __init__(self) -> None:
+        self.frames: list[tuple[float, float]] = []
+
+    def install(self) -> None:
+        from textual._compositor import CompositorUpdate
+        from textual.app import App
+        from textual.screen import Screen
+
+        clock = self
+        refresh = Screen._compositor_refresh
+        display = App._display
+
+        def timed_refresh(screen: Screen[Any]) -> None:
+            started = time.perf_counter()
+            refresh(screen)
+            if screen is screen.app.screen:
+                clock.frames.append((started, time.perf_counter()))
+
+        def rendering_display(app: App[Any], screen: Screen[Any], renderable: Any) -> None:
+            if app.is_headless and isinstance(renderable, CompositorUpdate):
+                renderable.render_segments(app.console)
+            display(app, screen, renderable)
+
+        Screen._compositor_refresh = timed_refresh  # type: ignore[method-assign,assignment]
+        App._display = rendering_display  # type: ignore[method-assign,assignment]
+
+
+async def child(scale: Scale) -> dict[str, Any]:
+    from textual import events
+    from textual.keys import REPLACED_KEYS, _get_unicode_name_from_key
+    from textual.widgets import Label, TabbedContent
+
+    from mqtui.ui.app import MqtuiApp
+    from mqtui.ui.screens.console import ConsoleScreen
+
+    clock = FrameClock()
+    clock.install()
+    backend = ScaleBackend(Polls(scale))
+    app = MqtuiApp(backend)
+    latencies: dict[str, list[float]] = {key: [] for key in KEYS}
+    deliveries: list[float] = []
+    stop = threading.Event()
+
+    def poller() -> None:
+        while not stop.wait(POLL):
+            deliveries.append(time.perf_counter())
+            backend.deliver()
+
+    async with app.run_test(size=TERMINAL) as pilot:
+        screen = app.screen
+        assert isinstance(screen, ConsoleScreen)
+
+        async def settle() -> None:
+            for _ in range(500):
+                await asyncio.sleep(0.01)
+                if screen.drawn and all(not pane.stale for pane in screen.panes.values() if pane.active):
+                    return
+
+        tabs = screen.query_one("#tabs", TabbedContent)
+
+        def send(key: str) -> None:
+            """The key as Pilot sends it, without Pilot's waits for the whole process to sit idle."""
+            original = REPLACED_KEYS.get(key, key)
+            try:
+                char: str | None = unicodedata.lookup(_get_unicode_name_from_key(original))
+            except KeyError:
+                char = key if len(key) == 1 else None
+            event = events.Key(key, char)
+            event.set_sender(app)
+            assert app._driver is not None
+            app._driver.send_message(event)
+
+        def on_tab(tab: str) -> bool:
+            return bool(tabs.active == tab) and drawn()
+
+        def on_row(pane: Any, row: int) -> bool:
+            return bool(pane.table.cursor_row == row)
+
+        def sorted_by(pane: Any, order: int) -> bool:
+            return bool(pane.sort_index == order) and drawn()
+
+        def filtered(pane: Any, text: str) -> bool:
+            return bool(pane.filter_text == text) and drawn()
+
+        def opened() -> bool:
+            return app.screen is not screen  # the drill-in, over the console
+
+        def pane() -> Any:
+            return next(pane for pane in screen.panes.values() if pane.active)
+
+        def drawn() -> bool:
+            current = pane()
+            return not current.stale and not getattr(current, "building", False)
+
+        async def timed(name: str, key: str, done: Callable[[], bool]) -> None:
+            """From the key sent until the end of the first frame begun after the console shows its effect."""
+            started = time.perf_counter()
+            send(key)
+            deadline = started + 10.0
+            while not done() and time.perf_counter() < deadline:
+                await asyncio.sleep(0.001)
+            shown = time.perf_counter()
+            while time.perf_counter() < deadline:
+                painted = [end for start, end in clock.frames if start >= shown]
+                if painted:
+                    latencies[name].append(painted[0] - started)
+                    return
+                await asyncio.sleep(0.001)
+            latencies[name].append(10.0)
+
+        await settle()
+        await pilot.press("2")
+        await settle()
+        await pilot.press("1")
+        await settle()
+        heartbeat = app.screen.query(Label).first()
+        beat = app.set_interval(1 / 30, heartbeat.refresh)
+        thread = threading.Thread(target=poller, daemon=True)
+        thread.start()
+        for i in range(TRIES):
+            target = "tab-lag" if i % 2 == 0 else "tab-destinations"
+            await timed("pane switch", "2" if i % 2 == 0 else "1", functools.partial(on_tab, target))
+            await asyncio.sleep(0.1)
+        lag = pane()
+        for i in range(TRIES):
+            row = lag.table.cursor_row + (1 if i % 4 < 2 else -1)
+            await timed("cursor move", "down" if i % 4 < 2 else "up", functools.partial(on_row, lag, row))
+            await asyncio.sleep(0.1)
+        for _ in range(TRIES // 2):
+            await timed("drill-in open", "enter", opened)
+            await pilot.press("escape")
+            await asyncio.sleep(0.1)
+        await pilot.press("1")
+        await settle()
+        destinations = pane()
+        for _ in range(TRIES):
+            order = (destinations.sort_index + 1) % 7
+            await timed("sort", "s", functools.partial(sorted_by, destinations, order))
+            await asyncio.sleep(0.1)
+        await pilot.press("slash")
+        for i in range(TRIES):
+            text = "o" if i % 2 == 0 else ""
+            await timed("filter keystroke", "o" if i % 2 == 0 else "backspace",
+                        functools.partial(filtered, destinations, text))  # fmt: skip
+            await asyncio.sleep(0.1)
+        await pilot.press("escape")
+        await asyncio.sleep(POLL * 2)
+        stop.set()
+        thread.join()
+        frames_during = []
+        for start, end in pairwise(clock.frames):
+            if any(0 <= start[0] - at <= 1.5 for at in deliveries):
+                frames_during.append(end[0] - start[0])
+        beat.stop()
+        backend.deliver(same=True)
+        await asyncio.sleep(1.0)
+        gc.collect()  # garbage cycles left by the run are not memory in use
+        cpu = time.process_time()
+        await asyncio.sleep(IDLE)
+        idle_cpu = (time.process_time() - cpu) / IDLE
+        rss = rss_mb()
+    return {"latencies": latencies, "frames": frames_during, "idle_cpu": idle_cpu, "rss": rss, "polls": len(deliveries)}
+
+
+def run_child(name: str) -> dict[str, Any]:
+    done = subprocess.run([PYTHON, __file__, "--child", name], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{name} run failed:\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main() -> None:
+    header("console at scale: 10,000 destinations, 6,000 lag rows, 1,000 DLQs vs 50 rows")
+    small, large = run_child("small"), run_child("large")
+    met = True
+    for key in KEYS:
+        p50, p99 = percentile(large["latencies"][key], 0.5) * 1000, percentile(large["latencies"][key], 0.99) * 1000
+        s50, s99 = percentile(small["latencies"][key], 0.5) * 1000, percentile(small["latencies"][key], 0.99) * 1000
+        ok = p99 < 100 and p99 <= 1.5 * s99
+        met &= ok
+        figure(f"{key} p50/p99", f"{p50:.0f}/{p99:.0f} ms", f"{s50:.0f}/{s99:.0f} ms (50 rows)", p99 / s99,
+               "p99 < 100 ms and < 1.5x", ok)  # fmt: skip
+    worst, small_worst = max(large["frames"], default=0.0) * 1000, max(small["frames"], default=0.0) * 1000
+    p99f, small_p99f = percentile(large["frames"], 0.99) * 1000, percentile(small["frames"], 0.99) * 1000
+    figure("frame interval during polls p99", f"{p99f:.0f} ms", f"{small_p99f:.0f} ms", p99f / small_p99f)
+    ok = worst <= 100
+    met &= ok
+    figure("frame interval during polls max", f"{worst:.0f} ms", f"{small_worst:.0f} ms", worst / small_worst,
+           "<= 100 ms", ok)  # fmt: skip
+    figure("CPU between polls (nothing changed)", f"{large['idle_cpu']:.1%}", f"{small['idle_cpu']:.1%}",
+           large["idle_cpu"] / max(small["idle_cpu"], 1e-6))  # fmt: skip
+    per_k = (large["rss"] - small["rss"]) / ((LARGE.rows - SMALL.rows) / 1000)
+    figure("RSS", f"{large['rss']:.0f} MB", f"{small['rss']:.0f} MB", large["rss"] / small["rss"])
+    note(f"RSS per 1,000 rows: {per_k:.1f} MB; polls landed during keys: {large['polls']} (large)")
+    note("targets met" if met else "targets MISSED")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--child":
+        chosen = {"small": SMALL, "large": LARGE}[sys.argv[2]]
+        print(json.dumps(asyncio.run(child(chosen))))
+    else:
+        main()

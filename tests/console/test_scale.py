@@ -1,0 +1,115 @@
+"""Rows built off the UI thread stay consistent: a poll landing during a pane switch or a filter keystroke
+leaves the Destinations table showing exactly the newest snapshot's rows, none lost, none twice.
+
+The tables build their rows in a worker thread from `FilteredTablePane.OFF_THREAD_FROM` records; here
+the threshold is lowered so a few hundred rows take that road and the test stays quick.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from textual.coordinate import Coordinate
+
+from mqtui.config import Config
+from mqtui.model import Destination, DestinationKind
+from mqtui.services.backend import SnapshotListener
+from mqtui.services.session import Session
+from mqtui.services.snapshot import BrokerSnapshot
+from mqtui.ui.app import MqtuiApp
+from mqtui.ui.cells import number
+from mqtui.ui.panes.destinations import SORTS, DestinationsPane, filter_destinations
+from mqtui.ui.panes.filtered import FilteredTablePane
+from mqtui.ui.screens.console import ConsoleScreen
+from mqtui.ui.widgets.table import SyncTable
+from tests.console.fixtures import NOW, FixedBackend, FixedData, fake_adapters, profile, snapshots
+from tests.support import until
+
+ROWS = 400
+
+
+class PolledBackend(FixedBackend):
+    """Fixed snapshots at start, then whatever the test hands over, as a poller would from its thread."""
+
+    listener: SnapshotListener | None = None
+
+    def start(self, listener: SnapshotListener) -> None:
+        self.listener = listener
+        super().start(listener)
+
+    def poll(self, snapshot: BrokerSnapshot) -> None:
+        assert self.listener is not None
+        self.data.snapshots = [snapshot if s.name == snapshot.name else s for s in self.data.snapshots]
+        self.listener(snapshot)
+
+
+def kafka(poll: int, skip: int = -1) -> BrokerSnapshot:
+    """The Kafka broker with ROWS topics whose depths move every poll (so their order does), and topic
+    `skip` gone and a new one per poll come."""
+    base = snapshots()[0]
+    topics = [
+        Destination("orders-kafka", f"t{i:03d}", DestinationKind.TOPIC, depth=(i * 37 + poll * 101) % 997)
+        for i in range(ROWS)
+        if i != skip
+    ]
+    topics.append(Destination("orders-kafka", f"new{poll}", DestinationKind.TOPIC, depth=5))
+    return replace(base, destinations=tuple(topics))
+
+
+def shown(app: MqtuiApp) -> list[tuple[str, str]]:
+    """(row key, depth) of every row of the Destinations table, top to bottom (the key holds the name as
+    the broker gave it; the Name cell shows it made safe)."""
+    table = app.screen.query_one("#dest-table", SyncTable)
+    rows = []
+    for index in range(table.row_count):
+        key = table.coordinate_to_cell_key(Coordinate(index, 0)).row_key.value or ""
+        cells = table.get_row_at(index)
+        rows.append((key, cells[3].plain))
+    return rows
+
+
+def expected(backend: FixedBackend, text: str = "") -> list[tuple[str, str]]:
+    everything = [d for s in backend.data.snapshots for d in s.destinations if not d.internal]
+    _label, key, _descending = SORTS[1]
+    rows = sorted(filter_destinations(everything, text), key=key)
+    return [(repr((d.broker, d.name, d.kind.value)), number(d.depth).plain) for d in rows]
+
+
+async def settled(app: MqtuiApp, pane: FilteredTablePane, want: Any) -> list[tuple[str, str]]:
+    screen = app.screen
+    assert isinstance(screen, ConsoleScreen)
+
+    def probe() -> list[tuple[str, str]]:
+        if not screen.drawn or pane.building or pane.stale:
+            return []
+        rows = shown(app)
+        return rows if rows == want() else []
+
+    return await until(probe, what="the table showing the newest snapshot's rows", timeout=20)
+
+
+async def test_a_poll_during_a_pane_switch_or_a_filter_keystroke_leaves_the_table_consistent() -> None:
+    data = FixedData(snapshots=[kafka(0), *snapshots()[1:]], now=NOW)
+    prof = profile()
+    session = Session("prod", prof, Config(profiles={"prod": prof}), Path("fixed.toml"), adapters=fake_adapters(data))
+    backend = PolledBackend(session, data)
+    app = MqtuiApp(backend)
+    async with app.run_test(size=(120, 36)) as pilot:
+        pane = app.screen.query_one(DestinationsPane)
+        pane.off_thread_from = 0  # every redraw through the worker thread
+        await settled(app, pane, lambda: expected(backend))
+
+        await pilot.press("2")  # away to Lag; a poll lands while Destinations is hidden
+        backend.poll(kafka(1, skip=7))
+        await pilot.press("1")  # back, while that poll is still on its way
+        rows = await settled(app, pane, lambda: expected(backend))
+        assert len(rows) == len(set(rows)) == ROWS - 1 + 1 + 4  # t007 gone, new1 come, and Redis's four
+        assert repr(("orders-kafka", "t007", "topic")) not in {key for key, _depth in rows}
+
+        await pilot.press("slash", "t", "0")
+        backend.poll(kafka(2, skip=9))  # lands between two keystrokes
+        await pilot.press("1")
+        rows = await settled(app, pane, lambda: expected(backend, "t01"))
+        assert len(rows) == len({key for key, _depth in rows}) == 10  # t010 … t019, each once
