@@ -4,6 +4,7 @@ marks messages redelivered, confirmed and refused in a readonly profile; a missi
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,8 +23,9 @@ def search(config: Path, profile: str, *args: str) -> tuple[int, list[dict], lis
     return result.code, lines, result.err.splitlines()
 
 
-def test_a_stream_by_offset_and_time(tmp_path: Path, rabbitmq_server: LocalRabbitMQ, amqp: BlockingChannel,
-                                     unique) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
+def test_a_stream_by_offset_and_time(
+    tmp_path: Path, rabbitmq_server: LocalRabbitMQ, amqp: BlockingChannel, unique: Callable[[str], str]
+) -> None:
     config = write_config(tmp_path / "c.toml", {"ops": {"brokers": [broker_entry(rabbitmq_server)]}})
     stream = unique("events")
     amqp.queue_declare(stream, durable=True, arguments={"x-queue-type": "stream"})
@@ -46,8 +48,9 @@ def test_a_stream_by_offset_and_time(tmp_path: Path, rabbitmq_server: LocalRabbi
     assert err == [f"mqtui: scanned 5 of 5 messages in {stream} from the beginning to 2026-12-06 10:05:00, 1 matched"]
 
 
-def test_a_classic_queue_is_searched_by_a_confirmed_peek(tmp_path: Path, rabbitmq_server: LocalRabbitMQ,
-                                                         amqp: BlockingChannel, unique) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
+def test_a_classic_queue_is_searched_by_a_confirmed_peek(
+    tmp_path: Path, rabbitmq_server: LocalRabbitMQ, amqp: BlockingChannel, unique: Callable[[str], str]
+) -> None:
     config = write_config(tmp_path / "c.toml", {
         "ops": {"brokers": [broker_entry(rabbitmq_server)]},
         "ro": {"readonly": True, "brokers": [broker_entry(rabbitmq_server)]},
@@ -69,3 +72,23 @@ def test_a_classic_queue_is_searched_by_a_confirmed_peek(tmp_path: Path, rabbitm
     assert code == 2 and "it has no positions or times" in err[0]
     code, found, err = search(config, "ops", unique("gone"), "--where", "x", "--yes")
     assert code == 2 and len(err) == 1 and "cannot search" in err[0], err
+
+
+def test_a_stream_found_by_the_routing_key_its_messages_came_with(
+    tmp_path: Path, rabbitmq_server: LocalRabbitMQ, amqp: BlockingChannel, unique: Callable[[str], str]
+) -> None:
+    """A stream message's key is the routing key it was published with (through an exchange bound to the
+    stream), so `key:K` and `.key` find an order by its routing key as they find a Kafka record's key."""
+    config = write_config(tmp_path / "c.toml", {"ops": {"brokers": [broker_entry(rabbitmq_server)]}})
+    stream, exchange = unique("keyed"), unique("shop")
+    amqp.queue_declare(stream, durable=True, arguments={"x-queue-type": "stream"})
+    amqp.exchange_declare(exchange, exchange_type="topic")
+    amqp.queue_bind(stream, exchange, routing_key="#")
+    for n, key in enumerate(["order.1", "order.4711", "refund.4711", "order.3"]):
+        publish(amqp, key, [json.dumps({"n": n}).encode()], exchange=exchange)
+    code, found, err = search(config, "ops", stream, "--where", "key:order.4711")
+    assert (code, [(m["position"], m["key"]) for m in found]) == (0, [(1, "order.4711")]), err
+    assert err == [f"mqtui: scanned 4 of 4 messages in {stream} (everything it held), 1 matched"]
+    code, found, err = search(config, "ops", stream, "--where", '.key | endswith(".4711")')
+    assert [m["value"] for m in found] == ['{"n": 1}', '{"n": 2}']
+    assert err == [f"mqtui: scanned 4 of 4 messages in {stream} (everything it held), 2 matched"]
