@@ -106,6 +106,10 @@ async def test_dead_letters_shown_and_requeued_to_the_real_worker(
         assert {(d["name"], d["count"]) for d in listed.json_lines()} == {(XQ, 3)}
         shown = run_mqtui("--config", str(config), "-p", "p", "dlq", "show", "cache", XQ, "--json")
         assert shown.code == 0 and "smtp down for mail" in shown.out, shown.err
+        raw.delete(*results)  # what the Results middleware's result_ttl does after 10 minutes
+        async with adapter_for(redis_url) as adapter:
+            expired = {letter.reason for letter in await adapter.dead_letters(XQ)}
+        assert len(expired) == 1 and "result_ttl, 10 minutes by default" in expired.pop()
 
         replayed = run_mqtui("--config", str(config), "-p", "p", "dlq", "replay", "cache", XQ, "--yes", "--json")
         assert replayed.code == 0, replayed.err

@@ -55,7 +55,12 @@ RESULTS_NAMESPACE = "dramatiq-results"
 #: The Results middleware's keys in its default namespace: md5 hex of `dramatiq-results:<queue>:<actor>:<id>`
 #: (the default) or that text itself (`use_namespace_prefix_keys`); each a list holding one result.
 _RESULT_KEY = re.compile(rf"^(?:[0-9a-f]{{32}}|{RESULTS_NAMESPACE}:.+)$")
-NO_EXCEPTION = "dead-lettered by Dramatiq (its Redis broker keeps no exception; store_results=True keeps one)"
+#: The Results middleware keeps an exception only for its result_ttl (10 minutes by default): a letter
+#: older than that reads this even where store_results=True (the demo's did, saying to turn it on).
+NO_EXCEPTION = (
+    "dead-lettered by Dramatiq (its Redis broker keeps no exception; store_results=True keeps one "
+    "for the Results middleware's result_ttl, 10 minutes by default)"
+)
 _MAX_TRACEBACK = 4000
 
 #: KEYS: XQ, XQ.msgs, queue list, queue.msgs. ARGV: message id. 1 moved, 0 not dead any more, -2 no body,
