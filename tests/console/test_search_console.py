@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input, Label
+from textual.widgets import DataTable, Input, Label, ProgressBar
 
 from mqtui.model import Message, StartPosition
 from mqtui.ui.panes.dlq import DeadLettersPane
@@ -112,6 +112,8 @@ async def test_search_dialog_finds_opens_and_exports_matches_with_the_coverage_l
             "stopped at the limit of 2 matches (33 not searched)"
         )
         assert len(screen.matches) == 2
+        bar = screen.query_one("#search-progress", ProgressBar)
+        assert (bar.progress, bar.total) == (6, 39)  # the bar ends where the coverage line does, not at 0%
 
         table.focus()
         await pilot.press("enter")  # the first match, in full

@@ -118,6 +118,9 @@ class SearchScreen(Dialog[None]):
         self._stop = threading.Event()
         self._generation = 0
         """Which search a late report belongs to: one from a search run before is dropped."""
+        self._counted: tuple[int, int, int | None] = (0, 0, None)
+        """(generation, scanned, total) of the latest report, kept even when the report itself was held
+        back: a search that stops at its limit reports its final counts right after its last matches."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="box"):
@@ -213,7 +216,10 @@ class SearchScreen(Dialog[None]):
         self.coverage = line
         self.query_one("#search-state", Label).update(plain(line, 500))
         bar = self.query_one("#search-progress", ProgressBar)
-        if bar.total is None:
+        generation, scanned, total = self._counted
+        if generation == self._generation and total:
+            bar.update(total=total, progress=min(scanned, total))
+        elif bar.total is None:
             bar.update(total=1, progress=1)
         self.refresh_bindings()
 
@@ -231,6 +237,7 @@ class SearchScreen(Dialog[None]):
         def found(scanned: int, total: int | None, matches: Sequence[Message]) -> None:
             now = time.monotonic()
             with lock:
+                self._counted = (generation, scanned, total)
                 pending.extend(matches)
                 if not pending and now - last[0] < PROGRESS_INTERVAL and (total is None or scanned < total):
                     return
