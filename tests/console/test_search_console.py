@@ -130,6 +130,9 @@ async def test_search_dialog_finds_opens_and_exports_matches_with_the_coverage_l
         lines = [json.loads(line) for line in export.read_text().splitlines()]
         assert [line["position"] for line in lines] == [m.position for m in screen.matches]
 
+        state = await search_for(pilot, screen, "paid", **{"from": "20", "to": "10"})  # swapped: refused
+        assert state == "the range ends before it starts (from 20, to 10): nothing would be searched"
+
 
 async def test_dead_letters_chosen_by_an_expression_are_the_only_ones_replayed() -> None:
     async with fixed() as (app, pilot, _posted, _notes):

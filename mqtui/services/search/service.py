@@ -14,9 +14,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from mqtui.brokers.base import BrokerAdapter
-from mqtui.errors import MqtuiError
+from mqtui.errors import MqtuiError, UsageError
 from mqtui.model import Message, RangePlan, StartPosition
 from mqtui.services.search.coverage import Coverage, SearchProgress, describe_span
 from mqtui.services.search.document import message_document
@@ -34,6 +35,32 @@ class SearchRequest:
     end: StartPosition | None = None
     limit: int | None = None
     """Stop after this many matches (None: every match of the range)."""
+
+    def __post_init__(self) -> None:
+        """A range given backwards (the end before the start, as when --from and --to are swapped) is
+        refused before anything is read: searched, it would be empty and answer "0 matched", which
+        reads as "not there" during an incident."""
+        start, end = _sortable(self.start), _sortable(self.end)
+        if start is None or end is None or type(start) is not type(end):
+            return
+        # --to is inclusive for an offset or id, exclusive for a time: a time range needs end > start.
+        if end < start or (isinstance(end, datetime) and end == start):  # type: ignore[operator]
+            raise UsageError(
+                f"the range ends before it starts (from {self.start}, to {self.end}): nothing would be searched"
+            )
+
+
+def _sortable(position: StartPosition | None) -> int | tuple[int, ...] | datetime | None:
+    """A position that can be compared with another of its kind: a time, an offset, a stream id's parts."""
+    if position is None:
+        return None
+    if position.kind == "time":
+        return position.time
+    if isinstance(position.offset, int):
+        return position.offset
+    if isinstance(position.offset, str) and position.offset.replace("-", "").isdigit():
+        return tuple(int(part) for part in position.offset.split("-"))
+    return None
 
 
 async def plan(adapter: BrokerAdapter, request: SearchRequest) -> RangePlan:
