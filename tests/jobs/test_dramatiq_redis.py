@@ -89,6 +89,9 @@ async def test_dead_letters_shown_and_requeued_to_the_real_worker(
             letters = await adapter.dead_letters(XQ)
             destinations = {d.name: d for d in await adapter.destinations()}
             everything = {d.name: d for d in await adapter.destinations(include_internal=True)}
+            described = dict((await adapter.describe("dramatiq:mail")).summary)  # its list is gone: empty
+        assert not raw.exists("dramatiq:mail")
+        assert (described["framework"], described["waiting"], described["dead"]) == ("dramatiq", "0", "3")
         # the Results middleware's lists (md5 hex names, one per message) are no queue: shown with --all only
         results = {name for name in everything if re.fullmatch("[0-9a-f]{32}", name)}
         assert len(results) == 3 and all(everything[name].internal for name in results)

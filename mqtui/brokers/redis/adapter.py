@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator, Collection, Sequence
 from typing import TYPE_CHECKING
 
 from mqtui.brokers.base import BrokerAdapter, PublishOptions
-from mqtui.brokers.redis import bullmq, jobs, retries, sidekiq
+from mqtui.brokers.redis import bullmq, dramatiq, jobs, retries, sidekiq
 from mqtui.brokers.redis import publish as publishing
 from mqtui.brokers.redis import ranges as range_reads
 from mqtui.brokers.redis.client import build_client, text, translated
@@ -135,6 +135,8 @@ class RedisAdapter(BrokerAdapter[RedisConfig]):
     async def describe(self, destination: str) -> Detail:
         with translated(self.config):
             key, kind = self.keys.raw(destination), await self._type(destination)
+            if kind in ("list", "none") and (queue := await dramatiq.describe(self.client, self.name, destination)):
+                return queue
             if kind == "list":
                 helpers = [f"{destination}{suffix}" for suffix in PROCESSING_SUFFIXES]
                 helpers += dlq_names_for(destination, self.keys.collector.rules)

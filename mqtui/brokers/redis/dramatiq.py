@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,7 +38,8 @@ from typing import TYPE_CHECKING, Any, cast
 import orjson
 
 from mqtui.brokers.redis.client import text
-from mqtui.model import DeadLetter, Message
+from mqtui.model import DeadLetter, Detail, Message
+from mqtui.safetext import safe_line
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -188,6 +190,39 @@ async def fold(client: Redis, snap: Snapshot, known: dict[str, str], taken_at: f
             delay_list.extra["delay_queue_of"] = origin
         if failed:
             snap.dramatiq_dead[dead.xq] = failed
+
+
+async def describe(client: Redis, broker: str, name: str) -> Detail | None:
+    """A Dramatiq queue's details, read as a poll reads it; None where nothing of Dramatiq's names it.
+    Redis deletes a queue's list while it is empty, so without this `ls` showed `dramatiq:<queue>` and
+    `describe` of that row said there was no such key."""
+    from mqtui.brokers.redis.snapshot import Snapshot
+
+    ns, sep, queue = name.rpartition(":")
+    if not sep or not _XQ.match(f"{name}.XQ"):
+        return None
+    dead, beats = DeadSet(ns, queue), f"{ns}:{HEARTBEATS}"
+    pipe = client.pipeline(transaction=False)
+    pipe.type(name)
+    pipe.exists(dead.xq)
+    pipe.exists(beats)
+    found = await pipe.execute()
+    kinds = [text(found[0]), "zset" if found[1] else None, "zset" if found[2] else None]
+    known = {key: kind for key, kind in zip((name, dead.xq, beats), kinds, strict=True) if kind}
+    pattern = re.sub(r"([*?\[\]\\])", r"\\\1", f"{ns}:__acks__.") + f"*.{queue}*"
+    async for key in client.scan_iter(match=pattern, count=1000, _type="set"):
+        if _ACKS.match(text(key)):
+            known[text(key)] = "set"
+    snap = Snapshot()
+    await fold(client, snap, known, time.time())
+    row = snap.lists.get(name)
+    if row is None or row.convention != "dramatiq":
+        return None
+    extra = row.extra
+    summary = (("framework", "dramatiq"), ("waiting", str(row.depth)), ("in progress", str(row.in_flight)),
+               ("delayed", extra["dramatiq_delayed"]), ("dead", extra["dramatiq_dead"]),
+               ("heartbeats", extra["dramatiq_heartbeats"]), ("dead letters", dead.xq))  # fmt: skip
+    return Detail(broker, name, tuple((safe_line(k), safe_line(v)) for k, v in summary))
 
 
 def _hide_results(snap: Snapshot) -> None:
