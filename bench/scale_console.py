@@ -79,10 +79,11 @@ class FrameClock:
 async def child(scale: Scale) -> dict[str, Any]:
     from textual import events
     from textual.keys import REPLACED_KEYS, _get_unicode_name_from_key
-    from textual.widgets import Label, TabbedContent
+    from textual.widgets import TabbedContent
 
     from mqtui.ui.app import MqtuiApp
     from mqtui.ui.screens.console import ConsoleScreen
+    from mqtui.ui.widgets.bars import StatusBar
 
     clock = FrameClock()
     clock.install()
@@ -124,8 +125,8 @@ async def child(scale: Scale) -> dict[str, Any]:
         def on_tab(tab: str) -> bool:
             return bool(tabs.active == tab) and drawn()
 
-        def on_row(pane: Any, row: int) -> bool:
-            return bool(pane.table.cursor_row == row)
+        def on_row(pane: Any, before: int) -> bool:
+            return bool(pane.table.cursor_row != before)  # a poll may move the row, and the cursor with it
 
         def sorted_by(pane: Any, order: int) -> bool:
             return bool(pane.sort_index == order) and drawn()
@@ -164,7 +165,7 @@ async def child(scale: Scale) -> dict[str, Any]:
         await settle()
         await pilot.press("1")
         await settle()
-        heartbeat = app.screen.query(Label).first()
+        heartbeat = screen.query_one(StatusBar)  # always on screen, whichever pane is shown
         beat = app.set_interval(1 / 30, heartbeat.refresh)
         thread = threading.Thread(target=poller, daemon=True)
         thread.start()
@@ -174,7 +175,7 @@ async def child(scale: Scale) -> dict[str, Any]:
             await asyncio.sleep(0.1)
         lag = pane()
         for i in range(TRIES):
-            row = lag.table.cursor_row + (1 if i % 4 < 2 else -1)
+            row = lag.table.cursor_row
             await timed("cursor move", "down" if i % 4 < 2 else "up", functools.partial(on_row, lag, row))
             await asyncio.sleep(0.1)
         for _ in range(TRIES // 2):

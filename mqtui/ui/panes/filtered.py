@@ -11,7 +11,10 @@ built in place: a thread hop would cost a frame for nothing.
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -25,6 +28,19 @@ from mqtui.ui.widgets.table import SyncTable
 from mqtui.ui.widgets.tablediff import Change, Layout, Shown, diff
 
 Rows = list[tuple[Hashable, Sequence[Text], object]]
+log = logging.getLogger("mqtui.ui.panes")
+
+
+@dataclass(frozen=True)
+class _Request:
+    """Rows asked for: what they are built from and the table state they are diffed against."""
+
+    view: Any
+    base: Shown
+    layout: Layout
+    rebuild: bool
+    asked: int
+
 
 #: The class a subclass gives its filter field; the field is hidden until `/` is pressed.
 FILTER_CLASS = "pane-filter"
@@ -52,6 +68,8 @@ class FilteredTablePane(Pane):
         self._asked = 0
         self._applied = 0
         self._cells: dict[Hashable, tuple[object, tuple[Text, ...]]] = {}
+        self._lock = threading.Lock()
+        self._pending: _Request | None = None
 
     def watch_filter_text(self) -> None:
         self.redraw()
@@ -109,17 +127,29 @@ class FilteredTablePane(Pane):
             rows, info = self.build(view)
             self.table.sync(rows, rebuild=rebuild)
             self._show(self._asked, info)
-        else:
-            self._build_elsewhere(view, self.table.shown, self.table.layout_now(), rebuild, self._asked)
+            return
+        with self._lock:
+            self._pending = _Request(view, self.table.shown, self.table.layout_now(), rebuild, self._asked)
+        self._build_elsewhere()
 
-    # Named: by default Textual describes a worker by the repr of its arguments, 10,000 rows of them.
-    @work(thread=True, exclusive=True, group="pane-rows", exit_on_error=False, description="rows")
-    def _build_elsewhere(self, view: Any, base: Shown, layout: Layout, rebuild: bool, asked: int) -> None:
-        rows, info = self.build(view)
-        if asked != self._asked:
-            return  # a newer redraw was asked for while these were built
-        change = diff(base, rows, layout, rebuild=rebuild)
-        self.app.call_from_thread(self._apply, asked, change, rows, info)
+    # No arguments and not exclusive: Textual keeps a worker's arguments with the worker, and a cancelled
+    # one in a cycle with its traceback, so 10,000 rows each time waited for the cycle collector. A worker
+    # takes the newest request; one that finds none left (a later worker took it) ends at once.
+    @work(thread=True, group="pane-rows", exit_on_error=False, description="rows")
+    def _build_elsewhere(self) -> None:
+        with self._lock:
+            request, self._pending = self._pending, None
+        if request is None:
+            return
+        try:
+            rows, info = self.build(request.view)
+            if request.asked != self._asked:
+                return  # a newer redraw was asked for while these were built
+            change = diff(request.base, rows, request.layout, rebuild=request.rebuild)
+        except Exception:  # a bug, not bad data: logged, and the table keeps what it shows
+            log.exception("building the %s rows failed", self.TITLE)
+            return
+        self.app.call_from_thread(self._apply, request.asked, change, rows, info)
 
     def _apply(self, asked: int, change: Change, rows: Rows, info: str) -> None:
         if asked != self._asked or not self.is_mounted:
