@@ -128,9 +128,11 @@ class PartitionReader:
             assigned = {p: o for p, o in self.starts.items() if o < ends.get(p, 0)}
             if not assigned:
                 return
-        # A bounded read learns that a partition has ended from an empty fetch, which the broker holds
-        # for fetch.wait.max.ms (500 ms by default) before answering: keep that wait short.
-        bounded = {"enable.partition.eof": True, "fetch.wait.max.ms": 20}
+        # fetch.wait.max.ms stays librdkafka's 500 ms. A bounded read finishes a partition at the record
+        # before its end offset, so it rarely waits for an empty fetch to learn of the end; and tansu
+        # answers nothing at all when it takes longer than that wait to reach records deep in a long
+        # partition (at 20 ms a search of the demo's 150,000-record topics read 0 records in 5 s).
+        bounded = {"enable.partition.eof": True}
         settings = (
             self.settings | {"fetch.queue.backoff.ms": FETCH_QUEUE_BACKOFF_MS} | (bounded if ends is not None else {})
         )
