@@ -42,7 +42,7 @@ async def cmd_ls(gateway: Gateway, args: argparse.Namespace, out: Output) -> int
     else:
         rows = [
             (d.broker, d.name, d.kind.value, count(d.depth), count(d.in_flight), count(d.consumers),
-             count(d.partitions), _replicas(d), rate(d.rate_in), rate(d.rate_out), "DLQ" if d.is_dlq else "")
+             count(d.partitions), _replicas(d), rate(d.rate_in), rate(d.rate_out), _marker(d))
             for d in destinations
         ]  # fmt: skip
         out.text(format_table(
@@ -50,6 +50,14 @@ async def cmd_ls(gateway: Gateway, args: argparse.Namespace, out: Output) -> int
             rows, numeric=(3, 4, 5, 6, 7, 8, 9),
         ))  # fmt: skip
     return 1 if failures else 0
+
+
+def _marker(destination: Destination) -> str:
+    """DLQ, or the job framework a row is a queue of (`bull:emails` is a Redis list, but a BullMQ queue is
+    what the on-call engineer looks for; its counts are in --json's extra)."""
+    if destination.is_dlq:
+        return "DLQ"
+    return destination.extra.get("convention", "")
 
 
 def _replicas(destination: Destination) -> str:

@@ -50,6 +50,8 @@ async def test_cli_shows_and_requeues_bullmq_failures(redis_url: str, tmp_path: 
         listed["bull:reports"]["extra"]["failed"] == "2" and listed["bull:reports"]["extra"]["convention"] == "bullmq"
     )
     assert not [name for name in listed if name.startswith("bull:reports:")]  # its own keys (events stream too)
+    [row] = [line.split() for line in mqtui("ls").out.splitlines() if line.split()[1:2] == ["bull:reports"]]
+    assert row[-1] == "bullmq"  # the framework, beside the list's counts
     everything = {d["name"] for d in mqtui("ls", "--all", "--json").json_lines()}
     assert "bull:reports:events" in everything
     lag = {(r["destination"], r["group"]) for r in mqtui("lag", "--json").json_lines()}
