@@ -4,9 +4,9 @@ built off the UI thread once there are many.
 Building 10,000 rows of cells, sorting, filtering and finding what changed since the last poll takes
 far longer than a frame, so from `OFF_THREAD_FROM` records on a pane does it in a worker thread: the UI
 thread only reads what the rows depend on (`view`, immutable) and applies the result
-(`SyncTable.apply`). A newer redraw supersedes one still being built, whose result is then dropped, so
-a filter keystroke or a sort during a poll never shows an older state over a newer one. Small tables are
-built in place: a thread hop would cost a frame for nothing.
+(`SyncTable.apply`). Results are applied in the order they were asked for and one older than what is
+shown is dropped, so a filter keystroke or a sort during a poll never shows an older state over a newer
+one. Small tables are built in place: a thread hop would cost a frame for nothing.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from textual.widgets import Input, Label
 from mqtui.ui.cells import plain
 from mqtui.ui.panes.base import Pane
 from mqtui.ui.widgets.table import SyncTable
-from mqtui.ui.widgets.tablediff import Change, Layout, Shown, diff
+from mqtui.ui.widgets.tablediff import Change, Layout, diff
 
 Rows = list[tuple[Hashable, Sequence[Text], object]]
 log = logging.getLogger("mqtui.ui.panes")
@@ -33,10 +33,9 @@ log = logging.getLogger("mqtui.ui.panes")
 
 @dataclass(frozen=True)
 class _Request:
-    """Rows asked for: what they are built from and the table state they are diffed against."""
+    """Rows asked for: what they are built from, and the room the table had."""
 
     view: Any
-    base: Shown
     layout: Layout
     rebuild: bool
     asked: int
@@ -70,6 +69,7 @@ class FilteredTablePane(Pane):
         self._cells: dict[Hashable, tuple[object, tuple[Text, ...]]] = {}
         self._lock = threading.Lock()
         self._pending: _Request | None = None
+        self._builder = False
 
     def watch_filter_text(self) -> None:
         self.redraw()
@@ -129,31 +129,37 @@ class FilteredTablePane(Pane):
             self._show(self._asked, info)
             return
         with self._lock:
-            self._pending = _Request(view, self.table.shown, self.table.layout_now(), rebuild, self._asked)
-        self._build_elsewhere()
+            earlier = self._pending
+            rebuild = rebuild or (earlier is not None and earlier.rebuild)  # not lost by being superseded
+            self._pending = _Request(view, self.table.layout_now(), rebuild, self._asked)
+            idle, self._builder = not self._builder, True
+        if idle:
+            self._build_elsewhere()
 
-    # No arguments and not exclusive: Textual keeps a worker's arguments with the worker, and a cancelled
-    # one in a cycle with its traceback, so 10,000 rows each time waited for the cycle collector. A worker
-    # takes the newest request; one that finds none left (a later worker took it) ends at once.
+    # One builder at a time, and it takes no arguments: Textual keeps a worker's arguments with the
+    # worker (and a cancelled one in a cycle with its traceback), so 10,000 rows each time waited for the
+    # cycle collector. The builder takes the newest request until none is left; one superseded while
+    # being built is still applied (it is newer than what is shown), so polls that come faster than a
+    # busy machine builds never starve the table.
     @work(thread=True, group="pane-rows", exit_on_error=False, description="rows")
     def _build_elsewhere(self) -> None:
-        with self._lock:
-            request, self._pending = self._pending, None
-        if request is None:
-            return
-        try:
-            rows, info = self.build(request.view)
-            if request.asked != self._asked:
-                return  # a newer redraw was asked for while these were built
-            change = diff(request.base, rows, request.layout, rebuild=request.rebuild)
-        except Exception:  # a bug, not bad data: logged, and the table keeps what it shows
-            log.exception("building the %s rows failed", self.TITLE)
-            return
-        self.app.call_from_thread(self._apply, request.asked, change, rows, info)
+        while True:
+            with self._lock:
+                request, self._pending = self._pending, None
+                if request is None:
+                    self._builder = False
+                    return
+            try:
+                rows, info = self.build(request.view)
+                change = diff(self.table.shown, rows, request.layout, rebuild=request.rebuild)
+            except Exception:  # a bug, not bad data: logged, and the table keeps what it shows
+                log.exception("building the %s rows failed", self.TITLE)
+                continue
+            self.app.call_from_thread(self._apply, request.asked, change, rows, info)
 
     def _apply(self, asked: int, change: Change, rows: Rows, info: str) -> None:
-        if asked != self._asked or not self.is_mounted:
-            return
+        if asked <= self._applied or not self.is_mounted:
+            return  # something newer is shown already
         self.table.apply(change, rows)
         self._show(asked, info)
 
