@@ -95,6 +95,22 @@ async def search_for(pilot: Pilot[Any], screen: SearchScreen, where: str, **fiel
     return str(screen.query_one("#search-state", Label).content)
 
 
+async def test_the_empty_dialog_says_where_once_and_shows_no_progress_until_a_search() -> None:
+    """The placeholder repeated the field's label ("where where: ...") and the bar animated "--%" before
+    anything had been asked; a refused search still shows none."""
+    async with fixed() as (_app, pilot, _posted, _notes):
+        screen = await open_search(pilot)
+        field = screen.query_one("#search-where", Input)
+        assert field.value == "" and not str(field.placeholder).lower().startswith("where")
+        bar = screen.query_one("#search-progress", ProgressBar)
+        assert not bar.display
+        await pilot.press("enter")  # nothing typed: refused in one line, still no bar
+        assert str(screen.query_one("#search-state", Label).content).startswith("where: give an expression")
+        assert not bar.display
+        await search_for(pilot, screen, "paid")
+        assert bar.display and (bar.progress, bar.total) == (39, 39)
+
+
 async def test_search_dialog_finds_opens_and_exports_matches_with_the_coverage_line(tmp_path: Path) -> None:
     async with fixed() as (app, pilot, _posted, notes):
         screen = await open_search(pilot)

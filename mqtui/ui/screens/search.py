@@ -127,7 +127,7 @@ class SearchScreen(Dialog[None]):
             yield Label(self.dialog_title, id="title")
             with Horizontal(id="search-fields"):
                 yield Label("where")
-                yield Input(self.where, placeholder='where: .value.order_id == 4711, key:K, words, @saved',
+                yield Input(self.where, placeholder=".value.order_id == 4711, key:K, words, @saved",
                             id="search-where", compact=True)  # fmt: skip
                 yield Label("from")
                 yield Input("beginning", placeholder="beginning, offset, ISO time", id="search-from", compact=True)
@@ -138,7 +138,10 @@ class SearchScreen(Dialog[None]):
             hint = f"{self.hint} · " if self.hint else ""
             keys = f"enter: search · {self.key('search.stop')}: stop · {self.key('search.export')}: export"
             yield Label(plain(hint + keys, 300), id="search-hint", classes="muted")
-            yield ProgressBar(total=None, show_eta=False, id="search-progress")
+            # Hidden until a search starts: with no total yet the bar animates and shows "--%", as if busy.
+            bar = ProgressBar(total=None, show_eta=False, id="search-progress")
+            bar.display = False
+            yield bar
             yield Label("", id="search-state")
             results: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=True, id="search-results")
             for name, width in FIXED_COLUMNS:
@@ -193,7 +196,9 @@ class SearchScreen(Dialog[None]):
         self.matches = []
         self.coverage = ""
         self.query_one("#search-results", DataTable).clear()
-        self.query_one("#search-progress", ProgressBar).update(total=None, progress=0)
+        bar = self.query_one("#search-progress", ProgressBar)
+        bar.update(total=None, progress=0)
+        bar.display = True
         self.running = True
         self._stop = threading.Event()
         self._generation += 1
