@@ -153,8 +153,10 @@ def main() -> None:
         figure("decoded Avro tail --json (1M)", f"mqtui {rate['mqtui']:,.0f} msg/s",
                f"bare confluent-kafka + AvroDeserializer {rate['bare']:,.0f} msg/s", rate["mqtui"] / rate["bare"],
                ">=0.5x", rate["mqtui"] / rate["bare"] >= 0.5)  # fmt: skip
-        note(f"the same tail with --decode none: {rate['undecoded']:,.0f} msg/s "
-             f"(decoding costs mqtui {1 - rate['mqtui'] / rate['undecoded']:.0%})")
+        note(
+            f"the same tail with --decode none: {rate['undecoded']:,.0f} msg/s "
+            f"(decoding costs mqtui {1 - rate['mqtui'] / rate['undecoded']:.0%})"
+        )
     registry.stop()
 
 

@@ -102,9 +102,10 @@ def test_dlq_ls_show_and_replay(cli_config: Path, raw: redis.Redis) -> None:
     listed = mqtui(cli_config, "dlq", "ls", "--json")
     assert [(q["name"], q["origin"], q["count"]) for q in listed.json_lines()] == [("jobs:dlq", "jobs", 4)]
     shown = mqtui(cli_config, "dlq", "show", "cache", "jobs:dlq", "--limit", "2", "--json")
+    # JSON values are shown decoded; their exact bytes are in value_raw
     assert [(d["id"], d["reason"], d["message"]["value"]) for d in shown.json_lines()] == [
         ("m0", "bad", orjson.loads(letters[0])), ("m1", "bad", orjson.loads(letters[1])),
-    ]  # fmt: skip  (JSON values are shown decoded; the exact bytes are in value_raw)
+    ]  # fmt: skip
     assert [base64.b64decode(d["message"]["value_raw"]) for d in shown.json_lines()] == letters[:2]
     dry = mqtui(cli_config, "dlq", "replay", "cache", "jobs:dlq", "--dry-run")
     assert dry.code == 0 and "would requeue 4 of 4 dead letter(s): 4 to jobs" in dry.out
