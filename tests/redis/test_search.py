@@ -88,3 +88,18 @@ def test_dlq_delete_where_removes_only_what_it_matched(cli_config: Path, raw: re
                                                      "filters": {"no good": "x"}}})  # fmt: skip
     refused = run_mqtui("--config", str(bad), "-p", "p", "search", "cache", "jobs", "--where", "x")
     assert refused.code == 2 and refused.err.count("\n") == 1 and "'no good' is not a filter name" in refused.err
+
+
+def test_a_pub_sub_channel_is_said_to_hold_nothing_to_search(cli_config: Path, raw: redis.Redis) -> None:
+    """A channel has no key: the search said "no key 'notifications'" for a channel the console lists."""
+    listener = raw.pubsub()
+    listener.subscribe("notifications")
+    try:
+        assert listener.get_message(timeout=2)["type"] == "subscribe"
+        code, found, err = search(cli_config, "notifications", "--where", "true")
+    finally:
+        listener.close()
+    assert (code, found) == (2, [])
+    assert err == [
+        "mqtui: error: cache: notifications is a pub/sub channel, which holds no messages to search; tail it instead"
+    ]

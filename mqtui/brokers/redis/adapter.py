@@ -121,6 +121,16 @@ class RedisAdapter(BrokerAdapter[RedisConfig]):
     async def _type(self, name: str) -> str:
         return text(await self.client.type(self.keys.raw(name)))
 
+    async def _type_or_channel(self, name: str) -> str:
+        """The key's type, or "channel" for a name with no key that is a glob pattern or has subscribers:
+        a channel keeps nothing, so it is no key, yet tails follow it and searches must say why they cannot."""
+        kind = await self._type(name)
+        if kind == "none":
+            counts = dict(await self.client.pubsub_numsub(name))
+            if is_pattern(name) or any(int(n) for n in counts.values()):
+                return "channel"
+        return kind
+
     # -- reading -----------------------------------------------------------------------------------
     async def destinations(self, *, include_internal: bool = False) -> list[Destination]:
         with translated(self.config):
@@ -189,11 +199,7 @@ class RedisAdapter(BrokerAdapter[RedisConfig]):
         with translated(self.config):
             destination = await self._job_queue_list(destination)
             key = self.keys.raw(destination)
-            kind = await self._type(destination)
-            if kind == "none":
-                counts = dict(await self.client.pubsub_numsub(destination))
-                if is_pattern(destination) or any(int(n) for n in counts.values()):
-                    kind = "channel"
+            kind = await self._type_or_channel(destination)
             if kind == "stream":
                 block_ms = int(max(100, min(1000, self.config.timeout * 500)))
                 source = tail_stream(self.client, self.name, destination, key, start, stop_at_end=stop_at_end,
@@ -213,7 +219,7 @@ class RedisAdapter(BrokerAdapter[RedisConfig]):
 
     async def plan_range(self, destination: str, *, start: StartPosition, end: StartPosition | None) -> RangePlan:
         with translated(self.config):
-            key, kind = self.keys.raw(destination), await self._type(destination)
+            key, kind = self.keys.raw(destination), await self._type_or_channel(destination)
             return await range_reads.plan_range(self.client, self.name, destination, key, kind, start, end)
 
     async def read_range(self, plan: RangePlan) -> AsyncIterator[Sequence[Message]]:

@@ -33,6 +33,8 @@ async def plan_range(
         return await _plan_list(client, broker, name, key, start, end)
     if kind == "none":
         raise NotFound(f"{broker}: no key {name!r}")
+    if kind == "channel":
+        raise NotPossible(f"{broker}: {name} is a pub/sub channel, which holds no messages to search; tail it instead")
     raise NotPossible(f"{broker}: {name} is a {kind}; only lists and streams hold messages to search")
 
 
