@@ -146,7 +146,7 @@ def declarations_on_disk(broker: LocalRabbitMQ) -> None:
 
 
 def drain_all(channel: BlockingChannel, queue: str) -> list[bytes]:
-    found = []
+    found: list[bytes] = []
     while True:
         method, _, body = channel.basic_get(queue, auto_ack=True)
         if method is None:
