@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 from collections.abc import Callable
 from typing import ClassVar
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
@@ -26,9 +24,10 @@ from textual.worker import Worker, WorkerState
 
 from mqtui.model import Capability
 from mqtui.services.backend import ConsoleBackend
-from mqtui.services.snapshot import BrokerSnapshot, GroupLag
+from mqtui.services.snapshot import BrokerSnapshot
 from mqtui.ui.alertviews import AlertViews
-from mqtui.ui.cells import error_text, plain
+from mqtui.ui.cells import error_text
+from mqtui.ui.detailviews import NO_SERVER_VIEW, DetailViews
 from mqtui.ui.incident import IncidentViews
 from mqtui.ui.keys import Command, action_name, bindings
 from mqtui.ui.messages import (
@@ -52,10 +51,8 @@ from mqtui.ui.messages import (
 from mqtui.ui.panes.base import Pane, publish_refusal
 from mqtui.ui.panes.destinations import DestinationsPane
 from mqtui.ui.panes.dlq import DeadLettersPane
-from mqtui.ui.panes.lag import LagPane, partition_section, pseudo_group
+from mqtui.ui.panes.lag import LagPane
 from mqtui.ui.panes.tail import TailPane
-from mqtui.ui.screens.common import DetailScreen
-from mqtui.ui.screens.groupchart import GroupScreen, thresholds_for
 from mqtui.ui.screens.publish import PublishDraft
 from mqtui.ui.searchviews import SearchViews
 from mqtui.ui.widgets.bars import ProfileBar, StatusBar
@@ -102,10 +99,9 @@ GLOBAL_COMMANDS: list[Command] = [
 "app." action), so the footer lists them after the pane's own, in this order."""
 
 SIDEBAR_MIN_WIDTH = 150
-NO_SERVER_VIEW = "no broker of this profile has a server view (NATS and RabbitMQ have)"
 
 
-class ConsoleScreen(AlertViews, IncidentViews, SearchViews):
+class ConsoleScreen(AlertViews, IncidentViews, SearchViews, DetailViews):
     """The console of one profile; `opened` brings the backend of the next profile switched to."""
 
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (SIDEBAR_MIN_WIDTH, "-wide")]  # noqa: RUF012 - typed by Textual
@@ -367,66 +363,6 @@ class ConsoleScreen(AlertViews, IncidentViews, SearchViews):
         elif isinstance(pane, TailPane) and pane.stream is not None:
             draft = PublishDraft(pane.stream.broker, pane.stream.destination)
         self.publish(draft)
-
-    # -- details -----------------------------------------------------------------------------------
-    def server_brokers(self) -> list[str]:
-        """The profile's brokers with a server view (their adapters declare it), in profile order."""
-        return self.backend.server_view_brokers()
-
-    def action_server(self, broker: str | None = None) -> None:
-        """The server view of `broker`, else of the selected row's or the tree's broker, else the first one."""
-        candidates = self.server_brokers()
-        if not candidates:
-            self.notify(NO_SERVER_VIEW, severity="warning")
-            return
-        if broker is None:
-            pane = self.current_pane
-            target = pane.target_broker() if pane is not None else None
-            preferred = [target.name if target is not None else None, self.broker_filter]
-            broker = next((name for name in preferred if name in candidates), candidates[0])
-        backend, name = self.backend, broker
-        title = Text.assemble(plain(name, 40), " · server")
-        self.app.push_screen(DetailScreen(title, lambda: backend.call(name, lambda a: a.describe_server())))
-
-    def show_destination(self, broker: str, destination: str) -> None:
-        backend = self.backend
-        title = Text.assemble(plain(broker, 40), " / ", plain(destination, 100))
-        self.app.push_screen(DetailScreen(title, lambda: backend.call(broker, lambda a: a.describe(destination))))
-
-    def show_group(self, group: GroupLag) -> None:
-        """A group's partitions, then its members; for a queue's or list's backlog (no group), the
-        destination's details, whose consumers are the closest thing to members."""
-        backend = self.backend
-        before = [partition_section(group, backend.now())]
-        thresholds = thresholds_for(backend.profile.alert_rules(), group)
-        history = functools.partial(backend.lag_series, group.broker, group.destination, group.group)
-        outages = functools.partial(backend.outages, group.broker)
-        if pseudo_group(group.group):
-            title = Text.assemble("backlog ", plain(group.group, 20), " of ", plain(group.destination, 80), " on ",
-                                  plain(group.broker, 40))  # fmt: skip
-            screen = GroupScreen(
-                title,
-                lambda: backend.call(group.broker, lambda a: a.describe(group.destination)),
-                before=before,
-                loaded_title=f"{group.destination} now",
-                history=history,
-                outages=outages,
-                thresholds=thresholds,
-                clock=backend.now,
-            )
-        else:
-            title = Text.assemble("group ", plain(group.group, 60), " on ", plain(group.broker, 40))
-            screen = GroupScreen(
-                title,
-                lambda: backend.call(group.broker, lambda a: a.describe_group(group.group)),
-                before=before,
-                loaded_title="The group now, every destination it reads",
-                history=history,
-                outages=outages,
-                thresholds=thresholds,
-                clock=backend.now,
-            )
-        self.app.push_screen(screen)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A workflow that failed where it did not expect to says so, instead of stopping in silence."""
