@@ -297,6 +297,20 @@ class KafkaClients:
         )
         return low, high
 
+    async def bounds(self, topic: str, tps: list[TP]) -> tuple[dict[int, int], dict[int, int]]:
+        """Each partition's low and high watermark by partition number, for a tail or a search to plan
+        from: a partition the broker gave none for is BrokerUnavailable, as a plan made from a guess
+        would skip or repeat records."""
+        low, high = await self.watermarks(tps)
+        lows: dict[int, int] = {}
+        highs: dict[int, int] = {}
+        for tp in tps:
+            lo, hi = low.get(tp), high.get(tp)
+            if lo is None or hi is None:
+                raise BrokerUnavailable(f"{self.name}: no watermarks for {topic}[{tp[1]}]")
+            lows[tp[1]], highs[tp[1]] = lo, hi
+        return lows, highs
+
     async def committed(self, group: str, partitions: Iterable[TP] | None = None) -> dict[TP, TopicPartition]:
         """A group's committed offsets (all of them, or those of `partitions`), with their metadata."""
         from confluent_kafka import ConsumerGroupTopicPartitions

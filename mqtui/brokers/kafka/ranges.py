@@ -18,23 +18,16 @@ from typing import Any
 from confluent_kafka.admin import OffsetSpec
 
 from mqtui.brokers.kafka.client import KafkaClients
-from mqtui.brokers.kafka.tail import PartitionReader, Reads, stream_batches, time_offset
-from mqtui.errors import BrokerUnavailable, UsageError
+from mqtui.brokers.kafka.tail import PartitionReader, Reads, kind_offsets, stream_batches
+from mqtui.errors import UsageError
 from mqtui.model import Message, RangePart, RangePlan, StartPosition
 
 
 async def plan_range(clients: KafkaClients, topic: str, start: StartPosition, end: StartPosition | None) -> RangePlan:
     partitions = await clients.partitions(topic)
     tps = [(topic, p) for p in partitions]
-    low, high = await clients.watermarks(tps)
-    lows: dict[int, int] = {}
-    highs: dict[int, int] = {}
-    for tp in tps:
-        lo, hi = low.get(tp), high.get(tp)
-        if lo is None or hi is None:
-            raise BrokerUnavailable(f"{clients.name}: no watermarks for {topic}[{tp[1]}]")
-        lows[tp[1]], highs[tp[1]] = lo, hi
-    starts = await _starts(clients, tps, start, lows, highs)
+    lows, highs = await clients.bounds(topic, tps)
+    starts = await kind_offsets(clients, tps, start, lows, highs)
     ends, until = await _ends(clients, tps, end, highs)
     parts = []
     for p in partitions:
@@ -58,24 +51,6 @@ async def plan_range(clients: KafkaClients, topic: str, start: StartPosition, en
             )
         )
     return RangePlan(topic, tuple(parts))
-
-
-async def _starts(
-    clients: KafkaClients, tps: list[tuple[str, int]], start: StartPosition, lows: dict[int, int], highs: dict[int, int]
-) -> dict[int, int]:
-    if start.kind == "beginning":
-        return dict(lows)
-    if start.kind == "end":
-        return dict(highs)
-    if start.kind == "offset":
-        if not isinstance(start.offset, int):
-            raise UsageError(f"a Kafka offset is a number, not {start.offset!r}")
-        offset = start.offset
-        return {p: min(max(offset, lows[p]), highs[p]) for p in lows}
-    assert start.time is not None
-    millis = int(start.time.timestamp() * 1000)
-    found = await clients.offsets(tps, OffsetSpec.for_timestamp(millis), "find offsets by time")
-    return {p: time_offset(found.get((t, p)), lows[p], highs[p]) for t, p in tps}
 
 
 async def _ends(

@@ -309,6 +309,27 @@ def time_offset(found: int | None, low: int, high: int) -> int:
     return min(max(found, low), high)
 
 
+async def kind_offsets(
+    clients: KafkaClients, tps: list[TP], start: StartPosition, lows: dict[int, int], highs: dict[int, int]
+) -> dict[int, int]:
+    """Where each partition starts for `start` (beginning, end, an offset, a time), kept inside what it
+    holds: a tail and a search start the same way."""
+    if start.kind == "beginning":
+        return dict(lows)
+    if start.kind == "end":
+        return dict(highs)
+    if start.kind == "offset":
+        offset = start.offset
+        if not isinstance(offset, int):
+            raise UsageError(f"a Kafka offset is a number, not {offset!r}")
+        # The same offset on every partition (like kcat -o N), kept inside what each partition holds.
+        return {p: min(max(offset, lows[p]), highs[p]) for p in lows}
+    assert start.time is not None
+    millis = int(start.time.timestamp() * 1000)
+    found = await clients.offsets(tps, OffsetSpec.for_timestamp(millis), "find offsets by time")
+    return {p: time_offset(found.get((t, p)), lows[p], highs[p]) for t, p in tps}
+
+
 def _collect(reader: PartitionReader, stop: threading.Event) -> list[Message]:
     return [message for batch in reader.batches(stop) for message in batch]
 
@@ -358,11 +379,13 @@ class Reads:
         """Batches of `destination` from `start`, read by assignment (no group joined, nothing committed)."""
         partitions = await clients.partitions(destination)
         tps = [(destination, p) for p in partitions]
-        low, high = await clients.watermarks(tps)
-        starts = await self._start_offsets(clients, destination, tps, start, low, high)
-        ends = None
-        if stop_at_end:
-            ends = {p: high.get((destination, p)) or 0 for p in partitions}
+        lows, highs = await clients.bounds(destination, tps)
+        starts = await kind_offsets(clients, tps, start, lows, highs)
+        for partition, offset in start.partition_offsets:
+            if partition in starts:
+                # Past the end: the partition was truncated or the topic recreated, so all it holds is new.
+                starts[partition] = lows[partition] if offset > highs[partition] else max(offset, lows[partition])
+        ends = dict(highs) if stop_at_end else None
         not_before = int(start.time.timestamp() * 1000) if start.kind == "time" and start.time else None
         # A live tail waits for new messages for as long as it runs; one that should end must not wait
         # forever for a broker that went away.
@@ -380,51 +403,3 @@ class Reads:
             stop.set()
             await batches.aclose()  # joins the reader thread: closing the tail really stops it
             self._stops.discard(stop)
-
-    async def _start_offsets(
-        self,
-        clients: KafkaClients,
-        topic: str,
-        tps: list[TP],
-        start: StartPosition,
-        low: dict[TP, int | None],
-        high: dict[TP, int | None],
-    ) -> dict[int, int]:
-        starts = await self._kind_offsets(clients, topic, tps, start, low, high)
-        for partition, offset in start.partition_offsets:
-            lo, hi = low.get((topic, partition)), high.get((topic, partition))
-            if partition in starts and lo is not None and hi is not None:
-                # Past the end: the partition was truncated or the topic recreated, so all it holds is new.
-                starts[partition] = lo if offset > hi else max(offset, lo)
-        return starts
-
-    async def _kind_offsets(
-        self,
-        clients: KafkaClients,
-        topic: str,
-        tps: list[TP],
-        start: StartPosition,
-        low: dict[TP, int | None],
-        high: dict[TP, int | None],
-    ) -> dict[int, int]:
-        lows: dict[int, int] = {}
-        highs: dict[int, int] = {}
-        for tp in tps:
-            lo, hi = low.get(tp), high.get(tp)
-            if lo is None or hi is None:
-                raise BrokerUnavailable(f"{self.name}: no watermarks for {topic}[{tp[1]}]")
-            lows[tp[1]], highs[tp[1]] = lo, hi
-        if start.kind == "beginning":
-            return lows
-        if start.kind == "end":
-            return highs
-        if start.kind == "offset":
-            offset = start.offset
-            if not isinstance(offset, int):
-                raise UsageError(f"a Kafka offset is a number, not {offset!r}")
-            # The same offset on every partition (like kcat -o N), kept inside what each partition holds.
-            return {p: min(max(offset, lows[p]), highs[p]) for p in lows}
-        assert start.time is not None
-        millis = int(start.time.timestamp() * 1000)
-        found = await clients.offsets(tps, OffsetSpec.for_timestamp(millis), "find offsets by time")
-        return {p: time_offset(found.get((t, p)), lows[p], highs[p]) for t, p in tps}
