@@ -35,7 +35,7 @@ from datetime import datetime, timedelta
 from mqtui.config.alerts import AlertRule
 from mqtui.figures import elapsed
 from mqtui.model import DeadLetterQueue
-from mqtui.services.snapshot import BrokerSnapshot, BrokerStatus, GroupLag, LagState
+from mqtui.services.snapshot import PART_DLQS, PART_LAG, BrokerSnapshot, BrokerStatus, GroupLag, LagState
 
 DEAD_LETTER_HOLD = 900.0
 RECENTLY_CLOSED = 50
@@ -161,9 +161,9 @@ class AlertBook:
             return changes  # stale rows: nothing opens or closes on them
         last_lag, last_dlqs = self._judged.get(snapshot.name, (None, None))
         self._judged[snapshot.name] = (snapshot.lag, snapshot.dlqs)
-        if snapshot.lag is not last_lag:
+        if snapshot.lag is not last_lag and snapshot.kept_part(PART_LAG) is None:
             changes += self._judge_groups(snapshot.name, snapshot.lag, now)
-        if snapshot.dlqs is not last_dlqs:
+        if snapshot.dlqs is not last_dlqs and snapshot.kept_part(PART_DLQS) is None:
             changes += self._judge_letters(snapshot.name, snapshot.dlqs, now)
         return changes
 

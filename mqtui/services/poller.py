@@ -24,7 +24,16 @@ from mqtui.config import BrokerConfig
 from mqtui.errors import BrokerUnavailable, MqtuiError, Unsupported
 from mqtui.secrets import scrub
 from mqtui.services.history import LagHistory, RateHistory
-from mqtui.services.snapshot import BrokerSnapshot, BrokerStatus, group_backlog
+from mqtui.services.snapshot import (
+    PART_DESTINATIONS,
+    PART_DLQS,
+    PART_LAG,
+    PART_RETRIES,
+    BrokerSnapshot,
+    BrokerStatus,
+    KeptPart,
+    group_backlog,
+)
 
 log = logging.getLogger("mqtui.poller")
 T = TypeVar("T")
@@ -67,12 +76,40 @@ async def wait_for_event(event: asyncio.Event, timeout: float) -> None:
         waiter.cancel()
 
 
+class PartTimedOut(BrokerUnavailable):
+    """One read of a poll got no answer in time. When other reads of the same poll answered, the
+    connection works: the adapter stays open (a fresh one would lose its caches, such as Kafka's
+    time-lag timestamps, and so be slower to answer the next poll too)."""
+
+
 async def bounded(awaitable: Awaitable[T], config: BrokerConfig, what: str) -> T:
     """An adapter call limited to the broker's timeout (plus a second for the adapter's own)."""
     try:
         return await asyncio.wait_for(awaitable, timeout=config.timeout + 1)
     except TimeoutError:
-        raise BrokerUnavailable(f"{config.name}: {what}: no answer within {config.timeout:g}s") from None
+        raise PartTimedOut(f"{config.name}: {what}: no answer within {config.timeout:g}s") from None
+
+
+#: The parts of a poll, in the order `poll_once` gathers them, with what `bounded` calls each read.
+PARTS = (
+    (PART_DESTINATIONS, "destinations"),
+    (PART_LAG, "backlog"),
+    (PART_DLQS, "dead-letter queues"),
+    (PART_RETRIES, "retry schedules"),
+)
+
+
+def kept_parts(previous: BrokerSnapshot, results: list[object], broker: str) -> tuple[KeptPart, ...]:
+    """The parts this poll failed to read (their rows stay from `previous`), each with since when the
+    rows kept are old: the time of the poll that last read them, carried on while reads keep failing."""
+    kept = []
+    for (part, what), result in zip(PARTS, results, strict=True):
+        if not isinstance(result, Exception) or isinstance(result, Unsupported):
+            continue
+        before = previous.kept_part(part)
+        reason = error_line(broker, result).removeprefix(f"{broker}: ").removeprefix(f"{what}: ")
+        kept.append(KeptPart(part, before.since if before else previous.polled_at, reason))
+    return tuple(kept)
 
 
 async def close_quietly(adapter: BrokerAdapter, config: BrokerConfig) -> None:
@@ -164,13 +201,14 @@ class BrokerPoller:
         retries = _answer(results[3])
         previous = self.latest
         now = self.clock()
-        lag = previous.lag
         known = destinations if destinations is not None else previous.destinations
         if backlog is not None:
             rates = {d.name: d.rate_out for d in known if d.rate_out is not None}
             appended = {d.name: d.appended for d in known if d.appended is not None}
             groups = group_backlog(backlog, rates, appended)
             lag = tuple(self.history.observe(self.config.name, groups, now))
+        else:  # kept from an earlier poll: the history gets a gap (trend unknown), not a repeat
+            lag = tuple(self.history.gap(self.config.name, previous.lag, now))
         floors = previous.rate_floors
         if destinations is not None:
             rated, floors = self.rates.observe(self.config.name, destinations, lag, now)
@@ -190,8 +228,9 @@ class BrokerPoller:
             polled_at=self.wall_clock(),
             next_retry_at=None,
             failures=failures,
+            kept=kept_parts(previous, list(results), self.config.name),
         )
-        if any(not _is_answer(e) for e in errors):
+        if any(not _is_answer(e) and not isinstance(e, PartTimedOut) for e in errors):
             await self.close()  # the next poll reconnects with a fresh adapter
         self.polls += 1
         self._publish(snapshot)

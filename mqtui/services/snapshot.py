@@ -153,6 +153,26 @@ def group_backlog(
     return result
 
 
+PART_DESTINATIONS = "destinations"
+PART_LAG = "lag"
+PART_DLQS = "dead letters"
+PART_RETRIES = "retries"
+
+
+@dataclass(frozen=True, slots=True)
+class KeptPart:
+    """A part of a broker's data its last poll failed to read while the rest answered: the snapshot
+    keeps that part's rows from an earlier poll, so they are as old as `since`, not live, and every view
+    of them must say so (a broker counted up must not make its old lag look current)."""
+
+    part: str
+    """One of the PART_* names."""
+    since: datetime | None
+    """When the rows kept were fetched (None: no poll ever read this part)."""
+    reason: str
+    """Why the read failed: one scrubbed line, without the broker's name."""
+
+
 @dataclass(frozen=True, slots=True)
 class BrokerSnapshot:
     """One broker as of its last poll; data stays from the last good poll when a poll fails."""
@@ -183,8 +203,20 @@ class BrokerSnapshot:
     """The adapter's notices after the last poll that reached it (`BrokerAdapter.notices`): what its
     answers left out, such as keys a bounded Redis scan has not reached. One scrubbed line each."""
 
+    kept: tuple[KeptPart, ...] = ()
+    """The parts whose rows are left from an earlier poll because this poll's read of them failed."""
+
     def can(self, capability: Capability) -> bool:
         return bool(self.capabilities & capability)
+
+    def kept_part(self, part: str) -> KeptPart | None:
+        """The record of `part` being kept from an earlier poll, or None when it is from this poll."""
+        return next((k for k in self.kept if k.part == part), None)
+
+    def stale(self, part: str) -> bool:
+        """`part`'s rows are not from a poll that reached the broker just now: it is down, or that read
+        failed."""
+        return self.status is BrokerStatus.UNREACHABLE or self.kept_part(part) is not None
 
     @property
     def healthy(self) -> bool:

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from mqtui.services.history_reads import Outage, Point, read_outages, read_recent, read_series
-from mqtui.services.snapshot import BrokerSnapshot, BrokerStatus, GroupKey, GroupLag
+from mqtui.services.snapshot import PART_LAG, BrokerSnapshot, BrokerStatus, GroupKey, GroupLag
 
 log = logging.getLogger("mqtui.store")
 T = TypeVar("T")
@@ -240,9 +240,9 @@ class HistoryStore:
     ) -> tuple[float, int, list[PointRow]]:
         """(when, up, point rows) for one snapshot: a broker that is down gets a gap row for each group
         it had, at the time of the failed poll; one that answered its numbers at the time of the poll."""
-        if snapshot.status is BrokerStatus.UNREACHABLE:
-            at = now.timestamp()
-            return at, 0, [(self._series_id(connection, g.key), at, *_NO_NUMBERS) for g in snapshot.lag]
+        if snapshot.stale(PART_LAG):  # down, or its lag read failed: the lag shown is from before
+            at, up = now.timestamp(), int(snapshot.status is not BrokerStatus.UNREACHABLE)
+            return at, up, [(self._series_id(connection, g.key), at, *_NO_NUMBERS) for g in snapshot.lag]
         when = snapshot.polled_at or now
         at = when.timestamp()
         rates_in = {d.name: d.rate_in for d in snapshot.destinations if d.rate_in is not None}

@@ -153,11 +153,12 @@ def error_text(exc: BaseException) -> str:
     return safe_line(" ".join(scrub(text).split()), 300) or type(exc).__name__
 
 
-def stale_brokers(snapshots: Sequence[BrokerSnapshot]) -> set[str]:
-    """Brokers whose rows are left from an earlier poll: the last poll reached nothing (the poller keeps
-    the last good data in an unreachable broker's snapshot). Their rows are drawn dimmed, their rates,
-    states and ETAs blank: a number from before the outage is not a live one."""
-    return {s.name for s in snapshots if s.status is BrokerStatus.UNREACHABLE}
+def stale_brokers(snapshots: Sequence[BrokerSnapshot], part: str | None = None) -> set[str]:
+    """Brokers whose rows are left from an earlier poll: the last poll reached nothing, or (given the
+    `part` a pane shows) that part's read failed while the rest answered (the poller keeps the last good
+    data in the snapshot). Their rows are drawn dimmed, their rates, states and ETAs blank: a number
+    from before is not a live one."""
+    return {s.name for s in snapshots if (s.stale(part) if part else s.status is BrokerStatus.UNREACHABLE)}
 
 
 def stale_note(snapshot: BrokerSnapshot, now: datetime) -> str:
@@ -169,9 +170,29 @@ def stale_note(snapshot: BrokerSnapshot, now: datetime) -> str:
     return f"{safe_line(snapshot.name, 30)}: as of {snapshot.polled_at:%H:%M:%S} · down {since}"
 
 
-def stale_notes(snapshots: Sequence[BrokerSnapshot], shown: set[str], now: datetime) -> list[str]:
-    """`stale_note` of each unreachable broker that has rows among `shown` (broker names)."""
-    return [stale_note(s, now) for s in snapshots if s.status is BrokerStatus.UNREACHABLE and s.name in shown]
+def kept_note(snapshot: BrokerSnapshot, part: str) -> str | None:
+    """ "orders-kafka: lag as of 11:59:23 (lag read failed: no answer within 5s)" for a broker that is
+    up but whose read of `part` failed, so the rows shown are an earlier poll's; None when they are not."""
+    kept = snapshot.kept_part(part)
+    if kept is None or snapshot.status is BrokerStatus.UNREACHABLE:
+        return None
+    when = f" as of {kept.since:%H:%M:%S}" if kept.since else ""
+    return f"{safe_line(snapshot.name, 30)}: {part}{when} ({part} read failed: {safe_line(kept.reason, 120)})"
+
+
+def stale_notes(
+    snapshots: Sequence[BrokerSnapshot], shown: set[str], now: datetime, part: str | None = None
+) -> list[str]:
+    """`stale_note` of each unreachable broker that has rows among `shown` (broker names), and
+    `kept_note` of each whose read of `part` failed."""
+    notes = []
+    for s in snapshots:
+        if s.name not in shown:
+            continue
+        note = stale_note(s, now) if s.status is BrokerStatus.UNREACHABLE else part and kept_note(s, part)
+        if note:
+            notes.append(note)
+    return notes
 
 
 def dimmed(cells: Sequence[Text], style: Style | str) -> list[Text]:

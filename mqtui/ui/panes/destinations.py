@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Input, Label
 
 from mqtui.model import Capability, Destination, DestinationKind
 from mqtui.services.alerts import Alert, AlertBoard
-from mqtui.services.snapshot import BrokerSnapshot
+from mqtui.services.snapshot import PART_DESTINATIONS, BrokerSnapshot
 from mqtui.ui.cells import colour, dimmed, number, per_second, plain, stale_brokers, stale_notes
 from mqtui.ui.keys import Command, bindings
 from mqtui.ui.messages import (
@@ -155,7 +155,7 @@ class DestinationsPane(FilteredTablePane):
         variables = view.variables
         dlq_style = colour(variables, "lag-critical", bold=True)
         floors = {(s.name, name, way) for s in snapshots for name, way in s.rate_floors}
-        stale = stale_brokers(snapshots)
+        stale = stale_brokers(snapshots, PART_DESTINATIONS)
         muted = colour(variables, "muted")
         rows: Rows = []
         for d in shown:
@@ -185,7 +185,7 @@ class DestinationsPane(FilteredTablePane):
             info += f" · filter: {view.filter_text}"
         if view.broker_filter:
             info += f" · broker: {view.broker_filter}"
-        for note in stale_notes(snapshots, {d.broker for d in shown}, view.now):
+        for note in stale_notes(snapshots, {d.broker for d in shown}, view.now, PART_DESTINATIONS):
             info += f" · {note}"
         return rows, info
 

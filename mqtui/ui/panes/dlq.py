@@ -20,7 +20,7 @@ from textual.widgets import DataTable, Label
 
 from mqtui.figures import age, count
 from mqtui.model import Capability, DeadLetter, DeadLetterQueue
-from mqtui.services.snapshot import BrokerSnapshot
+from mqtui.services.snapshot import PART_DLQS, BrokerSnapshot
 from mqtui.ui.cells import ago, colour, dimmed, number, plain, stale_brokers, stale_notes
 from mqtui.ui.keys import Command, bindings
 from mqtui.ui.messages import (
@@ -201,7 +201,7 @@ class DeadLettersPane(Pane):
         queues = sorted((q for s in snapshots for q in s.dlqs), key=lambda q: (-(q.count or 0), q.broker, q.name))
         now = self.clock()
         alert = colour(self.app.theme_variables, "lag-critical", bold=True)
-        stale = stale_brokers(snapshots)
+        stale = stale_brokers(snapshots, PART_DLQS)
         muted = colour(self.app.theme_variables, "muted")
         rows = []
         for q in queues:
@@ -215,7 +215,7 @@ class DeadLettersPane(Pane):
         self.queues.sync(rows, rebuild=rebuild)
         total = sum(q.count or 0 for q in queues)
         parts = [f"{len(queues):,} dead-letter queues · {total:,} dead letters"]
-        parts += stale_notes(snapshots, {q.broker for q in queues}, now)
+        parts += stale_notes(snapshots, {q.broker for q in queues}, now, PART_DLQS)
         self.query_one("#dlq-info", Label).update(plain(" · ".join(parts), None))
         self._draw_retries(snapshots, now, rebuild=rebuild)
         if rebuild:

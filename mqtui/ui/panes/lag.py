@@ -18,7 +18,7 @@ from mqtui.figures import age, count, duration, elapsed
 from mqtui.jsonl import time_lag as row_time_lag
 from mqtui.model import Capability, DetailSection
 from mqtui.services.alerts import Alert, AlertBoard
-from mqtui.services.snapshot import BrokerSnapshot, GroupLag, LagState
+from mqtui.services.snapshot import PART_LAG, BrokerSnapshot, GroupLag, LagState
 from mqtui.ui.cells import (
     colour,
     dimmed,
@@ -227,12 +227,12 @@ class LagPane(FilteredTablePane):
         spark_width = view.spark_width
         now = view.now
         by, sort_label = SORTS[view.sort_index]
-        stale = stale_brokers(snapshots)
+        stale = stale_brokers(snapshots, PART_LAG)
         muted = colour(variables, "muted")
         for group in rank(groups, dlqs, now, by, stale):
             trend = group.trend
             dead_letters = (group.broker, group.destination) in dlqs
-            old = group.broker in stale  # left from before the broker went down: no trend is current
+            old = group.broker in stale  # left from an earlier poll (down, or lag read failed): no trend is current
             if not dead_letters and not old:
                 counts[trend.state] += 1
             waited = time_lag_text(group.time_lag(now))
@@ -267,7 +267,7 @@ class LagPane(FilteredTablePane):
             parts.append(f"sorted by {sort_label}")
         if view.filter_text:
             parts.append(f"filter: {view.filter_text}")
-        parts += stale_notes(snapshots, {g.broker for g in groups}, now)
+        parts += stale_notes(snapshots, {g.broker for g in groups}, now, PART_LAG)
         return rows, " · ".join(parts)
 
     @on(DataTable.RowHighlighted)

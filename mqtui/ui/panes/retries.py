@@ -15,7 +15,7 @@ from rich.text import Text
 
 from mqtui.figures import MISSING, count, elapsed
 from mqtui.model import RetrySchedule
-from mqtui.services.snapshot import BrokerSnapshot
+from mqtui.services.snapshot import PART_RETRIES, BrokerSnapshot
 from mqtui.ui.cells import dimmed, plain, stale_brokers
 
 RETRY_COLUMNS = [("Broker", "broker"), ("Retries", "name"), ("Origin", "origin"), ("Convention", "convention"),
@@ -48,7 +48,7 @@ def next_due_cell(schedule: RetrySchedule, now: datetime) -> Text:
 
 def retry_rows(snapshots: Sequence[BrokerSnapshot], now: datetime, alert: Style, muted: Style) -> list[Row]:
     """One row per retry schedule, those with retries due first; a down broker's rows dimmed."""
-    stale = stale_brokers(snapshots)
+    stale = stale_brokers(snapshots, PART_RETRIES)
     schedules = sorted(
         (r for s in snapshots for r in s.retries),
         key=lambda r: (-(r.due_now or 0), -(r.due_later or 0), r.broker, r.destination),
