@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from mqtui.jobcounts import job_counts
 from mqtui.model import BacklogRow, DeadLetter, DeadLetterQueue, Decoded, Destination, HeaderValue, Message
 
 
@@ -296,7 +297,11 @@ def _plain(record: object) -> dict[str, Any]:
 
 
 def destination_record(destination: Destination) -> dict[str, Any]:
-    return _plain(destination)
+    """A destination with `jobs`: its job framework's counts (null ones unknown), null for other rows."""
+    record = _plain(destination)
+    jobs = job_counts(destination)
+    record["jobs"] = jobs.record() if jobs else None
+    return record
 
 
 def time_lag(row: BacklogRow, now: datetime) -> float | None:

@@ -25,6 +25,7 @@ from mqtui.commands.output import (
 )
 from mqtui.errors import MqtuiError, NotFound, UsageError
 from mqtui.figures import age, count, elapsed, format_table, rate
+from mqtui.jobcounts import job_counts
 from mqtui.model import BacklogRow, Capability, Destination, Detail, Message, StartPosition
 from mqtui.services.decoding import Decoder
 from mqtui.services.gateway import Adapter, Gateway
@@ -53,11 +54,13 @@ async def cmd_ls(gateway: Gateway, args: argparse.Namespace, out: Output) -> int
 
 
 def _marker(destination: Destination) -> str:
-    """DLQ, or the job framework a row is a queue of (`bull:emails` is a Redis list, but a BullMQ queue is
-    what the on-call engineer looks for; its counts are in --json's extra)."""
+    """DLQ, or the job framework a row is a queue of with the counts its dashboard shows beside depth
+    (`bull:emails` is a Redis list, but a BullMQ queue with 5 failed jobs is what the on-call engineer
+    looks for): "bullmq delayed 3 · failed 5"."""
     if destination.is_dlq:
         return "DLQ"
-    return destination.extra.get("convention", "")
+    jobs = job_counts(destination)
+    return f"{jobs.framework} {jobs.summary()}".strip() if jobs else ""
 
 
 def _replicas(destination: Destination) -> str:

@@ -29,6 +29,7 @@ async def _fail_two(url: str) -> list[str]:
             return (await queue.getJobCounts("failed"))["failed"] == 2
 
         await until(failed, what="two failed reports", timeout=20)
+        await queue.add("render", {"id": 9}, {"delay": 3_600_000})  # due in an hour: delayed, not failed
     finally:
         await runner.close()
         await queue.close()
@@ -50,8 +51,13 @@ async def test_cli_shows_and_requeues_bullmq_failures(redis_url: str, tmp_path: 
         listed["bull:reports"]["extra"]["failed"] == "2" and listed["bull:reports"]["extra"]["convention"] == "bullmq"
     )
     assert not [name for name in listed if name.startswith("bull:reports:")]  # its own keys (events stream too)
-    [row] = [line.split() for line in mqtui("ls").out.splitlines() if line.split()[1:2] == ["bull:reports"]]
-    assert row[-1] == "bullmq"  # the framework, beside the list's counts
+    jobs = listed["bull:reports"]["jobs"]  # the counts bull-board shows, null where BullMQ keeps none
+    assert {k: jobs[k] for k in ("framework", "waiting", "active", "delayed", "retrying", "failed")} == {
+        "framework": "bullmq", "waiting": 0, "active": 0, "delayed": 1, "retrying": None, "failed": 2
+    }  # fmt: skip
+    assert isinstance(jobs["workers"], int)
+    [row] = [line for line in mqtui("ls").out.splitlines() if line.split()[1:2] == ["bull:reports"]]
+    assert row.rstrip().endswith("bullmq delayed 1 · failed 2")  # the framework and its counts, beside depth
     everything = {d["name"] for d in mqtui("ls", "--all", "--json").json_lines()}
     assert "bull:reports:events" in everything
     lag = {(r["destination"], r["group"]) for r in mqtui("lag", "--json").json_lines()}

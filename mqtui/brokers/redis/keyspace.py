@@ -17,6 +17,7 @@ from mqtui.brokers.redis.scan import KeyScanner
 from mqtui.brokers.redis.snapshot import Snapshot
 from mqtui.brokers.redis.streams import id_time
 from mqtui.config import RedisConfig
+from mqtui.jobcounts import DELAYED, FAILED, RETRYING
 from mqtui.model import BacklogRow, Destination, DestinationKind
 
 if TYPE_CHECKING:
@@ -24,6 +25,14 @@ if TYPE_CHECKING:
 
 #: Why a list's rows have no time lag.
 LIST_NO_TIMES = "a Redis list keeps no times"
+
+#: Where each framework's fold put a queue's counts -> the neutral keys `ls` and the console read them by.
+JOB_COUNT_KEYS = {
+    "rq": {"rq_failed": FAILED},
+    "bullmq": {"delayed": DELAYED, "failed": FAILED},
+    "dramatiq": {"dramatiq_delayed": DELAYED, "dramatiq_dead": FAILED},
+    "sidekiq": {"scheduled": DELAYED, "retrying": RETRYING, "dead": FAILED},
+}
 
 
 class Keyspace:
@@ -75,6 +84,9 @@ class Keyspace:
             extra = dict(item.extra)
             if item.convention != "list":
                 extra["convention"] = item.convention
+            for own, neutral in JOB_COUNT_KEYS.get(item.convention, {}).items():
+                if extra.get(own, "").isdigit():  # Sidekiq's "12 (all queues)" is no count of this queue
+                    extra[neutral] = extra[own]
             if item.memory is not None:
                 extra["memory"] = humanize.naturalsize(item.memory, binary=True)
             found.append(

@@ -13,6 +13,7 @@ from textual.reactive import var
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, Label
 
+from mqtui.jobcounts import job_counts
 from mqtui.model import Capability, Destination, DestinationKind
 from mqtui.services.alerts import Alert, AlertBoard
 from mqtui.services.snapshot import PART_DESTINATIONS, BrokerSnapshot
@@ -165,12 +166,14 @@ class DestinationsPane(FilteredTablePane):
 
             def make(d: Destination = d, old: bool = old, floor_in: bool = floor_in, floor_out: bool = floor_out,
                      alerts: tuple[Alert, ...] = alerts) -> list[Text]:  # fmt: skip
-                dlq_mark = Text("DLQ", style=dlq_style) if d.is_dlq else Text("")
+                jobs = job_counts(d)
+                dlq_mark = Text("DLQ", style=dlq_style) if d.is_dlq else Text(jobs.summary() if jobs else "")
                 rate_in = flow_rate(None if old else d.rate_in, at_least=floor_in)
                 rate_out = flow_rate(None if old else d.rate_out, at_least=floor_out)
                 cells = [
-                    plain(d.broker, 20), plain(d.name, 32), Text(d.kind.value), number(d.depth),
-                    number(d.in_flight), number(d.consumers), number(d.partitions), rate_in, rate_out, dlq_mark,
+                    plain(d.broker, 20), plain(d.name, 32), Text(jobs.framework if jobs else d.kind.value),
+                    number(d.depth), number(d.in_flight), number(d.consumers), number(d.partitions), rate_in,
+                    rate_out, dlq_mark,
                 ]  # fmt: skip
                 if old:
                     cells = dimmed(cells, muted)
