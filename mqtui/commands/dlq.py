@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from mqtui import jsonl
 from mqtui.commands.decoding import decode_letters, decoder_from_args
 from mqtui.commands.dlq_where import check_where, select_letters, show_selection
-from mqtui.commands.output import Output, confirm, payload_line, progress_printer, warn, warn_failures
+from mqtui.commands.output import Output, confirm, progress_printer, warn, warn_failures
 from mqtui.errors import UsageError
 from mqtui.figures import age, count, format_table
 from mqtui.model import Capability, DeadLetter, ReplayItem, ReplayResult
 from mqtui.safetext import safe_line
+from mqtui.services.decoding import payload_line
 from mqtui.services.gateway import Adapter, Gateway
 from mqtui.services.policy import WritePolicy
 

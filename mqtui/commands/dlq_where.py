@@ -13,9 +13,10 @@ import argparse
 from dataclasses import dataclass
 
 from mqtui.commands.decoding import decode_letters, decoder_from_args
-from mqtui.commands.output import payload_line, warn
+from mqtui.commands.output import warn
 from mqtui.model import DeadLetter
 from mqtui.safetext import safe_line
+from mqtui.services.decoding import payload_line
 from mqtui.services.gateway import Adapter, Gateway
 from mqtui.services.search.document import letter_document
 from mqtui.services.search.expression import compile_expression

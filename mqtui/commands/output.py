@@ -16,6 +16,7 @@ from mqtui.figures import format_table
 from mqtui.model import Detail, Message, StartPosition
 from mqtui.safetext import safe_line
 from mqtui.secrets import scrub
+from mqtui.services.decoding import payload_line
 from mqtui.services.gateway import FanOut
 
 
@@ -114,20 +115,7 @@ def message_line(message: Message) -> str:
     when = message.timestamp.strftime("%H:%M:%S.%f")[:-3] if message.timestamp else "-"
     where = message.destination if message.partition is None else f"{message.destination}[{message.partition}]"
     key = safe_line(message.key, 40) if message.key is not None else "-"
-    return f"{when}  {safe_line(where, 60)}@{safe_line(str(message.position), 30)}  {key}  {payload_line(message)}"
-
-
-def payload_line(message: Message, width: int = 400) -> str:
-    """A payload on one line: its decoded form (named) where it was decoded, else its text; a failed
-    decoding says why before the raw text."""
-    decoded = message.decoded
-    if decoded is None:
-        return safe_line(message.value, width)
-    from mqtui.services.decoding import summary_line
-
-    if not decoded.ok:
-        return f"{safe_line(summary_line(decoded), 120)} {safe_line(message.value, width)}"
-    return safe_line(summary_line(decoded), width)
+    return f"{when}  {safe_line(where, 60)}@{safe_line(str(message.position), 30)}  {key}  {payload_line(message, 400)}"
 
 
 def print_messages(messages: Sequence[Message], out: Output) -> None:

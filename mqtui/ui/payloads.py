@@ -7,19 +7,11 @@ from __future__ import annotations
 
 from mqtui.model import Decoded, Message
 from mqtui.safetext import safe_block, safe_line
-from mqtui.services.decoding import describe, summary_line
+from mqtui.services.decoding import describe, payload_line
 from mqtui.services.decoding.envelopes import envelope_fields
 
-
-def payload_line(message: Message, width: int = 500) -> str:
-    """A row's payload: "[avro] {...}" when decoded, "[! reason] raw text" when decoding failed, and
-    the raw text (as always) when there was nothing to decode."""
-    decoded = message.decoded
-    if decoded is None:
-        return safe_line(message.value, width)
-    if not decoded.ok:
-        return f"{safe_line(summary_line(decoded), 120)} {safe_line(message.value, width)}"
-    return safe_line(summary_line(decoded), width)
+__all__ = ["decoded_block", "decoding_summary", "key_line", "payload_line"]
+"""`payload_line` is the services' own (the CLI's lines use it too), offered here with the console's other drawings."""
 
 
 def key_line(message: Message, width: int = 40) -> str:

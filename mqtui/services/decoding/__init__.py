@@ -11,11 +11,11 @@ schema), `envelopes`, `local` (schemas from files), `decoder` (the order they ar
 from __future__ import annotations
 
 from mqtui.config import BrokerConfig, Profile
-from mqtui.services.decoding.decoder import MODES, Decoder, describe, summary_line
+from mqtui.services.decoding.decoder import MODES, Decoder, describe, payload_line, summary_line
 from mqtui.services.decoding.local import LocalSchemas
 from mqtui.services.decoding.registry import SchemaCache
 
-__all__ = ["MODES", "Decoder", "decoder_for", "describe", "summary_line"]
+__all__ = ["MODES", "Decoder", "decoder_for", "describe", "payload_line", "summary_line"]
 
 
 def decoder_for(profile: Profile, broker: BrokerConfig, mode: str = "auto") -> Decoder:

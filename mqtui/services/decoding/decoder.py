@@ -18,6 +18,7 @@ from typing import Any
 
 from mqtui.config.decoding import DECODE_FORMATS, LocalSchema
 from mqtui.model import Decoded, Message
+from mqtui.safetext import safe_line
 from mqtui.services.decoding import plain
 from mqtui.services.decoding.envelopes import envelope_of, envelope_summary
 from mqtui.services.decoding.json_schema import SchemaMismatch
@@ -222,3 +223,14 @@ def describe(value: Any) -> str:
     from mqtui.jsonl import json_default
 
     return orjson.dumps(value, default=json_default, option=orjson.OPT_INDENT_2).decode("utf-8")
+
+
+def payload_line(message: Message, width: int) -> str:
+    """A payload on one line, safe to show, for a console row and a CLI line alike: "[avro] {...}" when
+    decoded, "[! reason] raw text" when decoding failed, and the raw text when there was nothing to decode."""
+    decoded = message.decoded
+    if decoded is None:
+        return safe_line(message.value, width)
+    if not decoded.ok:
+        return f"{safe_line(summary_line(decoded), 120)} {safe_line(message.value, width)}"
+    return safe_line(summary_line(decoded), width)
