@@ -12,24 +12,25 @@ from mqtui.jobcounts import DELAYED, FAILED, RETRYING
 from mqtui.model import Destination, DestinationKind
 from mqtui.services.snapshot import BrokerSnapshot, BrokerStatus
 from mqtui.ui.app import MqtuiApp
-from mqtui.ui.panes.destinations import DestinationsPane
+from mqtui.ui.panes.destinations import DestinationsPane, filter_destinations
 from tests.console.fixtures import NOW, REDIS_CAPS, FixedData, fixed_backend, profile
 from tests.console.pilot import Console
 from tests.support import until
+
+ROWS = (
+    Destination("cache-redis", "bull:emails", DestinationKind.LIST, depth=4, in_flight=1, consumers=2,
+                extra={"convention": "bullmq", "delayed": "3", "failed": "5", DELAYED: "3", FAILED: "5"}),
+    Destination("cache-redis", "sidekiq:default", DestinationKind.LIST, depth=0, in_flight=0, consumers=1,
+                extra={"convention": "sidekiq", DELAYED: "0", RETRYING: "1", FAILED: "2"}),
+    Destination("cache-redis", "celery", DestinationKind.LIST, depth=7, extra={"convention": "celery"}),
+    Destination("cache-redis", "plain-list", DestinationKind.LIST, depth=9),
+)  # fmt: skip
 
 
 def _app() -> MqtuiApp:
     redis = BrokerSnapshot(
         name="cache-redis", kind="redis", status=BrokerStatus.CONNECTED, capabilities=REDIS_CAPS,
-        destinations=(
-            Destination("cache-redis", "bull:emails", DestinationKind.LIST, depth=4, in_flight=1, consumers=2,
-                        extra={"convention": "bullmq", "delayed": "3", "failed": "5", DELAYED: "3", FAILED: "5"}),
-            Destination("cache-redis", "sidekiq:default", DestinationKind.LIST, depth=0, in_flight=0, consumers=1,
-                        extra={"convention": "sidekiq", DELAYED: "0", RETRYING: "1", FAILED: "2"}),
-            Destination("cache-redis", "celery", DestinationKind.LIST, depth=7, extra={"convention": "celery"}),
-            Destination("cache-redis", "plain-list", DestinationKind.LIST, depth=9),
-        ),
-        polled_at=NOW - timedelta(seconds=1),
+        destinations=ROWS, polled_at=NOW - timedelta(seconds=1),
     )  # fmt: skip
     app = MqtuiApp(fixed_backend(profile(), FixedData(snapshots=[redis], now=NOW)))  # type: ignore[arg-type]
     app.animation_level = "none"
@@ -52,3 +53,8 @@ async def test_a_framework_queue_shows_its_framework_and_counts_and_a_plain_list
         assert shown["sidekiq:default"][-1] == "delayed 0 · retrying 1 · failed 2"
         assert shown["celery"][2] == "celery" and shown["celery"][-1] == ""  # no counts it could not know
         assert shown["plain-list"][2] == "list" and shown["plain-list"][-1] == ""
+
+
+def test_the_filter_finds_a_framework_s_queues_by_the_framework_it_names() -> None:
+    assert [d.name for d in filter_destinations(list(ROWS), "bullmq")] == ["bull:emails"]
+    assert [d.name for d in filter_destinations(list(ROWS), "redis list")] == [d.name for d in ROWS]

@@ -18,6 +18,7 @@ import pytest
 
 from mqtui.brokers.redis.adapter import RedisAdapter
 from mqtui.config import RedisConfig
+from mqtui.jobcounts import job_counts
 from tests.jobs.workers import worker
 from tests.support import until
 
@@ -65,6 +66,9 @@ async def test_dead_and_retrying_jobs_are_shown_and_retried_once(redis_url: str,
             row = rows["sidekiq:default"]
             assert row.extra["convention"] == "sidekiq" and "queue:default" not in rows
             assert (row.extra["dead"], row.extra["retrying"], row.extra["scheduled"]) == ("2", "1", "0")
+            counts = job_counts(row)  # what the Destinations pane, ls and ls --json show
+            assert counts is not None and counts.framework == "sidekiq"
+            assert counts.summary() == "delayed 0 · retrying 1 · failed 2"
             await until(lambda: _serving(adapter), what="the Sidekiq process serving default", timeout=20)
             dlqs = {q.name: q for q in await adapter.dead_letter_queues()}
             assert dlqs["sidekiq:dead"].detected_by == "sidekiq dead set"

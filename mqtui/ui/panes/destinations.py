@@ -13,7 +13,7 @@ from textual.reactive import var
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, Label
 
-from mqtui.jobcounts import job_counts
+from mqtui.jobcounts import FRAMEWORK, job_counts
 from mqtui.model import Capability, Destination, DestinationKind
 from mqtui.services.alerts import Alert, AlertBoard
 from mqtui.services.snapshot import PART_DESTINATIONS, BrokerSnapshot
@@ -57,11 +57,16 @@ def flow_rate(value: float | None, *, at_least: bool) -> Text:
 
 
 def filter_destinations(destinations: list[Destination], text: str) -> list[Destination]:
-    """Case-insensitive: every word must appear in the broker, name or kind."""
+    """Case-insensitive: every word must appear in the broker, name or kind (the job framework a queue's
+    Kind cell names counts: "bullmq" finds BullMQ's queues)."""
     words = text.lower().split()
     if not words:
         return destinations
-    return [d for d in destinations if all(w in f"{d.broker} {d.name} {d.kind.value}".lower() for w in words)]
+
+    def haystack(d: Destination) -> str:
+        return f"{d.broker} {d.name} {d.kind.value} {d.extra.get(FRAMEWORK, '')}".lower()
+
+    return [d for d in destinations if all(w in haystack(d) for w in words)]
 
 
 @dataclass(frozen=True)
