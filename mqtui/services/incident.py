@@ -37,7 +37,7 @@ from mqtui.model import (
 )
 from mqtui.secrets import MASK, scrub
 from mqtui.services.alerts import AlertBoard
-from mqtui.services.snapshot import BrokerSnapshot, BrokerStatus, GroupKey, GroupLag
+from mqtui.services.snapshot import BrokerSnapshot, BrokerStatus, GroupKey, GroupLag, KeptPart
 from mqtui.services.store import HistoryStore, Point
 
 FORMAT: Literal["mqtui-snapshot"] = "mqtui-snapshot"
@@ -129,6 +129,8 @@ class BrokerDoc(_Strict, kw_only=True, frozen=True):
     failures: int = 0
     rate_floors: list[tuple[str, str]] = []
     notices: list[str] = []
+    kept: tuple[KeptPart, ...] = ()
+    """Parts whose rows are from an earlier poll (a read that failed): reopened, they stay dimmed."""
 
 
 class SeriesDoc(_Strict, kw_only=True, frozen=True):
@@ -275,6 +277,7 @@ def _broker_doc(snapshot: BrokerSnapshot) -> BrokerDoc:
         capabilities=[flag.name for flag in Capability if flag.name and snapshot.capabilities & flag],
         replay_verb=snapshot.replay_verb, polled_at=snapshot.polled_at, next_retry_at=snapshot.next_retry_at,
         failures=snapshot.failures, rate_floors=sorted(snapshot.rate_floors), notices=list(snapshot.notices),
+        kept=snapshot.kept,
     )  # fmt: skip
 
 

@@ -172,6 +172,7 @@ def _snapshot_of(doc: BrokerDoc) -> BrokerSnapshot:
         backlog=doc.backlog, lag=doc.lag, dlqs=doc.dlqs, retries=doc.retries, capabilities=_capabilities(doc.capabilities),
         replay_verb=doc.replay_verb, polled_at=doc.polled_at, next_retry_at=doc.next_retry_at,
         failures=doc.failures, rate_floors=frozenset(doc.rate_floors), notices=tuple(doc.notices),
+        kept=doc.kept,
     )  # fmt: skip
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import redis
 from textual.widgets import DataTable
@@ -18,6 +19,8 @@ from mqtui.config import BrokerConfig, RedisConfig
 from mqtui.config.alerts import AlertRule
 from mqtui.model import BacklogRow
 from mqtui.services.alerts import AlertBook
+from mqtui.services.incident import build_document, write_document
+from mqtui.services.incident_reader import read_document
 from mqtui.services.poller import BrokerPoller
 from mqtui.services.snapshot import PART_DESTINATIONS, PART_LAG, BrokerSnapshot, BrokerStatus, KeptPart, LagState
 from mqtui.ui.app import MqtuiApp
@@ -142,3 +145,14 @@ async def test_kept_lag_rows_are_dimmed_with_their_reason() -> None:
             styles = {cell.style for cell in table.get_row_at(i)}
             assert (styles == {muted}) is (row[0] == "orders-kafka"), row
         assert rows[0][0] == "cache-redis"  # the kept groups rank as unknown, never first as growing
+
+
+def test_kept_parts_survive_an_incident_snapshot(tmp_path: Path) -> None:
+    """Reopened offline, the kept lag rows are still stale: the document carries `kept`."""
+    backend = kafka_lag_kept()
+    snapshots = list(backend.snapshots().values())
+    document = build_document("p", backend.profile, snapshots, NOW)
+    incident = read_document(write_document(document, tmp_path / "kept.json"))
+    kafka = next(s for s in incident.snapshots if s.name == "orders-kafka")
+    assert kafka.kept == (KeptPart(PART_LAG, NOW - timedelta(seconds=37), "no answer within 5s"),)
+    assert kafka.stale(PART_LAG)
