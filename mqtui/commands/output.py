@@ -13,7 +13,7 @@ from typing import Any
 from mqtui import jsonl
 from mqtui.errors import Aborted, MqtuiError, UsageError
 from mqtui.figures import format_table
-from mqtui.model import Detail, Message, StartPosition
+from mqtui.model import Detail, Message, PublishResult, StartPosition
 from mqtui.safetext import safe_line
 from mqtui.secrets import scrub
 from mqtui.services.decoding import payload_line
@@ -45,6 +45,24 @@ class Output:
 def warn(message: str) -> None:
     """One line on stderr; broker-provided text in it (names, error strings) is made terminal-safe."""
     print(f"mqtui: {safe_line(scrub(message), None)}", file=sys.stderr, flush=True)
+
+
+def report_published(out: Output, result: PublishResult, *, positions: bool = False) -> int:
+    """What a publish did (sent, failed, unroutable; with `positions`, where each message landed) and its
+    exit status: 1 when any message failed or was unroutable. `publish` and `publish --from-jsonl` say it
+    the same way."""
+    if out.as_json:
+        record: dict[str, Any] = {"sent": result.sent, "failed": [{"index": i, "error": e} for i, e in result.failed],
+                                  "unroutable": result.unroutable}  # fmt: skip
+        if positions:
+            record["positions"] = list(result.positions)
+        out.records([record])
+    else:
+        out.text(f"sent {result.sent}, failed {len(result.failed)}"
+                 + (f", unroutable {result.unroutable}" if result.unroutable else ""))  # fmt: skip
+        for index, error in result.failed:
+            warn(f"message {index + 1}: {error}")
+    return 1 if result.failed or result.unroutable else 0
 
 
 def warn_failures(fan_out: FanOut[Any]) -> int:

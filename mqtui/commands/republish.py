@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 
 from mqtui import jsonl
-from mqtui.commands.output import Output, confirm, parse_pairs, warn
+from mqtui.commands.output import Output, confirm, parse_pairs, report_published
 from mqtui.errors import UsageError
 from mqtui.model import Capability, OutgoingMessage, PublishResult
 from mqtui.safetext import safe_line
@@ -133,12 +133,4 @@ async def cmd_publish_jsonl(gateway: Gateway, args: argparse.Namespace, out: Out
     result = await gateway.call(
         args.broker, lambda a: send(a, args.destination, messages, options, args.rate), writes=Capability.PUBLISH
     )
-    if out.as_json:
-        out.records([{"sent": result.sent, "failed": [{"index": i, "error": e} for i, e in result.failed],
-                      "unroutable": result.unroutable}])  # fmt: skip
-    else:
-        out.text(f"sent {result.sent}, failed {len(result.failed)}"
-                 + (f", unroutable {result.unroutable}" if result.unroutable else ""))  # fmt: skip
-        for index, error in result.failed:
-            warn(f"message {index + 1}: {error}")
-    return 1 if result.failed or result.unroutable else 0
+    return report_published(out, result)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from mqtui import jsonl
 from mqtui.commands.decoding import schema_encoded
-from mqtui.commands.output import Output, confirm, parse_pairs, parse_start, print_messages, warn
+from mqtui.commands.output import Output, confirm, parse_pairs, parse_start, print_messages, report_published
 from mqtui.commands.republish import cmd_publish_jsonl
 from mqtui.errors import UsageError
 from mqtui.figures import count, format_table
@@ -48,15 +48,7 @@ async def cmd_publish(gateway: Gateway, args: argparse.Namespace, out: Output) -
     result = await gateway.call(
         args.broker, lambda a: a.publish(args.destination, messages, options=options), writes=Capability.PUBLISH
     )
-    if out.as_json:
-        out.records([{"sent": result.sent, "failed": [{"index": i, "error": e} for i, e in result.failed],
-                      "unroutable": result.unroutable, "positions": list(result.positions)}])  # fmt: skip
-    else:
-        out.text(f"sent {result.sent}, failed {len(result.failed)}"
-                 + (f", unroutable {result.unroutable}" if result.unroutable else ""))  # fmt: skip
-        for index, error in result.failed:
-            warn(f"message {index + 1}: {error}")
-    return 1 if result.failed or result.unroutable else 0
+    return report_published(out, result, positions=True)
 
 
 async def cmd_request(gateway: Gateway, args: argparse.Namespace, out: Output) -> int:
