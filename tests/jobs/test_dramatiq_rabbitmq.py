@@ -91,6 +91,10 @@ async def test_dead_letters_shown_and_requeued_to_the_real_worker(
         assert sorted(orjson.loads(letter.extra["args"])[0] for letter in letters) == [0, 1, 2]
         assert {(letter.extra["actor"], letter.reason, letter.origin) for letter in letters} == {
             ("charge", "rejected", queue)}  # fmt: skip
+        listed_rows = run_mqtui("--config", str(config), "-p", "p", "ls", "--json").json_lines()
+        rows = {row["name"]: row for row in listed_rows}
+        assert rows[queue]["jobs"]["framework"] == "dramatiq" and rows[queue]["jobs"]["failed"] == 3
+        assert rows[queue]["jobs"]["delayed"] == 0 and rows[xq]["jobs"] is None  # the DLQ is no job queue
 
         replayed = run_mqtui("--config", str(config), "-p", "p", "dlq", "replay", "rabbit", xq, "--yes", "--json")
         assert replayed.code == 0, replayed.err

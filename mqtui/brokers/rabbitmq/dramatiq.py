@@ -12,9 +12,13 @@ the reason mqtui can give is RabbitMQ's (`rejected`) with the actor and its argu
 from __future__ import annotations
 
 from collections.abc import Mapping, MutableSet
+from dataclasses import replace
 from typing import Any
 
 import orjson
+
+from mqtui.jobcounts import DELAYED, FAILED, FRAMEWORK
+from mqtui.model import Destination, DestinationKind
 
 DETECTED_BY = "dramatiq dead-letter queue"
 DELAY_SUFFIX, DEAD_SUFFIX = ".DQ", ".XQ"
@@ -55,3 +59,20 @@ def job_fields(body: bytes) -> dict[str, str]:
         "retries": str(options["retries"]) if isinstance(options.get("retries"), int) else "",
     }
     return {key: value for key, value in found.items() if value}
+
+
+def mark_queues(found: list[Destination]) -> list[Destination]:
+    """Name Dramatiq as the framework of each queue `Q` declared with its `Q.DQ` and `Q.XQ`, with the
+    messages waiting in `Q.DQ` as delayed and those in `Q.XQ` as failed, so the row reads as Dramatiq's
+    queue on Redis does (the Destinations pane, `ls`, `ls --json`'s `jobs`)."""
+    queues = {(d.extra.get("vhost"), d.name): d for d in found if d.kind is DestinationKind.QUEUE}
+    marked = []
+    for row in found:
+        vhost = row.extra.get("vhost")
+        delay, dead = queues.get((vhost, row.name + DELAY_SUFFIX)), queues.get((vhost, row.name + DEAD_SUFFIX))
+        if row.kind is DestinationKind.QUEUE and delay is not None and dead is not None:
+            extra = {**row.extra, FRAMEWORK: "dramatiq"}
+            extra.update({key: str(q.depth) for key, q in ((DELAYED, delay), (FAILED, dead)) if q.depth is not None})
+            row = replace(row, extra=extra)
+        marked.append(row)
+    return marked

@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from mqtui.brokers.rabbitmq import dramatiq
 from mqtui.brokers.rabbitmq.amqp import text
 from mqtui.brokers.rabbitmq.management import Management, QueueListing
 from mqtui.brokers.rabbitmq.topology import DlqInfo
@@ -62,6 +63,7 @@ async def destinations(
         if name.startswith("amq.") and not include_internal:
             continue
         found.append(_destination(mgmt, row, dlqs.get((vhost, name))))
+    found = dramatiq.mark_queues(found)
     if include_internal:
         found.extend(await _exchanges(mgmt))
     return sorted(found, key=lambda d: (d.kind != DestinationKind.EXCHANGE, d.name))
