@@ -11,6 +11,7 @@ import orjson
 import pytest
 import redis
 
+from mqtui.jobcounts import job_counts
 from mqtui.model import Destination
 from tests.helpers import run_mqtui, write_config
 from tests.jobs.workers import BIN, DONE, SEEN, worker, write_module
@@ -170,6 +171,8 @@ async def test_in_progress_and_delayed_counts_while_the_worker_holds_them(
         row = await until(counted, what="one running and one delayed message counted", timeout=20)
         lag = run_mqtui("--config", str(config), "-p", "p", "lag", "--json")
         raw.rpush("test:release", "go")
+    counts = job_counts(row)  # what the Destinations pane and ls show
+    assert counts is not None and (counts.framework, counts.summary()) == ("dramatiq", "delayed 1 · failed 0")
     assert (row.depth, row.extra["convention"]) == (0, "dramatiq") and "dramatiq:mail.DQ" not in {
         d.name for d in await _destinations(redis_url)}  # fmt: skip
     assert lag.code == 0, lag.err

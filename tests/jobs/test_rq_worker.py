@@ -13,6 +13,7 @@ import pytest
 import redis
 
 from mqtui.brokers.redis import jobs
+from mqtui.jobcounts import job_counts
 from mqtui.model import Destination
 from tests.helpers import run_mqtui, write_config
 from tests.jobs.workers import BIN, DONE, SEEN, worker, write_module
@@ -82,6 +83,8 @@ async def test_failed_jobs_shown_and_requeued_to_the_real_worker(
     assert (queues[FAILED].count, queues[FAILED].origin) == (3, "rq:queue:images")
     assert queues[FAILED].detected_by == "rq failed registry"
     assert destinations["rq:queue:images"].extra["rq_failed"] == "3"
+    counts = job_counts(destinations["rq:queue:images"])  # what the Destinations pane and ls show
+    assert counts is not None and (counts.framework, counts.summary()) == ("rq", "failed 3")
     first = letters[0]
     assert "rqtasks.resize(" in first.message.value.decode() and "width=320" in first.message.value.decode()
     assert first.reason is not None and first.reason.startswith("ValueError: image")
