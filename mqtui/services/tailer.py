@@ -19,8 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
-import re
-import shlex
 import threading
 import time
 from collections import deque
@@ -39,6 +37,7 @@ from mqtui.services.decoding import Decoder
 from mqtui.services.decoding.decoder import TAIL_WAIT
 from mqtui.services.poller import backoff_delay, error_line, wait_for_event
 from mqtui.services.resume import ResumeMode, resume_start
+from mqtui.services.search.words import parse_words
 from mqtui.services.session import connected
 
 
@@ -259,11 +258,15 @@ class MessageFilter:
     payloads can be filtered without decoding them. A decoded payload (Avro, Protobuf, MessagePack...)
     also matches by its decoded JSON text, and `FIELD=WORD` (FIELD a dotted path such as
     `customer.id`) matches a decoded field's value; on a payload not decoded it is a plain word.
+
+    Parsed as `search --where` parses words, but matched apart from `words.fast`: that looks in a
+    message's search document (a value as text), this in its raw bytes, so that a binary payload matches
+    the words its tail row shows without a document built per message.
     """
 
     text: tuple[bytes, ...] = ()
     key: tuple[bytes, ...] = ()
-    headers: tuple[tuple[str, bytes | None], ...] = ()
+    headers: tuple[tuple[bytes, bytes | None], ...] = ()
     fields: tuple[tuple[tuple[str, ...], bytes], ...] = ()
 
     @property
@@ -272,27 +275,16 @@ class MessageFilter:
 
     @classmethod
     def parse(cls, expression: str) -> MessageFilter:
-        try:
-            terms = shlex.split(expression)
-        except ValueError:
-            terms = expression.split()
-        text: list[bytes] = []
-        key: list[bytes] = []
-        headers: list[tuple[str, bytes | None]] = []
-        fields: list[tuple[tuple[str, ...], bytes]] = []
-        for term in terms:
-            field, sep, rest = term.partition(":")
-            if sep and field.lower() in ("key", "k") and rest:
-                key.append(rest.encode().lower())
-            elif sep and field.lower() in ("header", "h") and rest:
-                name, eq, value = rest.partition("=")
-                headers.append((name.lower(), value.encode().lower() if eq else None))
-            elif _FIELD_TERM.fullmatch(term):
-                path, _, wanted = term.partition("=")
-                fields.append((tuple(path.split(".")), wanted.encode().lower()))
-            else:
-                text.append(term.encode().lower())
-        return cls(tuple(text), tuple(key), tuple(headers), tuple(fields))
+        """The terms exactly as `search --where` reads plain words (`words.parse_words`), as bytes."""
+        terms = parse_words(expression)
+        return cls(
+            tuple((t.wanted or "").encode() for t in terms if t.kind == "value"),
+            tuple((t.wanted or "").encode() for t in terms if t.kind == "key"),
+            tuple(
+                (t.name.encode(), None if t.wanted is None else t.wanted.encode()) for t in terms if t.kind == "header"
+            ),
+            tuple((t.path, (t.wanted or "").encode()) for t in terms if t.kind == "field"),
+        )
 
     def matches(self, message: Message) -> bool:
         decoded = message.decoded if message.decoded is not None and message.decoded.ok else None
@@ -315,15 +307,12 @@ class MessageFilter:
             if not all(needle in key for needle in self.key):
                 return False
         for name, wanted in self.headers:
-            values = [_header_bytes(v).lower() for k, v in message.headers if k.lower() == name]
+            values = [_header_bytes(v).lower() for k, v in message.headers if k.encode().lower() == name]
             if not values:
                 return False
             if wanted is not None and not any(wanted in v for v in values):
                 return False
         return True
-
-
-_FIELD_TERM = re.compile(r"[A-Za-z_][\w-]*(\.[\w-]+)*=.*")
 
 
 def _tree_text(value: object) -> bytes:

@@ -79,7 +79,10 @@ def program(terms: Sequence[Term]) -> str:
 
 def fast(terms: Sequence[Term]) -> Callable[[Any], bool]:
     """The same test as `program` in Python; `Slow` where only jq can say exactly (a value that is not
-    JSON, headers that are not an object, a field path through something other than objects)."""
+    JSON, headers that are not an object, a field path through something other than objects).
+
+    On a search document, as jq sees it; the tail's `MessageFilter` parses the same terms but matches a
+    message's raw bytes, so a binary payload matches the words its row shows."""
     needles = [term.wanted or "" for term in terms if term.kind == "value"]
     checks = [_check(term) for term in terms if term.kind != "value"]
 
