@@ -8,6 +8,7 @@ import pytest
 import redis
 
 from mqtui.demo.localbrokers import LocalRedis
+from tests.redis.support import emptied_database, plain_client
 
 #: The job-framework tests' database on the shared server (tests/redis uses 12).
 JOBS_DB = 14
@@ -15,15 +16,9 @@ JOBS_DB = 14
 
 @pytest.fixture
 def redis_url(redis_server: LocalRedis) -> str:
-    url = f"redis://127.0.0.1:{redis_server.port}/{JOBS_DB}"
-    client = redis.Redis.from_url(url)
-    client.flushdb()
-    client.close()
-    return url
+    return emptied_database(redis_server, JOBS_DB)
 
 
 @pytest.fixture
 def raw(redis_url: str) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_url)
-    yield client
-    client.close()
+    yield from plain_client(redis_url)

@@ -16,6 +16,7 @@ from mqtui.brokers.redis.adapter import RedisAdapter
 from mqtui.config import RedisConfig
 from mqtui.demo.localbrokers import LocalRedis
 from tests.helpers import make_ca_and_server_certificate
+from tests.redis.support import emptied_database, plain_client
 
 #: Databases 10-15 of the shared server belong to these tests; other suites use the lower ones.
 TEST_DB = 12
@@ -25,19 +26,13 @@ ACL_USER, ACL_PASSWORD = "ops", "s3cret-redis-pass"
 @pytest.fixture
 def redis_url(redis_server: LocalRedis) -> str:
     """A URL to a database that is empty when the test starts."""
-    url = f"redis://127.0.0.1:{redis_server.port}/{TEST_DB}"
-    client = redis.Redis.from_url(url)
-    client.flushdb()
-    client.close()
-    return url
+    return emptied_database(redis_server, TEST_DB)
 
 
 @pytest.fixture
 def raw(redis_url: str) -> Iterator[redis.Redis]:
     """A plain synchronous client on the test database, for setting up and checking state."""
-    client = redis.Redis.from_url(redis_url)
-    yield client
-    client.close()
+    yield from plain_client(redis_url)
 
 
 def config(url: str, **overrides: Any) -> RedisConfig:
