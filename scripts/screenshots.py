@@ -110,6 +110,21 @@ async def request_reply(app: MqtuiApp, pilot: Pilot) -> None:  # type: ignore[ty
     await pilot.pause(1.5)
 
 
+async def alerts(app: MqtuiApp, pilot: Pilot) -> None:  # type: ignore[type-arg]
+    await pilot.press("2")
+    await pilot.pause(12)  # the demo's "analytics falling behind" rule needs 30 s of growth
+    await pilot.press("exclamation_mark")
+
+
+async def search(app: MqtuiApp, pilot: Pilot) -> None:  # type: ignore[type-arg]
+    await pilot.press("1")
+    await select(app, "#dest-table", 1, "payments")
+    await pilot.press("f")
+    await pilot.pause(0.5)
+    await pilot.press(*".value.amount > 390", "enter")
+    await pilot.pause(4)
+
+
 STEPS: dict[str, Step] = {
     "destinations": destinations,
     "lag": lag,
@@ -122,6 +137,8 @@ STEPS: dict[str, Step] = {
     "tail-start": tail_start,
     "server-info": server_info,
     "request-reply": request_reply,
+    "alerts": alerts,
+    "search": search,
 }
 
 

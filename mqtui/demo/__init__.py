@@ -82,7 +82,10 @@ class DemoRun:
 
     def profile(self) -> Profile:
         # A sample of history every 2 s (not every 10): the drill-in's charts fill within a minute of demo.
-        raw = {"profiles": {"demo": {"poll_interval": 1.0, "history_interval": 2.0, "brokers": self.brokers}}}
+        # The analytics groups fall behind on purpose: a quick growth rule gives `!` something to list.
+        alerts = [{"name": "analytics falling behind", "group": "analytics", "growing_for": "30s"}]
+        demo = {"poll_interval": 1.0, "history_interval": 2.0, "alerts": alerts, "brokers": self.brokers}
+        raw = {"profiles": {"demo": demo}}
         return parse_config(raw, self.state_file).profiles["demo"]
 
     def notices(self) -> list[str]:
