@@ -9,10 +9,14 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from mqtui.demo.localbrokers import LocalKafka, LocalNats, LocalRabbitMQ, LocalRedis
+
+if TYPE_CHECKING:
+    from tests.kafka.conftest import KafkaTools
 
 
 def _serialise_ast_parse() -> None:
@@ -85,6 +89,17 @@ def kafka_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKafk
     broker.start()
     yield broker
     broker.kill()  # memory storage, nothing to keep; a SIGTERM waits seconds for clients' connections
+
+
+@pytest.fixture
+def kafka_tools(kafka_server: LocalKafka) -> Iterator[KafkaTools]:
+    """Admin, producer and reader helpers on the session's Kafka, for tests outside tests/kafka too."""
+    from tests.kafka.conftest import KafkaTools
+
+    tools = KafkaTools(kafka_server.url)
+    yield tools
+    del tools.admin  # tansu waits for open connections when it is stopped
+    gc.collect()
 
 
 @pytest.fixture(scope="session")

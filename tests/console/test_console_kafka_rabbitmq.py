@@ -3,26 +3,15 @@ purge and peek, each driven by keys and checked on the broker itself."""
 
 from __future__ import annotations
 
-import gc
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pika
-import pytest
 
 from mqtui.demo.localbrokers import LocalKafka, LocalRabbitMQ
 from tests.console.pilot import Console, console
 from tests.helpers import write_config
 from tests.kafka.conftest import KafkaTools, Record
-
-
-@pytest.fixture
-def kafka_tools(kafka_server: LocalKafka) -> Iterator[KafkaTools]:
-    tools = KafkaTools(kafka_server.url)
-    yield tools
-    del tools.admin  # tansu waits for open connections when it is stopped
-    gc.collect()
 
 
 def high_watermarks(tools: KafkaTools, topic: str, partitions: int) -> int:

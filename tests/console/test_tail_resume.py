@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import nats
@@ -20,14 +19,6 @@ from mqtui.services.tailer import TailStream
 from tests.console.conftest import profile_file
 from tests.console.pilot import console
 from tests.kafka.conftest import KafkaTools, Record
-
-
-@pytest.fixture
-def kafka_tools(kafka_server: LocalKafka) -> Iterator[KafkaTools]:
-    tools = KafkaTools(kafka_server.url)
-    yield tools
-    del tools.admin  # tansu waits for open connections when it is stopped
-    gc.collect()
 
 
 async def test_kafka_tail_starts_each_listed_partition_at_its_own_offset(

@@ -5,29 +5,18 @@ Redis; the tail filter matches decoded fields. Every payload is made by confluen
 
 from __future__ import annotations
 
-import gc
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import msgpack
-import pytest
 import redis
 
-from mqtui.demo.localbrokers import LocalKafka, LocalRedis
+from mqtui.demo.localbrokers import LocalRedis
 from tests.console.pilot import Console, console
 from tests.decoding.conftest import AVRO_ORDER, Encoders
 from tests.helpers import write_config
 from tests.kafka.conftest import KafkaTools
 from tests.registry import Registry
-
-
-@pytest.fixture
-def kafka_tools(kafka_server: LocalKafka) -> Iterator[KafkaTools]:
-    tools = KafkaTools(kafka_server.url)
-    yield tools
-    del tools.admin  # tansu waits for open connections when it is stopped
-    gc.collect()
 
 
 def framed(encoders: Encoders, topic: str) -> list[bytes]:
