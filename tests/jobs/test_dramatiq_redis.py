@@ -5,6 +5,8 @@ them back, and the worker runs each exactly once more."""
 from __future__ import annotations
 
 import re
+import subprocess
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import orjson
@@ -71,15 +73,20 @@ def _enqueue(url: str, count: int, actor: str = "send_mail", delay: int | None =
         broker.close()
 
 
+def mail_worker(tmp_path: Path, redis_url: str) -> AbstractContextManager[subprocess.Popen[bytes]]:
+    """The real Dramatiq worker, one process and thread, on the `mail` queue of TASKS."""
+    folder = write_module(tmp_path, "mailtasks", TASKS)
+    command = [str(BIN / "dramatiq"), "mailtasks", "--processes", "1", "--threads", "1", "--queues", "mail"]
+    return worker(command, folder, {"JOBS_REDIS_URL": redis_url}, tmp_path / "worker.log")
+
+
 async def test_dead_letters_shown_and_requeued_to_the_real_worker(
     redis_url: str, raw: redis.Redis, tmp_path: Path
 ) -> None:
-    folder = write_module(tmp_path, "mailtasks", TASKS)
-    command = [str(BIN / "dramatiq"), "mailtasks", "--processes", "1", "--threads", "1", "--queues", "mail"]
     config = write_config(
         tmp_path / "c.toml", {"p": {"brokers": [{"name": "cache", "kind": "redis", "url": redis_url}]}}
     )
-    with worker(command, folder, {"JOBS_REDIS_URL": redis_url}, tmp_path / "worker.log"):
+    with mail_worker(tmp_path, redis_url):
         _enqueue(redis_url, 3)
         wait_for(lambda: raw.zcard(XQ) == 3, what="three dead messages in dramatiq:mail.XQ", timeout=20)
 
@@ -127,9 +134,7 @@ async def test_dead_letters_shown_and_requeued_to_the_real_worker(
 async def test_delete_removes_the_id_and_its_body_and_to_requeues_elsewhere(
     redis_url: str, raw: redis.Redis, tmp_path: Path
 ) -> None:
-    folder = write_module(tmp_path, "mailtasks", TASKS)
-    command = [str(BIN / "dramatiq"), "mailtasks", "--processes", "1", "--threads", "1", "--queues", "mail"]
-    with worker(command, folder, {"JOBS_REDIS_URL": redis_url}, tmp_path / "worker.log"):
+    with mail_worker(tmp_path, redis_url):
         _enqueue(redis_url, 2)
         wait_for(lambda: raw.zcard(XQ) == 2, what="two dead messages", timeout=20)
     readonly = write_config(
@@ -154,12 +159,10 @@ async def test_delete_removes_the_id_and_its_body_and_to_requeues_elsewhere(
 async def test_in_progress_and_delayed_counts_while_the_worker_holds_them(
     redis_url: str, raw: redis.Redis, tmp_path: Path
 ) -> None:
-    folder = write_module(tmp_path, "mailtasks", TASKS)
-    command = [str(BIN / "dramatiq"), "mailtasks", "--processes", "1", "--threads", "1", "--queues", "mail"]
     config = write_config(
         tmp_path / "c.toml", {"p": {"brokers": [{"name": "cache", "kind": "redis", "url": redis_url}]}}
     )
-    with worker(command, folder, {"JOBS_REDIS_URL": redis_url}, tmp_path / "worker.log"):
+    with mail_worker(tmp_path, redis_url):
         _enqueue(redis_url, 1, actor="wait_for_release")
         _enqueue(redis_url, 1, delay=60_000)  # the worker fetches it from mail.DQ and holds it until then
 
@@ -189,9 +192,7 @@ async def test_a_retried_message_shows_the_traceback_of_its_earlier_attempt(
 ) -> None:
     """Without the Results middleware's exception, the dead body still holds what the Retries middleware
     wrote when it re-enqueued the message: its retries and the traceback of the attempt before the last."""
-    folder = write_module(tmp_path, "mailtasks", TASKS)
-    command = [str(BIN / "dramatiq"), "mailtasks", "--processes", "1", "--threads", "1", "--queues", "mail"]
-    with worker(command, folder, {"JOBS_REDIS_URL": redis_url}, tmp_path / "worker.log"):
+    with mail_worker(tmp_path, redis_url):
         _enqueue(redis_url, 1, actor="flaky_twice")
         wait_for(lambda: raw.zcard(XQ) == 1, what="the message dead after its retry", timeout=20)
     async with adapter_for(redis_url) as adapter:
