@@ -25,9 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import PYTHON, QUIET, elapsed, figure, header, interleaved, local_brokers, mqtui_env, note
-from confluent_kafka import Producer
-from kafka_data import BULK, create_topics, high_watermarks
+from common import PYTHON, elapsed, figure, header, interleaved, local_brokers, mqtui_env, note
+from kafka_data import create_topics, fill_cycling, high_watermarks
 from tail import count_lines
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -80,19 +79,7 @@ def produce_avro(url: str, registry_url: str) -> None:
                    "express": rng.random() < 0.2, "note": None if n % 3 else "leave at the door"}, context)
         for n in range(1000)
     ]  # fmt: skip
-    producer = Producer({"bootstrap.servers": url, **BULK, **QUIET})
-    for n in range(TOTAL - 1):
-        while True:
-            try:
-                producer.produce(TOPIC, values[n % 1000], partition=0)
-                break
-            except BufferError:
-                producer.poll(0.01)
-    if producer.flush(120) != 0:
-        raise RuntimeError("bulk produce did not finish")
-    single = Producer({"bootstrap.servers": url, "linger.ms": 0, "batch.num.messages": 1, **QUIET})
-    single.produce(TOPIC, values[0], partition=0)
-    single.flush(30)
+    fill_cycling(url, TOPIC, values, TOTAL)
 
 
 def write_config(path: Path, broker: dict[str, object], registry_url: str) -> Path:

@@ -53,6 +53,19 @@ def fill(url: str, topic: str, count: int, size: int = 200, partitions: int = 1)
             single.flush(30)  # a batch of its own: the watermark becomes base offset + 1 = the true end
 
 
+def fill_cycling(url: str, topic: str, values: list[bytes], count: int) -> None:
+    """`count` records on partition 0 cycling through `values` (realistic payloads, few to build), the
+    last in a batch of its own so that the high watermark is `count`."""
+    bulk = Producer({"bootstrap.servers": url, **BULK, **QUIET})
+    for n in range(count - 1):
+        _produce(bulk, topic, values[n % len(values)], 0, 1)
+    if bulk.flush(120) != 0:
+        raise RuntimeError("bulk produce did not finish")
+    single = Producer({"bootstrap.servers": url, **SINGLE, **QUIET})
+    _produce(single, topic, values[(count - 1) % len(values)], 0, 1)
+    single.flush(30)
+
+
 def fill_single(url: str, topic: str, per_partition: int, partitions: int, size: int = 100) -> None:
     """Few records per partition, each in its own batch (exact watermarks, ~10,000 records/s)."""
     producer = Producer({"bootstrap.servers": url, **SINGLE, **QUIET})

@@ -24,9 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import PYTHON, QUIET, elapsed, figure, header, interleaved, local_brokers, mqtui_env, note, write_profile
-from confluent_kafka import Producer
-from kafka_data import BULK, SINGLE, create_topics, high_watermarks
+from common import PYTHON, elapsed, figure, header, interleaved, local_brokers, mqtui_env, note, write_profile
+from kafka_data import create_topics, fill_cycling, high_watermarks
 
 TOTAL = 1_000_000
 RUNS = 3
@@ -67,19 +66,7 @@ def orders() -> list[bytes]:
 
 def produce(url: str) -> int:
     values = orders()
-    producer = Producer({"bootstrap.servers": url, **BULK, **QUIET})
-    for n in range(TOTAL - 1):
-        while True:
-            try:
-                producer.produce(TOPIC, values[n % 1000], partition=0)
-                break
-            except BufferError:
-                producer.poll(0.01)
-    if producer.flush(120) != 0:
-        raise RuntimeError("bulk produce did not finish")
-    single = Producer({"bootstrap.servers": url, **SINGLE, **QUIET})  # the true end for tansu's watermark
-    single.produce(TOPIC, values[(TOTAL - 1) % 1000], partition=0)
-    single.flush(30)
+    fill_cycling(url, TOPIC, values, TOTAL)
     return sum(len(v) for v in values) // len(values)
 
 
