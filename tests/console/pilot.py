@@ -90,6 +90,13 @@ class Console:
         self.app.screen.query_one(selector, DataTable).move_cursor(row=index)
         await self.settle()
 
+    async def open_only_dlq(self, entries: int, what: str) -> list[list[str]]:
+        """Show the Dead letters pane, wait for its one DLQ, open it and wait for its `entries` rows."""
+        await self.press("4")
+        await self.wait_rows("#dlq-table", lambda r: len(r) == 1, "the DLQ")
+        await self.press("enter")
+        return await self.wait_rows("#entries-table", lambda r: len(r) == entries, what)
+
     async def wait_screen(self, name: str, what: str | None = None) -> None:
         await self.wait(lambda: type(self.app.screen).__name__ == name, what or f"{name} on top")
 

@@ -112,10 +112,7 @@ async def test_requeue_of_selected_entries_moves_only_those(tmp_path: Path, redi
     url, client = redis_db
     client.rpush("mail:dlq", *[json.dumps({"id": f"m{i}"}).encode() for i in range(4)])
     async with console(redis_profile(tmp_path, url), "ops") as c:
-        await c.press("4")
-        await c.wait_rows("#dlq-table", lambda r: len(r) == 1, "the DLQ")
-        await c.press("enter")
-        await c.wait_rows("#entries-table", lambda r: len(r) == 4, "four entries")
+        await c.open_only_dlq(4, "four entries")
         await c.press("space", "down", "space")  # the first (the cursor moves down itself), then the third
         rows = c.rows("#entries-table")
         assert [row[0] for row in rows] == ["✓", " ", "✓", " "]
@@ -340,10 +337,7 @@ async def test_select_all_replays_every_entry_and_says_how_many(
     url, client = redis_db
     client.rpush("jobs:dlq", *[json.dumps({"id": f"j{i}"}).encode() for i in range(4)])
     async with console(redis_profile(tmp_path, url), "ops") as c:
-        await c.press("4")
-        await c.wait_rows("#dlq-table", lambda r: len(r) == 1, "the DLQ")
-        await c.press("enter")
-        await c.wait_rows("#entries-table", lambda r: len(r) == 4, "four entries")
+        await c.open_only_dlq(4, "four entries")
         await c.press("a")
         assert [row[0] for row in c.rows("#entries-table")] == ["✓"] * 4
         assert "4 selected · r: requeue the selected" in c.text("#entries-info")
@@ -366,10 +360,7 @@ async def test_delete_of_selected_dead_letters_removes_only_those(
     url, client = redis_db
     client.rpush("mail:dlq", *[json.dumps({"id": f"m{i}"}).encode() for i in range(4)])
     async with console(redis_profile(tmp_path, url), "ops") as c:
-        await c.press("4")
-        await c.wait_rows("#dlq-table", lambda r: len(r) == 1, "the DLQ")
-        await c.press("enter")
-        await c.wait_rows("#entries-table", lambda r: len(r) == 4, "four entries")
+        await c.open_only_dlq(4, "four entries")
         await c.press("space", "space")  # the first two shown (the oldest: m0, m1)
         chosen = sorted(row[1] for row in c.rows("#entries-table") if row[0] == "✓")
         await c.press("d")

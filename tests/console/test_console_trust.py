@@ -97,10 +97,7 @@ async def test_hostile_messages_are_drawn_safely_in_every_pane(
         assert seen_markup  # the click markup was drawn as characters, and the console is still running
         assert c.app.is_running
 
-        await c.press("4")
-        await c.wait_rows("#dlq-table", lambda r: len(r) == 1, "the DLQ")
-        await c.press("enter")
-        await c.wait_rows("#entries-table", lambda r: len(r) == 20, "twenty dead letters")
+        await c.open_only_dlq(20, "twenty dead letters")
         assert_clean(c)
         await c.press("enter")
         await c.wait_screen("MessageScreen")

@@ -126,10 +126,7 @@ async def test_only_the_dead_letters_an_expression_selects_are_requeued(
     letters = [{"id": f"m{i}", "error": "timeout" if i in (1, 3) else "bad input"} for i in range(5)]
     client.rpush("mail:dlq", *[json.dumps(letter).encode() for letter in letters])
     async with console(redis_profile(tmp_path, url), "ops") as c:
-        await c.press("4")
-        await c.wait_rows("#dlq-table", lambda r: len(r) == 1, "the DLQ")
-        await c.press("enter")
-        await c.wait_rows("#entries-table", lambda r: len(r) == 5, "five entries")
+        await c.open_only_dlq(5, "five entries")
         await c.press("w")
         await c.wait_screen("WhereScreen")
         c.app.screen.query_one("#where", Input).value = '.value.error | test("time")'
