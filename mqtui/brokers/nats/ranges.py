@@ -15,6 +15,7 @@ from typing import Any
 
 from mqtui.brokers.nats.jetstream import JetStream
 from mqtui.brokers.nats.tail import start_sequence, stream_tail, workqueue_tail
+from mqtui.brokers.rangecut import before_end
 from mqtui.errors import NotFound
 from mqtui.model import Message, RangePart, RangePlan, StartPosition
 
@@ -81,18 +82,17 @@ async def read_range(js: JetStream, plan: RangePlan) -> AsyncGenerator[Sequence[
                 js.conn(), js.name, stream, last_seq=last, filter_subject=subject, start=start, stop_at_end=True,
                 timeout=js.timeout,
             )  # fmt: skip
+        until = part.until
+
+        def stamped_past(message: Message) -> bool:
+            return until is not None and message.timestamp is not None and message.timestamp >= until
+
         try:
             async for batch in reader:
-                kept = [m for m in batch if first <= int(m.position) <= last]
-                if part.until is not None:
-                    cut = next((i for i, m in enumerate(kept) if m.timestamp and m.timestamp >= part.until), None)
-                    if cut is not None:
-                        if cut:
-                            yield kept[:cut]
-                        return
+                kept, ended = before_end([m for m in batch if first <= int(m.position) <= last], stamped_past)
                 if kept:
                     yield kept
-                if batch and int(batch[-1].position) >= last:
+                if ended or (batch and int(batch[-1].position) >= last):
                     return
         finally:
             await reader.aclose()

@@ -21,6 +21,7 @@ from mqtui.brokers.rabbitmq import messages as message_jobs
 from mqtui.brokers.rabbitmq.amqp import text
 from mqtui.brokers.rabbitmq.management import Management
 from mqtui.brokers.rabbitmq.runner import AmqpRunner
+from mqtui.brokers.rangecut import before_end
 from mqtui.errors import NotPossible
 from mqtui.model import Message, RangePart, RangePlan, StartPosition
 
@@ -86,13 +87,11 @@ async def read_range(
     try:
         async for batch in batches:
             kept = [m for m in batch if part.since is None or m.timestamp is None or m.timestamp >= part.since]
-            cut = next((i for i, m in enumerate(kept) if _past(m, last, part)), None)
-            if cut is not None:
-                if cut:
-                    yield kept[:cut]
-                return
+            kept, ended = before_end(kept, lambda m: _past(m, last, part))
             if kept:
                 yield kept
+            if ended:
+                return
     finally:
         await batches.aclose()  # type: ignore[attr-defined]
 
