@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Mapping
-from datetime import datetime
-from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -25,13 +23,13 @@ from textual.widgets import Input, Label, Static
 from mqtui.errors import UsageError
 from mqtui.model import Capability, Message
 from mqtui.services.snapshot import BrokerSnapshot
-from mqtui.services.tailer import TailState, TailStream, export_jsonl
-from mqtui.ui.cells import error_text, plain
+from mqtui.services.tailer import TailState, TailStream
+from mqtui.ui.cells import plain
 from mqtui.ui.choosing import MessageChooser, message_chooser
+from mqtui.ui.exporting import ask_and_export, default_path
 from mqtui.ui.keys import Command, bindings
 from mqtui.ui.messages import DuplicateRequested, MessageOpened, TailRequested
 from mqtui.ui.panes.base import Pane
-from mqtui.ui.screens.common import PromptScreen
 from mqtui.ui.screens.message import VIEWS, body_text, clipboard_text
 from mqtui.ui.widgets.messagelist import MessageList
 
@@ -391,8 +389,7 @@ class TailPane(Pane):
         """Ask where to, then write the buffer as it was when asked (a thread writes the file)."""
         stream = self.stream
         name = stream.destination if stream else "tail"
-        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:60]
-        default = str(Path.cwd() / f"mqtui-{safe}-{datetime.now():%Y%m%d-%H%M%S}.jsonl")
+        default = default_path("mqtui-", name)
 
         messages = list(self.buffer)  # what is kept now, not what arrives while the path is typed
         title = f"Export the buffer: {len(messages):,} messages to JSON Lines"
@@ -401,19 +398,4 @@ class TailPane(Pane):
         hint = "same shape as tail --json"
         if self.dropped:
             hint = f"{self.dropped:,} older messages were dropped from the buffer and are not in it · " + hint
-        path = await self.app.push_screen_wait(PromptScreen(title, value=default, hint=hint))
-        if path is None:
-            return
-        if not path.strip():  # enter on an emptied field: say so rather than close in silence
-            self.notify("nothing exported: no file name given", severity="warning")
-            return
-        self._export(path.strip(), messages)
-
-    @work(thread=True, exit_on_error=False)
-    def _export(self, path: str, messages: list[Message]) -> None:
-        try:
-            written = export_jsonl(messages, path)
-        except OSError as exc:
-            self.app.call_from_thread(self.notify, error_text(exc), severity="error")
-            return
-        self.app.call_from_thread(self.notify, f"exported {written:,} messages to {path}")
+        await ask_and_export(self, messages, title=title, default=default, hint=hint, noun="messages")

@@ -14,8 +14,6 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
@@ -27,11 +25,11 @@ from textual.widgets import DataTable, Input, Label, ProgressBar
 
 from mqtui.errors import UsageError
 from mqtui.model import Message, StartPosition
-from mqtui.services.tailer import export_jsonl
 from mqtui.ui.cells import error_text, plain
+from mqtui.ui.exporting import ask_and_export, default_path
 from mqtui.ui.keys import Command, bindings
 from mqtui.ui.payloads import key_line, payload_line
-from mqtui.ui.screens.common import Dialog, PromptScreen
+from mqtui.ui.screens.common import Dialog
 
 DEFAULT_LIMIT = 100
 RESULT_ROWS = 1000
@@ -296,22 +294,7 @@ class SearchScreen(Dialog[None]):
         if not self.matches or self.running:
             return
         messages = list(self.matches)
-        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in self.destination)[:60]
-        default = str(Path.cwd() / f"mqtui-search-{safe}-{datetime.now():%Y%m%d-%H%M%S}.jsonl")
         title = f"Export the {len(messages):,} matches to JSON Lines"
-        path = await self.app.push_screen_wait(PromptScreen(title, value=default, hint="same shape as tail --json"))
-        if path is None:
-            return
-        if not path.strip():
-            self.notify("nothing exported: no file name given", severity="warning")
-            return
-        self._export(path.strip(), messages)
-
-    @work(thread=True, exit_on_error=False)
-    def _export(self, path: str, messages: list[Message]) -> None:
-        try:
-            written = export_jsonl(messages, path)
-        except OSError as exc:
-            self.app.call_from_thread(self.notify, error_text(exc), severity="error")
-            return
-        self.app.call_from_thread(self.notify, f"exported {written:,} matches to {path}")
+        default = default_path("mqtui-search-", self.destination)
+        hint = "same shape as tail --json"
+        await ask_and_export(self, messages, title=title, default=default, hint=hint, noun="matches")
