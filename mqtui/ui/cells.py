@@ -115,19 +115,6 @@ def lag_rate(trend: LagTrend) -> str:
     return f"{sign}{trend.rate:,.1f}/s"
 
 
-def status_line(snapshot: BrokerSnapshot, now: datetime) -> str:
-    """connected · polled 2s ago / unreachable · retry in 8s (text only; colour comes from the badge)."""
-    status = snapshot.status
-    if status is BrokerStatus.UNREACHABLE:
-        if snapshot.next_retry_at is not None:
-            wait = (snapshot.next_retry_at - now).total_seconds()
-            return f"unreachable · retry in {duration(wait)}" if wait >= 0.5 else "unreachable · retrying"
-        return "unreachable"
-    if status is BrokerStatus.CONNECTING:
-        return "connecting…"
-    return f"{status.value} · {age(snapshot.polled_at, now)} ago"
-
-
 def short_status(snapshot: BrokerSnapshot, now: datetime) -> str:
     """What fits beside a name in the tree: the data's age, or when an unreachable broker is retried."""
     if snapshot.status is BrokerStatus.UNREACHABLE:

@@ -60,11 +60,6 @@ def subjects_overlap(a: str, b: str) -> bool:
     return True
 
 
-def subject_matches(pattern: str, subject: str) -> bool:
-    """Does a literal subject match a (possibly wildcard) pattern?"""
-    return subjects_overlap(pattern, subject) and "*" not in subject and ">" not in subject
-
-
 def subject_covers(pattern: str, subjects: str) -> bool:
     """Does `pattern` match every subject that `subjects` (itself possibly a wildcard) matches?"""
     outer, inner = pattern.split("."), subjects.split(".")

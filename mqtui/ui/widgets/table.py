@@ -168,6 +168,3 @@ class SyncTable(DataTable[Text]):
     def selected(self) -> Any:
         row_id = self.selected_id()
         return None if row_id is None else self._row_data.get(row_id)
-
-    def data_for(self, row_key: RowKey) -> Any:
-        return self._row_data.get(row_key.value or "")
