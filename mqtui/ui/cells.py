@@ -29,11 +29,16 @@ STATUS_BADGE = {
 
 def plain(value: object, limit: int | None = 120) -> Text:
     """Untrusted text for a cell or label: safe characters, no markup."""
+    return Text(plain_text(value, limit))
+
+
+def plain_text(value: object, limit: int | None = 120) -> str:
+    """Untrusted text made safe to show (`plain` without the `Text`: a row not yet in view)."""
     if value is None:
-        return Text(MISSING)
+        return MISSING
     if isinstance(value, bytes | str):
-        return Text(safe_line(value, limit))
-    return Text(safe_line(str(value), limit))
+        return safe_line(value, limit)
+    return safe_line(str(value), limit)
 
 
 def number(value: int | None) -> Text:
@@ -180,6 +185,11 @@ def stale_notes(
         if note:
             notes.append(note)
     return notes
+
+
+def flag_text(text: str, alerts: Sequence[object]) -> str:
+    """A row's first cell's text with the "! " of an open alert before it (`panes.base.flagged`)."""
+    return f"! {text}" if alerts else text
 
 
 def dimmed(cells: Sequence[Text], style: Style | str) -> list[Text]:

@@ -6,7 +6,7 @@ from mqtui.model import BacklogRow, Destination, DestinationKind
 from mqtui.services.history import LagHistory, RateHistory
 from mqtui.services.snapshot import GroupLag, LagState, group_backlog
 from mqtui.ui.cells import lag_variable, trend_text
-from mqtui.ui.panes.destinations import flow_rate
+from mqtui.ui.panes.destinations import rate_text
 from mqtui.ui.panes.lag import rank
 
 
@@ -187,7 +187,7 @@ def test_depth_changes_without_a_counter_are_lower_bounds() -> None:
     assert (by_name["mail"].rate_in, by_name["mail"].rate_out) == (None, 5.0)
     assert (by_name["steady"].rate_in, by_name["steady"].rate_out) == (None, None)
     assert floors == {("jobs", "in"), ("mail", "out")}
-    assert flow_rate(3.0, at_least=True).plain == "≥3.0/s" and flow_rate(None, at_least=True).plain == "-"
+    assert rate_text(3.0, at_least=True) == "≥3.0/s" and rate_text(None, at_least=True) == "-"
 
 
 def test_stream_group_consumption_from_the_counter_and_the_lag() -> None:

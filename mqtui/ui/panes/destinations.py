@@ -6,18 +6,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.reactive import var
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, Label
 
+from mqtui.figures import count, rate
 from mqtui.jobcounts import FRAMEWORK, job_counts
 from mqtui.model import Capability, Destination, DestinationKind
 from mqtui.services.alerts import Alert, AlertBoard
 from mqtui.services.snapshot import PART_DESTINATIONS, BrokerSnapshot
-from mqtui.ui.cells import colour, dimmed, number, per_second, plain, stale_brokers, stale_notes
+from mqtui.ui.cells import colour, flag_text, plain_text, stale_brokers, stale_notes
 from mqtui.ui.keys import Command, bindings
 from mqtui.ui.messages import (
     DetailsRequested,
@@ -27,8 +27,9 @@ from mqtui.ui.messages import (
     SearchRequested,
     TailRequested,
 )
-from mqtui.ui.panes.base import flagged, request_refusal
+from mqtui.ui.panes.base import request_refusal
 from mqtui.ui.panes.filtered import FILTER_CLASS, FilteredTablePane, Rows
+from mqtui.ui.widgets.rowcells import RIGHT, Cells
 from mqtui.ui.widgets.table import SyncTable
 
 COLUMNS = [
@@ -48,12 +49,13 @@ SORTS = [
 ]
 
 
-def flow_rate(value: float | None, *, at_least: bool) -> Text:
+#: How each column's cells are aligned: the numbers to the right.
+JUSTIFY = (None, None, None, RIGHT, RIGHT, RIGHT, RIGHT, RIGHT, RIGHT, None)
+
+
+def rate_text(value: float | None, *, at_least: bool) -> str:
     """A rate cell; "≥" marks a lower bound (derived from a depth change, not counted by the broker)."""
-    cell = per_second(value)
-    if at_least and value is not None:
-        cell = Text("≥" + cell.plain, justify="right")
-    return cell
+    return ("≥" if at_least and value is not None else "") + rate(value)
 
 
 def filter_destinations(destinations: list[Destination], text: str) -> list[Destination]:
@@ -159,7 +161,8 @@ class DestinationsPane(FilteredTablePane):
         label, key, descending = SORTS[view.sort_index]
         shown.sort(key=key)
         variables = view.variables
-        dlq_style = colour(variables, "lag-critical", bold=True)
+        dlq_styles = (None,) * (len(COLUMNS) - 1) + (colour(variables, "lag-critical", bold=True),)
+        mark = colour(variables, "lag-critical", bold=True)
         floors = {(s.name, name, way) for s in snapshots for name, way in s.rate_floors}
         stale = stale_brokers(snapshots, PART_DESTINATIONS)
         muted = colour(variables, "muted")
@@ -170,19 +173,18 @@ class DestinationsPane(FilteredTablePane):
             alerts = view.alerts.on_row(d.broker, d.name)
 
             def make(d: Destination = d, old: bool = old, floor_in: bool = floor_in, floor_out: bool = floor_out,
-                     alerts: tuple[Alert, ...] = alerts) -> list[Text]:  # fmt: skip
+                     alerts: tuple[Alert, ...] = alerts) -> Cells:  # fmt: skip
                 jobs = job_counts(d)
-                dlq_mark = Text("DLQ", style=dlq_style) if d.is_dlq else Text(jobs.summary() if jobs else "")
-                rate_in = flow_rate(None if old else d.rate_in, at_least=floor_in)
-                rate_out = flow_rate(None if old else d.rate_out, at_least=floor_out)
-                cells = [
-                    plain(d.broker, 20), plain(d.name, 32), Text(jobs.framework if jobs else d.kind.value),
-                    number(d.depth), number(d.in_flight), number(d.consumers), number(d.partitions), rate_in,
-                    rate_out, dlq_mark,
-                ]  # fmt: skip
-                if old:
-                    cells = dimmed(cells, muted)
-                return flagged(cells, alerts, variables)
+                dead = d.is_dlq
+                texts = (
+                    flag_text(plain_text(d.broker, 20), alerts), plain_text(d.name, 32),
+                    jobs.framework if jobs else d.kind.value, count(d.depth), count(d.in_flight), count(d.consumers),
+                    count(d.partitions), rate_text(None if old else d.rate_in, at_least=floor_in),
+                    rate_text(None if old else d.rate_out, at_least=floor_out),
+                    "DLQ" if dead else jobs.summary() if jobs else "",
+                )  # fmt: skip
+                styles = (muted,) * len(texts) if old else dlq_styles if dead else None
+                return Cells(texts, JUSTIFY, styles, mark if alerts else None)
 
             row_key = (d.broker, d.name, d.kind.value)  # Redis: a list and a channel may share a name
             rows.append((row_key, self.cells(row_key, (d, old, floor_in, floor_out, alerts), make), d))

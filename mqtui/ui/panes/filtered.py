@@ -13,21 +13,21 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from rich.text import Text
 from textual import on, work
 from textual.reactive import var
 from textual.widgets import Input, Label
 
 from mqtui.ui.cells import plain
 from mqtui.ui.panes.base import Pane
+from mqtui.ui.widgets.rowcells import Cells
 from mqtui.ui.widgets.table import SyncTable
-from mqtui.ui.widgets.tablediff import Change, Layout, diff
+from mqtui.ui.widgets.tablediff import Change, Layout, Row, diff
 
-Rows = list[tuple[Hashable, Sequence[Text], object]]
+Rows = list[Row]
 log = logging.getLogger("mqtui.ui.panes")
 
 
@@ -66,7 +66,7 @@ class FilteredTablePane(Pane):
         self.off_thread_from = self.OFF_THREAD_FROM
         self._asked = 0
         self._applied = 0
-        self._cells: dict[Hashable, tuple[object, tuple[Text, ...]]] = {}
+        self._cells: dict[Hashable, tuple[object, Cells]] = {}
         self._lock = threading.Lock()
         self._pending: _Request | None = None
         self._builder = False
@@ -96,13 +96,13 @@ class FilteredTablePane(Pane):
         """The table's rows and the info line, from `view` alone: runs in a worker thread for big tables."""
         raise NotImplementedError
 
-    def cells(self, key: Hashable, signature: object, make: Callable[[], list[Text]]) -> tuple[Text, ...]:
+    def cells(self, key: Hashable, signature: object, make: Callable[[], Cells]) -> Cells:
         """A row's cells: the very object of last time when its record and look (`signature`, compared
         by value) are as they were, which the table then takes as it was (`tablediff.diff`)."""
         kept = self._cells.get(key)
         if kept is not None and kept[0] == signature:
             return kept[1]
-        cells = tuple(make())
+        cells = make()
         self._cells[key] = (signature, cells)
         return cells
 

@@ -7,26 +7,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
-from rich.text import Text
+from rich.style import Style
 from textual import on
 from textual.app import ComposeResult
 from textual.reactive import var
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, Label
 
-from mqtui.figures import age, count, duration, elapsed
+from mqtui.figures import age, count, duration, elapsed, rate
 from mqtui.jsonl import time_lag as row_time_lag
 from mqtui.model import Capability, DetailSection
 from mqtui.services.alerts import Alert, AlertBoard
 from mqtui.services.snapshot import PART_LAG, BrokerSnapshot, GroupLag, LagState
 from mqtui.ui.cells import (
     colour,
-    dimmed,
+    flag_text,
     lag_rate,
     lag_variable,
-    number,
-    per_second,
-    plain,
+    plain_text,
     sparkline,
     stale_brokers,
     stale_notes,
@@ -34,8 +32,8 @@ from mqtui.ui.cells import (
 )
 from mqtui.ui.keys import Command, bindings
 from mqtui.ui.messages import GroupOpened, ResetRequested
-from mqtui.ui.panes.base import flagged
 from mqtui.ui.panes.filtered import FILTER_CLASS, FilteredTablePane, Rows
+from mqtui.ui.widgets.rowcells import RIGHT, Cells
 from mqtui.ui.widgets.table import SyncTable
 
 COLUMNS = [
@@ -46,6 +44,8 @@ COLUMNS = [
 #: The names give way on a narrow terminal (cut with "…"; enter shows them whole), the numbers never:
 #: with the Time lag column every number still fits at 100 columns (tests/console/test_narrow.py).
 FLEXIBLE = {"broker": 7, "group": 8, "destination": 8}
+#: How each column's cells are aligned: the numbers to the right.
+JUSTIFY = (None, None, None, RIGHT, RIGHT, None, None, RIGHT, RIGHT, RIGHT, RIGHT)
 #: Below this width the sparkline shows fewer polls, leaving the names more room.
 WIDE = 120
 
@@ -229,6 +229,10 @@ class LagPane(FilteredTablePane):
         by, sort_label = SORTS[view.sort_index]
         stale = stale_brokers(snapshots, PART_LAG)
         muted = colour(variables, "muted")
+        mark = colour(variables, "lag-critical", bold=True)
+        state_styles = {
+            state: colour(variables, lag_variable(state), bold=state is LagState.STALLED) for state in LagState
+        }
         for group in rank(groups, dlqs, now, by, stale):
             trend = group.trend
             dead_letters = (group.broker, group.destination) in dlqs
@@ -239,24 +243,23 @@ class LagPane(FilteredTablePane):
             alerts = view.alerts.on_row(*group.key)
 
             def make(group: GroupLag = group, dead_letters: bool = dead_letters, old: bool = old, waited: str = waited,
-                     alerts: tuple[Alert, ...] = alerts) -> list[Text]:  # fmt: skip
+                     alerts: tuple[Alert, ...] = alerts) -> Cells:  # fmt: skip
                 trend = group.trend
                 state = LagState.UNKNOWN if dead_letters else trend.state
-                style = colour(variables, lag_variable(state), bold=state is LagState.STALLED)
-                cells = [
-                    plain(group.broker, 20), plain(group.group, 28), plain(group.destination, 28),
-                    Text(lag_text(group.lag, group.lag_at_least), justify="right", style=style),
-                    Text(waited, justify="right", style=style),
-                    Text(sparkline(trend.history, spark_width), style=style),
-                    Text("dead letters" if dead_letters else "-" if old else eta_text(group), style=style),
-                    Text("-" if old else lag_rate(trend), justify="right"),
-                    per_second(None if old else trend.consume_rate),
-                    Text(str(group.partitions) if group.partitions else "-", justify="right"),
-                    number(group.consumers),
-                ]  # fmt: skip
+                texts = (
+                    flag_text(plain_text(group.broker, 20), alerts), plain_text(group.group, 28),
+                    plain_text(group.destination, 28), lag_text(group.lag, group.lag_at_least), waited,
+                    sparkline(trend.history, spark_width),
+                    "dead letters" if dead_letters else "-" if old else eta_text(group),
+                    "-" if old else lag_rate(trend), rate(None if old else trend.consume_rate),
+                    str(group.partitions) if group.partitions else "-", count(group.consumers),
+                )  # fmt: skip
                 if old:
-                    cells = dimmed(cells, muted)
-                return flagged(cells, alerts, variables)
+                    styles: tuple[Style | None, ...] = (muted,) * len(texts)
+                else:
+                    style = state_styles[state]
+                    styles = (None, None, None, style, style, style, style, None, None, None, None)
+                return Cells(texts, JUSTIFY, styles, mark if alerts else None)
 
             signature = (group, dead_letters, old, waited, alerts, spark_width)
             rows.append((group.key, self.cells(group.key, signature, make), group))

@@ -1,18 +1,19 @@
 """A DataTable that follows keyed rows across polls without losing the operator's place, at any size.
 
 Each poll hands over the full list of rows. What changed is worked out from plain data
-(`tablediff.diff`, which a pane may run in a worker thread) and applied here in one step: the changed
-rows' cells when the rows are the same and in the same order (the common case), or every row at once
-when rows appear, vanish or reorder. Either way the cursor stays on the row it was on, found again by
-key (and in view); when that row is gone it stays at the same height rather than jumping to the top.
-A change that alters nothing on screen costs no repaint.
+(`tablediff.diff`, which a pane may run in a worker thread) and applied here in one step, whatever
+the number of rows: the table keeps `tablediff.Shown` (row ids in order, each row's `Cells`) as its
+rows, and a row becomes styled, cut cells only when it is drawn (`get_row_at`), so a screen of forty
+rows costs forty rows of work, not 10,000. The cursor stays on the row it was on, found again by key
+(and in view); when that row is gone it stays at the same height rather than jumping to the top. A
+change that alters nothing on screen costs no repaint.
 
-Rows are loaded into the DataTable's own row store in one assignment rather than by `add_row`,
-`update_cell` and `remove_row`: those measure every new cell on the next idle, re-measure a whole
-column when one cell narrows and re-index every row per removal, which at 10,000 rows held the UI for
-seconds per poll. The widths they would measure come with the change (`Shown.content`). This leans on
-DataTable internals (`_data`, `rows`, `_row_locations`, `_update_count`); Textual is pinned
-by the lock, and tests/console/test_scale.py checks the rows shown against the rows given.
+The DataTable keeps its rows in dicts of every row (`rows`, `_row_locations`, `_y_offsets`, cells by
+row and column), filled one row at a time and measured cell by cell; at 10,000 rows that held the UI
+for seconds per poll. Here those are views onto `Shown`, built in no time (`_RowPlaces`, `_CellsByKey`,
+`_RowsByKey`, `_RowsInOrder`), and every row is one line high, which makes a row's place its height.
+This leans on DataTable internals; Textual is pinned to a minor version in pyproject.toml, and
+tests/console/test_scale.py checks the rows shown against the rows given.
 
 Columns named `flexible` give way when the rows would be wider than the table: the widest of them are
 narrowed (down to their minimum, cells cut with "…") until every column fits, so at 100 columns the
@@ -23,20 +24,122 @@ others give anything.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
-from typing import Any
+from collections.abc import Hashable, Iterator, Mapping, Sequence
+from typing import Any, overload
 
 from rich.text import Text
-from textual._two_way_dict import TwoWayDict
+from textual.geometry import Region
 from textual.widgets import DataTable
-from textual.widgets.data_table import Row, RowKey
+from textual.widgets.data_table import Row as TableRow
+from textual.widgets.data_table import ColumnKey, RowKey
 
-from mqtui.ui.widgets.tablediff import Change, Layout, Shown, diff, fit
+from mqtui.ui.widgets.rowcells import Cells, MadeCells
+from mqtui.ui.widgets.tablediff import Change, Layout, Row, Shown, cut, diff, fit
 from mqtui.ui.widgets.tablediff import row_id as _row_id
+
+#: Rows given as (key, cells, data), the cells either `Cells` or made `Text` (small tables).
+GivenRow = tuple[Hashable, Cells | Sequence[Text], object]
+
+#: Painted rows kept (the rows in view and those near them); beyond this the keeping starts afresh.
+PAINTED_KEPT = 512
+
+
+class _RowPlaces:
+    """The DataTable's row key <-> place map (a `TwoWayDict`), read from `Shown`."""
+
+    def __init__(self, shown: Shown) -> None:
+        self._shown = shown
+
+    def get(self, key: RowKey | str) -> int | None:
+        value = key.value if isinstance(key, RowKey) else key
+        return self._shown.index.get(value) if value is not None else None
+
+    def get_key(self, place: int) -> RowKey | None:
+        ids = self._shown.ids
+        return RowKey(ids[place]) if 0 <= place < len(ids) else None
+
+    def __contains__(self, key: object) -> bool:
+        value = key.value if isinstance(key, RowKey) else key
+        return value in self._shown.index
+
+    def __iter__(self) -> Iterator[RowKey]:
+        return (RowKey(ident) for ident in self._shown.ids)
+
+    def __len__(self) -> int:
+        return len(self._shown.ids)
+
+
+class _RowsByKey(Mapping[RowKey, TableRow]):
+    """The DataTable's `rows`: every row one line high."""
+
+    def __init__(self, shown: Shown) -> None:
+        self._shown = shown
+
+    def __getitem__(self, key: RowKey) -> TableRow:
+        if key.value not in self._shown.index:
+            raise KeyError(key)
+        return TableRow(key, 1)
+
+    def __iter__(self) -> Iterator[RowKey]:
+        return (RowKey(ident) for ident in self._shown.ids)
+
+    def __len__(self) -> int:
+        return len(self._shown.ids)
+
+
+class _CellsByKey(Mapping[RowKey, Mapping[ColumnKey, Text]]):
+    """The DataTable's `_data` (cells by row and column key), painting a row when it is read."""
+
+    def __init__(self, table: SyncTable) -> None:
+        self._table = table
+
+    def __getitem__(self, key: RowKey) -> Mapping[ColumnKey, Text]:
+        place = self._table.shown.index.get(key.value) if key.value is not None else None
+        if place is None:
+            raise KeyError(key)
+        return dict(zip(self._table.columns, self._table.get_row_at(place), strict=True))
+
+    def __iter__(self) -> Iterator[RowKey]:
+        return (RowKey(ident) for ident in self._table.shown.ids)
+
+    def __len__(self) -> int:
+        return len(self._table.shown.ids)
+
+
+class _RowsInOrder(Sequence[TableRow]):
+    """The DataTable's `ordered_rows` (paging walks them), made a row at a time as they are read."""
+
+    def __init__(self, ids: Sequence[str]) -> None:
+        self._ids = ids
+
+    @overload
+    def __getitem__(self, place: int) -> TableRow: ...
+    @overload
+    def __getitem__(self, place: slice) -> _RowsInOrder: ...
+    def __getitem__(self, place: int | slice) -> TableRow | _RowsInOrder:
+        if isinstance(place, slice):
+            return _RowsInOrder(self._ids[place])
+        return TableRow(RowKey(self._ids[place]), 1)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+
+class _LineRows(Sequence[tuple[RowKey, int]]):
+    """The DataTable's `_y_offsets`: line y is row y, line 0 of it."""
+
+    def __init__(self, ids: Sequence[str]) -> None:
+        self._ids = ids
+
+    def __getitem__(self, y: Any) -> Any:
+        return (RowKey(self._ids[y]), 0)
+
+    def __len__(self) -> int:
+        return len(self._ids)
 
 
 class SyncTable(DataTable[Text]):
-    """Rows are (key, cells); `sync` makes the table show exactly those, keeping the cursor's row."""
+    """Rows are (key, cells, data); `sync` makes the table show exactly those, keeping the cursor's row."""
 
     DEFAULT_CSS = """
     SyncTable { height: 1fr; }
@@ -51,14 +154,22 @@ class SyncTable(DataTable[Text]):
         **kwargs: Any,
     ) -> None:
         """`flexible`: column key -> the narrowest that column may be made to fit the table's width."""
+        self._shown = Shown(widths=(None,) * len(columns))  # read by the DataTable while it starts
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self._spec = list(columns)
         keys = [key for _label, key in self._spec]
         self._flexible = {keys.index(key): minimum for key, minimum in (flexible or {}).items()}
         self._give_first = frozenset(keys.index(key) for key in give_first)
-        self._shown = Shown(widths=(None,) * len(self._spec))
-        self._row_data: dict[str, object] = {}
-        self._last_rows: Sequence[tuple[Hashable, Sequence[Text], object]] = ()
+        self._row_data: Mapping[str, object] = {}
+        self._last_rows: Sequence[GivenRow] = ()
+        self._painted: dict[str, tuple[Cells, tuple[int | None, ...], list[Text]]] = {}
+        self._show(self._shown)
+        self._data = _CellsByKey(self)  # type: ignore[assignment]
+
+    def _show(self, shown: Shown) -> None:
+        self._shown = shown
+        self._row_locations = _RowPlaces(shown)  # type: ignore[assignment]
+        self.rows = _RowsByKey(shown)  # type: ignore[assignment]
 
     def on_mount(self) -> None:
         for label, key in self._spec:
@@ -82,7 +193,6 @@ class SyncTable(DataTable[Text]):
         """The columns and the room they have, read on the UI thread for a diff made elsewhere."""
         return Layout(
             labels=tuple(label for label, _key in self._spec),
-            keys=tuple(key for _label, key in self._spec),
             flexible=self._flexible,
             give_first=self._give_first,
             width=self.size.width,
@@ -94,53 +204,101 @@ class SyncTable(DataTable[Text]):
     def row_id(key: Hashable) -> str:
         return _row_id(key)
 
-    def sync(self, rows: Sequence[tuple[Hashable, Sequence[Text], object]], *, rebuild: bool = False) -> None:
+    # -- the DataTable's row store, as views onto what is shown -------------------------------------
+    @property
+    def ordered_rows(self) -> list[TableRow]:
+        return _RowsInOrder(self._shown.ids)  # type: ignore[return-value]
+
+    @property
+    def _y_offsets(self) -> list[tuple[RowKey, int]]:
+        return _LineRows(self._shown.ids)  # type: ignore[return-value]
+
+    @property
+    def _total_row_height(self) -> int:
+        return len(self._shown.ids)
+
+    def _get_row_region(self, row_index: int) -> Region:
+        if not self.is_valid_row_index(row_index):
+            return Region(0, 0, 0, 0)
+        width = sum(column.get_render_width(self) for column in self.columns.values())
+        return Region(0, row_index + self._header_lines, max(self.size.width, width), 1)
+
+    def _get_cell_region(self, coordinate: Any) -> Region:
+        row_index, column_index = coordinate
+        if not self.is_valid_coordinate(coordinate):
+            return Region(0, 0, 0, 0)
+        columns = self.ordered_columns
+        x = sum(column.get_render_width(self) for column in columns[:column_index])
+        return Region(x, row_index + self._header_lines, columns[column_index].get_render_width(self), 1)
+
+    @property
+    def _header_lines(self) -> int:
+        return self.header_height if self.show_header else 0
+
+    def get_row_at(self, row_index: int) -> list[Text]:
+        """The row's cells, styled and cut to the columns: made when the row is drawn, then kept."""
+        shown = self._shown
+        if not 0 <= row_index < len(shown.ids):
+            raise IndexError(row_index)
+        ident = shown.ids[row_index]
+        cells = shown.cells[ident]
+        kept = self._painted.get(ident)
+        if kept is not None and kept[0] is cells and kept[1] == shown.widths:
+            return kept[2]
+        if len(self._painted) >= PAINTED_KEPT:
+            self._painted = {}
+        painted = cut(cells.paint(), shown.widths)
+        self._painted[ident] = (cells, shown.widths, painted)
+        return painted
+
+    # -- showing rows ------------------------------------------------------------------------------
+    def sync(self, rows: Sequence[GivenRow], *, rebuild: bool = False) -> None:
         """Show exactly `rows` (key, cells, data); `data` is what `selected()` returns for a row.
 
         `rebuild` redraws every cell (after a theme change, when only colours differ).
         """
-        self._last_rows = rows
-        self.apply(diff(self._shown, rows, self.layout_now(), rebuild=rebuild))
+        self.apply(diff(self._shown, self.as_cells(rows), self.layout_now(), rebuild=rebuild), rows)
 
-    def apply(self, change: Change, rows: Sequence[tuple[Hashable, Sequence[Text], object]] | None = None) -> None:
-        """Show `change.shown`. A change worked out against another state than the one shown (another was
-        applied since) is worked out again here from `rows`, or from those of the change."""
-        if rows is not None:
-            self._last_rows = rows
+    def as_cells(self, rows: Sequence[GivenRow]) -> list[Row]:
+        """Rows with their cells as `Cells`: made `Text` cells are wrapped (`MadeCells`), in the object
+        shown before where they are equal, so a redraw that changes nothing draws nothing."""
+        shown = self._shown.cells
+        result: list[Row] = []
+        for key, cells, data in rows:
+            if not isinstance(cells, Cells):
+                made = list(cells)
+                before = shown.get(_row_id(key))
+                cells = before if isinstance(before, MadeCells) and before.made == made else MadeCells(made)
+            result.append((key, cells, data))
+        return result
+
+    def apply(self, change: Change, rows: Sequence[GivenRow]) -> None:
+        """Show `change.shown`, worked out from `rows`. A change worked out against another state than the
+        one shown (another was applied since) is worked out again here."""
+        self._last_rows = rows
         if change.base is not self._shown:
-            rebuild = change.rebuild and change.base.widths == change.shown.widths
-            rows_again = [(key, cells, change.data[key]) for key, cells in change.shown.cells.items()]
-            change = diff(self._shown, rows if rows is not None else rows_again, self.layout_now(), rebuild=rebuild)
-        self._row_data = dict(change.data)
+            change = diff(self._shown, self.as_cells(rows), self.layout_now(), rebuild=change.rebuild)
+        self._row_data = change.data
         if change.nothing:
-            self._shown = change.shown
+            self._show(change.shown)
             return
         shown = change.shown
         current = self.selected_id()
-        if change.rebuild:
-            for column, width in zip(self.ordered_columns, shown.widths, strict=True):
-                column.auto_width = width is None
-                column.width = width or 0
-        for column, content in zip(self.ordered_columns, shown.content, strict=True):
+        for column, width, content in zip(self.ordered_columns, shown.widths, shown.content, strict=True):
+            column.auto_width = width is None
+            column.width = width or 0
             column.content_width = content
-        if change.moved or change.rebuild:
-            self._data = dict(shown.store)  # type: ignore[arg-type]  # rows are never changed in place
-            self.rows = {key: Row(key, 1) for key in shown.store}
-            self._row_locations = TwoWayDict({key: index for index, key in enumerate(shown.store)})
-        else:
-            for ident in change.changed:
-                key = RowKey(ident)
-                self._data[key] = shown.store[key]  # type: ignore[assignment]
-        self._shown = shown
+        self._show(shown)
+        if change.rebuild:
+            self._painted = {}
         self._new_rows.clear()
         self._updated_cells.clear()
         # A new update count is a new key for every cache of rows, cells and lines. Not `_clear_caches()`:
-        # a cleared LRUCache leaves its ring of links, holding the old rows' cells, to the cycle collector,
-        # and at 10,000 rows a poll then left ~100 MB of garbage behind.
+        # a cleared LRUCache leaves its ring of links, holding the old rows' cells, to the cycle collector.
         self._update_count += 1
         self._require_update_dimensions = True
-        self.refresh(layout=change.moved or change.rebuild)
-        if change.moved or change.rebuild:
+        self.refresh(layout=change.moved)
+        if change.moved:
             self._keep_cursor(current, shown.ids)
 
     def _keep_cursor(self, current: str | None, ids: Sequence[str]) -> None:
@@ -149,21 +307,16 @@ class SyncTable(DataTable[Text]):
             self.cursor_coordinate = self.cursor_coordinate  # clamped: the table is empty
             return
         index = self.cursor_row
-        if current is not None and current in self._shown.cells:
-            index = self.get_row_index(current)
+        if current is not None and current in self._shown.index:
+            index = self._shown.index[current]
         index = max(0, min(index, len(ids) - 1))
         self.move_cursor(row=index, animate=False)  # and scrolled into view if it moved away
         if ids[index] != current:
             self._highlight_cursor()  # another row under the cursor: say so, as a move would
 
     def selected_id(self) -> str | None:
-        if not self.row_count:
-            return None
-        try:
-            key: RowKey = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
-        except Exception:
-            return None
-        return key.value
+        ids = self._shown.ids
+        return ids[self.cursor_row] if 0 <= self.cursor_row < len(ids) else None
 
     def selected(self) -> Any:
         row_id = self.selected_id()

@@ -1,10 +1,13 @@
 """What a keyed table should change to show new rows: worked out from plain data, safe off the UI thread.
 
 A poll hands a pane every row again, 10,000 of them on a big profile, and most are as they were. The
-work of finding what changed (the column widths that make the rows fit, each row's cells cut to them,
-which rows differ from those shown, whether rows came, went or moved) touches no widget, so a pane can
-do it in a worker thread and give the table only a `Change` to apply (`SyncTable.apply`). A `Change`
-names the `Shown` state it was worked out against; applied to any other, it is worked out again.
+work of finding what changed (the column widths that make the rows fit, whether rows came, went or
+moved, whether anything on screen differs at all) touches no widget, so a pane can do it in a worker
+thread and give the table only a `Change` to apply (`SyncTable.apply`). A `Change` names the `Shown`
+state it was worked out against; applied to any other, it is worked out again.
+
+Nothing here is per cell beyond measuring a new row's texts once: rows are styled and cut when they
+come into view (`rowcells.Cells.paint`, `cut`), so the work per poll is a pass over the rows' keys.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ from dataclasses import dataclass, field
 
 from rich.cells import cell_len
 from rich.text import Text
-from textual.widgets.data_table import ColumnKey, RowKey
 
-Row = tuple[Hashable, Sequence[Text], object]
+from mqtui.ui.widgets.rowcells import Cells
+
+Row = tuple[Hashable, Cells, object]
 """(key, cells, data): `data` is what the table's `selected()` returns for the row."""
 
 
@@ -25,7 +29,6 @@ class Layout:
     """The table's columns and room, as the UI thread saw them when the rows were asked for."""
 
     labels: tuple[str, ...]
-    keys: tuple[str, ...]
     flexible: Mapping[int, int]
     """Column index -> the narrowest that column may be made to fit the table's width."""
     give_first: frozenset[int]
@@ -37,44 +40,47 @@ class Layout:
 
 @dataclass(frozen=True)
 class Shown:
-    """What a table shows: row ids in order, each row's cells (cut to fit), the column widths."""
+    """What a table shows: row ids in order, each row's cells, the column widths."""
 
     ids: tuple[str, ...] = ()
-    cells: Mapping[str, tuple[Text, ...]] = field(default_factory=dict)
+    index: Mapping[str, int] = field(default_factory=dict)
+    """Row id -> its place in `ids`."""
+    cells: Mapping[str, Cells] = field(default_factory=dict)
     widths: tuple[int | None, ...] = ()
     """A flexible column's fixed width where it was narrowed; None where the column is as wide as its cells."""
     content: tuple[int, ...] = ()
-    """The widest cell (or label) of each column, in terminal cells."""
+    """The widest cell (or label) of each column as shown, in terminal cells."""
     natural: tuple[int, ...] = ()
     """The widest cell (or label) of each column before any was cut: what a resize fits anew."""
-    store: Mapping[RowKey, Mapping[ColumnKey, Text]] = field(default_factory=dict)
-    """The rows as the DataTable keeps them, made here so the UI thread only copies the outer dict."""
-    raw: Mapping[str, Sequence[Text]] = field(default_factory=dict)
-    """Each row's cells as given, before cutting: the same object given again is the same row."""
     row_widths: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
-    """Each row's cells' widths before cutting."""
+    """Each row's cells' widths before cutting, measured once per `Cells` object."""
 
 
 @dataclass(frozen=True)
 class Change:
-    """From `base` to `shown`: `changed` rows keep their place but some cells differ; `moved` when rows came,
-    went or reordered; `rebuild` when every cell must be drawn again (widths or a theme changed)."""
+    """From `base` to `shown`: `moved` when rows came, went or reordered; `redraw` when some row's cells or
+    the widths differ; `rebuild` when every cell must be styled again (a theme changed)."""
 
     base: Shown
     shown: Shown
     data: Mapping[str, object]
-    changed: tuple[str, ...]
     moved: bool
+    redraw: bool
     rebuild: bool
 
     @property
     def nothing(self) -> bool:
         """Nothing on screen differs: applying it only swaps the data behind the rows."""
-        return not (self.changed or self.moved or self.rebuild)
+        return not (self.moved or self.redraw or self.rebuild)
 
 
 def row_id(key: Hashable) -> str:
     return repr(key)
+
+
+def text_width(text: str) -> int:
+    """Terminal cells `text` takes (`len` for ASCII, the common case, which is ten times quicker)."""
+    return len(text) if text.isascii() else cell_len(text)
 
 
 def _water_fill(widths: list[int], flexible: Mapping[int, int], room: int) -> list[int]:
@@ -106,54 +112,52 @@ def fit(layout: Layout, natural: list[int], count: int) -> tuple[int | None, ...
     return tuple(width if width < natural[i] else None for i, width in enumerate(widths))
 
 
-def cut(cells: Sequence[Text], widths: Sequence[int | None]) -> tuple[Text, ...]:
+def cut(cells: Sequence[Text], widths: Sequence[int | None]) -> list[Text]:
+    """A row's painted cells, each no wider than its column's fixed width ("…" where cut)."""
     result = []
     for cell, width in zip(cells, widths, strict=True):
         if width is not None and cell_len(cell.plain) > width:
             cell = cell.copy()
             cell.truncate(width, overflow="ellipsis")
         result.append(cell)
-    return tuple(result)
+    return result
 
 
 def diff(base: Shown, rows: Sequence[Row], layout: Layout, *, rebuild: bool = False) -> Change:
     """What to change so a table showing `base` shows exactly `rows` (the first of a repeated key wins).
 
-    A row given the very cells object it was given last time (a pane keeps the cells of a record that did
-    not change) is taken from `base` as it was cut and stored: sorting or filtering 10,000 rows then costs
-    a look-up per row, not a new row."""
-    raw: dict[str, Sequence[Text]] = {}
+    A row given the very `Cells` object it was given last time (a pane keeps the cells of a record that
+    did not change) keeps its measured widths: sorting or filtering 10,000 rows costs a look-up per row."""
+    cells: dict[str, Cells] = {}
     data: dict[str, object] = {}
     for key, row_cells, row_data in rows:
         ident = row_id(key)
-        if ident not in raw:
-            raw[ident] = row_cells
+        if ident not in cells:
+            cells[ident] = row_cells
             data[ident] = row_data
-    same = {ident for ident, row_cells in raw.items() if base.raw.get(ident) is row_cells}
-    row_widths = {
-        ident: base.row_widths[ident] if ident in same else tuple(cell_len(cell.plain) for cell in row_cells)
-        for ident, row_cells in raw.items()
-    }
+    old_cells, old_widths = base.cells, base.row_widths
+    row_widths: dict[str, tuple[int, ...]] = {}
+    redraw = False
+    for ident, row_cells in cells.items():
+        if old_cells.get(ident) is row_cells:
+            row_widths[ident] = old_widths[ident]
+        else:
+            redraw = True
+            row_widths[ident] = tuple(map(text_width, row_cells.texts))
     labels = tuple(cell_len(label) for label in layout.labels)
     natural = [max(column) for column in zip(labels, *row_widths.values(), strict=True)]
-    widths = fit(layout, natural, len(raw))
-    keep = same if widths == base.widths else set()
-    rebuild = rebuild or widths != base.widths
-    columns = [ColumnKey(key) for key in layout.keys]
-    cells: dict[str, tuple[Text, ...]] = {}
-    store: dict[RowKey, Mapping[ColumnKey, Text]] = {}
-    for ident, row_cells in raw.items():
-        if ident in keep:
-            cells[ident] = base.cells[ident]
-            store[RowKey(ident)] = base.store[RowKey(ident)]
-        else:
-            cells[ident] = cut(row_cells, widths)
-            store[RowKey(ident)] = dict(zip(columns, cells[ident], strict=True))
+    widths = fit(layout, natural, len(cells))
+    content = tuple(n if w is None else w for n, w in zip(natural, widths, strict=True))
     ids = tuple(cells)
     moved = ids != base.ids
-    changed: tuple[str, ...] = ()
-    if not moved and not rebuild:
-        changed = tuple(ident for ident in ids if ident not in keep and cells[ident] != base.cells[ident])
-    content = tuple(width if fixed is None else fixed for width, fixed in zip(natural, widths, strict=True))
-    shown = Shown(ids, cells, widths, content, tuple(natural), store, raw, row_widths)
-    return Change(base, shown, data, changed, moved, rebuild)
+    shown = Shown(
+        ids=ids,
+        index=base.index if not moved else {ident: place for place, ident in enumerate(ids)},
+        cells=cells,
+        widths=widths,
+        content=content,
+        natural=tuple(natural),
+        row_widths=row_widths,
+    )
+    redraw = redraw or widths != base.widths or content != base.content
+    return Change(base, shown, data, moved, redraw, rebuild)
