@@ -30,8 +30,8 @@ from typing import Any, overload
 from rich.text import Text
 from textual.geometry import Region
 from textual.widgets import DataTable
-from textual.widgets.data_table import Row as TableRow
 from textual.widgets.data_table import ColumnKey, RowKey
+from textual.widgets.data_table import Row as TableRow
 
 from mqtui.ui.widgets.rowcells import Cells, MadeCells
 from mqtui.ui.widgets.tablediff import Change, Layout, Row, Shown, cut, diff, fit
