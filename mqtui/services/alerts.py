@@ -104,6 +104,8 @@ class AlertBoard:
 
     def on_row(self, broker: str, destination: str, group: str | None = None) -> tuple[Alert, ...]:
         """Open alerts on a row: a group's (`group` given) or any on a destination or DLQ (`group` None)."""
+        if not self.open:  # asked of every row of every table on every poll
+            return ()
         return tuple(
             a
             for a in self.open

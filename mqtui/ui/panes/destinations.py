@@ -31,6 +31,7 @@ from mqtui.ui.panes.base import request_refusal
 from mqtui.ui.panes.filtered import FILTER_CLASS, FilteredTablePane, Rows
 from mqtui.ui.widgets.rowcells import RIGHT, Cells
 from mqtui.ui.widgets.table import SyncTable
+from mqtui.ui.widgets.tablediff import Row
 
 COLUMNS = [
     ("Broker", "broker"), ("Name", "name"), ("Kind", "kind"), ("Depth", "depth"), ("In-flight", "in_flight"),
@@ -58,17 +59,50 @@ def rate_text(value: float | None, *, at_least: bool) -> str:
     return ("≥" if at_least and value is not None else "") + rate(value)
 
 
-def filter_destinations(destinations: list[Destination], text: str) -> list[Destination]:
+def filter_destinations(
+    destinations: list[Destination], text: str, haystacks: dict[int, str] | None = None
+) -> list[Destination]:
     """Case-insensitive: every word must appear in the broker, name or kind (the job framework a queue's
-    Kind cell names counts: "bullmq" finds BullMQ's queues)."""
+    Kind cell names counts: "bullmq" finds BullMQ's queues). `haystacks` keeps what each record is
+    searched in, by record, for the next keystroke."""
     words = text.lower().split()
     if not words:
         return destinations
+    kept = {} if haystacks is None else haystacks
 
     def haystack(d: Destination) -> str:
-        return f"{d.broker} {d.name} {d.kind.value} {d.extra.get(FRAMEWORK, '')}".lower()
+        found = kept.get(id(d))
+        if found is None:
+            found = kept[id(d)] = f"{d.broker} {d.name} {d.kind.value} {d.extra.get(FRAMEWORK, '')}".lower()
+        return found
 
     return [d for d in destinations if all(w in haystack(d) for w in words)]
+
+
+class _Context:
+    """What every row of one build shares: the styles, the stale brokers, the rate floors."""
+
+    def __init__(self, view: DestinationsView) -> None:
+        snapshots, variables = view.snapshots, view.variables
+        self.alerts = view.alerts
+        self.mark = colour(variables, "lag-critical", bold=True)
+        self.dlq_styles = (None,) * (len(COLUMNS) - 1) + (self.mark,)
+        self.muted = colour(variables, "muted")
+        self.floors = {(s.name, name, way) for s in snapshots for name, way in s.rate_floors}
+        self.stale = stale_brokers(snapshots, PART_DESTINATIONS)
+
+    def cells(self, d: Destination, old: bool, floor_in: bool, floor_out: bool, alerts: tuple[Alert, ...]) -> Cells:
+        jobs = job_counts(d)
+        dead = d.is_dlq
+        texts = (
+            flag_text(plain_text(d.broker, 20), alerts), plain_text(d.name, 32),
+            jobs.framework if jobs else d.kind.value, count(d.depth), count(d.in_flight), count(d.consumers),
+            count(d.partitions), rate_text(None if old else d.rate_in, at_least=floor_in),
+            rate_text(None if old else d.rate_out, at_least=floor_out),
+            "DLQ" if dead else jobs.summary() if jobs else "",
+        )  # fmt: skip
+        styles = (self.muted,) * len(texts) if old else self.dlq_styles if dead else None
+        return Cells(texts, JUSTIFY, styles, self.mark if alerts else None)
 
 
 @dataclass(frozen=True)
@@ -156,38 +190,20 @@ class DestinationsPane(FilteredTablePane):
 
     def build(self, view: DestinationsView) -> tuple[Rows, str]:
         snapshots = view.snapshots
+        memo = self.row_memo(snapshots, (view.alerts, view.variables))
         everything = [d for s in snapshots for d in s.destinations if not d.internal]
-        shown = filter_destinations(everything, view.filter_text)
+        shown = filter_destinations(everything, view.filter_text, memo.words)
         label, key, descending = SORTS[view.sort_index]
         shown.sort(key=key)
-        variables = view.variables
-        dlq_styles = (None,) * (len(COLUMNS) - 1) + (colour(variables, "lag-critical", bold=True),)
-        mark = colour(variables, "lag-critical", bold=True)
-        floors = {(s.name, name, way) for s in snapshots for name, way in s.rate_floors}
-        stale = stale_brokers(snapshots, PART_DESTINATIONS)
-        muted = colour(variables, "muted")
+        made = memo.rows
         rows: Rows = []
+        context: _Context | None = None
         for d in shown:
-            old = d.broker in stale  # left from before the broker went down: no rate is current
-            floor_in, floor_out = (d.broker, d.name, "in") in floors, (d.broker, d.name, "out") in floors
-            alerts = view.alerts.on_row(d.broker, d.name)
-
-            def make(d: Destination = d, old: bool = old, floor_in: bool = floor_in, floor_out: bool = floor_out,
-                     alerts: tuple[Alert, ...] = alerts) -> Cells:  # fmt: skip
-                jobs = job_counts(d)
-                dead = d.is_dlq
-                texts = (
-                    flag_text(plain_text(d.broker, 20), alerts), plain_text(d.name, 32),
-                    jobs.framework if jobs else d.kind.value, count(d.depth), count(d.in_flight), count(d.consumers),
-                    count(d.partitions), rate_text(None if old else d.rate_in, at_least=floor_in),
-                    rate_text(None if old else d.rate_out, at_least=floor_out),
-                    "DLQ" if dead else jobs.summary() if jobs else "",
-                )  # fmt: skip
-                styles = (muted,) * len(texts) if old else dlq_styles if dead else None
-                return Cells(texts, JUSTIFY, styles, mark if alerts else None)
-
-            row_key = (d.broker, d.name, d.kind.value)  # Redis: a list and a channel may share a name
-            rows.append((row_key, self.cells(row_key, (d, old, floor_in, floor_out, alerts), make), d))
+            row = made.get(id(d))
+            if row is None:
+                context = context or _Context(view)
+                row = made[id(d)] = self._row(d, context)
+            rows.append(row)
         self.forget_cells_but(len(everything))
         arrow = "↓" if descending else "↑"
         info = f"{len(shown):,} of {len(everything):,} · sorted by {label} {arrow}"
@@ -198,6 +214,15 @@ class DestinationsPane(FilteredTablePane):
         for note in stale_notes(snapshots, {d.broker for d in shown}, view.now, PART_DESTINATIONS):
             info += f" · {note}"
         return rows, info
+
+    def _row(self, d: Destination, context: _Context) -> Row:
+        old = d.broker in context.stale  # left from before the broker went down: no rate is current
+        floors = context.floors
+        floor_in = bool(floors) and (d.broker, d.name, "in") in floors
+        floor_out = bool(floors) and (d.broker, d.name, "out") in floors
+        alerts = context.alerts.on_row(d.broker, d.name)
+        row_key = (d.broker, d.name, d.kind.value)  # Redis: a list and a channel may share a name
+        return row_key, self.cells(row_key, (d, old, floor_in, floor_out, alerts), context.cells), d
 
     @on(DataTable.RowHighlighted)
     def _moved(self) -> None:
@@ -217,7 +242,7 @@ class DestinationsPane(FilteredTablePane):
         self.sort_index = (self.sort_index + 1) % len(SORTS)
 
     def watch_sort_index(self) -> None:
-        self.redraw()
+        self.draw_now()
 
     def action_tail(self) -> None:
         destination = self.selected()

@@ -2,9 +2,10 @@
 built off the UI thread once there are many.
 
 Building 10,000 rows of cells, sorting, filtering and finding what changed since the last poll takes
-far longer than a frame, so from `OFF_THREAD_FROM` records on a pane does it in a worker thread: the UI
-thread only reads what the rows depend on (`view`, immutable) and applies the result
-(`SyncTable.apply`). Results are applied in the order they were asked for and one older than what is
+a few frames, so from `OFF_THREAD_FROM` records on a pane does it for a poll in a worker thread: the
+UI thread only reads what the rows depend on (`view`, immutable) and applies the result
+(`SyncTable.apply`). After a key the rows are built at once on the UI thread (`draw_now`): the key's
+answer is the next frame, not a place in the worker's queue. Results are applied in the order they were asked for and one older than what is
 shown is dropped, so a filter keystroke or a sort during a poll never shows an older state over a newer
 one. Small tables are built in place: a thread hop would cost a frame for nothing.
 """
@@ -41,6 +42,27 @@ class _Request:
     asked: int
 
 
+class RowMemo:
+    """What a pane made of one poll's records, by record (`id`): each row, and the words a filter looks
+    in. A sort or a filter keystroke then orders and picks rows already made, at 10,000 rows a look-up
+    each, instead of working each row out again. Kept while the records are the very same objects
+    (`records`, compared by identity) and the look (`look`, by value) is the same."""
+
+    def __init__(self, records: tuple[object, ...], look: object) -> None:
+        self.records = records
+        self.look = look
+        self.rows: dict[int, Row] = {}
+        self.words: dict[int, str] = {}
+
+    def holds(self, records: tuple[object, ...], look: object) -> bool:
+        mine = self.records
+        return (
+            len(mine) == len(records)
+            and all(a is b for a, b in zip(mine, records, strict=True))
+            and (self.look == look)
+        )
+
+
 #: The class a subclass gives its filter field; the field is hidden until `/` is pressed.
 FILTER_CLASS = "pane-filter"
 
@@ -66,13 +88,24 @@ class FilteredTablePane(Pane):
         self.off_thread_from = self.OFF_THREAD_FROM
         self._asked = 0
         self._applied = 0
-        self._cells: dict[Hashable, tuple[object, Cells]] = {}
+        self._cells: dict[Hashable, tuple[tuple[Any, ...], Cells]] = {}
         self._lock = threading.Lock()
         self._pending: _Request | None = None
+        self._memo = RowMemo((), None)
         self._builder = False
 
     def watch_filter_text(self) -> None:
-        self.redraw()
+        self.draw_now()
+
+    def draw_now(self) -> None:
+        """Draw on the UI thread, whatever the size: after a key (a sort, a filter keystroke, the pane
+        shown), whose answer a worker would only delay, queued behind a poll's rows being built."""
+        self._draw(rebuild=False, at_once=True)
+        self.stale = False
+
+    def shown(self) -> None:
+        if self.stale:
+            self.draw_now()
 
     @property
     def table(self) -> SyncTable:
@@ -96,15 +129,23 @@ class FilteredTablePane(Pane):
         """The table's rows and the info line, from `view` alone: runs in a worker thread for big tables."""
         raise NotImplementedError
 
-    def cells(self, key: Hashable, signature: object, make: Callable[[], Cells]) -> Cells:
-        """A row's cells: the very object of last time when its record and look (`signature`, compared
-        by value) are as they were, which the table then takes as it was (`tablediff.diff`)."""
+    def cells(self, key: Hashable, signature: tuple[Any, ...], make: Callable[..., Cells]) -> Cells:
+        """A row's cells, `make(*signature)`: the very object of last time when its record and look
+        (`signature`, compared by value) are as they were, which the table then takes as it was
+        (`tablediff.diff`)."""
         kept = self._cells.get(key)
         if kept is not None and kept[0] == signature:
             return kept[1]
-        cells = make()
+        cells = make(*signature)
         self._cells[key] = (signature, cells)
         return cells
+
+    def row_memo(self, records: tuple[object, ...], look: object) -> RowMemo:
+        """The rows made of these very records in this look, or a new, empty memo (`RowMemo`)."""
+        memo = self._memo
+        if not memo.holds(records, look):
+            memo = self._memo = RowMemo(records, look)
+        return memo
 
     def forget_cells_but(self, records: int) -> None:
         """Memory stays bounded: once the kept cells outnumber the records by far, start afresh."""
@@ -121,9 +162,12 @@ class FilteredTablePane(Pane):
         return self._applied != self._asked
 
     def redraw(self, *, rebuild: bool = False) -> None:
+        self._draw(rebuild=rebuild, at_once=False)
+
+    def _draw(self, *, rebuild: bool, at_once: bool) -> None:
         view = self.view()
         self._asked += 1
-        if self.records(view) < self.off_thread_from:
+        if at_once or self.records(view) < self.off_thread_from:
             rows, info = self.build(view)
             self.table.sync(rows, rebuild=rebuild)
             self._show(self._asked, info)
@@ -167,7 +211,7 @@ class FilteredTablePane(Pane):
         self._applied = asked
         label = self.info_label
         if str(label.content) != info:
-            label.update(plain(info, None))
+            label.update(plain(info, None), layout=False)  # one line, as wide as the pane: no new layout
         self.update_bindings()
 
     @property

@@ -242,8 +242,8 @@ class LagPane(FilteredTablePane):
             waited = time_lag_text(group.time_lag(now))
             alerts = view.alerts.on_row(*group.key)
 
-            def make(group: GroupLag = group, dead_letters: bool = dead_letters, old: bool = old, waited: str = waited,
-                     alerts: tuple[Alert, ...] = alerts) -> Cells:  # fmt: skip
+            def make(group: GroupLag, dead_letters: bool, old: bool, waited: str, alerts: tuple[Alert, ...],
+                     spark_width: int) -> Cells:  # fmt: skip
                 trend = group.trend
                 state = LagState.UNKNOWN if dead_letters else trend.state
                 texts = (
@@ -285,7 +285,7 @@ class LagPane(FilteredTablePane):
         self.sort_index = (self.sort_index + 1) % len(SORTS)
 
     def watch_sort_index(self) -> None:
-        self.redraw()
+        self.draw_now()
 
     def action_group(self) -> None:
         group = self.selected()

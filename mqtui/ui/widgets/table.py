@@ -27,18 +27,25 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterator, Mapping, Sequence
 from typing import Any, overload
 
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
+from textual._types import SegmentLines
+from textual.coordinate import Coordinate
 from textual.geometry import Region
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowKey
 from textual.widgets.data_table import Row as TableRow
 
+from mqtui.ui.widgets.celldraw import cell_line
 from mqtui.ui.widgets.rowcells import Cells, MadeCells
 from mqtui.ui.widgets.tablediff import Change, Layout, Row, Shown, cut, diff, fit
 from mqtui.ui.widgets.tablediff import row_id as _row_id
 
 #: Rows given as (key, cells, data), the cells either `Cells` or made `Text` (small tables).
 GivenRow = tuple[Hashable, Cells | Sequence[Text], object]
+
+_NULL = Style.null()
 
 #: Painted rows kept (the rows in view and those near them); beyond this the keeping starts afresh.
 PAINTED_KEPT = 512
@@ -165,6 +172,9 @@ class SyncTable(DataTable[Text]):
         self._painted: dict[str, tuple[Cells, tuple[int | None, ...], list[Text]]] = {}
         self._show(self._shown)
         self._data = _CellsByKey(self)  # type: ignore[assignment]
+        self._row_styles: dict[tuple[object, ...], Style] = {}
+        self._cell_lines: dict[tuple[object, ...], SegmentLines] = {}
+        self._row_lines: dict[tuple[object, ...], tuple[SegmentLines, SegmentLines]] = {}
 
     def _show(self, shown: Shown) -> None:
         self._shown = shown
@@ -251,6 +261,83 @@ class SyncTable(DataTable[Text]):
         self._painted[ident] = (cells, shown.widths, painted)
         return painted
 
+    # -- drawing a row ---------------------------------------------------------------------------------
+    def _get_row_style(self, row_index: int, base_style: Style) -> Style:
+        """The zebra stripe's style, worked out once per stripe and state rather than once per row drawn."""
+        key = (-1 if row_index < 0 else row_index % 2, base_style, self._pseudo_class_state, self._update_count)
+        style = self._row_styles.get(key)
+        if style is None:
+            if len(self._row_styles) > 64:
+                self._row_styles.clear()
+            style = self._row_styles[key] = super()._get_row_style(row_index, base_style)
+        return style
+
+    def _render_line_in_row(
+        self,
+        row_key: RowKey,
+        line_no: int,
+        base_style: Style,
+        cursor_location: Coordinate,
+        hover_location: Coordinate,
+    ) -> tuple[SegmentLines, SegmentLines]:
+        """A row's line, as the DataTable draws it with a row cursor and no labels or fixed columns, kept
+        while the cursor moves elsewhere (the DataTable keys it by where the cursor is, so every move drew
+        every row again). tests/console/test_table_cells.py compares the two."""
+        row_index = self._shown.index.get(row_key.value, -1) if row_key.value is not None else -1
+        if row_index < 0 or self.cursor_type != "row" or self.fixed_columns or self._labelled_row_exists:
+            return super()._render_line_in_row(row_key, line_no, base_style, cursor_location, hover_location)
+        cursor, hover = cursor_location.row == row_index, hover_location.row == row_index
+        key = (row_key, line_no, base_style, cursor, hover, self.show_cursor, self._show_hover_cursor,
+               self._update_count, self._pseudo_class_state, self.size.width)  # fmt: skip
+        lines = self._row_lines.get(key)
+        if lines is not None:
+            return lines
+        row_style = self._get_row_style(row_index, base_style)
+        scrollable: SegmentLines = []
+        table_width = 0
+        for column_index, column in enumerate(self.ordered_columns):
+            width = column.get_render_width(self)
+            table_width += width
+            scrollable.append(self._render_cell(row_index, column_index, row_style, width, cursor, hover)[line_no])
+        extend, _ = self._get_styles_to_render_cell(
+            False, False, False, hover, cursor, self.show_cursor, self._show_hover_cursor, False, False
+        )
+        extend = row_style + extend + Style.from_meta({"row": row_index, "column": 0, "out_of_bounds": True})
+        scrollable.append([Segment(" " * max(0, self.size.width - table_width), extend)])
+        if len(self._row_lines) > 1024:
+            self._row_lines.clear()
+        lines = self._row_lines[key] = ([], scrollable)
+        return lines
+
+    def _render_cell(
+        self,
+        row_index: int,
+        column_index: int,
+        base_style: Style,
+        width: int,
+        cursor: bool = False,
+        hover: bool = False,
+    ) -> SegmentLines:
+        """A row's cell, as the DataTable draws it but in a few steps (`celldraw.cell_line`)."""
+        if row_index < 0 or column_index < 0:
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        key = (self._shown.ids[row_index], column_index, row_index, base_style, width, cursor, hover,
+               self._show_hover_cursor, self._update_count, self._pseudo_class_state)  # fmt: skip
+        lines = self._cell_lines.get(key)
+        if lines is not None:
+            return lines
+        cell = self.get_row_at(row_index)[column_index]
+        component, post = self._get_styles_to_render_cell(
+            False, False, False, hover, cursor, self.show_cursor, self._show_hover_cursor,
+            self.cursor_foreground_priority == "css", self.cursor_background_priority == "css",
+        )  # fmt: skip
+        pre = base_style + Style.from_meta({"row": row_index, "column": column_index}) + component
+        lines = [cell_line(self.app.console, cell, width, self.cell_padding, pre, post)]
+        if len(self._cell_lines) > 4096:
+            self._cell_lines.clear()
+        self._cell_lines[key] = lines
+        return lines
+
     # -- showing rows ------------------------------------------------------------------------------
     def sync(self, rows: Sequence[GivenRow], *, rebuild: bool = False) -> None:
         """Show exactly `rows` (key, cells, data); `data` is what `selected()` returns for a row.
@@ -297,7 +384,7 @@ class SyncTable(DataTable[Text]):
         # a cleared LRUCache leaves its ring of links, holding the old rows' cells, to the cycle collector.
         self._update_count += 1
         self._require_update_dimensions = True
-        self.refresh(layout=change.moved)
+        self.refresh()
         if change.moved:
             self._keep_cursor(current, shown.ids)
 

@@ -75,12 +75,26 @@ class Change:
 
 
 def row_id(key: Hashable) -> str:
-    return repr(key)
+    """The table's id of a row's key, remembered: every poll asks it of every row again."""
+    ident = _IDS.get(key)
+    if ident is None:
+        if len(_IDS) >= IDS_KEPT:
+            _IDS.clear()
+        ident = _IDS[key] = repr(key)
+    return ident
 
 
-def text_width(text: str) -> int:
-    """Terminal cells `text` takes (`len` for ASCII, the common case, which is ten times quicker)."""
-    return len(text) if text.isascii() else cell_len(text)
+#: Row ids remembered (`row_id`), across tables; beyond this the remembering starts afresh.
+IDS_KEPT = 1 << 16
+_IDS: dict[Hashable, str] = {}
+
+
+def text_widths(texts: tuple[str, ...]) -> tuple[int, ...]:
+    """Terminal cells each text takes: `len` when they are all ASCII (the common case, ten times quicker
+    than measuring each)."""
+    if "".join(texts).isascii():
+        return tuple(map(len, texts))
+    return tuple(map(cell_len, texts))
 
 
 def _water_fill(widths: list[int], flexible: Mapping[int, int], room: int) -> list[int]:
@@ -143,7 +157,7 @@ def diff(base: Shown, rows: Sequence[Row], layout: Layout, *, rebuild: bool = Fa
             row_widths[ident] = old_widths[ident]
         else:
             redraw = True
-            row_widths[ident] = tuple(map(text_width, row_cells.texts))
+            row_widths[ident] = text_widths(row_cells.texts)
     labels = tuple(cell_len(label) for label in layout.labels)
     natural = [max(column) for column in zip(labels, *row_widths.values(), strict=True)]
     widths = fit(layout, natural, len(cells))
