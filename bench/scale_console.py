@@ -90,6 +90,7 @@ async def child(scale: Scale) -> dict[str, Any]:
     backend = ScaleBackend(Polls(scale))
     app = MqtuiApp(backend)
     latencies: dict[str, list[float]] = {key: [] for key in KEYS}
+    starts: dict[str, list[float]] = {key: [] for key in KEYS}
     deliveries: list[float] = []
     stop = threading.Event()
 
@@ -147,6 +148,7 @@ async def child(scale: Scale) -> dict[str, Any]:
         async def timed(name: str, key: str, done: Callable[[], bool]) -> None:
             """From the key sent until the end of the first frame begun after the console shows its effect."""
             started = time.perf_counter()
+            starts[name].append(started)
             send(key)
             deadline = started + 10.0
             while not done() and time.perf_counter() < deadline:
@@ -211,7 +213,8 @@ async def child(scale: Scale) -> dict[str, Any]:
         await asyncio.sleep(IDLE)
         idle_cpu = (time.process_time() - cpu) / IDLE
         rss = rss_mb()
-    return {"latencies": latencies, "frames": frames_during, "idle_cpu": idle_cpu, "rss": rss, "polls": len(deliveries)}
+    return {"latencies": latencies, "starts": starts, "deliveries": deliveries, "frames": frames_during,
+            "idle_cpu": idle_cpu, "rss": rss, "polls": len(deliveries)}  # fmt: skip
 
 
 def run_child(name: str) -> dict[str, Any]:

@@ -8,7 +8,6 @@ rest.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
@@ -23,6 +22,7 @@ from mqtui.errors import MqtuiError
 from mqtui.services.backend import ConsoleBackend
 from mqtui.ui import themes
 from mqtui.ui.cells import error_text, plain
+from mqtui.ui.collector import IdleCollector, release_garbage_collector, tune_garbage_collector
 from mqtui.ui.keys import Command, action_name, bindings
 from mqtui.ui.screens.common import ConfirmScreen, DetailScreen, Dialog, KeysScreen, ProfilesScreen
 from mqtui.ui.screens.console import GLOBAL_COMMANDS, PALETTE, PANES, ConsoleScreen
@@ -58,19 +58,6 @@ def console_commands() -> list[tuple[str | None, Command]]:
 def pane_titles() -> dict[str | None, str]:
     """What the palette and `?` call each owner of commands."""
     return {None: "mqtui", **{pane_id: cls.TITLE for pane_id, _title, cls in PANES}}
-
-
-def tune_garbage_collector() -> None:
-    """Keep collector pauses out of the frames of a fast tail.
-
-    A tail at 20,000 msg/s allocates messages faster than the default thresholds like: the frequent
-    collections then end in full ones that walk every live object (tens of thousands of buffered
-    messages and the whole widget tree), stalling the UI for 100-400 ms. Objects alive after the first
-    frame (modules, widgets) are frozen out of collection, and young collections run less often.
-    """
-    gc.freeze()
-    young, middle, old = gc.get_threshold()
-    gc.set_threshold(max(young, 20_000), max(middle, 20), max(old, 50))
 
 
 class MqtuiCommands(Provider):
@@ -124,6 +111,8 @@ class MqtuiApp(App[int]):
         self.profile_opened: Signal[ConsoleBackend] = Signal(self, "profile-opened")
         """Published with the backend of each profile switched to, for the console screen to show."""
         self._keymap_applied: dict[str, str] = {}
+        self.collector = IdleCollector()
+        """Runs the garbage collector's full collections when no key is being pressed."""
         for theme in themes.load_themes():
             self.register_theme(theme)
 
@@ -138,6 +127,10 @@ class MqtuiApp(App[int]):
         self._apply_keymap(self.backend.keys)
         self._say_notices(self.backend)
         self.call_after_refresh(tune_garbage_collector)
+        self.set_interval(1.0, self.collector.tick)
+
+    def on_unmount(self) -> None:
+        release_garbage_collector()
 
     def _apply_theme(self, name: str) -> None:
         if name in self.available_themes:
@@ -168,6 +161,11 @@ class MqtuiApp(App[int]):
             return self.get_key_display(Binding(first, ""))
         except Exception:
             return first
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key | events.MouseDown):
+            self.collector.input_seen()
+        await super().on_event(event)
 
     def on_key(self, event: events.Key) -> None:
         """A key whose command is refused (greyed in the footer) says why instead of doing nothing."""

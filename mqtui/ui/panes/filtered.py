@@ -63,6 +63,9 @@ class RowMemo:
         )
 
 
+#: The longest a worker building a poll's rows waits for a key to be answered on the UI thread.
+KEY_WAIT = 0.5
+
 #: The class a subclass gives its filter field; the field is hidden until `/` is pressed.
 FILTER_CLASS = "pane-filter"
 
@@ -92,6 +95,10 @@ class FilteredTablePane(Pane):
         self._lock = threading.Lock()
         self._pending: _Request | None = None
         self._memo = RowMemo((), None)
+        self._ui_thread = threading.get_ident()
+        self._ui_idle = threading.Event()
+        """Clear while the UI thread draws after a key (`draw_now`)."""
+        self._ui_idle.set()
         self._builder = False
 
     def watch_filter_text(self) -> None:
@@ -99,8 +106,14 @@ class FilteredTablePane(Pane):
 
     def draw_now(self) -> None:
         """Draw on the UI thread, whatever the size: after a key (a sort, a filter keystroke, the pane
-        shown), whose answer a worker would only delay, queued behind a poll's rows being built."""
-        self._draw(rebuild=False, at_once=True)
+        shown), whose answer a worker would only delay, queued behind a poll's rows being built. A
+        worker building a poll's rows meanwhile waits (`cells`): the two would only share the
+        interpreter's lock, and the key take twice as long."""
+        self._ui_idle.clear()
+        try:
+            self._draw(rebuild=False, at_once=True)
+        finally:
+            self._ui_idle.set()
         self.stale = False
 
     def shown(self) -> None:
@@ -133,6 +146,8 @@ class FilteredTablePane(Pane):
         """A row's cells, `make(*signature)`: the very object of last time when its record and look
         (`signature`, compared by value) are as they were, which the table then takes as it was
         (`tablediff.diff`)."""
+        if not self._ui_idle.is_set() and threading.get_ident() != self._ui_thread:
+            self._ui_idle.wait(KEY_WAIT)  # a key is being answered on the UI thread: let it have the lock
         kept = self._cells.get(key)
         if kept is not None and kept[0] == signature:
             return kept[1]

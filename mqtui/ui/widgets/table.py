@@ -31,6 +31,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual._types import SegmentLines
+from textual.cache import LRUCache
 from textual.coordinate import Coordinate
 from textual.geometry import Region
 from textual.widgets import DataTable
@@ -45,7 +46,8 @@ from mqtui.ui.widgets.tablediff import row_id as _row_id
 #: Rows given as (key, cells, data), the cells either `Cells` or made `Text` (small tables).
 GivenRow = tuple[Hashable, Cells | Sequence[Text], object]
 
-_NULL = Style.null()
+#: Lines kept drawn: the screen's, for a few places of the cursor.
+LINES_KEPT = 256
 
 #: Painted rows kept (the rows in view and those near them); beyond this the keeping starts afresh.
 PAINTED_KEPT = 512
@@ -172,6 +174,13 @@ class SyncTable(DataTable[Text]):
         self._painted: dict[str, tuple[Cells, tuple[int | None, ...], list[Text]]] = {}
         self._show(self._shown)
         self._data = _CellsByKey(self)  # type: ignore[assignment]
+        # The DataTable keeps up to 10,000 rendered cells and 1,000 lines and rows, each line a `Strip`
+        # with its own caches: at 10,000 rows that was a hundred thousand objects for the collector to
+        # walk. A screen needs a few dozen; rows and cells are drawn here, so those caches hold the header.
+        self._line_cache = LRUCache(LINES_KEPT)
+        self._row_render_cache = LRUCache(8)
+        self._cell_render_cache = LRUCache(64)
+        self._row_renderable_cache = LRUCache(LINES_KEPT)
         self._row_styles: dict[tuple[object, ...], Style] = {}
         self._cell_lines: dict[tuple[object, ...], SegmentLines] = {}
         self._row_lines: dict[tuple[object, ...], tuple[SegmentLines, SegmentLines]] = {}
@@ -376,6 +385,8 @@ class SyncTable(DataTable[Text]):
             column.width = width or 0
             column.content_width = content
         self._show(shown)
+        self._cell_lines.clear()  # keyed by the update count, which changes below: none would be used again
+        self._row_lines.clear()
         if change.rebuild:
             self._painted = {}
         self._new_rows.clear()

@@ -142,24 +142,29 @@ def diff(base: Shown, rows: Sequence[Row], layout: Layout, *, rebuild: bool = Fa
 
     A row given the very `Cells` object it was given last time (a pane keeps the cells of a record that
     did not change) keeps its measured widths: sorting or filtering 10,000 rows costs a look-up per row."""
-    cells: dict[str, Cells] = {}
-    data: dict[str, object] = {}
-    for key, row_cells, row_data in rows:
-        ident = row_id(key)
-        if ident not in cells:
-            cells[ident] = row_cells
-            data[ident] = row_data
+    idents = [row_id(key) for key, _cells, _data in rows]
+    cells: dict[str, Cells] = dict(zip(idents, [row[1] for row in rows], strict=True))
+    data: dict[str, object] = dict(zip(idents, [row[2] for row in rows], strict=True))
+    if len(cells) < len(idents):  # a key given twice: the first wins
+        cells, data = {}, {}
+        for ident, (_key, row_cells, row_data) in zip(idents, rows, strict=True):
+            cells.setdefault(ident, row_cells)
+            data.setdefault(ident, row_data)
     old_cells, old_widths = base.cells, base.row_widths
-    row_widths: dict[str, tuple[int, ...]] = {}
-    redraw = False
-    for ident, row_cells in cells.items():
-        if old_cells.get(ident) is row_cells:
-            row_widths[ident] = old_widths[ident]
-        else:
-            redraw = True
-            row_widths[ident] = text_widths(row_cells.texts)
-    labels = tuple(cell_len(label) for label in layout.labels)
-    natural = [max(column) for column in zip(labels, *row_widths.values(), strict=True)]
+    same = len(cells) == len(old_cells) and all(old_cells.get(ident) is row_cells for ident, row_cells in cells.items())
+    if same:  # the rows shown, only in another order (a sort): nothing to measure
+        row_widths: Mapping[str, tuple[int, ...]] = old_widths
+    else:
+        row_widths = {
+            ident: old_widths[ident] if old_cells.get(ident) is row_cells else text_widths(row_cells.texts)
+            for ident, row_cells in cells.items()
+        }
+    redraw = not same
+    if same and base.natural:
+        natural = list(base.natural)
+    else:
+        labels = tuple(cell_len(label) for label in layout.labels)
+        natural = [max(column) for column in zip(labels, *row_widths.values(), strict=True)]
     widths = fit(layout, natural, len(cells))
     content = tuple(n if w is None else w for n, w in zip(natural, widths, strict=True))
     ids = tuple(cells)

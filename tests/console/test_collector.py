@@ -1,0 +1,32 @@
+"""Full garbage collections wait for a quiet moment, but not for ever."""
+
+from __future__ import annotations
+
+from mqtui.ui.collector import IdleCollector
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_full_collection_waits_for_a_second_without_keys_and_comes_at_the_latest_anyway() -> None:
+    clock, collections = Clock(), []
+    collector = IdleCollector(clock=clock, collect=lambda: collections.append(clock.now))
+    clock.now = IdleCollector.EVERY - 0.5
+    assert not collector.tick()  # too soon since the last one
+    while clock.now < IdleCollector.LATEST - 1:  # a key every half second: never quiet
+        clock.now += 0.5
+        collector.input_seen()
+        assert not collector.tick()
+    clock.now = IdleCollector.LATEST
+    collector.input_seen()
+    assert collector.tick() and collections == [IdleCollector.LATEST]  # at the latest, keys or not
+    clock.now += IdleCollector.EVERY
+    collector.input_seen()
+    assert not collector.tick()  # a key just now
+    clock.now += IdleCollector.QUIET
+    assert collector.tick() and len(collections) == 2  # a quiet second
