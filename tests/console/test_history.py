@@ -6,7 +6,7 @@ from mqtui.model import BacklogRow, Destination, DestinationKind
 from mqtui.services.history import LagHistory, RateHistory
 from mqtui.services.snapshot import GroupLag, LagState, group_backlog
 from mqtui.ui.cells import lag_variable, trend_text
-from mqtui.ui.panes.destinations import rate_text
+from mqtui.ui.panes.destination_cells import rate_text
 from mqtui.ui.panes.lag import rank
 
 

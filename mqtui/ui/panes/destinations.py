@@ -12,12 +12,11 @@ from textual.reactive import var
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, Label
 
-from mqtui.figures import count, rate
-from mqtui.jobcounts import FRAMEWORK, job_counts
+from mqtui.jobcounts import FRAMEWORK
 from mqtui.model import Capability, Destination, DestinationKind
-from mqtui.services.alerts import Alert, AlertBoard
+from mqtui.services.alerts import AlertBoard
 from mqtui.services.snapshot import PART_DESTINATIONS, BrokerSnapshot
-from mqtui.ui.cells import colour, flag_text, plain_text, stale_brokers, stale_notes
+from mqtui.ui.cells import stale_notes
 from mqtui.ui.keys import Command, bindings
 from mqtui.ui.messages import (
     DetailsRequested,
@@ -28,10 +27,10 @@ from mqtui.ui.messages import (
     TailRequested,
 )
 from mqtui.ui.panes.base import request_refusal
+from mqtui.ui.panes.destination_cells import DestinationLook
 from mqtui.ui.panes.filtered import FILTER_CLASS, FilteredTablePane, Rows
-from mqtui.ui.widgets.rowcells import RIGHT, Cells
+from mqtui.ui.widgets.rowcells import LazyCells
 from mqtui.ui.widgets.table import SyncTable
-from mqtui.ui.widgets.tablediff import Row
 
 COLUMNS = [
     ("Broker", "broker"), ("Name", "name"), ("Kind", "kind"), ("Depth", "depth"), ("In-flight", "in_flight"),
@@ -48,15 +47,6 @@ SORTS = [
     ("out rate", lambda d: (-(d.rate_out or 0.0), d.name), True),
     ("kind", lambda d: (d.kind.value, d.name), False),
 ]
-
-
-#: How each column's cells are aligned: the numbers to the right.
-JUSTIFY = (None, None, None, RIGHT, RIGHT, RIGHT, RIGHT, RIGHT, RIGHT, None)
-
-
-def rate_text(value: float | None, *, at_least: bool) -> str:
-    """A rate cell; "≥" marks a lower bound (derived from a depth change, not counted by the broker)."""
-    return ("≥" if at_least and value is not None else "") + rate(value)
 
 
 def filter_destinations(
@@ -77,32 +67,6 @@ def filter_destinations(
         return found
 
     return [d for d in destinations if all(w in haystack(d) for w in words)]
-
-
-class _Context:
-    """What every row of one build shares: the styles, the stale brokers, the rate floors."""
-
-    def __init__(self, view: DestinationsView) -> None:
-        snapshots, variables = view.snapshots, view.variables
-        self.alerts = view.alerts
-        self.mark = colour(variables, "lag-critical", bold=True)
-        self.dlq_styles = (None,) * (len(COLUMNS) - 1) + (self.mark,)
-        self.muted = colour(variables, "muted")
-        self.floors = {(s.name, name, way) for s in snapshots for name, way in s.rate_floors}
-        self.stale = stale_brokers(snapshots, PART_DESTINATIONS)
-
-    def cells(self, d: Destination, old: bool, floor_in: bool, floor_out: bool, alerts: tuple[Alert, ...]) -> Cells:
-        jobs = job_counts(d)
-        dead = d.is_dlq
-        texts = (
-            flag_text(plain_text(d.broker, 20), alerts), plain_text(d.name, 32),
-            jobs.framework if jobs else d.kind.value, count(d.depth), count(d.in_flight), count(d.consumers),
-            count(d.partitions), rate_text(None if old else d.rate_in, at_least=floor_in),
-            rate_text(None if old else d.rate_out, at_least=floor_out),
-            "DLQ" if dead else jobs.summary() if jobs else "",
-        )  # fmt: skip
-        styles = (self.muted,) * len(texts) if old else self.dlq_styles if dead else None
-        return Cells(texts, JUSTIFY, styles, self.mark if alerts else None)
 
 
 @dataclass(frozen=True)
@@ -188,23 +152,26 @@ class DestinationsPane(FilteredTablePane):
     def records(self, view: DestinationsView) -> int:
         return sum(len(s.destinations) for s in view.snapshots)
 
-    def build(self, view: DestinationsView) -> tuple[Rows, str]:
+    def build(self, view: DestinationsView) -> tuple[Rows, str, tuple[int, ...] | None]:
         snapshots = view.snapshots
         memo = self.row_memo(snapshots, (view.alerts, view.variables))
+        look = memo.look_made or DestinationLook(snapshots, view.variables, view.alerts)
+        memo.look_made = look
         everything = [d for s in snapshots for d in s.destinations if not d.internal]
         shown = filter_destinations(everything, view.filter_text, memo.words)
         label, key, descending = SORTS[view.sort_index]
         shown.sort(key=key)
         made = memo.rows
         rows: Rows = []
-        context: _Context | None = None
         for d in shown:
             row = made.get(id(d))
             if row is None:
-                context = context or _Context(view)
-                row = made[id(d)] = self._row(d, context)
+                row_key = (d.broker, d.name, d.kind.value)  # Redis: a list and a channel may share a name
+                row = made[id(d)] = (row_key, LazyCells(look.cells, *look.signature(d)), d)
             rows.append(row)
-        self.forget_cells_but(len(everything))
+        natural = memo.natural.get(view.filter_text)
+        if natural is None:  # a sort leaves the widths as they were
+            natural = memo.natural[view.filter_text] = look.natural_widths(shown)
         arrow = "↓" if descending else "↑"
         info = f"{len(shown):,} of {len(everything):,} · sorted by {label} {arrow}"
         if view.filter_text:
@@ -213,16 +180,7 @@ class DestinationsPane(FilteredTablePane):
             info += f" · broker: {view.broker_filter}"
         for note in stale_notes(snapshots, {d.broker for d in shown}, view.now, PART_DESTINATIONS):
             info += f" · {note}"
-        return rows, info
-
-    def _row(self, d: Destination, context: _Context) -> Row:
-        old = d.broker in context.stale  # left from before the broker went down: no rate is current
-        floors = context.floors
-        floor_in = bool(floors) and (d.broker, d.name, "in") in floors
-        floor_out = bool(floors) and (d.broker, d.name, "out") in floors
-        alerts = context.alerts.on_row(d.broker, d.name)
-        row_key = (d.broker, d.name, d.kind.value)  # Redis: a list and a channel may share a name
-        return row_key, self.cells(row_key, (d, old, floor_in, floor_out, alerts), context.cells), d
+        return rows, info, natural
 
     @on(DataTable.RowHighlighted)
     def _moved(self) -> None:

@@ -53,6 +53,10 @@ class RowMemo:
         self.look = look
         self.rows: dict[int, Row] = {}
         self.words: dict[int, str] = {}
+        self.natural: dict[str, tuple[int, ...]] = {}
+        """Each column's widest text, by filter (a sort does not change them)."""
+        self.look_made: Any = None
+        """What the pane makes the rows with (styles, stale brokers…), made once per memo."""
 
     def holds(self, records: tuple[object, ...], look: object) -> bool:
         mine = self.records
@@ -138,8 +142,10 @@ class FilteredTablePane(Pane):
         """How many records the rows would be built from (what decides where they are built)."""
         raise NotImplementedError
 
-    def build(self, view: Any) -> tuple[Rows, str]:
-        """The table's rows and the info line, from `view` alone: runs in a worker thread for big tables."""
+    def build(self, view: Any) -> tuple[Rows, str, tuple[int, ...] | None]:
+        """The table's rows, the info line, and each column's widest text where the pane works it out
+        without the texts (None: the table measures them), from `view` alone: runs in a worker thread
+        for big tables."""
         raise NotImplementedError
 
     def cells(self, key: Hashable, signature: tuple[Any, ...], make: Callable[..., Cells]) -> Cells:
@@ -183,8 +189,8 @@ class FilteredTablePane(Pane):
         view = self.view()
         self._asked += 1
         if at_once or self.records(view) < self.off_thread_from:
-            rows, info = self.build(view)
-            self.table.sync(rows, rebuild=rebuild)
+            rows, info, natural = self.build(view)
+            self.table.sync(rows, rebuild=rebuild, natural=natural)
             self._show(self._asked, info)
             return
         with self._lock:
@@ -209,8 +215,8 @@ class FilteredTablePane(Pane):
                     self._builder = False
                     return
             try:
-                rows, info = self.build(request.view)
-                change = diff(self.table.shown, rows, request.layout, rebuild=request.rebuild)
+                rows, info, natural = self.build(request.view)
+                change = diff(self.table.shown, rows, request.layout, rebuild=request.rebuild, natural=natural)
             except Exception:  # a bug, not bad data: logged, and the table keeps what it shows
                 log.exception("building the %s rows failed", self.TITLE)
                 continue

@@ -214,7 +214,7 @@ class LagPane(FilteredTablePane):
     def records(self, view: LagView) -> int:
         return sum(len(s.lag) for s in view.snapshots)
 
-    def build(self, view: LagView) -> tuple[Rows, str]:
+    def build(self, view: LagView) -> tuple[Rows, str, None]:
         snapshots = view.snapshots
         groups = [g for s in snapshots for g in s.lag]
         words = view.filter_text.lower().split()
@@ -271,7 +271,7 @@ class LagPane(FilteredTablePane):
         if view.filter_text:
             parts.append(f"filter: {view.filter_text}")
         parts += stale_notes(snapshots, {g.broker for g in groups}, now, PART_LAG)
-        return rows, " · ".join(parts)
+        return rows, " · ".join(parts), None
 
     @on(DataTable.RowHighlighted)
     def _moved(self) -> None:

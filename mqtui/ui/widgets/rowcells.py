@@ -9,8 +9,8 @@ rows in view.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Literal
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
 
 from rich.style import Style
 from rich.text import Text
@@ -64,3 +64,45 @@ class MadeCells(Cells):
 
     def paint(self) -> list[Text]:
         return self.made
+
+
+class LazyCells:
+    """Cells made when first asked for (`make(*args)`): the table asks for the rows it draws, and a
+    pane that knows its columns' widths without the texts (`natural` given with the rows) is spared
+    making the rest."""
+
+    __slots__ = ("_args", "_made", "_make")
+
+    def __init__(self, make: Callable[..., Cells], *args: Any) -> None:
+        self._make = make
+        self._args = args
+        self._made: Cells | None = None
+
+    def made(self) -> Cells:
+        if self._made is None:
+            self._made = self._make(*self._args)
+        return self._made
+
+    @property
+    def texts(self) -> tuple[str, ...]:
+        return self.made().texts
+
+    def paint(self) -> list[Text]:
+        return self.made().paint()
+
+
+RowCells = Cells | LazyCells
+"""A row's cells as a table takes them."""
+
+
+def looks_alike(a: RowCells, b: RowCells) -> bool:
+    """Whether two rows' cells draw the same: the same texts, alignment, styles and mark."""
+    if a is b:
+        return True
+    a = a.made() if isinstance(a, LazyCells) else a
+    b = b.made() if isinstance(b, LazyCells) else b
+    if isinstance(a, MadeCells) or isinstance(b, MadeCells):
+        return isinstance(a, MadeCells) and isinstance(b, MadeCells) and a.made == b.made
+    return (a.texts, tuple(a.justify), a.styles and tuple(a.styles), a.flag) == (
+        b.texts, tuple(b.justify), b.styles and tuple(b.styles), b.flag,
+    )  # fmt: skip

@@ -39,12 +39,12 @@ from textual.widgets.data_table import ColumnKey, RowKey
 from textual.widgets.data_table import Row as TableRow
 
 from mqtui.ui.widgets.celldraw import cell_line
-from mqtui.ui.widgets.rowcells import Cells, MadeCells
+from mqtui.ui.widgets.rowcells import Cells, LazyCells, MadeCells, RowCells, looks_alike
 from mqtui.ui.widgets.tablediff import Change, Layout, Row, Shown, cut, diff, fit
 from mqtui.ui.widgets.tablediff import row_id as _row_id
 
 #: Rows given as (key, cells, data), the cells either `Cells` or made `Text` (small tables).
-GivenRow = tuple[Hashable, Cells | Sequence[Text], object]
+GivenRow = tuple[Hashable, RowCells | Sequence[Text], object]
 
 #: Lines kept drawn: the screen's, for a few places of the cursor.
 LINES_KEPT = 256
@@ -171,7 +171,7 @@ class SyncTable(DataTable[Text]):
         self._give_first = frozenset(keys.index(key) for key in give_first)
         self._row_data: Mapping[str, object] = {}
         self._last_rows: Sequence[GivenRow] = ()
-        self._painted: dict[str, tuple[Cells, tuple[int | None, ...], list[Text]]] = {}
+        self._painted: dict[str, tuple[RowCells, tuple[int | None, ...], list[Text]]] = {}
         self._show(self._shown)
         self._data = _CellsByKey(self)  # type: ignore[assignment]
         # The DataTable keeps up to 10,000 rendered cells and 1,000 lines and rows, each line a `Strip`
@@ -201,7 +201,7 @@ class SyncTable(DataTable[Text]):
         if not self._flexible or not self._last_rows or self.size.width <= 0:
             return
         if fit(self.layout_now(), list(shown.natural), len(shown.ids)) != shown.widths:
-            self.sync(self._last_rows)
+            self.sync(self._last_rows, natural=shown.natural if shown.given else None)
 
     @property
     def shown(self) -> Shown:
@@ -348,12 +348,14 @@ class SyncTable(DataTable[Text]):
         return lines
 
     # -- showing rows ------------------------------------------------------------------------------
-    def sync(self, rows: Sequence[GivenRow], *, rebuild: bool = False) -> None:
+    def sync(self, rows: Sequence[GivenRow], *, rebuild: bool = False, natural: Sequence[int] | None = None) -> None:
         """Show exactly `rows` (key, cells, data); `data` is what `selected()` returns for a row.
 
-        `rebuild` redraws every cell (after a theme change, when only colours differ).
+        `rebuild` redraws every cell (after a theme change, when only colours differ); `natural` is each
+        column's widest text where the pane knows it (`tablediff.diff`).
         """
-        self.apply(diff(self._shown, self.as_cells(rows), self.layout_now(), rebuild=rebuild), rows)
+        change = diff(self._shown, self.as_cells(rows), self.layout_now(), rebuild=rebuild, natural=natural)
+        self.apply(change, rows)
 
     def as_cells(self, rows: Sequence[GivenRow]) -> list[Row]:
         """Rows with their cells as `Cells`: made `Text` cells are wrapped (`MadeCells`), in the object
@@ -361,7 +363,7 @@ class SyncTable(DataTable[Text]):
         shown = self._shown.cells
         result: list[Row] = []
         for key, cells, data in rows:
-            if not isinstance(cells, Cells):
+            if not isinstance(cells, Cells | LazyCells):
                 made = list(cells)
                 before = shown.get(_row_id(key))
                 cells = before if isinstance(before, MadeCells) and before.made == made else MadeCells(made)
@@ -373,10 +375,15 @@ class SyncTable(DataTable[Text]):
         one shown (another was applied since) is worked out again here."""
         self._last_rows = rows
         if change.base is not self._shown:
-            change = diff(self._shown, self.as_cells(rows), self.layout_now(), rebuild=change.rebuild)
+            natural = change.shown.natural if change.shown.given else None
+            change = diff(self._shown, self.as_cells(rows), self.layout_now(), rebuild=change.rebuild, natural=natural)
         self._row_data = change.data
         if change.nothing:
             self._show(change.shown)
+            return
+        if self._nothing_in_view(change):
+            self._show(change.shown)
+            self._forget_drawn()  # the rows out of view are drawn from the new cells, when scrolled to
             return
         shown = change.shown
         current = self.selected_id()
@@ -385,19 +392,34 @@ class SyncTable(DataTable[Text]):
             column.width = width or 0
             column.content_width = content
         self._show(shown)
-        self._cell_lines.clear()  # keyed by the update count, which changes below: none would be used again
-        self._row_lines.clear()
         if change.rebuild:
             self._painted = {}
-        self._new_rows.clear()
-        self._updated_cells.clear()
-        # A new update count is a new key for every cache of rows, cells and lines. Not `_clear_caches()`:
-        # a cleared LRUCache leaves its ring of links, holding the old rows' cells, to the cycle collector.
-        self._update_count += 1
+        self._forget_drawn()
         self._require_update_dimensions = True
         self.refresh()
         if change.moved:
             self._keep_cursor(current, shown.ids)
+
+    def _forget_drawn(self) -> None:
+        """No line, row or cell drawn before is drawn from again."""
+        self._new_rows.clear()
+        self._updated_cells.clear()
+        self._cell_lines.clear()
+        self._row_lines.clear()
+        # A new update count is a new key for every cache of rows, cells and lines. Not `_clear_caches()`:
+        # a cleared LRUCache leaves its ring of links, holding the old rows' cells, to the cycle collector.
+        self._update_count += 1
+
+    def _nothing_in_view(self, change: Change) -> bool:
+        """Whether the rows in view would draw as they do now: the same rows in the same places and
+        widths, their cells alike. A poll that changed rows out of view only (or nothing) costs no
+        repaint; the rows out of view are drawn from the new cells when they come into view."""
+        old, new = change.base, change.shown
+        if change.moved or change.rebuild or old.widths != new.widths or old.content != new.content:
+            return False
+        top = int(self.scroll_y)
+        ids = new.ids[top : top + max(0, self.size.height)]
+        return all(looks_alike(old.cells[ident], new.cells[ident]) for ident in ids)
 
     def _keep_cursor(self, current: str | None, ids: Sequence[str]) -> None:
         """The cursor back on its row, found by key; at the same height when the row is gone."""

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from rich.cells import cell_len
 from rich.text import Text
 
-from mqtui.ui.widgets.rowcells import Cells
+from mqtui.ui.widgets.rowcells import RowCells
 
-Row = tuple[Hashable, Cells, object]
+Row = tuple[Hashable, RowCells, object]
 """(key, cells, data): `data` is what the table's `selected()` returns for the row."""
 
 
@@ -45,7 +45,7 @@ class Shown:
     ids: tuple[str, ...] = ()
     index: Mapping[str, int] = field(default_factory=dict)
     """Row id -> its place in `ids`."""
-    cells: Mapping[str, Cells] = field(default_factory=dict)
+    cells: Mapping[str, RowCells] = field(default_factory=dict)
     widths: tuple[int | None, ...] = ()
     """A flexible column's fixed width where it was narrowed; None where the column is as wide as its cells."""
     content: tuple[int, ...] = ()
@@ -53,7 +53,10 @@ class Shown:
     natural: tuple[int, ...] = ()
     """The widest cell (or label) of each column before any was cut: what a resize fits anew."""
     row_widths: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
-    """Each row's cells' widths before cutting, measured once per `Cells` object."""
+    """Each row's cells' widths before cutting, measured once per `Cells` object (none where the pane
+    gave the columns' widths)."""
+    given: bool = False
+    """Whether `natural` was given with the rows (not measured from their texts)."""
 
 
 @dataclass(frozen=True)
@@ -137,13 +140,21 @@ def cut(cells: Sequence[Text], widths: Sequence[int | None]) -> list[Text]:
     return result
 
 
-def diff(base: Shown, rows: Sequence[Row], layout: Layout, *, rebuild: bool = False) -> Change:
+def diff(
+    base: Shown,
+    rows: Sequence[Row],
+    layout: Layout,
+    *,
+    rebuild: bool = False,
+    natural: Sequence[int] | None = None,
+) -> Change:
     """What to change so a table showing `base` shows exactly `rows` (the first of a repeated key wins).
 
     A row given the very `Cells` object it was given last time (a pane keeps the cells of a record that
-    did not change) keeps its measured widths: sorting or filtering 10,000 rows costs a look-up per row."""
+    did not change) keeps its measured widths: sorting or filtering 10,000 rows costs a look-up per row.
+    With `natural` (each column's widest text, worked out by the pane) no row is measured at all."""
     idents = [row_id(key) for key, _cells, _data in rows]
-    cells: dict[str, Cells] = dict(zip(idents, [row[1] for row in rows], strict=True))
+    cells: dict[str, RowCells] = dict(zip(idents, [row[1] for row in rows], strict=True))
     data: dict[str, object] = dict(zip(idents, [row[2] for row in rows], strict=True))
     if len(cells) < len(idents):  # a key given twice: the first wins
         cells, data = {}, {}
@@ -152,21 +163,23 @@ def diff(base: Shown, rows: Sequence[Row], layout: Layout, *, rebuild: bool = Fa
             data.setdefault(ident, row_data)
     old_cells, old_widths = base.cells, base.row_widths
     same = len(cells) == len(old_cells) and all(old_cells.get(ident) is row_cells for ident, row_cells in cells.items())
-    if same:  # the rows shown, only in another order (a sort): nothing to measure
-        row_widths: Mapping[str, tuple[int, ...]] = old_widths
+    if same or natural is not None:  # only reordered (a sort), or the widths given: nothing to measure
+        row_widths: Mapping[str, tuple[int, ...]] = old_widths if same else {}
     else:
         row_widths = {
             ident: old_widths[ident] if old_cells.get(ident) is row_cells else text_widths(row_cells.texts)
             for ident, row_cells in cells.items()
         }
     redraw = not same
-    if same and base.natural:
-        natural = list(base.natural)
+    labels = tuple(cell_len(label) for label in layout.labels)
+    if natural is not None:
+        widest = [max(label, width) for label, width in zip(labels, natural, strict=True)]
+    elif same and base.natural:
+        widest = list(base.natural)
     else:
-        labels = tuple(cell_len(label) for label in layout.labels)
-        natural = [max(column) for column in zip(labels, *row_widths.values(), strict=True)]
-    widths = fit(layout, natural, len(cells))
-    content = tuple(n if w is None else w for n, w in zip(natural, widths, strict=True))
+        widest = [max(column) for column in zip(labels, *row_widths.values(), strict=True)]
+    widths = fit(layout, widest, len(cells))
+    content = tuple(n if w is None else w for n, w in zip(widest, widths, strict=True))
     ids = tuple(cells)
     moved = ids != base.ids
     shown = Shown(
@@ -175,8 +188,9 @@ def diff(base: Shown, rows: Sequence[Row], layout: Layout, *, rebuild: bool = Fa
         cells=cells,
         widths=widths,
         content=content,
-        natural=tuple(natural),
+        natural=tuple(widest),
         row_widths=row_widths,
+        given=natural is not None,
     )
     redraw = redraw or widths != base.widths or content != base.content
     return Change(base, shown, data, moved, redraw, rebuild)
