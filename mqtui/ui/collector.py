@@ -42,7 +42,7 @@ DEFAULT = gc.get_threshold()
 class IdleCollector:
     """Runs the full collection at a quiet moment: `input_seen` on every key or click, `tick` every second."""
 
-    EVERY = 10.0
+    EVERY = 20.0
     QUIET = 1.0
     LATEST = 90.0
 
