@@ -37,6 +37,9 @@ COLUMNS = [
     ("Cons", "consumers"), ("Parts", "partitions"), ("In/s", "rate_in"), ("Out/s", "rate_out"), ("", "dlq"),
 ]  # fmt: skip
 
+#: Rows built between two looks at whether a key wants the interpreter (`FilteredTablePane.give_way`).
+GIVE_WAY_EVERY = 256
+
 #: (label, sort key, whether biggest first); ties go by name, A to Z, either way.
 SORTS = [
     ("name", lambda d: (d.broker, d.name), False),
@@ -163,12 +166,15 @@ class DestinationsPane(FilteredTablePane):
         shown.sort(key=key)
         made = memo.rows
         rows: Rows = []
-        for d in shown:
+        for place, d in enumerate(shown):
+            if not place % GIVE_WAY_EVERY:
+                self.give_way()
             row = made.get(id(d))
             if row is None:
                 row_key = (d.broker, d.name, d.kind.value)  # Redis: a list and a channel may share a name
                 row = made[id(d)] = (row_key, LazyCells(look.cells, *look.signature(d)), d)
             rows.append(row)
+        self.give_way()
         natural = memo.natural.get(view.filter_text)
         if natural is None:  # a sort leaves the widths as they were
             natural = memo.natural[view.filter_text] = look.natural_widths(shown)

@@ -67,6 +67,10 @@ class RowMemo:
         )
 
 
+class _Superseded(Exception):
+    """A key drew newer rows at once than those being built in the builder thread."""
+
+
 #: The longest a worker building a poll's rows waits for a key to be answered on the UI thread.
 KEY_WAIT = 0.5
 
@@ -103,6 +107,8 @@ class FilteredTablePane(Pane):
         self._ui_idle = threading.Event()
         """Clear while the UI thread draws after a key (`draw_now`)."""
         self._ui_idle.set()
+        self._building = 0
+        """The request the builder thread is building."""
         self._builder = False
 
     def watch_filter_text(self) -> None:
@@ -111,7 +117,7 @@ class FilteredTablePane(Pane):
     def draw_now(self) -> None:
         """Draw on the UI thread, whatever the size: after a key (a sort, a filter keystroke, the pane
         shown), whose answer a worker would only delay, queued behind a poll's rows being built. A
-        worker building a poll's rows meanwhile waits (`cells`): the two would only share the
+        worker building a poll's rows meanwhile waits (`give_way`): the two would only share the
         interpreter's lock, and the key take twice as long."""
         self._ui_idle.clear()
         try:
@@ -152,14 +158,24 @@ class FilteredTablePane(Pane):
         """A row's cells, `make(*signature)`: the very object of last time when its record and look
         (`signature`, compared by value) are as they were, which the table then takes as it was
         (`tablediff.diff`)."""
-        if not self._ui_idle.is_set() and threading.get_ident() != self._ui_thread:
-            self._ui_idle.wait(KEY_WAIT)  # a key is being answered on the UI thread: let it have the lock
+        self.give_way()
         kept = self._cells.get(key)
         if kept is not None and kept[0] == signature:
             return kept[1]
         cells = make(*signature)
         self._cells[key] = (signature, cells)
         return cells
+
+    def give_way(self) -> None:
+        """Called by `build` now and then. In the builder thread: wait while a key is answered on the UI
+        thread (the two would only share the interpreter's lock, and the key take twice as long), and
+        stop building rows older than what a key has drawn since (they would be dropped)."""
+        if threading.get_ident() == self._ui_thread:
+            return
+        if not self._ui_idle.is_set():
+            self._ui_idle.wait(KEY_WAIT)
+        if self._applied > self._building:
+            raise _Superseded
 
     def row_memo(self, records: tuple[object, ...], look: object) -> RowMemo:
         """The rows made of these very records in this look, or a new, empty memo (`RowMemo`)."""
@@ -214,9 +230,13 @@ class FilteredTablePane(Pane):
                 if request is None:
                     self._builder = False
                     return
+            self._building = request.asked
             try:
                 rows, info, natural = self.build(request.view)
+                self.give_way()
                 change = diff(self.table.shown, rows, request.layout, rebuild=request.rebuild, natural=natural)
+            except _Superseded:
+                continue
             except Exception:  # a bug, not bad data: logged, and the table keeps what it shows
                 log.exception("building the %s rows failed", self.TITLE)
                 continue
