@@ -42,6 +42,8 @@ from scale_build import LARGE, SMALL, Polls, Scale, ScaleBackend
 POLL = 2.0
 TRIES = int(os.environ.get("SCALE_TRIES", "40"))
 IDLE = 3.0
+AFTER_APPLIED = 0.1
+"""A poll's frames: from its delivery until this long after its rows are drawn."""
 TERMINAL = (160, 45)
 KEYS = ("pane switch", "cursor move", "sort", "filter keystroke", "drill-in open")
 
@@ -92,12 +94,25 @@ async def child(scale: Scale) -> dict[str, Any]:
     latencies: dict[str, list[float]] = {key: [] for key in KEYS}
     starts: dict[str, list[float]] = {key: [] for key in KEYS}
     deliveries: list[float] = []
+    applied: list[tuple[float, float]] = []
+    """(delivered, drawn) of each poll."""
+    full_collections: list[float] = []
+    collection_started: list[float] = []
+
+    def collected(phase: str, info: dict[str, Any]) -> None:
+        if info["generation"] == 2:
+            if phase == "start":
+                collection_started.append(time.perf_counter())
+            else:
+                full_collections.append(time.perf_counter() - collection_started[-1])
+
+    gc.callbacks.append(collected)
     stop = threading.Event()
 
     def poller() -> None:
         while not stop.wait(POLL):
+            backend.deliver()  # the poll made (every figure moved), then handed to the console
             deliveries.append(time.perf_counter())
-            backend.deliver()
 
     async with app.run_test(size=TERMINAL) as pilot:
         screen = app.screen
@@ -162,6 +177,18 @@ async def child(scale: Scale) -> dict[str, Any]:
                 await asyncio.sleep(0.001)
             latencies[name].append(10.0)
 
+        async def watch_polls() -> None:
+            """When each poll delivered is drawn: every broker's snapshot taken in, the pane shown drawn."""
+            seen = 0
+            while True:
+                await asyncio.sleep(0.002)
+                latest = backend.latest
+                taken = all(screen.snapshots.get(s.name) is s for s in latest)
+                if len(deliveries) > seen and screen.drawn and drawn() and taken:
+                    now = time.perf_counter()
+                    applied.extend((at, now) for at in deliveries[seen:])
+                    seen = len(deliveries)
+
         await settle()
         await pilot.press("2")
         await settle()
@@ -171,6 +198,7 @@ async def child(scale: Scale) -> dict[str, Any]:
         beat = app.set_interval(1 / 30, heartbeat.refresh)
         thread = threading.Thread(target=poller, daemon=True)
         thread.start()
+        watcher = asyncio.create_task(watch_polls())
         for i in range(TRIES):
             target = "tab-lag" if i % 2 == 0 else "tab-destinations"
             await timed("pane switch", "2" if i % 2 == 0 else "1", functools.partial(on_tab, target))
@@ -201,9 +229,10 @@ async def child(scale: Scale) -> dict[str, Any]:
         await asyncio.sleep(POLL * 2)
         stop.set()
         thread.join()
+        watcher.cancel()
         frames_during = []
         for start, end in pairwise(clock.frames):
-            if any(0 <= start[0] - at <= 1.5 for at in deliveries):
+            if any(at <= start[0] <= done + AFTER_APPLIED for at, done in applied):
                 frames_during.append(end[0] - start[0])
         beat.stop()
         backend.deliver(same=True)
@@ -213,8 +242,10 @@ async def child(scale: Scale) -> dict[str, Any]:
         await asyncio.sleep(IDLE)
         idle_cpu = (time.process_time() - cpu) / IDLE
         rss = rss_mb()
+    gc.callbacks.remove(collected)
     return {"latencies": latencies, "starts": starts, "deliveries": deliveries, "frames": frames_during,
-            "idle_cpu": idle_cpu, "rss": rss, "polls": len(deliveries)}  # fmt: skip
+            "idle_cpu": idle_cpu, "rss": rss, "polls": len(deliveries), "full_collections": full_collections,
+            "applied": [done - at for at, done in applied]}  # fmt: skip
 
 
 def run_child(name: str) -> dict[str, Any]:
@@ -248,6 +279,14 @@ def main() -> None:
     per_k = (large["rss"] - small["rss"]) / ((LARGE.rows - SMALL.rows) / 1000)
     figure("RSS", f"{large['rss']:.0f} MB", f"{small['rss']:.0f} MB", large["rss"] / small["rss"])
     note(f"RSS per 1,000 rows: {per_k:.1f} MB; polls landed during keys: {large['polls']} (large)")
+    drawn_in = percentile(large["applied"], 0.5) * 1000, max(large["applied"], default=0.0) * 1000
+    note(f"a poll delivered to drawn (large): median {drawn_in[0]:.0f} ms, max {drawn_in[1]:.0f} ms")
+    for name, run in (("large", large), ("small", small)):
+        pauses = run["full_collections"]
+        note(
+            f"full garbage collections ({name}, at quiet moments, ui/collector.py): {len(pauses)}, "
+            f"max {max(pauses, default=0.0) * 1000:.0f} ms"
+        )
     note("targets met" if met else "targets MISSED")
 
 

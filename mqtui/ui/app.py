@@ -60,6 +60,10 @@ def pane_titles() -> dict[str | None, str]:
     return {None: "mqtui", **{pane_id: cls.TITLE for pane_id, _title, cls in PANES}}
 
 
+#: Seconds after start at which the lag drill-in's plotting library is loaded, in a thread.
+CHARTS_AFTER = 2.0
+
+
 class MqtuiCommands(Provider):
     """The command palette over the console: every command of the console and of every pane, with its key.
 
@@ -117,7 +121,9 @@ class MqtuiApp(App[int]):
             self.register_theme(theme)
 
     def get_default_screen(self) -> ConsoleScreen:
-        return ConsoleScreen(self.backend, self.profile_opened, tail_capacity=self.tail_capacity)
+        return ConsoleScreen(
+            self.backend, self.profile_opened, tail_capacity=self.tail_capacity, collector=self.collector
+        )
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return dict(themes.VARIABLE_DEFAULTS)
@@ -128,6 +134,12 @@ class MqtuiApp(App[int]):
         self._say_notices(self.backend)
         self.call_after_refresh(tune_garbage_collector)
         self.set_interval(1.0, self.collector.tick)
+        self.set_timer(CHARTS_AFTER, self._load_charts)
+
+    @work(thread=True, group="charts", exit_on_error=False, description="load the chart library")
+    def _load_charts(self) -> None:
+        """The plotting library, loaded while nothing happens rather than when the first drill-in opens."""
+        import mqtui.ui.widgets.chart  # noqa: F401
 
     def on_unmount(self) -> None:
         release_garbage_collector()

@@ -6,9 +6,9 @@ every live object two or three times a minute, each time holding the UI for 120-
 collections of 400,000 objects held it for 65 ms. So: the objects alive after the first frame (modules,
 widgets) are frozen out of collection; young collections run every 20,000 allocations and the middle
 generation every 5 of them (a few tens of ms at most); and the full collection is not left to the
-thresholds but run here, once a while has passed with no key or click (`QUIET`), at most every `EVERY`
-seconds, and at the latest every `LATEST` seconds whatever the operator does, so cyclic garbage
-stays bounded.
+thresholds but run here, once a while has passed with no key or click (`QUIET`), no more often than every `EVERY`
+seconds, and not while a poll's rows are being drawn (`DRAWN`); at the latest every `LATEST` seconds
+whatever the operator does, so cyclic garbage stays bounded.
 """
 
 from __future__ import annotations
@@ -40,10 +40,13 @@ DEFAULT = gc.get_threshold()
 
 
 class IdleCollector:
-    """Runs the full collection at a quiet moment: `input_seen` on every key or click, `tick` every second."""
+    """Runs the full collection at a quiet moment: `input_seen` on every key or click, `busy` when a poll's
+    snapshots arrive (they are drawn in the next few hundred ms), `tick` every second."""
 
-    EVERY = 20.0
+    EVERY = 5.0
     QUIET = 1.0
+    DRAWN = 0.5
+    """Seconds after snapshots arrive before a collection may run: their rows are built and drawn by then."""
     LATEST = 90.0
 
     def __init__(
@@ -51,16 +54,20 @@ class IdleCollector:
     ) -> None:
         self._clock = clock
         self._collect = collect
-        self.last_input = self.last_full = clock()
+        self.last_input = self.last_full = self.last_busy = clock()
 
     def input_seen(self) -> None:
         self.last_input = self._clock()
+
+    def busy(self) -> None:
+        self.last_busy = self._clock()
 
     def tick(self) -> bool:
         """Collect now if it is time; whether it did."""
         now = self._clock()
         since = now - self.last_full
-        if since >= self.LATEST or (since >= self.EVERY and now - self.last_input >= self.QUIET):
+        quiet = now - self.last_input >= self.QUIET and now - self.last_busy >= self.DRAWN
+        if since >= self.LATEST or (since >= self.EVERY and quiet):
             self._collect()
             self.last_full = self._clock()
             return True

@@ -1,4 +1,4 @@
-"""Full garbage collections wait for a quiet moment, but not for ever."""
+"""Full garbage collections wait for a quiet moment (no key, no poll being drawn), but not for ever."""
 
 from __future__ import annotations
 
@@ -29,4 +29,7 @@ def test_a_full_collection_waits_for_a_second_without_keys_and_comes_at_the_late
     collector.input_seen()
     assert not collector.tick()  # a key just now
     clock.now += IdleCollector.QUIET
-    assert collector.tick() and len(collections) == 2  # a quiet second
+    collector.busy()
+    assert not collector.tick()  # snapshots just arrived: their rows are being drawn
+    clock.now += IdleCollector.DRAWN
+    assert collector.tick() and len(collections) == 2  # a quiet second, and the poll drawn

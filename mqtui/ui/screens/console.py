@@ -27,6 +27,7 @@ from mqtui.services.backend import ConsoleBackend
 from mqtui.services.snapshot import BrokerSnapshot
 from mqtui.ui.alertviews import AlertViews
 from mqtui.ui.cells import error_text
+from mqtui.ui.collector import IdleCollector
 from mqtui.ui.detailviews import NO_SERVER_VIEW, DetailViews
 from mqtui.ui.incident import IncidentViews
 from mqtui.ui.keys import Command, action_name, bindings
@@ -110,9 +111,18 @@ class ConsoleScreen(AlertViews, IncidentViews, SearchViews, DetailViews):
     REDRAW_DELAY = 0.15
     """New snapshots are drawn in batches, at most this long after the first of a batch arrived."""
 
-    def __init__(self, backend: ConsoleBackend, opened: Signal[ConsoleBackend], *, tail_capacity: int = 10_000) -> None:
+    def __init__(
+        self,
+        backend: ConsoleBackend,
+        opened: Signal[ConsoleBackend],
+        *,
+        tail_capacity: int = 10_000,
+        collector: IdleCollector | None = None,
+    ) -> None:
         super().__init__()
         self.backend = backend
+        self.collector = collector
+        """Told when snapshots arrive, so a full garbage collection does not land on their drawing."""
         self.tail_capacity = tail_capacity
         self.snapshots: dict[str, BrokerSnapshot] = {}
         self.broker_filter: str | None = None
@@ -214,6 +224,8 @@ class ConsoleScreen(AlertViews, IncidentViews, SearchViews, DetailViews):
         if message.backend is not self.backend:
             return  # a late snapshot from the profile just left
         self.snapshots[message.snapshot.name] = message.snapshot
+        if self.collector is not None:
+            self.collector.busy()
         self.broker_tree.show(message.snapshot, self.backend.now())
         if self._redraw_timer is None:
             self._redraw_timer = self.set_timer(self.REDRAW_DELAY, self._redraw_panes)

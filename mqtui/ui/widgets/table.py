@@ -8,12 +8,11 @@ rows costs forty rows of work, not 10,000. The cursor stays on the row it was on
 (and in view); when that row is gone it stays at the same height rather than jumping to the top. A
 change that alters nothing on screen costs no repaint.
 
-The DataTable keeps its rows in dicts of every row (`rows`, `_row_locations`, `_y_offsets`, cells by
-row and column), filled one row at a time and measured cell by cell; at 10,000 rows that held the UI
-for seconds per poll. Here those are views onto `Shown`, built in no time (`_RowPlaces`, `_CellsByKey`,
-`_RowsByKey`, `_RowsInOrder`), and every row is one line high, which makes a row's place its height.
-This leans on DataTable internals; Textual is pinned to a minor version in pyproject.toml, and
-tests/console/test_scale.py checks the rows shown against the rows given.
+The DataTable keeps its rows in dicts of every row, filled one row at a time and measured cell by
+cell; at 10,000 rows that held the UI for seconds per poll. Here those are views onto `Shown`
+(`rowstore.py`), and rows and cells are drawn in a few steps (`celldraw.py`). This leans on DataTable
+internals, so pyproject.toml holds Textual to 8.2.x; tests/console/test_scale.py checks the rows shown
+against the rows given, and tests/console/test_table_cells.py the drawing against the DataTable's own.
 
 Columns named `flexible` give way when the rows would be wider than the table: the widest of them are
 narrowed (down to their minimum, cells cut with "…") until every column fits, so at 100 columns the
@@ -24,8 +23,8 @@ others give anything.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterator, Mapping, Sequence
-from typing import Any, overload
+from collections.abc import Hashable, Mapping, Sequence
+from typing import Any
 
 from rich.segment import Segment
 from rich.style import Style
@@ -34,12 +33,14 @@ from textual._types import SegmentLines
 from textual.cache import LRUCache
 from textual.coordinate import Coordinate
 from textual.geometry import Region
+from textual.strip import Strip
 from textual.widgets import DataTable
-from textual.widgets.data_table import ColumnKey, RowKey
 from textual.widgets.data_table import Row as TableRow
+from textual.widgets.data_table import RowKey
 
 from mqtui.ui.widgets.celldraw import cell_line
 from mqtui.ui.widgets.rowcells import Cells, LazyCells, MadeCells, RowCells, looks_alike
+from mqtui.ui.widgets.rowstore import CellsByKey, LineRows, RowPlaces, RowsByKey, RowsInOrder
 from mqtui.ui.widgets.tablediff import Change, Layout, Row, Shown, cut, diff, fit
 from mqtui.ui.widgets.tablediff import row_id as _row_id
 
@@ -51,100 +52,6 @@ LINES_KEPT = 256
 
 #: Painted rows kept (the rows in view and those near them); beyond this the keeping starts afresh.
 PAINTED_KEPT = 512
-
-
-class _RowPlaces:
-    """The DataTable's row key <-> place map (a `TwoWayDict`), read from `Shown`."""
-
-    def __init__(self, shown: Shown) -> None:
-        self._shown = shown
-
-    def get(self, key: RowKey | str) -> int | None:
-        value = key.value if isinstance(key, RowKey) else key
-        return self._shown.index.get(value) if value is not None else None
-
-    def get_key(self, place: int) -> RowKey | None:
-        ids = self._shown.ids
-        return RowKey(ids[place]) if 0 <= place < len(ids) else None
-
-    def __contains__(self, key: object) -> bool:
-        value = key.value if isinstance(key, RowKey) else key
-        return value in self._shown.index
-
-    def __iter__(self) -> Iterator[RowKey]:
-        return (RowKey(ident) for ident in self._shown.ids)
-
-    def __len__(self) -> int:
-        return len(self._shown.ids)
-
-
-class _RowsByKey(Mapping[RowKey, TableRow]):
-    """The DataTable's `rows`: every row one line high."""
-
-    def __init__(self, shown: Shown) -> None:
-        self._shown = shown
-
-    def __getitem__(self, key: RowKey) -> TableRow:
-        if key.value not in self._shown.index:
-            raise KeyError(key)
-        return TableRow(key, 1)
-
-    def __iter__(self) -> Iterator[RowKey]:
-        return (RowKey(ident) for ident in self._shown.ids)
-
-    def __len__(self) -> int:
-        return len(self._shown.ids)
-
-
-class _CellsByKey(Mapping[RowKey, Mapping[ColumnKey, Text]]):
-    """The DataTable's `_data` (cells by row and column key), painting a row when it is read."""
-
-    def __init__(self, table: SyncTable) -> None:
-        self._table = table
-
-    def __getitem__(self, key: RowKey) -> Mapping[ColumnKey, Text]:
-        place = self._table.shown.index.get(key.value) if key.value is not None else None
-        if place is None:
-            raise KeyError(key)
-        return dict(zip(self._table.columns, self._table.get_row_at(place), strict=True))
-
-    def __iter__(self) -> Iterator[RowKey]:
-        return (RowKey(ident) for ident in self._table.shown.ids)
-
-    def __len__(self) -> int:
-        return len(self._table.shown.ids)
-
-
-class _RowsInOrder(Sequence[TableRow]):
-    """The DataTable's `ordered_rows` (paging walks them), made a row at a time as they are read."""
-
-    def __init__(self, ids: Sequence[str]) -> None:
-        self._ids = ids
-
-    @overload
-    def __getitem__(self, place: int) -> TableRow: ...
-    @overload
-    def __getitem__(self, place: slice) -> _RowsInOrder: ...
-    def __getitem__(self, place: int | slice) -> TableRow | _RowsInOrder:
-        if isinstance(place, slice):
-            return _RowsInOrder(self._ids[place])
-        return TableRow(RowKey(self._ids[place]), 1)
-
-    def __len__(self) -> int:
-        return len(self._ids)
-
-
-class _LineRows(Sequence[tuple[RowKey, int]]):
-    """The DataTable's `_y_offsets`: line y is row y, line 0 of it."""
-
-    def __init__(self, ids: Sequence[str]) -> None:
-        self._ids = ids
-
-    def __getitem__(self, y: Any) -> Any:
-        return (RowKey(self._ids[y]), 0)
-
-    def __len__(self) -> int:
-        return len(self._ids)
 
 
 class SyncTable(DataTable[Text]):
@@ -173,7 +80,7 @@ class SyncTable(DataTable[Text]):
         self._last_rows: Sequence[GivenRow] = ()
         self._painted: dict[str, tuple[RowCells, tuple[int | None, ...], list[Text]]] = {}
         self._show(self._shown)
-        self._data = _CellsByKey(self)  # type: ignore[assignment]
+        self._data = CellsByKey(self)  # type: ignore[assignment]
         # The DataTable keeps up to 10,000 rendered cells and 1,000 lines and rows, each line a `Strip`
         # with its own caches: at 10,000 rows that was a hundred thousand objects for the collector to
         # walk. A screen needs a few dozen; rows and cells are drawn here, so those caches hold the header.
@@ -182,13 +89,16 @@ class SyncTable(DataTable[Text]):
         self._cell_render_cache = LRUCache(64)
         self._row_renderable_cache = LRUCache(LINES_KEPT)
         self._row_styles: dict[tuple[object, ...], Style] = {}
+        self._under_styles: dict[tuple[Style, Style], Style] = {}
+        self._place_styles: dict[tuple[int, int], Style] = {}
+        self._line_style: Style | None = None
         self._cell_lines: dict[tuple[object, ...], SegmentLines] = {}
         self._row_lines: dict[tuple[object, ...], tuple[SegmentLines, SegmentLines]] = {}
 
     def _show(self, shown: Shown) -> None:
         self._shown = shown
-        self._row_locations = _RowPlaces(shown)  # type: ignore[assignment]
-        self.rows = _RowsByKey(shown)  # type: ignore[assignment]
+        self._row_locations = RowPlaces(shown)  # type: ignore[assignment]
+        self.rows = RowsByKey(shown)  # type: ignore[assignment]
 
     def on_mount(self) -> None:
         for label, key in self._spec:
@@ -226,11 +136,11 @@ class SyncTable(DataTable[Text]):
     # -- the DataTable's row store, as views onto what is shown -------------------------------------
     @property
     def ordered_rows(self) -> list[TableRow]:
-        return _RowsInOrder(self._shown.ids)  # type: ignore[return-value]
+        return RowsInOrder(self._shown.ids)  # type: ignore[return-value]
 
     @property
     def _y_offsets(self) -> list[tuple[RowKey, int]]:
-        return _LineRows(self._shown.ids)  # type: ignore[return-value]
+        return LineRows(self._shown.ids)  # type: ignore[return-value]
 
     @property
     def _total_row_height(self) -> int:
@@ -340,12 +250,42 @@ class SyncTable(DataTable[Text]):
             False, False, False, hover, cursor, self.show_cursor, self._show_hover_cursor,
             self.cursor_foreground_priority == "css", self.cursor_background_priority == "css",
         )  # fmt: skip
-        pre = base_style + Style.from_meta({"row": row_index, "column": column_index}) + component
+        pre = self._cell_style(base_style, component, row_index, column_index)
         lines = [cell_line(self.app.console, cell, width, self.cell_padding, pre, post)]
         if len(self._cell_lines) > 4096:
             self._cell_lines.clear()
         self._cell_lines[key] = lines
         return lines
+
+    def _cell_style(self, base_style: Style, component: Style, row_index: int, column_index: int) -> Style:
+        """`base_style + component` with the cell's place as meta (what a click reads), as the DataTable
+        makes it per cell, from parts kept: neither part carries meta, so the order of adding is free."""
+        under = self._under_styles.get((base_style, component))
+        if under is None:
+            under = self._under_styles[(base_style, component)] = base_style + component
+        place = (row_index, column_index)
+        meta = self._place_styles.get(place)
+        if meta is None:
+            if len(self._place_styles) > 1 << 14:
+                self._place_styles.clear()
+            meta = self._place_styles[place] = Style.from_meta({"row": row_index, "column": column_index})
+        return under + meta
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._line_style = self.rich_style  # the widget's style, the same for every line of one render
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._line_style = None
+
+    def render_line(self, y: int) -> Strip:
+        """The DataTable's, with the widget's style worked out once per render, not once per line."""
+        if self.fixed_rows or self._line_style is None:
+            return super().render_line(y)
+        scroll_x, scroll_y = self.scroll_offset
+        if y >= self._header_lines:
+            y += scroll_y
+        return self._render_line(y, scroll_x, scroll_x + self.size.width, self._line_style)
 
     # -- showing rows ------------------------------------------------------------------------------
     def sync(self, rows: Sequence[GivenRow], *, rebuild: bool = False, natural: Sequence[int] | None = None) -> None:
@@ -394,6 +334,7 @@ class SyncTable(DataTable[Text]):
         self._show(shown)
         if change.rebuild:
             self._painted = {}
+            self._under_styles = {}
         self._forget_drawn()
         self._require_update_dimensions = True
         self.refresh()
