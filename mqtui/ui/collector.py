@@ -48,12 +48,22 @@ class IdleCollector:
     DRAWN = 0.5
     """Seconds after snapshots arrive before a collection may run: their rows are built and drawn by then."""
     LATEST = 90.0
+    PROMOTED = 3
+    """Middle-generation collections since the last full one before a quiet moment is used: a console
+    left alone, polled every few seconds, collects about every minute, not every `EVERY` seconds."""
 
     def __init__(
-        self, *, clock: Callable[[], float] = time.monotonic, collect: Callable[[], object] = gc.collect
+        self,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        collect: Callable[[], object] = gc.collect,
+        promoted: Callable[[], int] = lambda: gc.get_count()[2],
     ) -> None:
+        """`promoted`: how many middle-generation collections moved objects to the old generation since
+        the last full one (nothing new there: a full collection would find what the last one left)."""
         self._clock = clock
         self._collect = collect
+        self._promoted = promoted
         self.last_input = self.last_full = self.last_busy = clock()
 
     def input_seen(self) -> None:
@@ -66,8 +76,11 @@ class IdleCollector:
         """Collect now if it is time; whether it did."""
         now = self._clock()
         since = now - self.last_full
+        promoted = self._promoted()
+        if not promoted:
+            return False  # an idle console: nothing reached the old generation since the last one
         quiet = now - self.last_input >= self.QUIET and now - self.last_busy >= self.DRAWN
-        if since >= self.LATEST or (since >= self.EVERY and quiet):
+        if since >= self.LATEST or (since >= self.EVERY and quiet and promoted >= self.PROMOTED):
             self._collect()
             self.last_full = self._clock()
             return True

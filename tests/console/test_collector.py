@@ -14,8 +14,8 @@ class Clock:
 
 
 def test_a_full_collection_waits_for_a_second_without_keys_and_comes_at_the_latest_anyway() -> None:
-    clock, collections = Clock(), []
-    collector = IdleCollector(clock=clock, collect=lambda: collections.append(clock.now))
+    clock, collections, promoted = Clock(), [], [IdleCollector.PROMOTED]
+    collector = IdleCollector(clock=clock, collect=lambda: collections.append(clock.now), promoted=lambda: promoted[0])
     clock.now = IdleCollector.EVERY - 0.5
     assert not collector.tick()  # too soon since the last one
     while clock.now < IdleCollector.LATEST - 1:  # a key every half second: never quiet
@@ -33,3 +33,11 @@ def test_a_full_collection_waits_for_a_second_without_keys_and_comes_at_the_late
     assert not collector.tick()  # snapshots just arrived: their rows are being drawn
     clock.now += IdleCollector.DRAWN
     assert collector.tick() and len(collections) == 2  # a quiet second, and the poll drawn
+    promoted[0] = IdleCollector.PROMOTED - 1
+    clock.now += IdleCollector.EVERY
+    assert not collector.tick()  # quiet, but little reached the old generation: not yet
+    promoted[0] = 0
+    clock.now += IdleCollector.LATEST
+    assert not collector.tick()  # nothing reached the old generation since: nothing to collect
+    promoted[0] = 1
+    assert collector.tick() and len(collections) == 3  # something did, and it is long since the last

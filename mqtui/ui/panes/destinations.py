@@ -161,19 +161,24 @@ class DestinationsPane(FilteredTablePane):
         look = memo.look_made or DestinationLook(snapshots, view.variables, view.alerts)
         memo.look_made = look
         everything = [d for s in snapshots for d in s.destinations if not d.internal]
-        shown = filter_destinations(everything, view.filter_text, memo.words)
         label, key, descending = SORTS[view.sort_index]
-        shown.sort(key=key)
+        ordered = memo.orders.get(view.sort_index)
+        if ordered is None:  # each order once per poll; a filter keeps it
+            ordered = memo.orders[view.sort_index] = sorted(everything, key=key)
+        shown = filter_destinations(ordered, view.filter_text, memo.words)
         made = memo.rows
-        rows: Rows = []
-        for place, d in enumerate(shown):
-            if not place % GIVE_WAY_EVERY:
-                self.give_way()
-            row = made.get(id(d))
-            if row is None:
-                row_key = (d.broker, d.name, d.kind.value)  # Redis: a list and a channel may share a name
-                row = made[id(d)] = (row_key, LazyCells(look.cells, *look.signature(d)), d)
-            rows.append(row)
+        try:
+            rows: Rows = [made[id(d)] for d in shown]  # after a key: every row made already
+        except KeyError:
+            rows = []
+            for place, d in enumerate(shown):
+                if not place % GIVE_WAY_EVERY:
+                    self.give_way()
+                row = made.get(id(d))
+                if row is None:
+                    row_key = (d.broker, d.name, d.kind.value)  # Redis: a list and a channel may share a name
+                    row = made[id(d)] = (row_key, LazyCells(look.cells, *look.signature(d)), d)
+                rows.append(row)
         self.give_way()
         natural = memo.natural.get(view.filter_text)
         if natural is None:  # a sort leaves the widths as they were

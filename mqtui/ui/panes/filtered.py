@@ -53,6 +53,8 @@ class RowMemo:
         self.look = look
         self.rows: dict[int, Row] = {}
         self.words: dict[int, str] = {}
+        self.orders: dict[int, list[Any]] = {}
+        """The records in each sort order asked for."""
         self.natural: dict[str, tuple[int, ...]] = {}
         """Each column's widest text, by filter (a sort does not change them)."""
         self.look_made: Any = None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import is_
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -153,7 +154,8 @@ def diff(
     A row given the very `Cells` object it was given last time (a pane keeps the cells of a record that
     did not change) keeps its measured widths: sorting or filtering 10,000 rows costs a look-up per row.
     With `natural` (each column's widest text, worked out by the pane) no row is measured at all."""
-    idents = [row_id(key) for key, _cells, _data in rows]
+    known = _IDS.get
+    idents = [known(key) or row_id(key) for key, _cells, _data in rows]
     cells: dict[str, RowCells] = dict(zip(idents, [row[1] for row in rows], strict=True))
     data: dict[str, object] = dict(zip(idents, [row[2] for row in rows], strict=True))
     if len(cells) < len(idents):  # a key given twice: the first wins
@@ -162,7 +164,7 @@ def diff(
             cells.setdefault(ident, row_cells)
             data.setdefault(ident, row_data)
     old_cells, old_widths = base.cells, base.row_widths
-    same = len(cells) == len(old_cells) and all(old_cells.get(ident) is row_cells for ident, row_cells in cells.items())
+    same = len(cells) == len(old_cells) and all(map(is_, map(old_cells.get, cells), cells.values()))
     if same or natural is not None:  # only reordered (a sort), or the widths given: nothing to measure
         row_widths: Mapping[str, tuple[int, ...]] = old_widths if same else {}
     else:
