@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 
 #: Young collections every this many allocations (net), the middle generation every this many young ones.
-YOUNG, MIDDLE = 20_000, 5
+YOUNG, MIDDLE = 10_000, 5
 #: The full collection's own threshold, set out of reach: `IdleCollector` runs it.
 NEVER = 1_000_000
 
