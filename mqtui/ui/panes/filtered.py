@@ -207,8 +207,9 @@ class FilteredTablePane(Pane):
         view = self.view()
         self._asked += 1
         if at_once or self.records(view) < self.off_thread_from:
-            rows, info, natural = self.build(view)
-            self.table.sync(rows, rebuild=rebuild, natural=natural)
+            rows, info, natural = self.build(view)  # cells made by the pane: no `SyncTable.as_cells` pass
+            table = self.table
+            table.apply(diff(table.shown, rows, table.layout_now(), rebuild=rebuild, natural=natural), rows)
             self._show(self._asked, info)
             return
         with self._lock:
