@@ -336,7 +336,12 @@ class SyncTable(DataTable[Text]):
             self._painted = {}
             self._under_styles = {}
         self._forget_drawn()
-        self._require_update_dimensions = True
+        old = change.base
+        if len(shown.ids) != len(old.ids) or shown.content != old.content or shown.widths != old.widths:
+            # The table's size changes: worked out on the next idle, and the cursor scrolled into view
+            # after it. Rows only reordered (a sort) keep the size, and the cursor is scrolled to at once,
+            # in the same frame, not one frame later.
+            self._require_update_dimensions = True
         self.refresh()
         if change.moved:
             self._keep_cursor(current, shown.ids)
