@@ -11,6 +11,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.coordinate import Coordinate
+from textual.geometry import Region
 from textual.widgets import DataTable
 
 from mqtui.ui.widgets.rowcells import RIGHT, Cells
@@ -79,3 +80,36 @@ async def test_a_cell_is_drawn_as_the_datatable_draws_it() -> None:
         assert compared == 2 * 5 * 4 * 3 + 2 * 5 * 3
         assert [str(cell) for cell in table.get_row_at(1)][3].endswith("…")  # the flexible column was cut
         assert isinstance(table.get_row_at(1)[0], Text)
+
+
+async def test_a_row_changed_out_of_view_shows_its_new_cells_when_scrolled_to() -> None:
+    """A poll that changes only rows out of view repaints nothing, and leaves no line drawn before to be
+    shown again: scrolled to, the row shows its new texts."""
+
+    def table_rows(changed: str) -> list[tuple[str, Cells, object]]:
+        made = []
+        for i in range(200):
+            depth = changed if i == 150 else f"{i:,}"
+            made.append((f"r{i}", Cells((f"q{i:03d}", depth, "ok", ""), JUSTIFY), i))
+        return made
+
+    app = TableApp()
+    async with app.run_test(size=(70, 12)) as pilot:
+        table = app.query_one(SyncTable)
+        table.sync(table_rows("old-150"))
+        table.move_cursor(row=150)  # drawn once there: its lines are kept
+        await pilot.pause()
+        assert "old-150" in screen_text(table)
+        table.move_cursor(row=0)
+        await pilot.pause()
+        table.sync(table_rows("new-150"))  # row 150 is out of view now
+        await pilot.pause()
+        table.move_cursor(row=150)
+        await pilot.pause()
+        text = screen_text(table)
+        assert "new-150" in text and "old-150" not in text
+
+
+def screen_text(table: SyncTable) -> str:
+    lines = table.render_lines(Region(0, 0, table.size.width, table.size.height))
+    return "\n".join(line.text for line in lines)
