@@ -202,7 +202,8 @@ def stale_notes(
 
 
 def flag_text(text: str, alerts: Sequence[object]) -> str:
-    """A row's first cell's text with the "! " of an open alert before it (`panes.base.flagged`)."""
+    """A row's first cell's text with the "! " of an open alert before it (as `panes.base.flagged` marks
+    cells made as `Text`)."""
     return f"! {text}" if alerts else text
 
 

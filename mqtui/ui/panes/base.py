@@ -60,8 +60,8 @@ def publish_refusal(policy: WritePolicy, snapshots: Iterable[BrokerSnapshot]) ->
 
 def flagged(cells: list[Text], alerts: tuple[Alert, ...], variables: dict[str, str]) -> list[Text]:
     """A row's cells with a "!" before the first where an alert is open on the row (after any dimming:
-    an alert kept open on a stale row still shows). A function of its arguments, so rows built in a
-    worker thread are flagged alike."""
+    an alert kept open on a stale row still shows), for tables whose cells are made as `Text`. Rows
+    made as texts first mark theirs the same way (`cells.flag_text`, `rowcells.Cells.flag`)."""
     if not alerts:
         return cells
     mark = colour(variables, "lag-critical", bold=True)
