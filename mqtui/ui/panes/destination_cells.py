@@ -4,9 +4,10 @@ The table needs every row's width to size its columns, but draws only the rows i
 texts of 10,000 rows after each poll (where every depth moves) took most of the time a key waited when
 it landed just after one. So the rows' cells are made when they come into view (`LazyCells`), and
 `natural_widths` works the columns out from the records: a name's width is remembered by name, and a
-number column's widest text is that of its largest or smallest number. Both follow `DestinationLook.
-cells`, the one place a row's texts are made; tests/console/test_destination_cells.py holds them to
-each other on hostile names, missing figures, stale brokers, rate floors, alerts and job queues.
+number column's widest text is that of its largest or smallest number. Both follow
+`DestinationLook.cells`, the one place a row's texts are made; tests/console/test_destination_cells.py
+holds them to each other on hostile names, missing figures, stale brokers, rate floors, alerts and job
+queues.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 The DataTable draws a cell as `Styled(Padding(cell, (0, padding)), pre_style, post_style)` rendered by
 the console: a `Text` wrapped, joined, rendered, cropped and padded, then styled twice. At forty rows of
 ten cells that was most of a frame. `cell_line` does the same in a few steps, and for the usual cell (one
-style or none, no tabs, as wide as its column or less) in a handful of `Segment`s. tests/console/
-test_table_cells.py compares both with the DataTable's own, segment by segment.
+style or none, no tabs, as wide as its column or less) in a handful of `Segment`s.
+tests/console/test_table_cells.py compares both with the DataTable's own, segment by segment.
 """
 
 from __future__ import annotations
