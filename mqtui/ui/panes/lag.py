@@ -233,6 +233,26 @@ class LagPane(FilteredTablePane):
         state_styles = {
             state: colour(variables, lag_variable(state), bold=state is LagState.STALLED) for state in LagState
         }
+
+        def make(group: GroupLag, dead_letters: bool, old: bool, waited: str, alerts: tuple[Alert, ...],
+                 spark_width: int) -> Cells:  # fmt: skip
+            trend = group.trend
+            state = LagState.UNKNOWN if dead_letters else trend.state
+            texts = (
+                flag_text(plain_text(group.broker, 20), alerts), plain_text(group.group, 28),
+                plain_text(group.destination, 28), lag_text(group.lag, group.lag_at_least), waited,
+                sparkline(trend.history, spark_width),
+                "dead letters" if dead_letters else "-" if old else eta_text(group),
+                "-" if old else lag_rate(trend), rate(None if old else trend.consume_rate),
+                str(group.partitions) if group.partitions else "-", count(group.consumers),
+            )  # fmt: skip
+            if old:
+                styles: tuple[Style | None, ...] = (muted,) * len(texts)
+            else:
+                style = state_styles[state]
+                styles = (None, None, None, style, style, style, style, None, None, None, None)
+            return Cells(texts, JUSTIFY, styles, mark if alerts else None)
+
         for group in rank(groups, dlqs, now, by, stale):
             trend = group.trend
             dead_letters = (group.broker, group.destination) in dlqs
@@ -241,25 +261,6 @@ class LagPane(FilteredTablePane):
                 counts[trend.state] += 1
             waited = time_lag_text(group.time_lag(now))
             alerts = view.alerts.on_row(*group.key)
-
-            def make(group: GroupLag, dead_letters: bool, old: bool, waited: str, alerts: tuple[Alert, ...],
-                     spark_width: int) -> Cells:  # fmt: skip
-                trend = group.trend
-                state = LagState.UNKNOWN if dead_letters else trend.state
-                texts = (
-                    flag_text(plain_text(group.broker, 20), alerts), plain_text(group.group, 28),
-                    plain_text(group.destination, 28), lag_text(group.lag, group.lag_at_least), waited,
-                    sparkline(trend.history, spark_width),
-                    "dead letters" if dead_letters else "-" if old else eta_text(group),
-                    "-" if old else lag_rate(trend), rate(None if old else trend.consume_rate),
-                    str(group.partitions) if group.partitions else "-", count(group.consumers),
-                )  # fmt: skip
-                if old:
-                    styles: tuple[Style | None, ...] = (muted,) * len(texts)
-                else:
-                    style = state_styles[state]
-                    styles = (None, None, None, style, style, style, style, None, None, None, None)
-                return Cells(texts, JUSTIFY, styles, mark if alerts else None)
 
             signature = (group, dead_letters, old, waited, alerts, spark_width)
             rows.append((group.key, self.cells(group.key, signature, make), group))
