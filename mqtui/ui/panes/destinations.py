@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import ClassVar
 
 from textual import on
@@ -14,7 +13,6 @@ from textual.widgets import DataTable, Input, Label
 
 from mqtui.jobcounts import FRAMEWORK
 from mqtui.model import Capability, Destination, DestinationKind
-from mqtui.services.alerts import AlertBoard
 from mqtui.services.snapshot import PART_DESTINATIONS, BrokerSnapshot
 from mqtui.ui.cells import stale_notes
 from mqtui.ui.keys import Command, bindings
@@ -28,7 +26,7 @@ from mqtui.ui.messages import (
 )
 from mqtui.ui.panes.base import request_refusal
 from mqtui.ui.panes.destination_cells import DestinationLook
-from mqtui.ui.panes.filtered import FILTER_CLASS, FilteredTablePane, Rows
+from mqtui.ui.panes.filtered import FILTER_CLASS, FilteredTablePane, Rows, TableView
 from mqtui.ui.widgets.rowcells import LazyCells
 from mqtui.ui.widgets.table import SyncTable
 
@@ -73,15 +71,9 @@ def filter_destinations(
 
 
 @dataclass(frozen=True)
-class DestinationsView:
-    """What the Destinations rows are built from, read on the UI thread (`FilteredTablePane.view`)."""
+class DestinationsView(TableView):
+    """What the Destinations rows are built from (`FilteredTablePane.view`)."""
 
-    snapshots: tuple[BrokerSnapshot, ...]
-    filter_text: str
-    sort_index: int
-    variables: dict[str, str]
-    alerts: AlertBoard
-    now: datetime
     broker_filter: str | None
 
 
@@ -146,11 +138,7 @@ class DestinationsPane(FilteredTablePane):
         return self.query_one("#dest-info", Label)
 
     def view(self) -> DestinationsView:
-        return DestinationsView(
-            snapshots=tuple(self.visible_snapshots()), filter_text=self.filter_text, sort_index=self.sort_index,
-            variables=dict(self.app.theme_variables), alerts=self.alerts, now=self.clock(),
-            broker_filter=self.broker_filter,
-        )  # fmt: skip
+        return DestinationsView(**self.view_fields(), broker_filter=self.broker_filter)
 
     def records(self, view: DestinationsView) -> int:
         return sum(len(s.destinations) for s in view.snapshots)
@@ -209,9 +197,6 @@ class DestinationsPane(FilteredTablePane):
 
     def action_sort(self) -> None:
         self.sort_index = (self.sort_index + 1) % len(SORTS)
-
-    def watch_sort_index(self) -> None:
-        self.draw_now()
 
     def action_tail(self) -> None:
         destination = self.selected()

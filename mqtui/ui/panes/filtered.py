@@ -16,12 +16,15 @@ import logging
 import threading
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, ClassVar
 
 from textual import on, work
 from textual.reactive import var
 from textual.widgets import Input, Label
 
+from mqtui.services.alerts import AlertBoard
+from mqtui.services.snapshot import BrokerSnapshot
 from mqtui.ui.cells import plain
 from mqtui.ui.panes.base import Pane
 from mqtui.ui.widgets.rowcells import Cells
@@ -30,6 +33,19 @@ from mqtui.ui.widgets.tablediff import Change, Layout, Row, diff
 
 Rows = list[Row]
 log = logging.getLogger("mqtui.ui.panes")
+
+
+@dataclass(frozen=True)
+class TableView:
+    """What a pane's rows are built from, read on the UI thread (`FilteredTablePane.view`): immutable,
+    so a worker may build from it. Panes add what only their rows depend on."""
+
+    snapshots: tuple[BrokerSnapshot, ...]
+    filter_text: str
+    sort_index: int
+    variables: dict[str, str]
+    alerts: AlertBoard
+    now: datetime
 
 
 @dataclass(frozen=True)
@@ -90,6 +106,8 @@ class FilteredTablePane(Pane):
     FilteredTablePane.-filtering .pane-filter { display: block; }
     """
 
+    sort_index: var[int] = var(0, init=False)
+    """Which of the pane's sort orders the rows are in (a pane may start on another)."""
     filter_text: var[str] = var("", init=False)
     """The words typed into the filter field; the table shows only the rows holding every one."""
 
@@ -114,6 +132,9 @@ class FilteredTablePane(Pane):
         self._builder = False
 
     def watch_filter_text(self) -> None:
+        self.draw_now()
+
+    def watch_sort_index(self) -> None:
         self.draw_now()
 
     def draw_now(self) -> None:
@@ -142,6 +163,14 @@ class FilteredTablePane(Pane):
         raise NotImplementedError
 
     # -- building rows -----------------------------------------------------------------------------
+    def view_fields(self) -> dict[str, Any]:
+        """The `TableView` fields every pane's view holds, as they are now."""
+        return {
+            "snapshots": tuple(self.visible_snapshots()), "filter_text": self.filter_text,
+            "sort_index": self.sort_index, "variables": dict(self.app.theme_variables), "alerts": self.alerts,
+            "now": self.clock(),
+        }  # fmt: skip
+
     def view(self) -> Any:
         """Everything the rows depend on, read on the UI thread: immutable, so a worker may build from it."""
         raise NotImplementedError

@@ -10,14 +10,13 @@ from typing import ClassVar
 from rich.style import Style
 from textual import on
 from textual.app import ComposeResult
-from textual.reactive import var
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, Label
 
 from mqtui.figures import age, count, duration, elapsed, rate
 from mqtui.jsonl import time_lag as row_time_lag
 from mqtui.model import Capability, DetailSection
-from mqtui.services.alerts import Alert, AlertBoard
+from mqtui.services.alerts import Alert
 from mqtui.services.snapshot import PART_LAG, BrokerSnapshot, GroupLag, LagState
 from mqtui.ui.cells import (
     colour,
@@ -32,7 +31,7 @@ from mqtui.ui.cells import (
 )
 from mqtui.ui.keys import Command, bindings
 from mqtui.ui.messages import GroupOpened, ResetRequested
-from mqtui.ui.panes.filtered import FILTER_CLASS, FilteredTablePane, Rows
+from mqtui.ui.panes.filtered import FILTER_CLASS, FilteredTablePane, Rows, TableView
 from mqtui.ui.widgets.rowcells import RIGHT, Cells
 from mqtui.ui.widgets.table import SyncTable
 
@@ -147,15 +146,9 @@ def partition_section(group: GroupLag, now: datetime) -> DetailSection:
 
 
 @dataclass(frozen=True)
-class LagView:
-    """What the Lag rows are built from, read on the UI thread (`FilteredTablePane.view`)."""
+class LagView(TableView):
+    """What the Lag rows are built from (`FilteredTablePane.view`)."""
 
-    snapshots: tuple[BrokerSnapshot, ...]
-    filter_text: str
-    sort_index: int
-    variables: dict[str, str]
-    alerts: AlertBoard
-    now: datetime
     spark_width: int
 
 
@@ -172,9 +165,6 @@ class LagPane(FilteredTablePane):
     DEFAULT_CSS = """
     LagPane #lag-info { height: 1; width: 100%; color: $text-muted; padding: 0 1; }
     """
-
-    sort_index: var[int] = var(0, init=False)
-    """Which of SORTS the rows are ordered by."""
 
     def compose(self) -> ComposeResult:
         yield Label(id="lag-info")
@@ -205,11 +195,7 @@ class LagPane(FilteredTablePane):
         return self.query_one("#lag-info", Label)
 
     def view(self) -> LagView:
-        return LagView(
-            snapshots=tuple(self.visible_snapshots()), filter_text=self.filter_text, sort_index=self.sort_index,
-            variables=dict(self.app.theme_variables), alerts=self.alerts, now=self.clock(),
-            spark_width=12 if self.size.width >= WIDE else 6,
-        )  # fmt: skip
+        return LagView(**self.view_fields(), spark_width=12 if self.size.width >= WIDE else 6)
 
     def records(self, view: LagView) -> int:
         return sum(len(s.lag) for s in view.snapshots)
@@ -284,9 +270,6 @@ class LagPane(FilteredTablePane):
 
     def action_sort(self) -> None:
         self.sort_index = (self.sort_index + 1) % len(SORTS)
-
-    def watch_sort_index(self) -> None:
-        self.draw_now()
 
     def action_group(self) -> None:
         group = self.selected()
