@@ -74,6 +74,10 @@ class IdleCollector:
     def busy(self) -> None:
         self.last_busy = self._clock()
 
+    def since_input(self) -> float:
+        """Seconds since the last key or click."""
+        return self._clock() - self.last_input
+
     def tick(self) -> bool:
         """Collect now if it is time; whether it did."""
         now = self._clock()

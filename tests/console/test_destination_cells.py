@@ -38,7 +38,7 @@ def broker(name: str, *, down: bool = False, floors: frozenset[tuple[str, str]] 
 
 
 def measured(look: DestinationLook, rows: list[Destination]) -> tuple[int, ...]:
-    widths = [text_widths(look.cells(*look.signature(d)).texts) for d in rows]
+    widths = [text_widths(look.cells(d).texts) for d in rows]
     return tuple(max(column) for column in zip(*widths, strict=True))
 
 

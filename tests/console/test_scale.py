@@ -74,7 +74,7 @@ def expected(backend: FixedBackend, text: str = "") -> list[tuple[str, str]]:
     everything = [d for s in backend.data.snapshots for d in s.destinations if not d.internal]
     _label, key, _descending = SORTS[1]
     rows = sorted(filter_destinations(everything, text), key=key)
-    return [(repr((d.broker, d.name, d.kind.value)), number(d.depth).plain) for d in rows]
+    return [(repr((d.broker, d.name, d.kind)), number(d.depth).plain) for d in rows]
 
 
 async def settled(app: MqtuiApp, pane: FilteredTablePane, want: Any) -> list[tuple[str, str]]:
@@ -106,7 +106,7 @@ async def test_a_poll_during_a_pane_switch_or_a_filter_keystroke_leaves_the_tabl
         await pilot.press("1")  # back, while that poll is still on its way
         rows = await settled(app, pane, lambda: expected(backend))
         assert len(rows) == len(set(rows)) == ROWS - 1 + 1 + 4  # t007 gone, new1 come, and Redis's four
-        assert repr(("orders-kafka", "t007", "topic")) not in {key for key, _depth in rows}
+        assert repr(("orders-kafka", "t007", DestinationKind.TOPIC)) not in {key for key, _depth in rows}
 
         await pilot.press("slash", "t", "0")
         backend.poll(kafka(2, skip=9))  # lands between two keystrokes

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from operator import attrgetter
+from typing import TypeVar, cast
 
 from mqtui.figures import MISSING, count, rate
 from mqtui.jobcounts import FRAMEWORK, FRAMEWORKS, job_counts
 from mqtui.model import Destination
-from mqtui.services.alerts import Alert, AlertBoard
+from mqtui.services.alerts import AlertBoard
 from mqtui.services.snapshot import PART_DESTINATIONS, BrokerSnapshot
 from mqtui.ui.cells import colour, flag_text, plain_text, stale_brokers
 from mqtui.ui.widgets.rowcells import RIGHT, Cells
@@ -47,43 +48,49 @@ class DestinationLook:
         self.floors = {(s.name, name, way) for s in snapshots for name, way in s.rate_floors}
         self.stale = stale_brokers(snapshots, PART_DESTINATIONS)
 
-    def signature(self, d: Destination) -> tuple[Destination, bool, bool, bool, tuple[Alert, ...]]:
-        """What a row's cells are made from besides the look: the record, whether its broker is stale,
-        whether each rate is a lower bound, the alerts open on it."""
+    def cells(self, d: Destination) -> Cells:
+        """The row's cells: a stale broker's rows muted and without rates, a rate its broker does not
+        count marked as a lower bound, the alerts open on the row flagged."""
         floors = self.floors
-        floor_in = bool(floors) and (d.broker, d.name, "in") in floors
-        floor_out = bool(floors) and (d.broker, d.name, "out") in floors
-        return d, d.broker in self.stale, floor_in, floor_out, self.alerts.on_row(d.broker, d.name)
-
-    def cells(self, d: Destination, old: bool, floor_in: bool, floor_out: bool, alerts: tuple[Alert, ...]) -> Cells:
-        """The row's cells; `old`: the broker is down, and no rate is current."""
+        old = d.broker in self.stale
+        alerts = self.alerts.on_row(d.broker, d.name)
         jobs = job_counts(d)
         dead = d.is_dlq
         texts = (
             flag_text(plain_text(d.broker, BROKER_LIMIT), alerts), plain_text(d.name, NAME_LIMIT),
             jobs.framework if jobs else d.kind.value, count(d.depth), count(d.in_flight), count(d.consumers),
-            count(d.partitions), rate_text(None if old else d.rate_in, at_least=floor_in),
-            rate_text(None if old else d.rate_out, at_least=floor_out),
+            count(d.partitions),
+            rate_text(None if old else d.rate_in, at_least=bool(floors) and (d.broker, d.name, "in") in floors),
+            rate_text(None if old else d.rate_out, at_least=bool(floors) and (d.broker, d.name, "out") in floors),
             "DLQ" if dead else jobs.summary() if jobs else "",
         )  # fmt: skip
         styles = (self.muted,) * len(texts) if old else self.dlq_styles if dead else None
         return Cells(texts, JUSTIFY, styles, self.mark if alerts else None)
 
     def natural_widths(self, rows: Sequence[Destination]) -> tuple[int, ...]:
-        """The widest text of each column over `rows`, as `cells` would make them, without making them."""
+        """The widest text of each column over `rows`, as `cells` would make them, without making them:
+        asked of 10,000 rows after each poll, so each column is a pass the interpreter makes in C
+        (`map` over getters) wherever a row's text follows from one field."""
         if not rows:
             return (0,) * len(JUSTIFY)
         flagged = self._flagged_brokers(rows)
         brokers = max(
-            _width(plain_text(b, BROKER_LIMIT)) + (FLAG if b in flagged else 0) for b in {d.broker for d in rows}
+            _width(plain_text(b, BROKER_LIMIT)) + (FLAG if b in flagged else 0) for b in set(map(_BROKER, rows))
         )
-        names = max(map(_name_width, {d.name for d in rows}))
-        kinds = max(map(_width, {_kind_text(d) for d in rows}))
-        numbers = [_count_width([getter(d) for d in rows]) for getter in _COUNTS]
-        live = [d for d in rows if d.broker not in self.stale]
+        names = set(map(_NAME, rows))
+        for name in names.difference(_NAME_WIDTHS):
+            _name_width(name)
+        widest_name = max(map(_NAME_WIDTHS.__getitem__, names))
+        extras = [d for d in rows if d.extra]  # few: job queues
+        plain_rows = [d for d in rows if not d.extra] if extras else rows
+        kind_texts = {kind.value for kind in set(map(_KIND, plain_rows))} | {_kind_text(d) for d in extras}
+        kinds = max(map(_width, kind_texts), default=0)
+        numbers = [_count_width(list(map(getter, rows))) for getter in _COUNTS]
+        live = [d for d in rows if d.broker not in self.stale] if self.stale else rows
         rates = [self._rate_width(rows, live, way) for way in ("in", "out")]
-        last = max((_width(_last_text(d)) for d in rows if d.is_dlq or d.extra.get(FRAMEWORK)), default=0)
-        return (brokers, names, kinds, *numbers, *rates, last)
+        last_texts = {_last_text(d) for d in (*filter(_IS_DLQ, rows), *extras)}
+        last = max(map(_width, last_texts), default=0)
+        return (brokers, widest_name, kinds, *numbers, *rates, last)
 
     def _flagged_brokers(self, rows: Sequence[Destination]) -> set[str]:
         board = self.alerts.open
@@ -93,8 +100,7 @@ class DestinationLook:
         return {a.broker for a in board if (a.broker, a.destination) in shown}
 
     def _rate_width(self, rows: Sequence[Destination], live: Sequence[Destination], way: str) -> int:
-        values = [d.rate_in if way == "in" else d.rate_out for d in live]
-        known = [v for v in values if v is not None]
+        known = _known(list(map(_RATE_IN if way == "in" else _RATE_OUT, live)))
         widths = [len(MISSING)] if len(known) < len(rows) else []
         widths += [_width(rate(v)) for v in _extremes(known)]
         for broker, name, floor_way in self.floors:
@@ -110,18 +116,31 @@ class DestinationLook:
 _COUNTS: tuple[Callable[[Destination], int | None], ...] = tuple(
     attrgetter(field) for field in ("depth", "in_flight", "consumers", "partitions")
 )
+_BROKER, _NAME, _KIND, _IS_DLQ = attrgetter("broker"), attrgetter("name"), attrgetter("kind"), attrgetter("is_dlq")
+_RATE_IN, _RATE_OUT = attrgetter("rate_in"), attrgetter("rate_out")
+_Figure = TypeVar("_Figure", int, float)
+
+
+def _known(values: list[_Figure | None]) -> list[_Figure]:
+    """`values` without the missing ones, without a pass over them when none is missing."""
+    return [v for v in values if v is not None] if None in values else cast(list[_Figure], values)
 
 
 def _extremes(values: Sequence[float]) -> Iterable[float]:
     """The values whose texts are the widest: the largest and smallest below 100 (one decimal, which
     may round up to "100.0") and from 100 on (thousands separated)."""
+    if not values:
+        return []
+    lowest, highest = min(values), max(values)
+    if highest < 100 or lowest >= 100:  # all on one side: no pass over the values
+        return [lowest, highest]
     below = [v for v in values if v < 100]
     above = [v for v in values if v >= 100]
     return [*((min(below), max(below)) if below else ()), *((min(above), max(above)) if above else ())]
 
 
 def _count_width(values: list[int | None]) -> int:
-    known = [v for v in values if v is not None]
+    known = _known(values)
     widths = [len(MISSING)] if len(known) < len(values) else []
     if known:
         widths += [len(count(max(known))), len(count(min(known)))]

@@ -164,8 +164,8 @@ class DestinationsPane(FilteredTablePane):
                     self.give_way()
                 row = made.get(id(d))
                 if row is None:
-                    row_key = (d.broker, d.name, d.kind.value)  # Redis: a list and a channel may share a name
-                    row = made[id(d)] = (row_key, LazyCells(look.cells, *look.signature(d)), d)
+                    row_key = (d.broker, d.name, d.kind)  # Redis: a list and a channel may share a name
+                    row = made[id(d)] = (row_key, LazyCells(look.cells, d), d)
                 rows.append(row)
         self.give_way()
         natural = memo.natural.get(view.filter_text)

@@ -15,8 +15,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
 from typing import Any, ClassVar
 
 from textual import on, work
@@ -91,6 +92,10 @@ class _Superseded(Exception):
 
 #: The longest a worker building a poll's rows waits for a key to be answered on the UI thread.
 KEY_WAIT = 0.5
+#: Row memos kept (`row_memo`): the poll drawn and the one being built.
+MEMOS_KEPT = 2
+#: The longest a poll's rows, built, wait for a gap in the keys being pressed to be drawn.
+HELD_LONGEST = 1.0
 
 #: The class a subclass gives its filter field; the field is hidden until `/` is pressed.
 FILTER_CLASS = "pane-filter"
@@ -122,7 +127,9 @@ class FilteredTablePane(Pane):
         self._cells: dict[Hashable, tuple[tuple[Any, ...], Cells]] = {}
         self._lock = threading.Lock()
         self._pending: _Request | None = None
-        self._memo = RowMemo((), None)
+        self._memos: list[RowMemo] = []
+        self._drawn: Any = None
+        """The view the rows shown were built from."""
         self._ui_thread = threading.get_ident()
         self._ui_idle = threading.Event()
         """Clear while the UI thread draws after a key (`draw_now`)."""
@@ -130,6 +137,9 @@ class FilteredTablePane(Pane):
         self._building = 0
         """The request the builder thread is building."""
         self._builder = False
+        self.key_gap: Callable[[], float] = lambda: 0.0
+        """How long until the keys being pressed leave a gap (0: none pressed just now), set by the
+        console: a poll's rows built meanwhile are drawn in that gap (`_apply`)."""
 
     def watch_filter_text(self) -> None:
         self.draw_now()
@@ -141,12 +151,26 @@ class FilteredTablePane(Pane):
         """Draw on the UI thread, whatever the size: after a key (a sort, a filter keystroke, the pane
         shown), whose answer a worker would only delay, queued behind a poll's rows being built. A
         worker building a poll's rows meanwhile waits (`give_way`): the two would only share the
-        interpreter's lock, and the key take twice as long."""
+        interpreter's lock, and the key take twice as long.
+
+        While a poll's rows are being built, the key is answered from the poll drawn last, whose rows
+        are made already (10,000 rows made afresh would hold the key some 30 ms), and the newer poll
+        is then built again in the key's order and filter and drawn after it."""
         self._ui_idle.clear()
         try:
-            self._draw(rebuild=False, at_once=True)
+            drawn = self._drawn
+            if (
+                self.building
+                and drawn is not None
+                and self.records(drawn) >= self.off_thread_from
+                and drawn.variables == self.app.theme_variables  # not a theme being changed
+            ):
+                self._draw(rebuild=False, at_once=True, view=self.keys_on(drawn))
+                self._draw(rebuild=False, at_once=False)
+            else:
+                self._draw(rebuild=False, at_once=True)
         finally:
-            self._ui_idle.set()
+            self.call_after_refresh(self._ui_idle.set)  # the key's frame painted too
         self.stale = False
 
     def shown(self) -> None:
@@ -208,12 +232,26 @@ class FilteredTablePane(Pane):
         if self._applied > self._building:
             raise _Superseded
 
+    def keys_on(self, view: Any) -> Any:
+        """`view` in the order and filter the keys asked for since."""
+        return replace(view, sort_index=self.sort_index, filter_text=self.filter_text)
+
+    @property
+    def answers_keys(self) -> bool:
+        """Whether the rows shown are in the order and filter asked for (a newer poll may be on its way)."""
+        drawn = self._drawn
+        return drawn is not None and (drawn.sort_index, drawn.filter_text) == (self.sort_index, self.filter_text)
+
     def row_memo(self, records: tuple[object, ...], look: object) -> RowMemo:
-        """The rows made of these very records in this look, or a new, empty memo (`RowMemo`)."""
-        memo = self._memo
-        if not memo.holds(records, look):
-            memo = self._memo = RowMemo(records, look)
-        return memo
+        """The rows made of these very records in this look, or a new, empty memo (`RowMemo`). Two are
+        kept: a key answered from the poll drawn while the next one is built uses both."""
+        with self._lock:
+            for memo in self._memos:
+                if memo.holds(records, look):
+                    return memo
+            memo = RowMemo(records, look)
+            self._memos = [memo, *self._memos[: MEMOS_KEPT - 1]]
+            return memo
 
     def forget_cells_but(self, records: int) -> None:
         """Memory stays bounded: once the kept cells outnumber the records by far, start afresh."""
@@ -232,14 +270,14 @@ class FilteredTablePane(Pane):
     def redraw(self, *, rebuild: bool = False) -> None:
         self._draw(rebuild=rebuild, at_once=False)
 
-    def _draw(self, *, rebuild: bool, at_once: bool) -> None:
-        view = self.view()
+    def _draw(self, *, rebuild: bool, at_once: bool, view: Any = None) -> None:
+        view = self.view() if view is None else view
         self._asked += 1
         if at_once or self.records(view) < self.off_thread_from:
             rows, info, natural = self.build(view)  # cells made by the pane: no `SyncTable.as_cells` pass
             table = self.table
             table.apply(diff(table.shown, rows, table.layout_now(), rebuild=rebuild, natural=natural), rows)
-            self._show(self._asked, info)
+            self._show(self._asked, info, view)
             return
         with self._lock:
             earlier = self._pending
@@ -272,16 +310,21 @@ class FilteredTablePane(Pane):
             except Exception:  # a bug, not bad data: logged, and the table keeps what it shows
                 log.exception("building the %s rows failed", self.TITLE)
                 continue
-            self.app.call_from_thread(self._apply, request.asked, change, rows, info)
+            self.app.call_from_thread(self._apply, request, change, rows, info)
 
-    def _apply(self, asked: int, change: Change, rows: Rows, info: str) -> None:
-        if asked <= self._applied or not self.is_mounted:
+    def _apply(self, request: _Request, change: Change, rows: Rows, info: str, held: float = 0.0) -> None:
+        if request.asked <= self._applied or not self.is_mounted:
             return  # something newer is shown already
+        gap = self.key_gap()
+        if gap > 0 and held < HELD_LONGEST:
+            self.set_timer(gap, partial(self._apply, request, change, rows, info, held + gap))
+            return
         self.table.apply(change, rows)
-        self._show(asked, info)
+        self._show(request.asked, info, request.view)
 
-    def _show(self, asked: int, info: str) -> None:
+    def _show(self, asked: int, info: str, view: Any) -> None:
         self._applied = asked
+        self._drawn = view
         label = self.info_label
         if str(label.content) != info:
             label.update(plain(info, None), layout=False)  # one line, as wide as the pane: no new layout

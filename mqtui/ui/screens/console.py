@@ -52,6 +52,7 @@ from mqtui.ui.messages import (
 from mqtui.ui.panes.base import Pane, publish_refusal
 from mqtui.ui.panes.destinations import DestinationsPane
 from mqtui.ui.panes.dlq import DeadLettersPane
+from mqtui.ui.panes.filtered import FilteredTablePane
 from mqtui.ui.panes.lag import LagPane
 from mqtui.ui.panes.tail import TailPane
 from mqtui.ui.screens.publish import PublishDraft
@@ -110,6 +111,9 @@ class ConsoleScreen(AlertViews, IncidentViews, SearchViews, DetailViews):
     BINDINGS: ClassVar[list[BindingType]] = bindings(KEY_COMMANDS)
     REDRAW_DELAY = 0.15
     """New snapshots are drawn in batches, at most this long after the first of a batch arrived."""
+    KEY_GAP = 0.08
+    """A poll's rows built meanwhile are drawn once this long has passed since the last key: drawing
+    10,000 changed rows takes the UI thread a frame of its own, which a key would wait for."""
 
     def __init__(
         self,
@@ -192,6 +196,8 @@ class ConsoleScreen(AlertViews, IncidentViews, SearchViews, DetailViews):
         for pane in self.panes.values():
             pane.policy = backend.policy
             pane.clock = backend.now
+            if isinstance(pane, FilteredTablePane):
+                pane.key_gap = self._key_gap
         self.tail_pane.saved_filters = backend.profile.filters
         listener = self._listener(backend)
         self.listen_to_alerts(backend)
@@ -226,7 +232,6 @@ class ConsoleScreen(AlertViews, IncidentViews, SearchViews, DetailViews):
         self.snapshots[message.snapshot.name] = message.snapshot
         if self.collector is not None:
             self.collector.busy()
-        self.broker_tree.show(message.snapshot, self.backend.now())
         if self._redraw_timer is None:
             self._redraw_timer = self.set_timer(self.REDRAW_DELAY, self._redraw_panes)
 
@@ -235,19 +240,29 @@ class ConsoleScreen(AlertViews, IncidentViews, SearchViews, DetailViews):
         """Whether every snapshot received so far is drawn (none waits for the next batch's redraw)."""
         return self._redraw_timer is None
 
+    def _key_gap(self) -> float:
+        """Seconds until the keys being pressed leave a gap to draw in (0: none pressed just now); read
+        from the panes' builder threads too."""
+        if self.collector is None:
+            return 0.0
+        return max(0.0, self.KEY_GAP - self.collector.since_input())
+
     def _redraw_panes(self) -> None:
         self._redraw_timer = None
+        self._draw_tree()
         self._show_status()
+        drawn = dict(self.snapshots)  # the panes keep the batch drawn, not the dict snapshots arrive in
         for pane in self.panes.values():
-            pane.snapshots = self.snapshots
+            pane.snapshots = drawn
 
     def _redraw_everything(self) -> None:
         """Every pane and the tree from the snapshots, the broker filter applied (the current pane now)."""
         self._draw_tree()
         self._show_status()
+        drawn = dict(self.snapshots)
         for pane in self.panes.values():
             pane.broker_filter = self.broker_filter
-            pane.snapshots = self.snapshots
+            pane.snapshots = drawn
 
     def _restyle(self) -> None:
         """After a theme change: every cell drawn again, as only colours differ."""
@@ -270,7 +285,10 @@ class ConsoleScreen(AlertViews, IncidentViews, SearchViews, DetailViews):
         self.query_one(StatusBar).show_state(list(self.snapshots.values()), self.backend.now(), self.backend.notices)
 
     def _tick(self) -> None:
-        """Once a second: ages and retry countdowns move on even when no poll arrives."""
+        """Once a second: ages and retry countdowns move on even when no poll arrives (not while keys are
+        pressed: the tree's labels cost a frame of their own)."""
+        if self._key_gap() > 0:
+            return
         self._draw_tree()
         self._show_status()
 

@@ -73,7 +73,8 @@ class BrokerTree(Tree[TreeTarget]):
             badge(snapshot, variables), " ", Text(state, style=colour(variables, "muted")), " ",
             plain(snapshot.name, self._name_room(state)),
         )  # fmt: skip
-        node.set_label(label)
+        if label != node.label:  # a new label repaints every line beneath the broker
+            node.set_label(label)
         names = tuple(d.name for d in snapshot.destinations if not d.internal)
         if names != self._names.get(snapshot.name):
             self._names[snapshot.name] = names

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import is_
+from typing import cast
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -154,23 +155,27 @@ def diff(
     A row given the very `Cells` object it was given last time (a pane keeps the cells of a record that
     did not change) keeps its measured widths: sorting or filtering 10,000 rows costs a look-up per row.
     With `natural` (each column's widest text, worked out by the pane) no row is measured at all."""
-    known = _IDS.get
-    idents = [known(key) or row_id(key) for key, _cells, _data in rows]
-    cells: dict[str, RowCells] = dict(zip(idents, [row[1] for row in rows], strict=True))
-    data: dict[str, object] = dict(zip(idents, [row[2] for row in rows], strict=True))
+    if rows:
+        keys, row_cells, row_data = zip(*rows, strict=True)  # passes in C, not in the interpreter
+    else:
+        keys = row_cells = row_data = ()
+    known: list[str | None] = list(map(_IDS.get, keys))
+    idents: list[str] = list(map(row_id, keys)) if None in known else cast(list[str], known)
+    cells: dict[str, RowCells] = dict(zip(idents, row_cells, strict=True))
+    data: dict[str, object] = dict(zip(idents, row_data, strict=True))
     if len(cells) < len(idents):  # a key given twice: the first wins
         cells, data = {}, {}
-        for ident, (_key, row_cells, row_data) in zip(idents, rows, strict=True):
-            cells.setdefault(ident, row_cells)
-            data.setdefault(ident, row_data)
+        for ident, one_cells, one_data in zip(idents, row_cells, row_data, strict=True):
+            cells.setdefault(ident, one_cells)
+            data.setdefault(ident, one_data)
     old_cells, old_widths = base.cells, base.row_widths
     same = len(cells) == len(old_cells) and all(map(is_, map(old_cells.get, cells), cells.values()))
     if same or natural is not None:  # only reordered (a sort), or the widths given: nothing to measure
         row_widths: Mapping[str, tuple[int, ...]] = old_widths if same else {}
     else:
         row_widths = {
-            ident: old_widths[ident] if old_cells.get(ident) is row_cells else text_widths(row_cells.texts)
-            for ident, row_cells in cells.items()
+            ident: old_widths[ident] if old_cells.get(ident) is one else text_widths(one.texts)
+            for ident, one in cells.items()
         }
     redraw = not same
     labels = tuple(cell_len(label) for label in layout.labels)
@@ -186,7 +191,7 @@ def diff(
     moved = ids != base.ids
     shown = Shown(
         ids=ids,
-        index=base.index if not moved else {ident: place for place, ident in enumerate(ids)},
+        index=base.index if not moved else dict(zip(ids, range(len(ids)), strict=True)),
         cells=cells,
         widths=widths,
         content=content,
