@@ -7,6 +7,7 @@ the threshold is lowered so a few hundred rows take that road and the test stays
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -70,9 +71,14 @@ def shown(app: MqtuiApp) -> list[tuple[str, str]]:
     return rows
 
 
-def expected(backend: FixedBackend, text: str = "") -> list[tuple[str, str]]:
-    everything = [d for s in backend.data.snapshots for d in s.destinations if not d.internal]
-    _label, key, _descending = SORTS[1]
+def expected(
+    backend: FixedBackend, text: str = "", *, order: int = 1, data: list[BrokerSnapshot] | None = None
+) -> list[tuple[str, str]]:
+    """The rows the table should show: of `data` (the backend's newest snapshots if None), filtered by
+    `text`, in SORTS[`order`] (1, by depth, is the pane's first)."""
+    given = backend.data.snapshots if data is None else data
+    everything = [d for s in given for d in s.destinations if not d.internal]
+    _label, key, _descending = SORTS[order]
     rows = sorted(filter_destinations(everything, text), key=key)
     return [(repr((d.broker, d.name, d.kind)), number(d.depth).plain) for d in rows]
 
@@ -88,6 +94,36 @@ async def settled(app: MqtuiApp, pane: FilteredTablePane, want: Any) -> list[tup
         return rows if rows == want() else []
 
     return await until(probe, what="the table showing the newest snapshot's rows", timeout=20)
+
+
+async def test_a_key_while_a_poll_is_built_is_answered_from_the_poll_drawn_then_the_newest_drawn() -> None:
+    data = FixedData(snapshots=[kafka(0), *snapshots()[1:]], now=NOW)
+    prof = profile()
+    session = Session("prod", prof, Config(profiles={"prod": prof}), Path("fixed.toml"), adapters=fake_adapters(data))
+    backend = PolledBackend(session, data)
+    app = MqtuiApp(backend)
+    async with app.run_test(size=(120, 36)) as pilot:
+        pane = app.screen.query_one(DestinationsPane)
+        pane.off_thread_from = 0
+        await settled(app, pane, lambda: expected(backend))
+        drawn = list(backend.data.snapshots)
+        held = threading.Event()
+        build = pane.build
+
+        def held_build(view: Any) -> Any:
+            if threading.current_thread() is not threading.main_thread():
+                held.wait(10)  # the builder thread, on the newer poll: held until the key is answered
+            return build(view)
+
+        pane.build = held_build  # type: ignore[method-assign]
+        backend.poll(kafka(1))
+        await until(lambda: pane.building, what="the newer poll's rows being built")
+        await pilot.press("s")
+        assert pane.sort_index == 2 and pane.answers_keys and pane.building
+        assert shown(app) == expected(backend, order=2, data=drawn)  # at once, from the poll drawn
+        held.set()
+        rows = await settled(app, pane, lambda: expected(backend, order=2))
+        assert rows != expected(backend, order=2, data=drawn)  # the newer poll, in the key's order
 
 
 async def test_a_poll_during_a_pane_switch_or_a_filter_keystroke_leaves_the_table_consistent() -> None:

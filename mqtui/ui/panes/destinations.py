@@ -26,9 +26,10 @@ from mqtui.ui.messages import (
 )
 from mqtui.ui.panes.base import request_refusal
 from mqtui.ui.panes.destination_cells import DestinationLook
-from mqtui.ui.panes.filtered import FILTER_CLASS, FilteredTablePane, Rows, TableView
+from mqtui.ui.panes.filtered import FILTER_CLASS, FilteredTablePane, RowMemo, Rows, TableView
 from mqtui.ui.widgets.rowcells import LazyCells
 from mqtui.ui.widgets.table import SyncTable
+from mqtui.ui.widgets.tablediff import RowSet
 
 COLUMNS = [
     ("Broker", "broker"), ("Name", "name"), ("Kind", "kind"), ("Depth", "depth"), ("In-flight", "in_flight"),
@@ -39,6 +40,9 @@ COLUMNS = [
 GIVE_WAY_EVERY = 256
 
 #: (label, sort key, whether biggest first); ties go by name, A to Z, either way.
+#: Row sets kept per poll (`RowMemo.shown`): the orders and filters asked for last.
+SHOWN_KEPT = 4
+
 SORTS = [
     ("name", lambda d: (d.broker, d.name), False),
     ("depth", lambda d: (-(d.depth or 0), d.name), True),
@@ -148,17 +152,41 @@ class DestinationsPane(FilteredTablePane):
         memo = self.row_memo(snapshots, (view.alerts, view.variables))
         look = memo.look_made or DestinationLook(snapshots, view.variables, view.alerts)
         memo.look_made = look
-        everything = [d for s in snapshots for d in s.destinations if not d.internal]
-        label, key, descending = SORTS[view.sort_index]
+        label, _key, descending = SORTS[view.sort_index]
+        kept = memo.shown.get((view.sort_index, view.filter_text))
+        if kept is None:
+            kept = memo.shown[(view.sort_index, view.filter_text)] = self._rows(view, memo, look)
+            while len(memo.shown) > SHOWN_KEPT:  # memory stays bounded: the oldest asked for go
+                del memo.shown[next(iter(memo.shown))]
+        rows, (shown_count, everything_count, shown_brokers) = kept
+        self.give_way()
+        natural = memo.natural[view.filter_text]
+        arrow = "↓" if descending else "↑"
+        info = f"{shown_count:,} of {everything_count:,} · sorted by {label} {arrow}"
+        if view.filter_text:
+            info += f" · filter: {view.filter_text}"
+        if view.broker_filter:
+            info += f" · broker: {view.broker_filter}"
+        for note in stale_notes(snapshots, shown_brokers, view.now, PART_DESTINATIONS):
+            info += f" · {note}"
+        return rows, info, natural
+
+    def _rows(
+        self, view: DestinationsView, memo: RowMemo, look: DestinationLook
+    ) -> tuple[RowSet, tuple[int, int, set[str]]]:
+        """The rows in the view's order and filter, made once per record per poll, and (rows shown,
+        rows in all, the brokers shown); each column's widest text kept by filter in `memo.natural`."""
+        everything = [d for s in view.snapshots for d in s.destinations if not d.internal]
+        _label, key, _descending = SORTS[view.sort_index]
         ordered = memo.orders.get(view.sort_index)
         if ordered is None:  # each order once per poll; a filter keeps it
             ordered = memo.orders[view.sort_index] = sorted(everything, key=key)
         shown = filter_destinations(ordered, view.filter_text, memo.words)
         made = memo.rows
         try:
-            rows: Rows = [made[id(d)] for d in shown]  # after a key: every row made already
+            rows = RowSet([made[id(d)] for d in shown])  # every row made already
         except KeyError:
-            rows = []
+            rows = RowSet()
             for place, d in enumerate(shown):
                 if not place % GIVE_WAY_EVERY:
                     self.give_way()
@@ -167,19 +195,9 @@ class DestinationsPane(FilteredTablePane):
                     row_key = (d.broker, d.name, d.kind)  # Redis: a list and a channel may share a name
                     row = made[id(d)] = (row_key, LazyCells(look.cells, d), d)
                 rows.append(row)
-        self.give_way()
-        natural = memo.natural.get(view.filter_text)
-        if natural is None:  # a sort leaves the widths as they were
-            natural = memo.natural[view.filter_text] = look.natural_widths(shown)
-        arrow = "↓" if descending else "↑"
-        info = f"{len(shown):,} of {len(everything):,} · sorted by {label} {arrow}"
-        if view.filter_text:
-            info += f" · filter: {view.filter_text}"
-        if view.broker_filter:
-            info += f" · broker: {view.broker_filter}"
-        for note in stale_notes(snapshots, {d.broker for d in shown}, view.now, PART_DESTINATIONS):
-            info += f" · {note}"
-        return rows, info, natural
+        if view.filter_text not in memo.natural:  # a sort leaves the widths as they were
+            memo.natural[view.filter_text] = look.natural_widths(shown)
+        return rows, (len(shown), len(everything), {d.broker for d in shown})
 
     @on(DataTable.RowHighlighted)
     def _moved(self) -> None:

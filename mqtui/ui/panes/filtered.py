@@ -30,7 +30,7 @@ from mqtui.ui.cells import plain
 from mqtui.ui.panes.base import Pane
 from mqtui.ui.widgets.rowcells import Cells
 from mqtui.ui.widgets.table import SyncTable
-from mqtui.ui.widgets.tablediff import Change, Layout, Row, diff
+from mqtui.ui.widgets.tablediff import Change, Layout, Row, RowSet, diff
 
 Rows = list[Row]
 log = logging.getLogger("mqtui.ui.panes")
@@ -72,6 +72,8 @@ class RowMemo:
         self.words: dict[int, str] = {}
         self.orders: dict[int, list[Any]] = {}
         """The records in each sort order asked for."""
+        self.shown: dict[tuple[int, str], tuple[RowSet, Any]] = {}
+        """The rows shown for each (sort order, filter) asked for, and what the pane says of them."""
         self.natural: dict[str, tuple[int, ...]] = {}
         """Each column's widest text, by filter (a sort does not change them)."""
         self.look_made: Any = None

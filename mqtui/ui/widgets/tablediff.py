@@ -79,6 +79,55 @@ class Change:
         return not (self.moved or self.redraw or self.rebuild)
 
 
+class RowSet(list[Row]):
+    """Rows a pane may hand its table again (a sort order or a filter asked for twice in one poll): what
+    `diff` works out from the rows alone, their ids and cells and data by id, is kept with them, so
+    the second time costs nothing per row."""
+
+    __slots__ = ("_parts",)
+
+    def parts(self) -> RowParts:
+        parts: RowParts | None = getattr(self, "_parts", None)
+        if parts is None:
+            parts = self._parts = RowParts.of(self)
+        return parts
+
+
+class RowParts:
+    """Rows by id, in order (the first of a repeated key wins), and each id's place once asked for."""
+
+    __slots__ = ("_index", "cells", "data", "ids")
+
+    def __init__(self, cells: dict[str, RowCells], data: dict[str, object]) -> None:
+        self.cells = cells
+        self.data = data
+        self.ids = tuple(cells)
+        self._index: dict[str, int] | None = None
+
+    @classmethod
+    def of(cls, rows: Sequence[Row]) -> RowParts:
+        if rows:
+            keys, row_cells, row_data = zip(*rows, strict=True)  # passes in C, not in the interpreter
+        else:
+            keys = row_cells = row_data = ()
+        known: list[str | None] = list(map(_IDS.get, keys))
+        idents: list[str] = list(map(row_id, keys)) if None in known else cast(list[str], known)
+        cells: dict[str, RowCells] = dict(zip(idents, row_cells, strict=True))
+        data: dict[str, object] = dict(zip(idents, row_data, strict=True))
+        if len(cells) < len(idents):  # a key given twice: the first wins
+            cells, data = {}, {}
+            for ident, one_cells, one_data in zip(idents, row_cells, row_data, strict=True):
+                cells.setdefault(ident, one_cells)
+                data.setdefault(ident, one_data)
+        return cls(cells, data)
+
+    @property
+    def index(self) -> dict[str, int]:
+        if self._index is None:
+            self._index = dict(zip(self.ids, range(len(self.ids)), strict=True))
+        return self._index
+
+
 def row_id(key: Hashable) -> str:
     """The table's id of a row's key, remembered: every poll asks it of every row again."""
     ident = _IDS.get(key)
@@ -155,21 +204,12 @@ def diff(
     A row given the very `Cells` object it was given last time (a pane keeps the cells of a record that
     did not change) keeps its measured widths: sorting or filtering 10,000 rows costs a look-up per row.
     With `natural` (each column's widest text, worked out by the pane) no row is measured at all."""
-    if rows:
-        keys, row_cells, row_data = zip(*rows, strict=True)  # passes in C, not in the interpreter
-    else:
-        keys = row_cells = row_data = ()
-    known: list[str | None] = list(map(_IDS.get, keys))
-    idents: list[str] = list(map(row_id, keys)) if None in known else cast(list[str], known)
-    cells: dict[str, RowCells] = dict(zip(idents, row_cells, strict=True))
-    data: dict[str, object] = dict(zip(idents, row_data, strict=True))
-    if len(cells) < len(idents):  # a key given twice: the first wins
-        cells, data = {}, {}
-        for ident, one_cells, one_data in zip(idents, row_cells, row_data, strict=True):
-            cells.setdefault(ident, one_cells)
-            data.setdefault(ident, one_data)
+    parts = rows.parts() if isinstance(rows, RowSet) else RowParts.of(rows)
+    cells, data = parts.cells, parts.data
     old_cells, old_widths = base.cells, base.row_widths
-    same = len(cells) == len(old_cells) and all(map(is_, map(old_cells.get, cells), cells.values()))
+    same = cells is old_cells or (
+        len(cells) == len(old_cells) and all(map(is_, map(old_cells.get, cells), cells.values()))
+    )
     if same or natural is not None:  # only reordered (a sort), or the widths given: nothing to measure
         row_widths: Mapping[str, tuple[int, ...]] = old_widths if same else {}
     else:
@@ -187,11 +227,11 @@ def diff(
         widest = [max(column) for column in zip(labels, *row_widths.values(), strict=True)]
     widths = fit(layout, widest, len(cells))
     content = tuple(n if w is None else w for n, w in zip(widest, widths, strict=True))
-    ids = tuple(cells)
+    ids = parts.ids
     moved = ids != base.ids
     shown = Shown(
         ids=ids,
-        index=base.index if not moved else dict(zip(ids, range(len(ids)), strict=True)),
+        index=base.index if not moved else parts.index,
         cells=cells,
         widths=widths,
         content=content,
