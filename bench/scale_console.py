@@ -7,7 +7,8 @@ snapshots come from `scale_build.py`; a thread hands a new poll to the console e
 which every figure moved (so the lag rows reorder), while the keys are pressed.
 
 Key-to-screen latency: from the key pressed until the end of the first frame painted after the console
-handled it (frames are timed by wrapping the screen's compositor refresh, and the conversion to
+shows its effect (reported too: until the end of the first frame after the newest poll delivered is
+drawn as well) (frames are timed by wrapping the screen's compositor refresh, and the conversion to
 terminal output a headless app skips is done too, as in `console_tail.py`). Keys: pane switch (1 and
 2 in turn), cursor move (down/up in the Lag pane), sort (s in Destinations), filter keystroke (a letter
 typed into the Destinations filter, then deleted), drill-in open (enter on a lag row; escape closes it,
