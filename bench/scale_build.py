@@ -58,10 +58,15 @@ class Polls:
         self.history = LagHistory(stall_polls=3)
         self.count = 0
 
-    def next(self) -> list[BrokerSnapshot]:
+    def next(self, step: Callable[[], None] = lambda: None) -> list[BrokerSnapshot]:
+        """`step` is called before each broker's snapshot is built, as a poller's loop runs between steps."""
         poll = self.count
         self.count += 1
-        return [self._broker(index, name, kind, dkind, poll) for index, (name, kind, dkind) in enumerate(BROKERS)]
+        snapshots = []
+        for index, (name, kind, dkind) in enumerate(BROKERS):
+            step()
+            snapshots.append(self._broker(index, name, kind, dkind, poll))
+        return snapshots
 
     def _broker(self, index: int, name: str, kind: str, dkind: DestinationKind, poll: int) -> BrokerSnapshot:
         share = self.scale.destinations // len(BROKERS)
@@ -129,7 +134,7 @@ class ScaleBackend(ConsoleBackend):
         """The next poll (every figure moved), or with `same` the last one again (nothing changed)."""
         with self.lock:
             if not same:
-                self.latest = self.polls.next()
+                self.latest = self.polls.next(self.key_hold.step_aside)  # as `LiveBackend`'s loop steps aside
             listener: Callable[[BrokerSnapshot], None] | None = self.listener
             if listener is not None:
                 for snapshot in self.latest:

@@ -29,6 +29,7 @@ from mqtui.services.decoding import Decoder, decoder_for
 from mqtui.services.gateway import Gateway, Operation
 from mqtui.services.history import LagHistory
 from mqtui.services.incident import RecordedDeadLetters, RecordedTail
+from mqtui.services.keyhold import KeyHold
 from mqtui.services.poller import BrokerPoller
 from mqtui.services.resume import resume_mode
 from mqtui.services.session import Session, open_session, profile_names
@@ -64,10 +65,19 @@ class ConsoleBackend(abc.ABC):
         """The profile's lag history on disk, where it records (`LiveBackend`); charts read it."""
         self.decoders: dict[str, Decoder] = {}
         """Each broker's payload decoder for the session (`decoder`): one fetch per schema id."""
+        self.key_hold = KeyHold()
+        """Set while the console answers a key: the threads that poll step aside (`key_pressed`)."""
 
     @property
     def readonly(self) -> bool:
         return self.profile.readonly
+
+    def key_pressed(self) -> None:
+        """The console starts answering a key: polling steps aside until `key_answered` (`KeyHold`)."""
+        self.key_hold.begin()
+
+    def key_answered(self) -> None:
+        self.key_hold.end()
 
     @property
     def production(self) -> bool:
@@ -276,6 +286,14 @@ class LiveBackend(ConsoleBackend):
             self.history.restore(recent, wall_now, time.monotonic())
         for poller in self._pollers.values():
             poller.task = asyncio.ensure_future(poller.run())
+
+    def key_pressed(self) -> None:
+        """The loop steps aside at its next step: a poll's replies are parsed and its records built there."""
+        super().key_pressed()
+        loop = self._loop
+        if loop is not None and not self._stopped:
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(self.key_hold.step_aside)
 
     def _deliver(self, snapshot: BrokerSnapshot) -> None:
         """A poller's new snapshot (on the backend loop): to the console, and to tails when the broker went down."""

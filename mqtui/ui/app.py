@@ -177,6 +177,10 @@ class MqtuiApp(App[int]):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key | events.MouseDown):
             self.collector.input_seen()
+        if isinstance(event, events.Key):
+            backend = self.backend
+            backend.key_pressed()  # polling steps aside until the key's answer is painted
+            self.call_after_refresh(backend.key_answered)
         await super().on_event(event)
 
     def on_key(self, event: events.Key) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from textual import on
@@ -143,6 +143,9 @@ class DestinationsPane(FilteredTablePane):
 
     def view(self) -> DestinationsView:
         return DestinationsView(**self.view_fields(), broker_filter=self.broker_filter)
+
+    def next_views(self, view: DestinationsView) -> tuple[DestinationsView, ...]:
+        return (replace(view, sort_index=(view.sort_index + 1) % len(SORTS)),)  # `s` cycles the orders
 
     def records(self, view: DestinationsView) -> int:
         return sum(len(s.destinations) for s in view.snapshots)

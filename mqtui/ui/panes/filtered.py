@@ -139,6 +139,8 @@ class FilteredTablePane(Pane):
         self._building = 0
         """The request the builder thread is building."""
         self._builder = False
+        self._ahead: Any = None
+        """A view drawn whose likely next keys the builder thread prepares (`next_views`)."""
         self.key_gap: Callable[[], float] = lambda: 0.0
         """How long until the keys being pressed leave a gap (0: none pressed just now), set by the
         console: a poll's rows built meanwhile are drawn in that gap (`_apply`)."""
@@ -174,6 +176,7 @@ class FilteredTablePane(Pane):
         finally:
             self.call_after_refresh(self._ui_idle.set)  # the key's frame painted too
         self.stale = False
+        self._prepare_after_key()
 
     def shown(self) -> None:
         if self.stale:
@@ -299,9 +302,13 @@ class FilteredTablePane(Pane):
         while True:
             with self._lock:
                 request, self._pending = self._pending, None
-                if request is None:
+                ahead, self._ahead = (self._ahead, None) if request is None else (None, self._ahead)
+                if request is None and ahead is None:
                     self._builder = False
                     return
+            if request is None:
+                self._prepare(ahead)
+                continue
             self._building = request.asked
             try:
                 rows, info, natural = self.build(request.view)
@@ -313,6 +320,38 @@ class FilteredTablePane(Pane):
                 log.exception("building the %s rows failed", self.TITLE)
                 continue
             self.app.call_from_thread(self._apply, request, change, rows, info)
+            self._ahead = request.view
+
+    def next_views(self, view: Any) -> tuple[Any, ...]:
+        """Views the keys likely pressed next would ask for (a pane whose sort key cycles: the next
+        order), prepared in the builder thread when it has nothing else to build (`_prepare`)."""
+        return ()
+
+    def _prepare(self, view: Any) -> None:
+        """In the builder thread: the rows of `next_views(view)` made and kept, so the key that asks for
+        one is answered from them. Stops as soon as a key draws (`give_way`)."""
+        self._building = max(self._building, self._applied)
+        for ahead in self.next_views(view):
+            try:
+                rows, _info, _natural = self.build(ahead)
+                if isinstance(rows, RowSet):
+                    rows.parts()
+            except _Superseded:
+                return
+            except Exception:
+                log.exception("preparing the %s rows failed", self.TITLE)
+                return
+
+    def _prepare_after_key(self) -> None:
+        """After a key drew at once: the builder thread prepares what the next key may ask for."""
+        drawn = self._drawn
+        if drawn is None or self.records(drawn) < self.off_thread_from or not self.next_views(drawn):
+            return
+        with self._lock:
+            self._ahead = drawn
+            idle, self._builder = not self._builder, True
+        if idle:
+            self._build_elsewhere()
 
     def _apply(self, request: _Request, change: Change, rows: Rows, info: str, held: float = 0.0) -> None:
         if request.asked <= self._applied or not self.is_mounted:
