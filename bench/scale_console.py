@@ -142,7 +142,8 @@ async def child(scale: Scale) -> dict[str, Any]:
             app._driver.send_message(event)
 
         def on_tab(tab: str) -> bool:
-            return bool(tabs.active == tab) and drawn()
+            current = pane()
+            return bool(tabs.active == tab and not current.stale and current.answers_keys)
 
         def on_row(pane: Any, before: int) -> bool:
             return bool(pane.table.cursor_row != before)  # a poll may move the row, and the cursor with it

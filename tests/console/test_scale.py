@@ -126,6 +126,38 @@ async def test_a_key_while_a_poll_is_built_is_answered_from_the_poll_drawn_then_
         assert rows != expected(backend, order=2, data=drawn)  # the newer poll, in the key's order
 
 
+async def test_a_pane_shown_again_shows_the_rows_it_drew_at_once_then_the_newest() -> None:
+    data = FixedData(snapshots=[kafka(0), *snapshots()[1:]], now=NOW)
+    prof = profile()
+    session = Session("prod", prof, Config(profiles={"prod": prof}), Path("fixed.toml"), adapters=fake_adapters(data))
+    backend = PolledBackend(session, data)
+    app = MqtuiApp(backend)
+    async with app.run_test(size=(120, 36)) as pilot:
+        pane = app.screen.query_one(DestinationsPane)
+        pane.off_thread_from = 0
+        await settled(app, pane, lambda: expected(backend))
+        drawn = list(backend.data.snapshots)
+        held = threading.Event()
+        build = pane.build
+
+        def held_build(view: Any) -> Any:
+            if threading.current_thread() is not threading.main_thread():
+                held.wait(10)
+            return build(view)
+
+        pane.build = held_build  # type: ignore[method-assign]
+        await pilot.press("2")
+        backend.poll(kafka(1))  # lands while Destinations is hidden
+        screen = app.screen
+        assert isinstance(screen, ConsoleScreen)
+        await until(lambda: bool(screen.drawn and pane.stale), what="the hidden pane told of the poll")
+        await pilot.press("1")
+        assert pane.active and not pane.stale and pane.building
+        assert shown(app) == expected(backend, data=drawn)  # at once, the rows it drew
+        held.set()
+        await settled(app, pane, lambda: expected(backend))
+
+
 async def test_a_poll_during_a_pane_switch_or_a_filter_keystroke_leaves_the_table_consistent() -> None:
     data = FixedData(snapshots=[kafka(0), *snapshots()[1:]], now=NOW)
     prof = profile()

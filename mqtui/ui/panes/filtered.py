@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -94,6 +95,8 @@ class _Superseded(Exception):
 
 #: The longest a worker building a poll's rows waits for a key to be answered on the UI thread.
 KEY_WAIT = 0.5
+#: A pane shown again this soon after it last drew shows those rows at once, the newest built meanwhile.
+SHOWN_AGAIN_WITHIN = 5.0
 #: Row memos kept (`row_memo`): the poll drawn and the one being built.
 MEMOS_KEPT = 2
 #: The longest a poll's rows, built, wait for a gap in the keys being pressed to be drawn.
@@ -132,6 +135,7 @@ class FilteredTablePane(Pane):
         self._memos: list[RowMemo] = []
         self._drawn: Any = None
         """The view the rows shown were built from."""
+        self._drawn_at = 0.0
         self._ui_thread = threading.get_ident()
         self._ui_idle = threading.Event()
         """Clear while the UI thread draws after a key (`draw_now`)."""
@@ -151,25 +155,22 @@ class FilteredTablePane(Pane):
     def watch_sort_index(self) -> None:
         self.draw_now()
 
-    def draw_now(self) -> None:
+    def draw_now(self, *, shown_again: bool = False) -> None:
         """Draw on the UI thread, whatever the size: after a key (a sort, a filter keystroke, the pane
         shown), whose answer a worker would only delay, queued behind a poll's rows being built. A
         worker building a poll's rows meanwhile waits (`give_way`): the two would only share the
         interpreter's lock, and the key take twice as long.
 
-        While a poll's rows are being built, the key is answered from the poll drawn last, whose rows
-        are made already (10,000 rows made afresh would hold the key some 30 ms), and the newer poll
-        is then built again in the key's order and filter and drawn after it."""
+        While a poll's rows are being built, or when the pane is shown again within
+        `SHOWN_AGAIN_WITHIN` of drawing, the key is answered from the poll drawn last, whose rows are
+        made already (10,000 rows made afresh would hold the key some 30 ms), and the newer poll is
+        then built in the key's order and filter in the builder thread and drawn after it."""
         self._ui_idle.clear()
         try:
-            drawn = self._drawn
-            if (
-                self.building
-                and drawn is not None
-                and self.records(drawn) >= self.off_thread_from
-                and drawn.variables == self.app.theme_variables  # not a theme being changed
-            ):
-                self._draw(rebuild=False, at_once=True, view=self.keys_on(drawn))
+            recent = shown_again and time.monotonic() - self._drawn_at < SHOWN_AGAIN_WITHIN
+            answer = self._answer_from_drawn() if self.building or recent else None
+            if answer is not None:
+                self._draw(rebuild=False, at_once=True, view=answer)
                 self._draw(rebuild=False, at_once=False)
             else:
                 self._draw(rebuild=False, at_once=True)
@@ -178,9 +179,20 @@ class FilteredTablePane(Pane):
         self.stale = False
         self._prepare_after_key()
 
+    def _answer_from_drawn(self) -> Any:
+        """The view drawn last in the order and filter asked for now, where it differs from what is asked
+        for only in its data (not in the broker shown, the theme or the alerts); else None."""
+        drawn = self._drawn
+        if drawn is None or self.records(drawn) < self.off_thread_from:
+            return None
+        answer = self.keys_on(drawn)
+        if replace(self.view(), snapshots=drawn.snapshots, now=drawn.now) != answer:
+            return None
+        return answer
+
     def shown(self) -> None:
         if self.stale:
-            self.draw_now()
+            self.draw_now(shown_again=True)
 
     @property
     def table(self) -> SyncTable:
@@ -366,6 +378,7 @@ class FilteredTablePane(Pane):
     def _show(self, asked: int, info: str, view: Any) -> None:
         self._applied = asked
         self._drawn = view
+        self._drawn_at = time.monotonic()
         label = self.info_label
         if str(label.content) != info:
             label.update(plain(info, None), layout=False)  # one line, as wide as the pane: no new layout
