@@ -26,6 +26,7 @@ from textual.reactive import var
 from textual.widgets import Input, Label
 
 from mqtui.services.alerts import AlertBoard
+from mqtui.services.keyhold import KeyHold
 from mqtui.services.snapshot import BrokerSnapshot
 from mqtui.ui.cells import plain
 from mqtui.ui.panes.base import Pane
@@ -145,6 +146,9 @@ class FilteredTablePane(Pane):
         self._builder = False
         self._ahead: Any = None
         """A view drawn whose likely next keys the builder thread prepares (`next_views`)."""
+        self.key_hold = KeyHold()
+        """Held while the console answers any key (the backend's, set by the console): the builder
+        thread steps aside meanwhile (`give_way`)."""
         self.key_gap: Callable[[], float] = lambda: 0.0
         """How long until the keys being pressed leave a gap (0: none pressed just now), set by the
         console: a poll's rows built meanwhile are drawn in that gap (`_apply`)."""
@@ -246,6 +250,7 @@ class FilteredTablePane(Pane):
             return
         if not self._ui_idle.is_set():
             self._ui_idle.wait(KEY_WAIT)
+        self.key_hold.step_aside()  # any other key (a cursor move, a dialog opened) being answered
         if self._applied > self._building:
             raise _Superseded
 

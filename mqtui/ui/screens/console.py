@@ -198,6 +198,7 @@ class ConsoleScreen(AlertViews, IncidentViews, SearchViews, DetailViews):
             pane.clock = backend.now
             if isinstance(pane, FilteredTablePane):
                 pane.key_gap = self._key_gap
+                pane.key_hold = backend.key_hold
         self.tail_pane.saved_filters = backend.profile.filters
         listener = self._listener(backend)
         self.listen_to_alerts(backend)
