@@ -41,7 +41,7 @@ from common import PYTHON, figure, header, note, percentile, rss_mb
 from scale_build import LARGE, SMALL, Polls, Scale, ScaleBackend
 
 POLL = 2.0
-TRIES = int(os.environ.get("SCALE_TRIES", "40"))
+TRIES = int(os.environ.get("SCALE_TRIES", "100"))
 IDLE = 3.0
 AFTER_APPLIED = 0.1
 """A poll's frames: from its delivery until this long after its rows are drawn."""
