@@ -96,26 +96,44 @@ async def settled(app: MqtuiApp, pane: FilteredTablePane, want: Any) -> list[tup
     return await until(probe, what="the table showing the newest snapshot's rows", timeout=20)
 
 
-async def test_a_key_while_a_poll_is_built_is_answered_from_the_poll_drawn_then_the_newest_drawn() -> None:
+def polled_console() -> tuple[MqtuiApp, PolledBackend]:
+    """The console on Kafka's first poll and the other fixed brokers, polled when the test says."""
     data = FixedData(snapshots=[kafka(0), *snapshots()[1:]], now=NOW)
     prof = profile()
     session = Session("prod", prof, Config(profiles={"prod": prof}), Path("fixed.toml"), adapters=fake_adapters(data))
     backend = PolledBackend(session, data)
-    app = MqtuiApp(backend)
+    return MqtuiApp(backend), backend
+
+
+def hold_builder(pane: FilteredTablePane) -> threading.Event:
+    """The pane's builder thread held before each build until the event returned is set."""
+    held = threading.Event()
+    build = pane.build
+
+    def held_build(view: Any) -> Any:
+        if threading.current_thread() is not threading.main_thread():
+            held.wait(10)
+        return build(view)
+
+    pane.build = held_build  # type: ignore[method-assign]
+    return held
+
+
+async def drawn_then_held(
+    app: MqtuiApp, backend: PolledBackend
+) -> tuple[DestinationsPane, list[BrokerSnapshot], threading.Event]:
+    """Destinations drawn through its builder thread, the snapshots drawn, and the builder then held
+    (`hold_builder`)."""
+    pane = app.screen.query_one(DestinationsPane)
+    pane.off_thread_from = 0
+    await settled(app, pane, lambda: expected(backend))
+    return pane, list(backend.data.snapshots), hold_builder(pane)
+
+
+async def test_a_key_while_a_poll_is_built_is_answered_from_the_poll_drawn_then_the_newest_drawn() -> None:
+    app, backend = polled_console()
     async with app.run_test(size=(120, 36)) as pilot:
-        pane = app.screen.query_one(DestinationsPane)
-        pane.off_thread_from = 0
-        await settled(app, pane, lambda: expected(backend))
-        drawn = list(backend.data.snapshots)
-        held = threading.Event()
-        build = pane.build
-
-        def held_build(view: Any) -> Any:
-            if threading.current_thread() is not threading.main_thread():
-                held.wait(10)  # the builder thread, on the newer poll: held until the key is answered
-            return build(view)
-
-        pane.build = held_build  # type: ignore[method-assign]
+        pane, drawn, held = await drawn_then_held(app, backend)
         backend.poll(kafka(1))
         await until(lambda: pane.building, what="the newer poll's rows being built")
         await pilot.press("s")
@@ -127,25 +145,9 @@ async def test_a_key_while_a_poll_is_built_is_answered_from_the_poll_drawn_then_
 
 
 async def test_a_pane_shown_again_shows_the_rows_it_drew_at_once_then_the_newest() -> None:
-    data = FixedData(snapshots=[kafka(0), *snapshots()[1:]], now=NOW)
-    prof = profile()
-    session = Session("prod", prof, Config(profiles={"prod": prof}), Path("fixed.toml"), adapters=fake_adapters(data))
-    backend = PolledBackend(session, data)
-    app = MqtuiApp(backend)
+    app, backend = polled_console()
     async with app.run_test(size=(120, 36)) as pilot:
-        pane = app.screen.query_one(DestinationsPane)
-        pane.off_thread_from = 0
-        await settled(app, pane, lambda: expected(backend))
-        drawn = list(backend.data.snapshots)
-        held = threading.Event()
-        build = pane.build
-
-        def held_build(view: Any) -> Any:
-            if threading.current_thread() is not threading.main_thread():
-                held.wait(10)
-            return build(view)
-
-        pane.build = held_build  # type: ignore[method-assign]
+        pane, drawn, held = await drawn_then_held(app, backend)
         await pilot.press("2")
         backend.poll(kafka(1))  # lands while Destinations is hidden
         screen = app.screen
@@ -159,11 +161,7 @@ async def test_a_pane_shown_again_shows_the_rows_it_drew_at_once_then_the_newest
 
 
 async def test_a_poll_during_a_pane_switch_or_a_filter_keystroke_leaves_the_table_consistent() -> None:
-    data = FixedData(snapshots=[kafka(0), *snapshots()[1:]], now=NOW)
-    prof = profile()
-    session = Session("prod", prof, Config(profiles={"prod": prof}), Path("fixed.toml"), adapters=fake_adapters(data))
-    backend = PolledBackend(session, data)
-    app = MqtuiApp(backend)
+    app, backend = polled_console()
     async with app.run_test(size=(120, 36)) as pilot:
         pane = app.screen.query_one(DestinationsPane)
         pane.off_thread_from = 0  # every redraw through the worker thread
