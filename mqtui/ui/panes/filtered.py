@@ -4,10 +4,11 @@ built off the UI thread once there are many.
 Building 10,000 rows of cells, sorting, filtering and finding what changed since the last poll takes
 a few frames, so from `OFF_THREAD_FROM` records on a pane does it for a poll in a worker thread: the
 UI thread only reads what the rows depend on (`view`, immutable) and applies the result
-(`SyncTable.apply`). After a key the rows are built at once on the UI thread (`draw_now`): the key's
-answer is the next frame, not a place in the worker's queue. Results are applied in the order they were asked for and one older than what is
-shown is dropped, so a filter keystroke or a sort during a poll never shows an older state over a newer
-one. Small tables are built in place: a thread hop would cost a frame for nothing.
+(`SyncTable.apply`), in a gap between keys. After a key the rows are built at once on the UI thread
+(`draw_now`), from rows already made where they can be: the key's answer is the next frame, not a
+place in the worker's queue. Results are applied in the order they were asked for and one older than
+what is shown is dropped, so a filter keystroke or a sort during a poll never shows an older state over
+a newer one. Small tables are built in place: a thread hop would cost a frame for nothing.
 """
 
 from __future__ import annotations

@@ -242,8 +242,7 @@ class ConsoleScreen(AlertViews, IncidentViews, SearchViews, DetailViews):
         return self._redraw_timer is None
 
     def _key_gap(self) -> float:
-        """Seconds until the keys being pressed leave a gap to draw in (0: none pressed just now); read
-        from the panes' builder threads too."""
+        """Seconds until the keys being pressed leave a gap to draw a poll in (0: none pressed just now)."""
         if self.collector is None:
             return 0.0
         return max(0.0, self.KEY_GAP - self.collector.since_input())
