@@ -3,8 +3,9 @@
 A key's work on the UI thread (10,000 rows sorted, a pane's first frame) takes tens of milliseconds; a
 poll parsed meanwhile on the backend's thread shares the interpreter's lock with it, and the key takes
 up to twice as long. So the console says when it starts answering a key (`begin`) and when the answer
-is painted (`end`), and the threads that poll wait at their next step in between (`step_aside`), at most
-`LONGEST` each time: a key never stops polling for long, and a lost `end` cannot stop it at all.
+is painted (`end`), and the threads that poll or build rows wait at their next step in between
+(`step_aside`), at most `LONGEST` each time: a key never stops polling for long, and a lost `end`
+cannot stop it at all.
 """
 
 from __future__ import annotations

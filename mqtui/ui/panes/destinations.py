@@ -39,10 +39,10 @@ COLUMNS = [
 #: Rows built between two looks at whether a key wants the interpreter (`FilteredTablePane.give_way`).
 GIVE_WAY_EVERY = 256
 
-#: (label, sort key, whether biggest first); ties go by name, A to Z, either way.
 #: Row sets kept per poll (`RowMemo.shown`): the orders and filters asked for last.
 SHOWN_KEPT = 4
 
+#: (label, sort key, whether biggest first); ties go by name, A to Z, either way.
 SORTS = [
     ("name", lambda d: (d.broker, d.name), False),
     ("depth", lambda d: (-(d.depth or 0), d.name), True),

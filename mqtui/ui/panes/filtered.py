@@ -95,8 +95,6 @@ class _Superseded(Exception):
     """A key drew newer rows at once than those being built in the builder thread."""
 
 
-#: The longest a worker building a poll's rows waits for a key to be answered on the UI thread.
-KEY_WAIT = 0.5
 #: A pane shown again this soon after it last drew shows those rows at once, the newest built meanwhile.
 SHOWN_AGAIN_WITHIN = 5.0
 #: Row memos kept (`row_memo`): the poll drawn and the one being built.
@@ -139,17 +137,14 @@ class FilteredTablePane(Pane):
         """The view the rows shown were built from."""
         self._drawn_at = 0.0
         self._ui_thread = threading.get_ident()
-        self._ui_idle = threading.Event()
-        """Clear while the UI thread draws after a key (`draw_now`)."""
-        self._ui_idle.set()
         self._building = 0
         """The request the builder thread is building."""
         self._builder = False
         self._ahead: Any = None
         """A view drawn whose likely next keys the builder thread prepares (`next_views`)."""
         self.key_hold = KeyHold()
-        """Held while the console answers any key (the backend's, set by the console): the builder
-        thread steps aside meanwhile (`give_way`)."""
+        """Held while the console answers any key (the backend's, set by the console) and while this
+        pane draws at once (`draw_now`): the builder thread steps aside meanwhile (`give_way`)."""
         self.key_gap: Callable[[], float] = lambda: 0.0
         """How long until the keys being pressed leave a gap (0: none pressed just now), set by the
         console: a poll's rows built meanwhile are drawn in that gap (`_apply`)."""
@@ -170,7 +165,7 @@ class FilteredTablePane(Pane):
         `SHOWN_AGAIN_WITHIN` of drawing, the key is answered from the poll drawn last, whose rows are
         made already (10,000 rows made afresh would hold the key some 30 ms), and the newer poll is
         then built in the key's order and filter in the builder thread and drawn after it."""
-        self._ui_idle.clear()
+        self.key_hold.begin()  # a click, not only a key, may show the pane
         try:
             recent = shown_again and time.monotonic() - self._drawn_at < SHOWN_AGAIN_WITHIN
             answer = self._answer_from_drawn() if self.building or recent else None
@@ -180,7 +175,7 @@ class FilteredTablePane(Pane):
             else:
                 self._draw(rebuild=False, at_once=True)
         finally:
-            self.call_after_refresh(self._ui_idle.set)  # the key's frame painted too
+            self.call_after_refresh(self.key_hold.end)  # the key's frame painted too
         self.stale = False
         self._prepare_after_key()
 
@@ -249,9 +244,7 @@ class FilteredTablePane(Pane):
         stop building rows older than what a key has drawn since (they would be dropped)."""
         if threading.get_ident() == self._ui_thread:
             return
-        if not self._ui_idle.is_set():
-            self._ui_idle.wait(KEY_WAIT)
-        self.key_hold.step_aside()  # any other key (a cursor move, a dialog opened) being answered
+        self.key_hold.step_aside()
         if self._applied > self._building:
             raise _Superseded
 
