@@ -219,7 +219,7 @@ async def child(scale: Scale) -> dict[str, Any]:
             row = lag.table.cursor_row
             await timed("cursor move", "down" if i % 4 < 2 else "up", functools.partial(on_row, lag, row))
             await asyncio.sleep(0.1)
-        for _ in range(TRIES // 2):
+        for _ in range(TRIES):
             await timed("drill-in open", "enter", opened)
             await pilot.press("escape")
             await asyncio.sleep(0.1)

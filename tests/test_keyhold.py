@@ -41,3 +41,12 @@ def test_without_a_key_a_step_does_not_wait_and_a_lost_end_holds_no_longer_than_
     hold.LONGEST = 0.05
     hold.begin()  # and never ended
     assert returns(hold)
+
+
+def test_a_hold_never_ended_stops_holding_once_overdue() -> None:
+    hold = KeyHold()
+    hold.LONGEST, hold.OVERDUE = 60.0, 0.05
+    hold.begin()
+    assert returns(hold)  # within OVERDUE of begin: waits at most until then
+    assert hold.held  # still begun, but a step no longer waits for it
+    assert returns(hold)

@@ -8,6 +8,7 @@ rest.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
@@ -17,6 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.notifications import SeverityLevel
 from textual.signal import Signal
+from textual.timer import Timer
 
 from mqtui.errors import MqtuiError
 from mqtui.services.backend import ConsoleBackend
@@ -37,6 +39,12 @@ from mqtui.ui.screens.where import WhereScreen
 from mqtui.ui.widgets.completion import CompletingInput
 
 #: Dialogs and dialog widgets whose keys `?` lists and `[keys]` remaps (their ids are unique).
+KEY_LOOK_EVERY = 1 / 60
+"""Seconds between looks for a key's answer (`MqtuiApp._look_for_answer`): a frame."""
+KEY_ANSWERED_BY = 0.15
+"""Seconds after a key by which its answer counts as painted, whatever was seen (a clock's messages
+must not hold polling back)."""
+
 DIALOGS: list[type[Dialog[Any]] | type[CompletingInput]] = [
     Dialog, ConfirmScreen, DetailScreen, GroupScreen, MessageScreen, PublishScreen, RequestScreen, ReplayScreen,
     ResetOffsetsScreen, SearchScreen, WhereScreen, CompletingInput,
@@ -115,6 +123,11 @@ class MqtuiApp(App[int]):
         self.profile_opened: Signal[ConsoleBackend] = Signal(self, "profile-opened")
         """Published with the backend of each profile switched to, for the console screen to show."""
         self._keymap_applied: dict[str, str] = {}
+        self._answer_looks: Timer | None = None
+        """Runs `_look_for_answer` every frame while a key is unanswered (paused otherwise)."""
+        self._key_backend: ConsoleBackend | None = None
+        self._key_at = 0.0
+        self._quiet_looks = 0
         self.collector = IdleCollector()
         """Runs the garbage collector's full collections when no key is being pressed."""
         for theme in themes.load_themes():
@@ -134,6 +147,7 @@ class MqtuiApp(App[int]):
         self._say_notices(self.backend)
         self.call_after_refresh(tune_garbage_collector)
         self.set_interval(1.0, self.collector.tick)
+        self._answer_looks = self.set_interval(KEY_LOOK_EVERY, self._look_for_answer, pause=True)
         self.set_timer(CHARTS_AFTER, self._load_charts)
 
     @work(thread=True, group="charts", exit_on_error=False, description="load the chart library")
@@ -177,11 +191,40 @@ class MqtuiApp(App[int]):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key | events.MouseDown):
             self.collector.input_seen()
-        if isinstance(event, events.Key):
-            backend = self.backend
-            backend.key_pressed()  # polling steps aside until the key's answer is painted
-            self.call_after_refresh(backend.key_answered)
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            self._key_pressed()
         await super().on_event(event)
+
+    def _key_pressed(self) -> None:
+        """Polling and the garbage collector step aside until the key's answer is painted (`_look_for_answer`)."""
+        self.backend.key_pressed()
+        self.collector.pause()
+        self._key_backend, self._key_at, self._quiet_looks = self.backend, time.monotonic(), 0
+        if self._answer_looks is not None:
+            self._answer_looks.resume()
+
+    def _look_for_answer(self) -> None:
+        """Every frame while a key is unanswered: it is answered, and painted, once no widget has had a
+        message waiting at two looks a frame apart. A key travels from the focused widget up to the app
+        one message at a time, and what it sets off (a tab shown, a filter changed) as further messages;
+        a message being handled is in no queue, hence two looks. At the latest after `KEY_ANSWERED_BY`."""
+        if self._messages_waiting():
+            self._quiet_looks = 0
+        else:
+            self._quiet_looks += 1
+        if self._quiet_looks < 2 and time.monotonic() - self._key_at < KEY_ANSWERED_BY:
+            return
+        if self._answer_looks is not None:
+            self._answer_looks.pause()
+        if self._key_backend is not None:
+            self._key_backend.key_answered()
+        self.collector.resume()
+
+    def _messages_waiting(self) -> bool:
+        screen = self.screen
+        if self.message_queue_size or screen.message_queue_size:
+            return True
+        return any(node.message_queue_size for node in screen.walk_children(with_self=False))
 
     def on_key(self, event: events.Key) -> None:
         """A key whose command is refused (greyed in the footer) says why instead of doing nothing."""

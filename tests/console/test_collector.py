@@ -41,3 +41,24 @@ def test_a_full_collection_waits_for_a_second_without_keys_and_comes_at_the_late
     assert not collector.tick()  # nothing reached the old generation since: nothing to collect
     promoted[0] = 1
     assert collector.tick() and len(collections) == 3  # something did, and it is long since the last
+
+
+def test_no_collection_runs_while_a_key_is_answered_nor_for_long_if_the_answer_is_never_seen() -> None:
+    clock, switches = Clock(), []
+    collector = IdleCollector(
+        clock=clock, pause=lambda: switches.append("pause"), resume=lambda: switches.append("resume")
+    )
+    collector.pause()
+    clock.now += 0.1
+    collector.pause()  # a second key before the first one's answer is painted
+    collector.resume()
+    collector.resume()
+    assert switches == ["pause", "resume"]
+    collector.pause()
+    clock.now += IdleCollector.HELD_LONGEST / 2
+    collector.tick()
+    assert switches[-1] == "pause"
+    collector.pause()  # keys go on: the pause is not made longer
+    clock.now += IdleCollector.HELD_LONGEST / 2
+    collector.tick()  # no answer seen (its screen closed): collection goes on
+    assert switches[-1] == "resume" and collector.paused_at is None

@@ -1,0 +1,46 @@
+"""Polling and the garbage collector step aside from a key until its answer is on screen, not only until
+the key reached the app, and never for long."""
+
+from __future__ import annotations
+
+import gc
+
+from textual.widgets import TabbedContent
+
+from tests.console.test_scale import polled_console
+from tests.support import until
+
+
+async def test_the_holds_end_once_the_pane_a_key_switched_to_is_shown() -> None:
+    app, backend = polled_console()
+    ends: list[tuple[str, str]] = []
+    async with app.run_test(size=(120, 36)) as pilot:
+        tabs = app.screen.query_one("#tabs", TabbedContent)
+        await pilot.pause()
+        answered, resume = backend.key_answered, app.collector.resume
+
+        def key_answered() -> None:
+            ends.append(("backend", tabs.active))
+            answered()
+
+        def resumed() -> None:
+            if app.collector.paused_at is not None:
+                ends.append(("collector", tabs.active))
+            resume()
+
+        backend.key_answered = key_answered  # type: ignore[method-assign]
+        app.collector.resume = resumed  # type: ignore[method-assign]
+        await pilot.press("2")
+        assert backend.key_hold.held or ends  # held from the key on
+        await until(lambda: len(ends) == 2, what="both holds ended")
+        assert sorted(ends) == [("backend", "tab-lag"), ("collector", "tab-lag")]
+        assert not backend.key_hold.held and gc.isenabled()
+
+
+async def test_a_key_whose_answer_never_settles_holds_nothing_for_long() -> None:
+    app, backend = polled_console()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        app._messages_waiting = lambda: True  # type: ignore[method-assign]  # a clock ticking every frame
+        await pilot.press("2")
+        await until(lambda: not backend.key_hold.held and gc.isenabled(), what="both holds ended", timeout=5)
