@@ -160,6 +160,30 @@ async def test_a_pane_shown_again_shows_the_rows_it_drew_at_once_then_the_newest
         await settled(app, pane, lambda: expected(backend))
 
 
+async def test_the_rows_of_filters_typed_before_are_made_ahead_for_each_poll() -> None:
+    app, backend = polled_console()
+    async with app.run_test(size=(120, 36)) as pilot:
+        pane = app.screen.query_one(DestinationsPane)
+        pane.off_thread_from = 0
+        await settled(app, pane, lambda: expected(backend))
+        await pilot.press("slash", "t", "0", "backspace", "backspace")  # "t0" typed, then cleared
+        backend.poll(kafka(1))
+        await settled(app, pane, lambda: expected(backend))
+        await until(lambda: not pane._builder, what="the builder thread done with the poll")
+        made_here: list[str] = []
+        rows = pane._rows
+
+        def watched(view: Any, *args: Any) -> Any:
+            if threading.current_thread() is threading.main_thread():
+                made_here.append(view.filter_text)
+            return rows(view, *args)
+
+        pane._rows = watched  # type: ignore[method-assign]
+        await pilot.press("t", "0")
+        await settled(app, pane, lambda: expected(backend, "t0"))
+        assert made_here == []  # both keystrokes answered from rows made ahead in the builder thread
+
+
 async def test_a_poll_during_a_pane_switch_or_a_filter_keystroke_leaves_the_table_consistent() -> None:
     app, backend = polled_console()
     async with app.run_test(size=(120, 36)) as pilot:

@@ -39,8 +39,8 @@ COLUMNS = [
 #: Rows built between two looks at whether a key wants the interpreter (`FilteredTablePane.give_way`).
 GIVE_WAY_EVERY = 256
 
-#: Row sets kept per poll (`RowMemo.shown`): the orders and filters asked for last.
-SHOWN_KEPT = 4
+#: Row sets kept per poll (`RowMemo.shown`): the orders and filters asked for last, and those prepared.
+SHOWN_KEPT = 5
 
 #: (label, sort key, whether biggest first); ties go by name, A to Z, either way.
 SORTS = [
@@ -145,7 +145,8 @@ class DestinationsPane(FilteredTablePane):
         return DestinationsView(**self.view_fields(), broker_filter=self.broker_filter)
 
     def next_views(self, view: DestinationsView) -> tuple[DestinationsView, ...]:
-        return (replace(view, sort_index=(view.sort_index + 1) % len(SORTS)),)  # `s` cycles the orders
+        following = replace(view, sort_index=(view.sort_index + 1) % len(SORTS))  # `s` cycles the orders
+        return (following, *self.earlier_filters(view))
 
     def records(self, view: DestinationsView) -> int:
         return sum(len(s.destinations) for s in view.snapshots)

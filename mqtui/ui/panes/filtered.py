@@ -102,6 +102,9 @@ MEMOS_KEPT = 2
 #: The longest a poll's rows, built, wait for a gap in the keys being pressed to be drawn.
 HELD_LONGEST = 1.0
 
+#: Filters shown before the current one whose rows are prepared for each poll (`earlier_filters`).
+RECENT_FILTERS = 2
+
 #: The class a subclass gives its filter field; the field is hidden until `/` is pressed.
 FILTER_CLASS = "pane-filter"
 
@@ -145,11 +148,15 @@ class FilteredTablePane(Pane):
         self.key_hold = KeyHold()
         """Held while the console answers any key (the backend's, set by the console) and while this
         pane draws at once (`draw_now`): the builder thread steps aside meanwhile (`give_way`)."""
+        self._recent_filters: list[str] = []
+        """The filters shown before this one, latest first (`earlier_filters`)."""
         self.key_gap: Callable[[], float] = lambda: 0.0
         """How long until the keys being pressed leave a gap (0: none pressed just now), set by the
         console: a poll's rows built meanwhile are drawn in that gap (`_apply`)."""
 
-    def watch_filter_text(self) -> None:
+    def watch_filter_text(self, before: str, _now: str) -> None:
+        if before not in self._recent_filters:
+            self._recent_filters = [before, *self._recent_filters][:RECENT_FILTERS]
         self.draw_now()
 
     def watch_sort_index(self) -> None:
@@ -322,6 +329,7 @@ class FilteredTablePane(Pane):
                 continue
             self._building = request.asked
             try:
+                self.give_way()  # a key being answered first: its frame is painted with the whole lock
                 rows, info, natural = self.build(request.view)
                 self.give_way()
                 change = diff(self.table.shown, rows, request.layout, rebuild=request.rebuild, natural=natural)
@@ -334,9 +342,14 @@ class FilteredTablePane(Pane):
             self._ahead = request.view
 
     def next_views(self, view: Any) -> tuple[Any, ...]:
-        """Views the keys likely pressed next would ask for (a pane whose sort key cycles: the next
-        order), prepared in the builder thread when it has nothing else to build (`_prepare`)."""
+        """Views the keys likely pressed next would ask for (the next sort order of a pane whose sort key
+        cycles, `earlier_filters`), prepared in the builder thread when it has nothing else to build
+        (`_prepare`) by a pane whose `build` keeps what it made."""
         return ()
+
+    def earlier_filters(self, view: Any) -> tuple[Any, ...]:
+        """`view` with each filter shown before its own (a backspace, a filter cleared and typed again)."""
+        return tuple(replace(view, filter_text=text) for text in self._recent_filters if text != view.filter_text)
 
     def _prepare(self, view: Any) -> None:
         """In the builder thread: the rows of `next_views(view)` made and kept, so the key that asks for
@@ -344,6 +357,7 @@ class FilteredTablePane(Pane):
         self._building = max(self._building, self._applied)
         for ahead in self.next_views(view):
             try:
+                self.give_way()
                 rows, _info, _natural = self.build(ahead)
                 if isinstance(rows, RowSet):
                     rows.parts()
