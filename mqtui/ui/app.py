@@ -205,7 +205,7 @@ class MqtuiApp(App[int]):
 
     def _look_for_answer(self) -> None:
         """Every frame while a key is unanswered: it is answered, and painted, once no widget has had a
-        message waiting and no frame was waiting to be painted at two looks a frame apart. A key travels from the focused widget up to the app
+        message waiting at two looks a frame apart. A key travels from the focused widget up to the app
         one message at a time, and what it sets off (a tab shown, a filter changed) as further messages;
         a message being handled is in no queue, hence two looks. At the latest after `KEY_ANSWERED_BY`."""
         if self._messages_waiting():
@@ -221,12 +221,8 @@ class MqtuiApp(App[int]):
         self.collector.resume()
 
     def _messages_waiting(self) -> bool:
-        """Whether a message waits in any queue, or the screen has a frame to paint (Textual's own idle
-        test, pyproject.toml holds Textual to 8.2.x)."""
         screen = self.screen
         if self.message_queue_size or screen.message_queue_size:
-            return True
-        if screen._layout_required or screen._repaint_required or screen._scroll_required or screen._dirty_widgets:
             return True
         return any(node.message_queue_size for node in screen.walk_children(with_self=False))
 
