@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
 from textual import events, work
-from textual.app import App
+from textual.app import App, ScreenStackError
 from textual.binding import Binding, BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.notifications import SeverityLevel
@@ -221,7 +221,10 @@ class MqtuiApp(App[int]):
         self.collector.resume()
 
     def _messages_waiting(self) -> bool:
-        screen = self.screen
+        try:
+            screen = self.screen
+        except ScreenStackError:  # the app closing
+            return False
         if self.message_queue_size or screen.message_queue_size:
             return True
         return any(node.message_queue_size for node in screen.walk_children(with_self=False))

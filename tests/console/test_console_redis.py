@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import redis
@@ -398,3 +399,27 @@ async def test_duplicate_from_the_message_detail_prefills_the_form_and_arrives(
         entries = client.xrange("events")
         assert len(entries) == 2
         assert entries[1][1] == {b"data": b'{"order": 7}', b"key": b"k7", b"trace": b"t-7"}
+
+
+async def test_the_backend_loop_steps_aside_while_a_key_is_answered_then_polls_on(
+    tmp_path: Path, redis_db: tuple[str, redis.Redis]
+) -> None:
+    url, client = redis_db
+    client.rpush("orders", b"a")
+    async with console(redis_profile(tmp_path, url), "ops") as c:
+        await c.wait_rows("#dest-table", lambda r: any(row[1] == "orders" for row in r), "orders")
+        backend = c.app.backend
+        hold = backend.key_hold
+        stepped: list[str] = []
+        step_aside = hold.step_aside
+
+        def watched() -> None:
+            stepped.append(threading.current_thread().name)
+            step_aside()
+
+        hold.step_aside = watched  # type: ignore[method-assign]
+        await c.press("s")
+        await c.wait(lambda: "mqtui-backend" in stepped, "the backend's loop stepping aside for the key")
+        await c.wait(lambda: not hold.held, "the key answered, the hold ended")
+        client.rpush("orders", b"b", b"c")  # polling goes on after the key
+        await c.wait_rows("#dest-table", lambda r: any(row[1:4] == ["orders", "list", "3"] for row in r), "depth 3")
