@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import gc
 
+from textual import events
 from textual.widgets import TabbedContent
 
+from mqtui.ui.panes.destinations import DestinationsPane
 from tests.console.test_scale import polled_console
 from tests.support import until
 
@@ -44,3 +46,21 @@ async def test_a_key_whose_answer_never_settles_holds_nothing_for_long() -> None
         app._messages_waiting = lambda: True  # type: ignore[method-assign]  # a clock ticking every frame
         await pilot.press("2")
         await until(lambda: not backend.key_hold.held and gc.isenabled(), what="both holds ended", timeout=5)
+
+
+async def test_letters_typed_in_one_burst_with_slash_go_into_the_filter_not_to_the_pane_commands() -> None:
+    app, _backend = polled_console()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        for key, character in (("slash", "/"), ("o", "o"), ("r", "r"), ("d", "d")):  # as a paste arrives
+            app.post_message(events.Key(key, character))
+        pane = screen.query_one(DestinationsPane)
+        await until(lambda: pane.filter_text == "ord", what="the filter holding every letter typed")
+        await pilot.pause()
+        assert app.screen is screen  # `r` opened no request dialog
+        assert pane.filter_field.has_focus
+        await pilot.press("x", "slash")
+        assert pane.filter_text == "ordx/"  # in the field, `/` is a character
+        await pilot.press("enter", "slash", "escape")  # the field closed: letters are commands again
+        assert not pane.has_class("-filtering") and not pane._filter_opening

@@ -85,7 +85,8 @@ class DestinationsPane(FilteredTablePane):
     TITLE = "Destinations"
     KEY_COMMANDS: ClassVar[list[Command]] = [
         Command("destinations.details", "enter", "details", "Details", "Partitions, configs, bindings, consumers"),
-        Command("destinations.filter", "slash", "filter", "Filter", "Filter destinations by name, broker or kind"),
+        Command("destinations.filter", "slash", "filter", "Filter", "Filter destinations by name, broker or kind",
+                priority=True),
         Command("destinations.sort", "s", "sort", "Sort", "Sort by the next column (name, depth, rates…)"),
         Command("destinations.tail", "t", "tail", "Tail", "Tail the selected destination"),
         Command("destinations.search", "f", "search", "Search",

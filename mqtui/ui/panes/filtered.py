@@ -22,7 +22,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.reactive import var
 from textual.widgets import Input, Label
 
@@ -148,6 +148,8 @@ class FilteredTablePane(Pane):
         self.key_hold = KeyHold()
         """Held while the console answers any key (the backend's, set by the console) and while this
         pane draws at once (`draw_now`): the builder thread steps aside meanwhile (`give_way`)."""
+        self._filter_opening = False
+        """`/` pressed, and the filter field not yet focused (`on_key`)."""
         self._recent_filters: list[str] = []
         """The filters shown before this one, latest first (`earlier_filters`)."""
         self.key_gap: Callable[[], float] = lambda: 0.0
@@ -402,10 +404,32 @@ class FilteredTablePane(Pane):
         return self.query_one(f".{FILTER_CLASS}", Input)
 
     def action_filter(self) -> None:
-        self.add_class("-filtering")
+        """`/` is a priority key, answered as it arrives rather than once it has climbed from the table
+        to the app: the letters right behind it then find `_filter_opening` set (`on_key`). In the
+        field itself it is a character like any other."""
         field = self.filter_field
+        if field.has_focus:
+            field.insert_text_at_cursor("/")
+            return
+        self.add_class("-filtering")
         field.value = self.filter_text
         field.focus()
+        self._filter_opening = True
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        if event.widget is self.filter_field:
+            self._filter_opening = False
+
+    def on_key(self, event: events.Key) -> None:
+        """Letters typed in a burst with `/` (fast, or pasted) reach the table before the filter field has
+        the focus, and climb to the pane: they go into the field, not to the pane's one-letter commands.
+        (A letter typed into the focused field stops there, so one that climbs while it has the focus was
+        on its way before.)"""
+        opening = self._filter_opening or self.filter_field.has_focus
+        if opening and event.is_printable and event.character:
+            event.stop()
+            event.prevent_default()
+            self.filter_field.insert_text_at_cursor(event.character)
 
     @on(Input.Changed, f".{FILTER_CLASS}")
     def _filter_changed(self, event: Input.Changed) -> None:

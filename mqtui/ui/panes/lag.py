@@ -156,7 +156,8 @@ class LagPane(FilteredTablePane):
     TITLE = "Lag"
     KEY_COMMANDS: ClassVar[list[Command]] = [
         Command("lag.group", "enter", "group", "Group", "Drill into the group: partitions, members, assignments"),
-        Command("lag.filter", "slash", "filter", "Filter", "Filter backlog rows by group, destination or broker"),
+        Command("lag.filter", "slash", "filter", "Filter", "Filter backlog rows by group, destination or broker",
+                priority=True),
         Command("lag.sort", "s", "sort", "Sort", "Sort by urgency, time lag or lag"),
         Command("lag.reset", "o", "reset", "Reset offsets", "Move the selected group's committed offsets",
                 writes=Capability.RESET_OFFSETS),
