@@ -191,12 +191,13 @@ class MqtuiApp(App[int]):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key | events.MouseDown):
             self.collector.input_seen()
-        if isinstance(event, events.Key) and not event.is_forwarded:
-            self._key_pressed()
+            if not event.is_forwarded:
+                self._key_pressed()
         await super().on_event(event)
 
     def _key_pressed(self) -> None:
-        """Polling and the garbage collector step aside until the key's answer is painted (`_look_for_answer`)."""
+        """Polling and the garbage collector step aside until the answer to a key, or a click (a tab
+        shown), is painted (`_look_for_answer`)."""
         self.backend.key_pressed()
         self.collector.pause()
         self._key_backend, self._key_at, self._quiet_looks = self.backend, time.monotonic(), 0

@@ -146,8 +146,8 @@ class FilteredTablePane(Pane):
         self._ahead: Any = None
         """A view drawn whose likely next keys the builder thread prepares (`next_views`)."""
         self.key_hold = KeyHold()
-        """Held while the console answers any key (the backend's, set by the console) and while this
-        pane draws at once (`draw_now`): the builder thread steps aside meanwhile (`give_way`)."""
+        """Held while the console answers a key or a click (the backend's, set by the console): the
+        builder thread steps aside meanwhile (`give_way`)."""
         self._filter_opening = False
         """`/` pressed, and the filter field not yet focused (`on_key`)."""
         self._recent_filters: list[str] = []
@@ -174,17 +174,13 @@ class FilteredTablePane(Pane):
         `SHOWN_AGAIN_WITHIN` of drawing, the key is answered from the poll drawn last, whose rows are
         made already (10,000 rows made afresh would hold the key some 30 ms), and the newer poll is
         then built in the key's order and filter in the builder thread and drawn after it."""
-        self.key_hold.begin()  # a click, not only a key, may show the pane
-        try:
-            recent = shown_again and time.monotonic() - self._drawn_at < SHOWN_AGAIN_WITHIN
-            answer = self._answer_from_drawn() if self.building or recent else None
-            if answer is not None:
-                self._draw(rebuild=False, at_once=True, view=answer)
-                self._draw(rebuild=False, at_once=False)
-            else:
-                self._draw(rebuild=False, at_once=True)
-        finally:
-            self.call_after_refresh(self.key_hold.end)  # the key's frame painted too
+        recent = shown_again and time.monotonic() - self._drawn_at < SHOWN_AGAIN_WITHIN
+        answer = self._answer_from_drawn() if self.building or recent else None
+        if answer is not None:
+            self._draw(rebuild=False, at_once=True, view=answer)
+            self._draw(rebuild=False, at_once=False)
+        else:
+            self._draw(rebuild=False, at_once=True)
         self.stale = False
         self._prepare_after_key()
 
