@@ -167,21 +167,31 @@ async def test_the_rows_of_filters_typed_before_are_made_ahead_for_each_poll() -
         pane.off_thread_from = 0
         await settled(app, pane, lambda: expected(backend))
         await pilot.press("slash", "t", "0", "backspace", "backspace")  # "t0" typed, then cleared
-        backend.poll(kafka(1))
         await settled(app, pane, lambda: expected(backend))
-        await until(lambda: not pane._builder, what="the builder thread done with the poll")
-        made_here: list[str] = []
-        rows = pane._rows
+        made: list[tuple[str, bool]] = []
+        """(filter, made on the UI thread) of each row set made of the newer poll."""
+        made_when_drawn: list[tuple[str, bool]] = []
+        rows, apply = pane._rows, pane._apply
 
         def watched(view: Any, *args: Any) -> Any:
-            if threading.current_thread() is threading.main_thread():
-                made_here.append(view.filter_text)
+            if view.snapshots[0] is newer:
+                made.append((view.filter_text, threading.current_thread() is threading.main_thread()))
             return rows(view, *args)
 
+        def watched_apply(request: Any, *args: Any) -> None:
+            if request.view.snapshots[0] is newer:
+                made_when_drawn.extend(made)
+            apply(request, *args)
+
         pane._rows = watched  # type: ignore[method-assign]
+        pane._apply = watched_apply  # type: ignore[method-assign]
+        newer = kafka(1)
+        backend.poll(newer)
+        await settled(app, pane, lambda: expected(backend))
+        assert ("t0", False) in made_when_drawn  # made in the builder thread before the poll was drawn
         await pilot.press("t", "0")
         await settled(app, pane, lambda: expected(backend, "t0"))
-        assert made_here == []  # both keystrokes answered from rows made ahead in the builder thread
+        assert [filter_text for filter_text, here in made if here] == []  # both keystrokes answered from them
 
 
 async def test_a_poll_during_a_pane_switch_or_a_filter_keystroke_leaves_the_table_consistent() -> None:

@@ -336,8 +336,8 @@ class FilteredTablePane(Pane):
             except Exception:  # a bug, not bad data: logged, and the table keeps what it shows
                 log.exception("building the %s rows failed", self.TITLE)
                 continue
+            self._prepare(request.view)
             self.app.call_from_thread(self._apply, request, change, rows, info)
-            self._ahead = request.view
 
     def next_views(self, view: Any) -> tuple[Any, ...]:
         """Views the keys likely pressed next would ask for (the next sort order of a pane whose sort key
@@ -351,7 +351,9 @@ class FilteredTablePane(Pane):
 
     def _prepare(self, view: Any) -> None:
         """In the builder thread: the rows of `next_views(view)` made and kept, so the key that asks for
-        one is answered from them. Stops as soon as a key draws (`give_way`)."""
+        one is answered from them. Stops as soon as a key draws (`give_way`). A poll's are made before
+        its rows are handed over: a key pressed as they are drawn finds them, and one pressed sooner is
+        answered from the poll drawn before (`draw_now`)."""
         self._building = max(self._building, self._applied)
         for ahead in self.next_views(view):
             try:
