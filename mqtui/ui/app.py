@@ -128,8 +128,10 @@ class MqtuiApp(App[int]):
         self._key_backend: ConsoleBackend | None = None
         self._key_at = 0.0
         self._quiet_looks = 0
+        self._keys_pressed = 0
+        """Keys and clicks seen: an answer painted ends the holds only if no key came since."""
         self.collector = IdleCollector()
-        """Runs the garbage collector's full collections when no key is being pressed."""
+        """Runs the garbage collector's older generations when no key is being answered."""
         for theme in themes.load_themes():
             self.register_theme(theme)
 
@@ -201,25 +203,42 @@ class MqtuiApp(App[int]):
         self.backend.key_pressed()
         self.collector.pause()
         self._key_backend, self._key_at, self._quiet_looks = self.backend, time.monotonic(), 0
+        self._keys_pressed += 1
         if self._answer_looks is not None:
             self._answer_looks.resume()
 
     def _look_for_answer(self) -> None:
-        """Every frame while a key is unanswered: it is answered, and painted, once no widget has had a
-        message waiting at two looks a frame apart. A key travels from the focused widget up to the app
-        one message at a time, and what it sets off (a tab shown, a filter changed) as further messages;
-        a message being handled is in no queue, hence two looks. At the latest after `KEY_ANSWERED_BY`."""
+        """Every frame while a key is unanswered: it is answered once no widget has had a message waiting
+        at two looks a frame apart, and the frame those messages asked for is painted. A key travels from
+        the focused widget up to the app one message at a time, and what it sets off (a tab shown, a
+        filter changed) as further messages; a message being handled is in no queue, hence two looks; and
+        the frame that shows the answer (a new layout takes tens of ms at 10,000 rows) comes after them.
+        At the latest after `KEY_ANSWERED_BY`, painted or not."""
         if self._messages_waiting():
             self._quiet_looks = 0
         else:
             self._quiet_looks += 1
-        if self._quiet_looks < 2 and time.monotonic() - self._key_at < KEY_ANSWERED_BY:
+        settled = self._quiet_looks >= 2
+        if not settled and time.monotonic() - self._key_at < KEY_ANSWERED_BY:
             return
         if self._answer_looks is not None:
             self._answer_looks.pause()
+        if settled:
+            self.call_after_refresh(self._answer_painted, self._keys_pressed)
+        else:
+            self._answer_painted(self._keys_pressed, settled=False)
+
+    def _answer_painted(self, key: int, *, settled: bool = True) -> None:
+        """Polling and the collector go on, unless another key came meanwhile (its own looks end its
+        hold). An answer that settled is on screen and being read: the moment for what the collector
+        has put off (`IdleCollector.answered`); one cut off may still be drawing."""
+        if key != self._keys_pressed:
+            return
         if self._key_backend is not None:
             self._key_backend.key_answered()
         self.collector.resume()
+        if settled:
+            self.collector.answered()
 
     def _messages_waiting(self) -> bool:
         try:
