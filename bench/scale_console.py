@@ -6,16 +6,17 @@ destinations, 6,000 lag rows in 200 groups of 30 partitions, 1,000 DLQs), over f
 snapshots come from `scale_build.py`; a thread hands a new poll to the console every POLL seconds, in
 which every figure moved (so the lag rows reorder), while the keys are pressed.
 
-Key-to-screen latency: from the key pressed until the end of the first frame painted after the console
-shows its effect (reported too: until the end of the first frame after the newest poll delivered is
-drawn as well) (frames are timed by wrapping the screen's compositor refresh, and the conversion to
-terminal output a headless app skips is done too, as in `console_tail.py`). Keys: pane switch (1 and
-2 in turn), cursor move (down/up in the Lag pane), sort (s in Destinations), filter keystroke (a letter
-typed into the Destinations filter, then deleted), drill-in open (enter on a lag row; escape closes it,
-not timed). Frame interval: a one-line widget asks for a repaint 30 times a second, so a healthy UI
-paints about every 33 ms; the intervals within 1.5 s of each poll's delivery are reported. Idle CPU:
-the last poll handed over again unchanged (no figure moved), then the process's CPU time over IDLE
-seconds. RSS: resident memory after every pane has drawn, per 1,000 rows over the small profile's.
+Key-to-screen latency: from the key pressed until the end of the first frame that began with the console
+showing its effect (reported too: with the newest poll delivered drawn as well). Frames are timed by
+wrapping the screen's compositor refresh, which also looks at whether the effect is there as each frame
+starts, and the conversion to terminal output a headless app skips is done too, as in `console_tail.py`.
+Keys: pane switch (1 and 2 in turn), cursor move (down/up in the Lag pane), sort (s in Destinations),
+filter keystroke (a letter typed into the Destinations filter, then deleted), drill-in open (enter on a
+lag row; escape closes it, not timed). Frame interval: a one-line widget asks for a repaint 30 times a
+second, so a healthy UI paints about every 33 ms; the intervals within 1.5 s of each poll's delivery are
+reported. Idle CPU: the last poll handed over again unchanged (no figure moved), then the process's CPU
+time over IDLE seconds. RSS: resident memory after every pane has drawn, per 1,000 rows over the small
+profile's.
 
 Targets (issue 18): every key's p99 under 100 ms and within 1.5x of the small profile's; no frame
 interval over 100 ms while a poll is applied; CPU near zero between polls.
@@ -49,11 +50,23 @@ TERMINAL = (160, 45)
 KEYS = ("pane switch", "cursor move", "sort", "filter keystroke", "drill-in open")
 
 
+class Awaited:
+    """A state awaited on screen (`shown`, checked at the start of each frame of the top screen), and the
+    end of the first frame that began with it (0.0: none yet)."""
+
+    def __init__(self, shown: Callable[[], bool]) -> None:
+        self.shown = shown
+        self.painted = 0.0
+
+
 class FrameClock:
-    """Frame start and end times of the top screen, terminal output included."""
+    """Frame start and end times of the top screen, terminal output included, and the first frame that
+    paints each state awaited (`awaited`). A key's effect and the frame that paints it can come without
+    a pause between them in which a coroutine could look, so the frame looks itself, as it starts."""
 
     def __init__(self) -> None:
         self.frames: list[tuple[float, float]] = []
+        self.awaited: list[Awaited] = []
 
     def install(self) -> None:
         from textual._compositor import CompositorUpdate
@@ -65,10 +78,16 @@ class FrameClock:
         display = App._display
 
         def timed_refresh(screen: Screen[Any]) -> None:
+            top = screen is screen.app.screen
+            painting = [state for state in clock.awaited if state.shown()] if top else []
             started = time.perf_counter()
             refresh(screen)
-            if screen is screen.app.screen:
-                clock.frames.append((started, time.perf_counter()))
+            if top:
+                ended = time.perf_counter()
+                clock.frames.append((started, ended))
+                for state in painting:
+                    state.painted = ended
+                    clock.awaited.remove(state)
 
         def rendering_display(app: App[Any], screen: Screen[Any], renderable: Any) -> None:
             if app.is_headless and isinstance(renderable, CompositorUpdate):
@@ -165,28 +184,19 @@ async def child(scale: Scale) -> dict[str, Any]:
             return not current.stale and not getattr(current, "building", False)
 
         async def timed(name: str, key: str, done: Callable[[], bool]) -> None:
-            """From the key sent until the end of the first frame begun after the console shows its effect,
-            and after it shows it with the newest poll delivered drawn too."""
+            """From the key sent until the end of the first frame begun with the console showing its
+            effect, and with it shown and the newest poll delivered drawn too."""
+            answered, complete = Awaited(done), Awaited(lambda: done() and drawn())
+            clock.awaited.extend((answered, complete))
             started = time.perf_counter()
             starts[name].append(started)
             send(key)
             deadline = started + 10.0
-            answered = complete = 0.0
-            while not complete and time.perf_counter() < deadline:
-                if done():
-                    answered = answered or time.perf_counter()
-                    if drawn():
-                        complete = time.perf_counter()
-                        break
+            while not complete.painted and time.perf_counter() < deadline:
                 await asyncio.sleep(0.001)
-            while time.perf_counter() < deadline:
-                after = [end for start, end in clock.frames if start >= (complete or deadline)]
-                if after:
-                    break
-                await asyncio.sleep(0.001)
-            for moment, into in ((answered, latencies), (complete, newest)):
-                frames = [end for start, end in clock.frames if moment and start >= moment]
-                into[name].append(frames[0] - started if frames else 10.0)
+            clock.awaited.clear()
+            for state, into in ((answered, latencies), (complete, newest)):
+                into[name].append(state.painted - started if state.painted else 10.0)
 
         async def watch_polls() -> None:
             """When each poll delivered is drawn: every broker's snapshot taken in, the pane shown drawn."""
