@@ -38,13 +38,13 @@ from mqtui.ui.screens.search import SearchScreen
 from mqtui.ui.screens.where import WhereScreen
 from mqtui.ui.widgets.completion import CompletingInput
 
-#: Dialogs and dialog widgets whose keys `?` lists and `[keys]` remaps (their ids are unique).
 KEY_LOOK_EVERY = 1 / 60
 """Seconds between looks for a key's answer (`MqtuiApp._look_for_answer`): a frame."""
 KEY_ANSWERED_BY = 0.15
 """Seconds after a key by which its answer counts as painted, whatever was seen (a clock's messages
 must not hold polling back)."""
 
+#: Dialogs and dialog widgets whose keys `?` lists and `[keys]` remaps (their ids are unique).
 DIALOGS: list[type[Dialog[Any]] | type[CompletingInput]] = [
     Dialog, ConfirmScreen, DetailScreen, GroupScreen, MessageScreen, PublishScreen, RequestScreen, ReplayScreen,
     ResetOffsetsScreen, SearchScreen, WhereScreen, CompletingInput,

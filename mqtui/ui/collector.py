@@ -114,10 +114,11 @@ class IdleCollector:
         """Seconds since the last key or click."""
         return self._clock() - self.last_input
 
-    def answered(self) -> bool:
+    def answered(self) -> None:
         """Just after a key's answer is painted, the operator reading it: what is due is collected now,
-        unless another key is being answered already. Whether the full collection ran."""
-        return self.paused_at is None and self._collect_due(quiet=False, middle_from=self.MIDDLE)
+        unless another key is being answered already."""
+        if self.paused_at is None:
+            self._collect_due(quiet=False, middle_from=self.MIDDLE)
 
     def tick(self) -> bool:
         """Collect now if it is time; whether the full collection ran."""

@@ -341,8 +341,8 @@ class FilteredTablePane(Pane):
 
     def next_views(self, view: Any) -> tuple[Any, ...]:
         """Views the keys likely pressed next would ask for (the next sort order of a pane whose sort key
-        cycles, `earlier_filters`), prepared in the builder thread when it has nothing else to build
-        (`_prepare`) by a pane whose `build` keeps what it made."""
+        cycles, `earlier_filters`), prepared in the builder thread before a poll's rows are handed over
+        and after each key (`_prepare`) by a pane whose `build` keeps what it made."""
         return ()
 
     def earlier_filters(self, view: Any) -> tuple[Any, ...]:
